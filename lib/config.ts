@@ -1,0 +1,94 @@
+/**
+ * The typed platform config. It comes from the `mlops` key of the CDK context (cdk.json or `-c`),
+ * plus the model files under `models/`. Anything invalid fails synth and the twin's start with a
+ * message naming the source, the key and what is allowed.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { formatIssues, type ModelDefinition, parseModelDefinition } from '../lambdas/shared/features/spec.ts';
+
+export const platformConfigSchema = z
+  .object({
+    /** Stage name; it prefixes stack names so that two stages can live in one account. */
+    stage: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,15}$/, 'must be 1-16 lower-case letters, digits or -, starting with a letter'),
+    /** SageMaker instance type for training jobs. */
+    trainingInstanceType: z
+      .string()
+      .regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'must be a SageMaker instance type such as ml.g5.xlarge')
+      .default('ml.g5.xlarge'),
+    /** Overrides the SageMaker XGBoost 1.7-1 image URI derived from the region. */
+    trainingImageUri: z.string().min(1).optional(),
+    trainingMaxRuntimeSeconds: z.number().int().min(60).max(432000).default(3600),
+    trainingVolumeSizeGb: z.number().int().min(1).max(512).default(30),
+    /** Minutes between drift job runs. */
+    driftScheduleMinutes: z.number().int().min(5).max(1440).default(60),
+    predictionLogTtlDays: z.number().int().min(1).max(3650).default(90),
+    /** Which model `POST /v1/predict` serves. */
+    defaultModel: z.string().default('credit'),
+    /** An e-mail address subscribed to the operator topic (optional). */
+    operatorEmail: z.email().optional(),
+    apiThrottle: z
+      .object({
+        rateLimit: z.number().positive().default(50),
+        burstLimit: z.number().int().positive().default(100),
+      })
+      .strict()
+      .default({ rateLimit: 50, burstLimit: 100 }),
+    /** `retain` keeps the lake, registry and log when a stack is deleted; default: retain for prod. */
+    removalPolicy: z.enum(['retain', 'destroy']).optional(),
+  })
+  .strict();
+
+export type PlatformConfigInput = z.input<typeof platformConfigSchema>;
+
+export interface PlatformConfig extends Omit<z.infer<typeof platformConfigSchema>, 'removalPolicy'> {
+  removalPolicy: 'retain' | 'destroy';
+  models: ModelDefinition[];
+}
+
+/** Reads and validates every `*.json` file in the models directory. */
+export function loadModels(dir: string): ModelDefinition[] {
+  let files: string[];
+  try {
+    files = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
+  } catch (err) {
+    throw new Error(`Cannot read the models directory ${dir}: ${(err as Error).message}`);
+  }
+  if (files.length === 0) throw new Error(`No model files (*.json) in ${dir}: add one file per model.`);
+  return files.map((file) => {
+    const path = join(dir, file);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (err) {
+      throw new Error(`Model file models/${file} is not valid JSON: ${(err as Error).message}`);
+    }
+    const model = parseModelDefinition(raw, `models/${file}`);
+    if (`${model.name}.json` !== file) {
+      throw new Error(`Model file models/${file} declares name "${model.name}"; rename it to ${model.name}.json.`);
+    }
+    return model;
+  });
+}
+
+/** Validates the raw config object and the models, throwing one message that lists every problem. */
+export function buildConfig(raw: unknown, models: ModelDefinition[], source = 'cdk.json context "mlops"'): PlatformConfig {
+  const parsed = platformConfigSchema.safeParse(raw ?? {});
+  if (!parsed.success) throw new Error(`Invalid platform config in ${source}:\n${formatIssues(parsed.error)}`);
+  const cfg = parsed.data;
+  if (!models.some((m) => m.name === cfg.defaultModel)) {
+    throw new Error(
+      `Invalid platform config in ${source}:\n  - defaultModel: "${cfg.defaultModel}" has no models/${cfg.defaultModel}.json (models: ${models.map((m) => m.name).join(', ')})`,
+    );
+  }
+  return {
+    ...cfg,
+    removalPolicy: cfg.removalPolicy ?? (cfg.stage === 'prod' ? 'retain' : 'destroy'),
+    models,
+  };
+}
