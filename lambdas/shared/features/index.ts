@@ -1,1 +1,3 @@
+export * from './csv.ts';
 export * from './spec.ts';
+export * from './transform.ts';

@@ -1,0 +1,29 @@
+/**
+ * AWS SDK clients. `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL_DYNAMODB` point them at another
+ * endpoint (the local twin's s3rver and dynalite); S3 then needs path-style addressing and
+ * checksums only when required, or streamed bodies are stored with their chunk framing.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+export function makeS3Client(): S3Client {
+  const endpoint = process.env.AWS_ENDPOINT_URL_S3;
+  return new S3Client(
+    endpoint
+      ? {
+          endpoint,
+          forcePathStyle: true,
+          requestChecksumCalculation: 'WHEN_REQUIRED',
+          responseChecksumValidation: 'WHEN_REQUIRED',
+        }
+      : {},
+  );
+}
+
+export function makeDocumentClient(): DynamoDBDocumentClient {
+  const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+  return DynamoDBDocumentClient.from(new DynamoDBClient(endpoint ? { endpoint } : {}), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+}

@@ -1,0 +1,293 @@
+/**
+ * The model registry on DynamoDB. Versions are write-once, status moves only along allowed
+ * transitions, and the production alias changes only by a conditional update on the version it
+ * expects, so two racing promotions cannot both win. Every change writes an audit item.
+ * Transactions are not used (the local DynamoDB lacks them); each write is individually conditional.
+ */
+import { randomUUID } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { PlatformError, errorNames } from '../errors.ts';
+import type { Clock } from '../ports.ts';
+
+export type VersionStatus = 'Candidate' | 'Approved' | 'Rejected' | 'Production' | 'Retired' | 'RolledBack' | 'Failed';
+
+/** Allowed status transitions; anything else is refused. */
+export const allowedTransitions: Record<VersionStatus, readonly VersionStatus[]> = {
+  Candidate: ['Approved', 'Rejected', 'Failed'],
+  Approved: ['Production', 'Rejected'],
+  Rejected: [],
+  Production: ['Retired', 'RolledBack'],
+  Retired: ['Production'],
+  RolledBack: [],
+  Failed: [],
+};
+
+export interface Metrics {
+  auc: number;
+  logloss: number;
+  accuracy: number;
+  rows: number;
+}
+
+export interface GuardrailDecision {
+  approved: boolean;
+  reasons: string[];
+  decidedAt: string;
+  forced?: { reason: string };
+}
+
+export interface ModelVersion {
+  model: string;
+  version: number;
+  status: VersionStatus;
+  createdAt: string;
+  featureSchemaHash: string;
+  dataManifestHash: string;
+  snapshotId: string;
+  trainingJobName: string;
+  trainingImage: string;
+  instanceType: string;
+  seed: number;
+  codeSha256: string;
+  hyperParameters: Record<string, string>;
+  metrics: { validation: Metrics; training?: Record<string, unknown> };
+  artifacts: { modelJson: string; transform: string; baseline: string; modelTarball: string; evaluation: string };
+  decision?: GuardrailDecision;
+}
+
+export interface ProductionAlias {
+  model: string;
+  current: number;
+  /** Earlier production versions, most recent last: rollback pops from here. */
+  history: number[];
+  updatedAt: string;
+  reason?: string;
+}
+
+export interface AuditEvent {
+  model: string;
+  at: string;
+  action: string;
+  version?: number;
+  detail: Record<string, unknown>;
+}
+
+const pk = (model: string) => `MODEL#${model}`;
+const versionSk = (version: number) => `VERSION#${String(version).padStart(10, '0')}`;
+const ALIAS_SK = 'ALIAS#production';
+const COUNTER_SK = 'COUNTER';
+
+function isConditionFailure(err: unknown): boolean {
+  return err instanceof ConditionalCheckFailedException || (err as { name?: string }).name === 'ConditionalCheckFailedException';
+}
+
+function strip<T>(item: Record<string, unknown>): T {
+  const { pk: _pk, sk: _sk, kind: _kind, ...rest } = item;
+  return rest as T;
+}
+
+export class ModelRegistry {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Reserves the next version number for a model (1, 2, ...). */
+  async allocateVersion(model: string): Promise<number> {
+    const res = await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: pk(model), sk: COUNTER_SK },
+        UpdateExpression: 'ADD lastVersion :one',
+        ExpressionAttributeValues: { ':one': 1 },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(res.Attributes?.lastVersion);
+  }
+
+  /** Writes a new version; a version number is written once and never overwritten. */
+  async putVersion(record: ModelVersion): Promise<void> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: pk(record.model), sk: versionSk(record.version), kind: 'version', ...record },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) {
+        throw new PlatformError(
+          errorNames.invalidTransition,
+          `Version ${record.version} of model "${record.model}" already exists; versions are write-once.`,
+        );
+      }
+      throw err;
+    }
+    await this.audit({ model: record.model, action: 'VersionRegistered', version: record.version, detail: {} });
+  }
+
+  async getVersion(model: string, version: number): Promise<ModelVersion | undefined> {
+    const res = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { pk: pk(model), sk: versionSk(version) }, ConsistentRead: true }),
+    );
+    return res.Item ? strip<ModelVersion>(res.Item) : undefined;
+  }
+
+  async requireVersion(model: string, version: number): Promise<ModelVersion> {
+    const v = await this.getVersion(model, version);
+    if (!v) throw new PlatformError(errorNames.versionNotFound, `Model "${model}" has no version ${version}.`);
+    return v;
+  }
+
+  async listVersions(model: string): Promise<ModelVersion[]> {
+    const items: ModelVersion[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': pk(model), ':prefix': 'VERSION#' },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of res.Items ?? []) items.push(strip<ModelVersion>(item));
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  /**
+   * Moves a version to `to`, only from a status that allows it, and only if the status is still
+   * the one read (so a concurrent change is not overwritten).
+   */
+  async transition(
+    model: string,
+    version: number,
+    to: VersionStatus,
+    extra: { decision?: GuardrailDecision; reason?: string } = {},
+  ): Promise<ModelVersion> {
+    const current = await this.requireVersion(model, version);
+    if (!allowedTransitions[current.status].includes(to)) {
+      throw new PlatformError(
+        errorNames.invalidTransition,
+        `Model "${model}" version ${version} is ${current.status}; it cannot become ${to} (allowed: ${
+          allowedTransitions[current.status].join(', ') || 'none'
+        }).`,
+      );
+    }
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = { ':to': to, ':from': current.status };
+    let update = 'SET #status = :to';
+    if (extra.decision) {
+      update += ', decision = :decision';
+      values[':decision'] = extra.decision;
+    }
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pk(model), sk: versionSk(version) },
+          UpdateExpression: update,
+          ConditionExpression: '#status = :from',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) {
+        throw new PlatformError(
+          errorNames.invalidTransition,
+          `Model "${model}" version ${version} changed status while moving to ${to}; retry.`,
+        );
+      }
+      throw err;
+    }
+    await this.audit({
+      model,
+      action: 'StatusChanged',
+      version,
+      detail: { from: current.status, to, ...(extra.reason ? { reason: extra.reason } : {}) },
+    });
+    return { ...current, status: to, ...(extra.decision ? { decision: extra.decision } : {}) };
+  }
+
+  async getAlias(model: string, consistent = true): Promise<ProductionAlias | undefined> {
+    const res = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { pk: pk(model), sk: ALIAS_SK }, ConsistentRead: consistent }),
+    );
+    return res.Item ? strip<ProductionAlias>(res.Item) : undefined;
+  }
+
+  /**
+   * Points the production alias at `next`, only if it still points at `expected` (undefined: no
+   * alias yet). Of two racing updates exactly one succeeds; the other gets AliasConflict.
+   */
+  async moveAlias(
+    model: string,
+    expected: number | undefined,
+    next: { current: number; history: number[]; reason?: string },
+  ): Promise<ProductionAlias> {
+    const alias: ProductionAlias = { model, ...next, updatedAt: this.clock.now().toISOString() };
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: pk(model), sk: ALIAS_SK, kind: 'alias', ...alias },
+          ConditionExpression: expected === undefined ? 'attribute_not_exists(pk)' : '#current = :expected',
+          ...(expected === undefined
+            ? {}
+            : { ExpressionAttributeNames: { '#current': 'current' }, ExpressionAttributeValues: { ':expected': expected } }),
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) {
+        throw new PlatformError(
+          errorNames.aliasConflict,
+          `The production alias of "${model}" changed while it was being moved (expected ${
+            expected === undefined ? 'no alias' : `version ${expected}`
+          }); another promotion or rollback won. Check \`mlops models\` and retry.`,
+        );
+      }
+      throw err;
+    }
+    await this.audit({
+      model,
+      action: 'AliasMoved',
+      version: next.current,
+      detail: { from: expected ?? null, to: next.current, ...(next.reason ? { reason: next.reason } : {}) },
+    });
+    return alias;
+  }
+
+  async audit(event: Omit<AuditEvent, 'at'>): Promise<void> {
+    const at = this.clock.now().toISOString();
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: pk(event.model), sk: `AUDIT#${at}#${randomUUID()}`, kind: 'audit', at, ...event },
+      }),
+    );
+  }
+
+  async listAudit(model: string): Promise<AuditEvent[]> {
+    const res = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk(model), ':prefix': 'AUDIT#' },
+      }),
+    );
+    return (res.Items ?? []).map((i) => strip<AuditEvent>(i));
+  }
+}
