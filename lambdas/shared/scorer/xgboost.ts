@@ -43,7 +43,7 @@ const OBJECTIVES: Readonly<
 > = {
   'binary:logistic': { baseMargin: probToMargin, output: sigmoid },
   'reg:logistic': { baseMargin: probToMargin, output: sigmoid },
-  'binary:logitraw': { baseMargin: probToMargin, output: (m) => m },
+  'binary:logitraw': { baseMargin: (p) => p, output: (m) => m },
   'reg:squarederror': { baseMargin: (p) => p, output: (m) => m },
 };
 
@@ -368,7 +368,7 @@ class FlatForestModel implements XgbModel {
       let n = roots[t]!;
       while (isLeaf[n] === 0) {
         const x = f32(row[feature[n]!]!);
-        const goLeft = x !== x ? defaultLeft[n] === 1 : x < threshold[n]!;
+        const goLeft = Number.isNaN(x) ? defaultLeft[n] === 1 : x < threshold[n]!;
         n = goLeft ? left[n]! : left[n]! + 1;
       }
       margin = f32(margin + leafValue[n]!);
@@ -435,7 +435,7 @@ class FlatForestModel implements XgbModel {
             const n = node[r]!;
             const x = block[base + feature[n]!]!;
             // NaN fails `<`, so it goes right unless the node's default is left.
-            const goLeft = (x < threshold[n]! ? 1 : 0) | (x !== x ? defaultLeft[n]! : 0);
+            const goLeft = (x < threshold[n]! ? 1 : 0) | (Number.isNaN(x) ? defaultLeft[n]! : 0);
             node[r] = left[n]! + 1 - goLeft;
           }
         }

@@ -1,0 +1,83 @@
+/**
+ * Evaluate step: unpacks the training job's model.tar.gz, checks the model against the transform it
+ * was trained for, scores the frozen validation split with the TypeScript scorer (the same one that
+ * serves), and stores the artifacts the version will point at.
+ */
+import { classificationMetrics, scoreHistogram } from '../shared/evaluation.ts';
+import { PlatformError, errorNames } from '../shared/errors.ts';
+import type { ModelDefinition } from '../shared/features/index.ts';
+import { lakeKeys } from '../shared/lake.ts';
+import { loadServingModel, untar } from '../shared/model-artifacts.ts';
+import { type ObjectStore, parseS3Uri } from '../shared/ports.ts';
+import type { Metrics } from '../shared/registry/registry.ts';
+import type { PrepareOutput } from '../prepare-features/core.ts';
+
+export interface EvaluateInput {
+  model: string;
+  prepared: PrepareOutput;
+  training: { trainingJobName: string; modelArtifacts: string };
+}
+
+export interface EvaluateOutput {
+  metrics: Metrics;
+  trainingMetrics: Record<string, unknown>;
+  artifacts: { modelJson: string; transform: string; baseline: string; modelTarball: string; evaluation: string };
+}
+
+/** Reads the curated CSV matrix: label first, missing values empty. */
+export function parseMatrix(text: string): { labels: Uint8Array; rows: Float64Array[] } {
+  const lines = text.split('\n').filter((l) => l.length > 0);
+  const labels = new Uint8Array(lines.length);
+  const rows = lines.map((line, i) => {
+    const cells = line.split(',');
+    labels[i] = Number(cells[0]);
+    const row = new Float64Array(cells.length - 1);
+    for (let j = 1; j < cells.length; j++) row[j - 1] = cells[j] === '' ? Number.NaN : Number(cells[j]);
+    return row;
+  });
+  return { labels, rows };
+}
+
+export async function evaluateModel(
+  input: EvaluateInput,
+  def: ModelDefinition,
+  deps: { lake: ObjectStore },
+): Promise<EvaluateOutput> {
+  const { lake } = deps;
+  const tarball = parseS3Uri(input.training.modelArtifacts);
+  if (tarball.bucket !== lake.bucket) {
+    throw new PlatformError(errorNames.artifactInvalid, `Model artifacts ${input.training.modelArtifacts} are outside the lake bucket ${lake.bucket}.`);
+  }
+  const files = await untar(await lake.getBytes(tarball.key));
+  for (const required of ['model.json', 'metrics.json', 'baseline.json']) {
+    if (!files.has(required)) {
+      throw new PlatformError(
+        errorNames.artifactInvalid,
+        `${input.training.modelArtifacts} lacks ${required} (it has: ${[...files.keys()].join(', ') || 'nothing'}).`,
+      );
+    }
+  }
+  const prefix = lakeKeys.jobArtifacts(def.name, input.training.trainingJobName);
+  const artifacts = {
+    modelJson: `${prefix}model.json`,
+    transform: input.prepared.keys.transform,
+    baseline: `${prefix}baseline.json`,
+    modelTarball: tarball.key,
+    evaluation: `${prefix}evaluation.json`,
+  };
+  await Promise.all([
+    lake.put(artifacts.modelJson, files.get('model.json')!, 'application/json'),
+    lake.put(artifacts.baseline, files.get('baseline.json')!, 'application/json'),
+  ]);
+  const serving = await loadServingModel(lake, 0, artifacts);
+  const { labels, rows } = parseMatrix(await lake.getText(input.prepared.keys.validation));
+  const scores = serving.model.predictBatch(rows);
+  const metrics = classificationMetrics(scores, labels, def.serving.threshold);
+  const trainingMetrics = JSON.parse(files.get('metrics.json')!.toString('utf8')) as Record<string, unknown>;
+  await lake.put(
+    artifacts.evaluation,
+    `${JSON.stringify({ snapshotId: input.prepared.snapshotId, metrics, scoreHistogram: scoreHistogram(scores), trainingMetrics }, null, 2)}\n`,
+    'application/json',
+  );
+  return { metrics, trainingMetrics, artifacts };
+}

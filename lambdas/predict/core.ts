@@ -1,0 +1,215 @@
+/**
+ * The prediction API's logic: validate the request against the model's spec, find the production
+ * version, compute features with the shared transform, score, log one row per prediction with the
+ * model version, and answer with that version. Bad input is a 4xx naming the field; no model or an
+ * unusable one is a 503 with Retry-After; nothing is served without being logged.
+ */
+import { randomUUID } from 'node:crypto';
+import type { PredictionLogPort, PredictionRecord } from '../shared/adapters/aws/dynamo-prediction-log.ts';
+import { type CleanRow, featureSchemaHash, type ModelDefinition, transformRow, validateRow } from '../shared/features/index.ts';
+import { loadServingModel, type ServingModel } from '../shared/model-artifacts.ts';
+import type { Clock, ObjectStore } from '../shared/ports.ts';
+import type { ModelRegistry, ModelVersion } from '../shared/registry/registry.ts';
+
+export interface HttpRequest {
+  method: string;
+  path: string;
+  /** The `{model}` path parameter, when the route has one. */
+  modelParam?: string;
+  headers: Record<string, string | undefined>;
+  body: string | null;
+  isBase64Encoded: boolean;
+  requestId?: string;
+}
+
+export interface HttpResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export type MetricName = 'Predictions' | 'LatencyMs' | 'InvalidRequests' | 'NoProductionModel' | 'FeatureSchemaMismatch' | 'UpstreamErrors';
+
+export interface PredictDeps {
+  registry: Pick<ModelRegistry, 'getAlias' | 'getVersion'>;
+  lake: ObjectStore;
+  log: PredictionLogPort;
+  clock: Clock;
+  models: (name: string) => ModelDefinition | undefined;
+  defaultModel: string;
+  metric: (model: string, name: MetricName, value: number) => void;
+  /** Logs unexpected failures (the response hides their detail). */
+  onError: (err: unknown, context: Record<string, unknown>) => void;
+}
+
+interface InstanceError {
+  instance: number;
+  field: string;
+  message: string;
+}
+
+const RETRY_AFTER_SECONDS = '30';
+
+function json(statusCode: number, body: unknown, extra: Record<string, string> = {}): HttpResponse {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...extra },
+    body: JSON.stringify(body),
+  };
+}
+
+function problem(status: number, error: string, message: string, requestId: string, more: Record<string, unknown> = {}) {
+  return json(status, { error, message, requestId, ...more }, status === 503 ? { 'retry-after': RETRY_AFTER_SECONDS } : {});
+}
+
+/** Loaded models, by model and version; versions are immutable so they never need reloading. */
+const servingCache = new Map<string, Promise<{ version: ModelVersion; serving: ServingModel; hashOk: boolean }>>();
+
+export function clearServingCache(): void {
+  servingCache.clear();
+}
+
+function header(req: HttpRequest, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  for (const [k, v] of Object.entries(req.headers)) if (k.toLowerCase() === lower) return v;
+  return undefined;
+}
+
+export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promise<HttpResponse> {
+  const started = deps.clock.now().getTime();
+  const requestId = req.requestId ?? randomUUID();
+  const modelName = req.modelParam ?? deps.defaultModel;
+  const def = deps.models(modelName);
+  if (!def) return problem(404, 'UnknownModel', `There is no model named "${modelName}".`, requestId);
+  if (req.method.toUpperCase() !== 'POST') {
+    return problem(405, 'MethodNotAllowed', `Use POST, not ${req.method}.`, requestId);
+  }
+  const invalid = (message: string, details?: InstanceError[], status = 400) => {
+    deps.metric(modelName, 'InvalidRequests', 1);
+    return problem(status, status === 415 ? 'UnsupportedMediaType' : 'InvalidRequest', message, requestId, details ? { details } : {});
+  };
+
+  const contentType = header(req, 'content-type');
+  if (!contentType || !/^application\/json\s*(;|$)/i.test(contentType.trim())) {
+    return invalid(`Content-Type must be application/json, got ${contentType ? `"${contentType}"` : 'none'}.`, undefined, 415);
+  }
+  const text = req.body == null ? '' : req.isBase64Encoded ? Buffer.from(req.body, 'base64').toString('utf8') : req.body;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    return invalid(`The body is not valid JSON: ${(err as Error).message}.`);
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    return invalid('The body must be a JSON object: {"instances": [{...}, ...]}.');
+  }
+  const instances = (body as { instances?: unknown }).instances;
+  if (!Array.isArray(instances)) return invalid('"instances" must be an array of objects, one per prediction.');
+  if (instances.length === 0) return invalid('"instances" is empty: send at least one instance.');
+  if (instances.length > def.serving.maxInstancesPerRequest) {
+    return invalid(`"instances" has ${instances.length} items; at most ${def.serving.maxInstancesPerRequest} are allowed per request.`);
+  }
+  const extraKeys = Object.keys(body).filter((k) => k !== 'instances');
+  if (extraKeys.length > 0) return invalid(`Unknown top-level field(s): ${extraKeys.join(', ')}.`);
+
+  const rows: CleanRow[] = [];
+  const errors: InstanceError[] = [];
+  for (const [i, instance] of instances.entries()) {
+    if (instance === null || typeof instance !== 'object' || Array.isArray(instance)) {
+      errors.push({ instance: i, field: '(instance)', message: 'must be a JSON object of feature fields' });
+      continue;
+    }
+    const res = validateJson(def, instance as Record<string, unknown>);
+    if (res.ok) rows.push(res.row);
+    else for (const e of res.errors) errors.push({ instance: i, ...e });
+  }
+  if (errors.length > 0) {
+    const first = errors[0]!;
+    return invalid(
+      `instances[${first.instance}].${first.field} ${first.message}${errors.length > 1 ? ` (and ${errors.length - 1} more problem(s))` : ''}.`,
+      errors,
+    );
+  }
+
+  let loaded: { version: ModelVersion; serving: ServingModel; hashOk: boolean };
+  try {
+    const alias = await deps.registry.getAlias(modelName, false);
+    if (!alias) {
+      deps.metric(modelName, 'NoProductionModel', 1);
+      return problem(503, 'NoProductionModel', `Model "${modelName}" has no production version yet; train and promote one.`, requestId);
+    }
+    loaded = await loadVersion(def, alias.current, deps);
+  } catch (err) {
+    deps.metric(modelName, 'UpstreamErrors', 1);
+    deps.onError(err, { model: modelName, requestId, stage: 'load-model' });
+    return problem(503, 'ModelUnavailable', `Model "${modelName}" cannot be loaded right now.`, requestId);
+  }
+  if (!loaded.hashOk) {
+    deps.metric(modelName, 'FeatureSchemaMismatch', 1);
+    return problem(
+      503,
+      'FeatureSchemaMismatch',
+      `Model "${modelName}" version ${loaded.version.version} was trained on a different feature schema than this service computes; it is refused until a matching version is promoted.`,
+      requestId,
+    );
+  }
+
+  const { spec } = def;
+  const vectors = rows.map((row) => transformRow(spec, loaded.serving.transform, row));
+  const scores = vectors.length === 1 ? [loaded.serving.model.predictOne(vectors[0]!)] : loaded.serving.model.predictBatch(vectors);
+  const predictions = Array.from(scores, (score) => ({
+    score,
+    label: score >= def.serving.threshold ? spec.label.positive : spec.label.negative,
+  }));
+  const at = deps.clock.now().toISOString();
+  const latencyMs = deps.clock.now().getTime() - started;
+  const version = loaded.version.version;
+  const records: PredictionRecord[] = predictions.map((p, index) => ({
+    model: modelName,
+    requestId,
+    index,
+    at,
+    modelVersion: version,
+    variant: `v${version}`,
+    featureSchemaHash: loaded.version.featureSchemaHash,
+    features: rows[index]!,
+    score: p.score,
+    label: p.label,
+    latencyMs,
+  }));
+  try {
+    await deps.log.write(records);
+  } catch (err) {
+    deps.metric(modelName, 'UpstreamErrors', 1);
+    deps.onError(err, { model: modelName, requestId, stage: 'prediction-log' });
+    return problem(503, 'PredictionLogUnavailable', 'The prediction could not be logged, so it was not served; retry.', requestId);
+  }
+  deps.metric(modelName, 'Predictions', predictions.length);
+  deps.metric(modelName, 'LatencyMs', deps.clock.now().getTime() - started);
+  return json(
+    200,
+    { predictions, modelVersion: String(version), model: modelName, requestId },
+    { 'x-model-version': String(version) },
+  );
+}
+
+function validateJson(def: ModelDefinition, instance: Record<string, unknown>) {
+  return validateRow(def.spec, instance, 'json');
+}
+
+async function loadVersion(def: ModelDefinition, versionNumber: number, deps: PredictDeps) {
+  const key = `${def.name}#${versionNumber}`;
+  let entry = servingCache.get(key);
+  if (!entry) {
+    entry = (async () => {
+      const version = await deps.registry.getVersion(def.name, versionNumber);
+      if (!version) throw new Error(`alias points at version ${versionNumber}, which is not in the registry`);
+      const serving = await loadServingModel(deps.lake, versionNumber, version.artifacts);
+      const hashOk = featureSchemaHash(def.spec, serving.transform) === version.featureSchemaHash;
+      return { version, serving, hashOk };
+    })();
+    servingCache.set(key, entry);
+    entry.catch(() => servingCache.delete(key));
+  }
+  return entry;
+}

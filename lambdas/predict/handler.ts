@@ -1,0 +1,55 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { lakeStore, predictionLog, registry } from '../shared/deps.ts';
+import { requireEnv } from '../shared/env.ts';
+import { getModel } from '../shared/models.ts';
+import { logger, metrics } from '../shared/observability.ts';
+import { systemClock } from '../shared/ports.ts';
+import { handlePredict, type MetricName } from './core.ts';
+
+const units: Record<MetricName, (typeof MetricUnit)[keyof typeof MetricUnit]> = {
+  Predictions: MetricUnit.Count,
+  LatencyMs: MetricUnit.Milliseconds,
+  InvalidRequests: MetricUnit.Count,
+  NoProductionModel: MetricUnit.Count,
+  FeatureSchemaMismatch: MetricUnit.Count,
+  UpstreamErrors: MetricUnit.Count,
+};
+
+export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+  .use(injectLambdaContext(logger))
+  .handler((event, context) =>
+    handlePredict(
+      {
+        method: event.httpMethod,
+        path: event.path,
+        modelParam: event.pathParameters?.model,
+        headers: event.headers ?? {},
+        body: event.body,
+        isBase64Encoded: event.isBase64Encoded,
+        requestId: event.requestContext?.requestId ?? context.awsRequestId,
+      },
+      {
+        registry: registry(),
+        lake: lakeStore(),
+        log: predictionLog(),
+        clock: systemClock,
+        models: (name) => {
+          try {
+            return getModel(name);
+          } catch {
+            return undefined;
+          }
+        },
+        defaultModel: requireEnv('DEFAULT_MODEL'),
+        metric: (model, name, value) => {
+          const m = metrics.singleMetric();
+          m.addDimension('Model', model);
+          m.addMetric(name, units[name], value);
+        },
+        onError: (err, ctx) => logger.error('prediction failed', { ...ctx, error: err as Error }),
+      },
+    ),
+  );

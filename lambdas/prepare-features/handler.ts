@@ -1,0 +1,18 @@
+import { requireEnv } from '../shared/env.ts';
+import { lakeStore } from '../shared/deps.ts';
+import { getModel } from '../shared/models.ts';
+import { systemClock } from '../shared/ports.ts';
+import { taskHandler } from '../shared/task-handler.ts';
+import { type PrepareInput, prepareFeatures } from './core.ts';
+
+export const handler = taskHandler((input: PrepareInput) =>
+  prepareFeatures(input, getModel(input.model), {
+    lake: lakeStore(),
+    clock: systemClock,
+    env: {
+      trainingSourceUri: requireEnv('TRAINING_SOURCE_URI'),
+      trainingCodeSha256: requireEnv('TRAINING_CODE_SHA256'),
+      trainingImageUri: requireEnv('TRAINING_IMAGE_URI'),
+    },
+  }),
+);

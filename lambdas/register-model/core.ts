@@ -1,0 +1,46 @@
+/** Register step: gives the evaluated model the next version number and records its full lineage, write-once. */
+import type { EvaluateOutput } from '../evaluate-model/core.ts';
+import type { PrepareOutput } from '../prepare-features/core.ts';
+import type { Clock } from '../shared/ports.ts';
+import type { ModelRegistry, ModelVersion } from '../shared/registry/registry.ts';
+
+export interface RegisterInput {
+  model: string;
+  prepared: PrepareOutput;
+  training: { trainingJobName: string; modelArtifacts: string };
+  evaluation: EvaluateOutput;
+  instanceType: string;
+}
+
+export interface RegisterOutput {
+  model: string;
+  version: number;
+  status: ModelVersion['status'];
+  metrics: ModelVersion['metrics']['validation'];
+}
+
+export async function registerModel(
+  input: RegisterInput,
+  deps: { registry: ModelRegistry; clock: Clock },
+): Promise<RegisterOutput> {
+  const version = await deps.registry.allocateVersion(input.model);
+  const record: ModelVersion = {
+    model: input.model,
+    version,
+    status: 'Candidate',
+    createdAt: deps.clock.now().toISOString(),
+    featureSchemaHash: input.prepared.featureSchemaHash,
+    dataManifestHash: input.prepared.dataManifestHash,
+    snapshotId: input.prepared.snapshotId,
+    trainingJobName: input.training.trainingJobName,
+    trainingImage: input.prepared.trainingImage,
+    instanceType: input.instanceType,
+    seed: input.prepared.seed,
+    codeSha256: input.prepared.codeSha256,
+    hyperParameters: input.prepared.hyperParameters,
+    metrics: { validation: input.evaluation.metrics, training: input.evaluation.trainingMetrics },
+    artifacts: input.evaluation.artifacts,
+  };
+  await deps.registry.putVersion(record);
+  return { model: input.model, version, status: record.status, metrics: record.metrics.validation };
+}

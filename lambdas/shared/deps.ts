@@ -1,0 +1,26 @@
+/** Adapters built once per function instance, from the environment the construct sets. */
+import { DynamoPredictionLog } from './adapters/aws/dynamo-prediction-log.ts';
+import { makeDocumentClient, makeS3Client } from './adapters/aws/clients.ts';
+import { S3ObjectStore } from './adapters/aws/s3-object-store.ts';
+import { requireEnv } from './env.ts';
+import { systemClock } from './ports.ts';
+import { ModelRegistry } from './registry/registry.ts';
+
+function once<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => {
+    value ??= make();
+    return value;
+  };
+}
+
+export const lakeStore = once(() => new S3ObjectStore(makeS3Client(), requireEnv('LAKE_BUCKET')));
+export const registry = once(() => new ModelRegistry(makeDocumentClient(), requireEnv('REGISTRY_TABLE'), systemClock));
+export const predictionLog = once(
+  () =>
+    new DynamoPredictionLog(
+      makeDocumentClient(),
+      requireEnv('PREDICTION_LOG_TABLE'),
+      Number(process.env.PREDICTION_LOG_TTL_DAYS ?? '90'),
+    ),
+);

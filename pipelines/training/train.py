@@ -1,0 +1,470 @@
+"""Training entry point: SageMaker XGBoost 1.7-1 script mode, and the local twin.
+
+Features are computed before this script runs; it reads numeric CSV matrices (no header, label in the
+first column, an empty cell for a missing value) from the train and validation channels and writes
+the model directory:
+
+  xgboost-model   XGBoost's own binary format, which the SageMaker XGBoost serving container loads
+  model.json      the same booster as JSON, which the TypeScript scorer loads
+  metrics.json    train/validation AUC and log loss, validation accuracy, training settings
+  baseline.json   score and per-feature distributions, the reference for drift monitoring
+
+Only numpy, xgboost and the standard library are used, and the code stays Python 3.8 compatible,
+because the SageMaker container and Debian's python3-xgboost both have to run it unchanged.
+"""
+
+import argparse
+import csv
+import glob
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+
+import numpy as np
+import xgboost as xgb
+
+SUPPORTED_OBJECTIVES = ("binary:logistic", "reg:logistic")
+SCORE_EDGES = [i / 10 for i in range(11)]
+FEATURE_BINS = 10
+
+
+class InputError(Exception):
+    """A problem with the input data or hyperparameters; reported as one line, without a traceback."""
+
+
+def log(message):
+    print("[train] " + message, flush=True)
+
+
+def _decode_hp(value):
+    # The SageMaker Python SDK JSON-encodes hyperparameter values; jobs created through the API
+    # directly pass them raw. Accept both.
+    if isinstance(value, str) and len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _positive_int(name):
+    def parse(text):
+        try:
+            value = int(str(_decode_hp(text)).strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError("%s must be an integer, got %r" % (name, text))
+        if value < 1:
+            raise argparse.ArgumentTypeError("%s must be at least 1, got %r" % (name, text))
+        return value
+
+    return parse
+
+
+def _int(name):
+    def parse(text):
+        try:
+            return int(str(_decode_hp(text)).strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError("%s must be an integer, got %r" % (name, text))
+
+    return parse
+
+
+def _float(name, low=None, high=None):
+    def parse(text):
+        try:
+            value = float(str(_decode_hp(text)).strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError("%s must be a number, got %r" % (name, text))
+        if not math.isfinite(value) or (low is not None and value < low) or (high is not None and value > high):
+            bounds = "[%s, %s]" % ("-inf" if low is None else low, "inf" if high is None else high)
+            raise argparse.ArgumentTypeError("%s must be a number in %s, got %r" % (name, bounds, text))
+        return value
+
+    return parse
+
+
+def _text(text):
+    return str(_decode_hp(text)).strip()
+
+
+def _metrics(text):
+    value = _decode_hp(text)
+    items = value if isinstance(value, list) else str(value).split(",")
+    metrics = [str(m).strip() for m in items if str(m).strip()]
+    if not metrics:
+        raise argparse.ArgumentTypeError("eval_metric must name at least one metric, got %r" % (text,))
+    return metrics
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse would print the whole usage text and exit; a bad hyperparameter should be one line.
+    def error(self, message):
+        raise InputError("bad hyperparameter: " + message)
+
+
+def build_parser():
+    parser = _Parser(description="Train an XGBoost binary classifier from numeric CSV channels.")
+    parser.add_argument("--num_round", type=_positive_int("num_round"), default=100)
+    parser.add_argument("--max_depth", type=_int("max_depth"), default=6)
+    parser.add_argument("--eta", type=_float("eta", 0.0, 1.0), default=0.3)
+    parser.add_argument("--subsample", type=_float("subsample", 0.0, 1.0), default=1.0)
+    parser.add_argument("--colsample_bytree", type=_float("colsample_bytree", 0.0, 1.0), default=1.0)
+    parser.add_argument("--min_child_weight", type=_float("min_child_weight", 0.0), default=1.0)
+    parser.add_argument("--gamma", type=_float("gamma", 0.0), default=0.0)
+    parser.add_argument("--lambda", dest="reg_lambda", type=_float("lambda", 0.0), default=1.0)
+    parser.add_argument("--alpha", type=_float("alpha", 0.0), default=0.0)
+    parser.add_argument("--seed", type=_int("seed"), default=42)
+    parser.add_argument("--objective", type=_text, default="binary:logistic")
+    parser.add_argument("--eval_metric", type=_metrics, default=["auc", "logloss"])
+    parser.add_argument("--early_stopping_rounds", type=_positive_int("early_stopping_rounds"), default=None)
+    parser.add_argument("--tree_method", type=_text, default=None)
+    return parser
+
+
+def parse_hyperparameters(argv, environ):
+    """Command-line arguments win; SM_HPS fills in what the command line does not give."""
+    parser = build_parser()
+    from_env = []
+    hps_text = environ.get("SM_HPS")
+    if hps_text:
+        try:
+            hps = json.loads(hps_text)
+        except ValueError as err:
+            raise InputError("SM_HPS is not valid JSON (%s): %.200s" % (err, hps_text))
+        if not isinstance(hps, dict):
+            raise InputError("SM_HPS must be a JSON object, got: %.200s" % hps_text)
+        known = {o[2:] for action in parser._actions for o in action.option_strings if o.startswith("--")}
+        for key in sorted(hps):
+            if key in known and key != "help":
+                value = hps[key]
+                text = ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+                from_env += ["--" + key, text]
+    args, unknown = parser.parse_known_args(from_env + list(argv))
+    if args.objective not in SUPPORTED_OBJECTIVES:
+        raise InputError(
+            "objective %r is not supported; use one of %s" % (args.objective, ", ".join(SUPPORTED_OBJECTIVES))
+        )
+    if args.max_depth < 1:
+        raise InputError("max_depth must be at least 1, got %d" % args.max_depth)
+    if args.tree_method is None:
+        args.tree_method = "gpu_hist" if _num_gpus(environ) > 0 else "hist"
+    return args, unknown
+
+
+def _num_gpus(environ):
+    text = environ.get("SM_NUM_GPUS", "0").strip() or "0"
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError("SM_NUM_GPUS must be an integer, got %r" % text)
+
+
+def read_channel(name, environ, expected_columns=None):
+    """Reads every *.csv file in the channel directory (sorted by name) into labels and a feature matrix."""
+    env_name = "SM_CHANNEL_" + name.upper()
+    directory = environ.get(env_name)
+    if not directory:
+        raise InputError("%s is not set: the %s channel directory is required" % (env_name, name))
+    if not os.path.isdir(directory):
+        raise InputError("%s=%s is not a directory" % (env_name, directory))
+    files = sorted(glob.glob(os.path.join(directory, "*.csv")))
+    if not files:
+        raise InputError("%s channel %s has no *.csv files" % (name, directory))
+
+    labels = []
+    rows = []
+    columns = expected_columns
+    for path in files:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            for line_no, record in enumerate(csv.reader(handle), start=1):
+                if not record or (len(record) == 1 and record[0].strip() == ""):
+                    continue
+                if columns is None:
+                    columns = len(record)
+                    if columns < 2:
+                        raise InputError(
+                            "%s:%d: a row needs a label and at least one feature, got %d column(s)"
+                            % (path, line_no, columns)
+                        )
+                elif len(record) != columns:
+                    raise InputError(
+                        "%s:%d: expected %d columns (label + %d features), got %d"
+                        % (path, line_no, columns, columns - 1, len(record))
+                    )
+                labels.append(_label(record[0], path, line_no))
+                rows.append([_cell(cell, path, line_no, col) for col, cell in enumerate(record[1:], start=2)])
+    if not rows:
+        raise InputError("%s channel %s has no data rows (files: %s)" % (name, directory, ", ".join(files)))
+    return np.asarray(labels, dtype=np.float64), np.asarray(rows, dtype=np.float64).reshape(len(rows), columns - 1)
+
+
+def _label(text, path, line_no):
+    value = text.strip()
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number not in (0.0, 1.0):
+        raise InputError("%s:%d: column 1 is the label and must be 0 or 1, got %r" % (path, line_no, text))
+    return number
+
+
+def _cell(text, path, line_no, column):
+    value = text.strip()
+    if value == "":
+        return math.nan
+    try:
+        number = float(value)
+    except ValueError:
+        raise InputError("%s:%d: column %d is not a number: %r" % (path, line_no, column, text))
+    if not math.isfinite(number):
+        raise InputError(
+            "%s:%d: column %d is %r; leave the cell empty for a missing value" % (path, line_no, column, text)
+        )
+    return number
+
+
+def auc(labels, scores):
+    """Area under the ROC curve (Mann-Whitney U, tied scores share their average rank)."""
+    positives = int(labels.sum())
+    negatives = len(labels) - positives
+    if positives == 0 or negatives == 0:
+        return None
+    order = np.argsort(scores, kind="mergesort")
+    sorted_scores = scores[order]
+    ranks = np.empty(len(scores), dtype=np.float64)
+    start = 0
+    while start < len(scores):
+        end = start
+        while end + 1 < len(scores) and sorted_scores[end + 1] == sorted_scores[start]:
+            end += 1
+        ranks[order[start : end + 1]] = (start + end) / 2.0 + 1.0
+        start = end + 1
+    return float((ranks[labels == 1].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
+
+
+def logloss(labels, probabilities):
+    p = np.clip(probabilities.astype(np.float64), 1e-15, 1 - 1e-15)
+    return float(-np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p)))
+
+
+def accuracy(labels, probabilities):
+    return float(np.mean((probabilities >= 0.5) == (labels == 1)))
+
+
+def _histogram(values, edges):
+    # A value v falls in bin i when edges[i] <= v < edges[i + 1]; the outer bins are open-ended so
+    # values outside the training range (at serving time) still land in a bin.
+    inner = np.asarray(edges[1:-1], dtype=np.float64)
+    bins = np.searchsorted(inner, values, side="right")
+    counts = np.bincount(bins, minlength=len(edges) - 1)
+    total = int(counts.sum())
+    fractions = [float(c) / total if total else 0.0 for c in counts]
+    return [int(c) for c in counts], fractions
+
+
+def build_baseline(x_train, validation_scores):
+    score_counts, score_fractions = _histogram(validation_scores.astype(np.float64), SCORE_EDGES)
+    features = []
+    rows = x_train.shape[0]
+    quantiles = [i / FEATURE_BINS for i in range(FEATURE_BINS + 1)]
+    for index in range(x_train.shape[1]):
+        column = x_train[:, index]
+        present = column[~np.isnan(column)]
+        missing_fraction = float(rows - len(present)) / rows
+        if len(present) == 0:
+            features.append(
+                {"index": index, "edges": None, "counts": None, "fractions": None, "missing_fraction": missing_fraction}
+            )
+            continue
+        edges = [float(e) for e in np.quantile(present, quantiles)]
+        counts, fractions = _histogram(present, edges)
+        features.append(
+            {
+                "index": index,
+                "edges": edges,
+                "counts": counts,
+                "fractions": fractions,
+                "missing_fraction": missing_fraction,
+            }
+        )
+    return {
+        "version": 1,
+        "binning": "bin i holds edges[i] <= v < edges[i+1]; the first and last bins are open-ended, "
+        "i.e. bin = number of inner edges (edges[1:-1]) <= v. Feature fractions exclude missing values.",
+        "score": {
+            "source": "validation",
+            "count": int(len(validation_scores)),
+            "edges": SCORE_EDGES,
+            "counts": score_counts,
+            "fractions": score_fractions,
+        },
+        "features": {"source": "train", "count": int(rows), "columns": features},
+    }
+
+
+def train(args, x_train, y_train, x_val, y_val):
+    dtrain = xgb.DMatrix(x_train, label=y_train, missing=np.nan)
+    dval = xgb.DMatrix(x_val, label=y_val, missing=np.nan)
+    params = {
+        "objective": args.objective,
+        "eval_metric": args.eval_metric,
+        "max_depth": args.max_depth,
+        "eta": args.eta,
+        "subsample": args.subsample,
+        "colsample_bytree": args.colsample_bytree,
+        "min_child_weight": args.min_child_weight,
+        "gamma": args.gamma,
+        "lambda": args.reg_lambda,
+        "alpha": args.alpha,
+        "seed": args.seed,
+        "tree_method": args.tree_method,
+        "verbosity": 1,
+    }
+    callbacks = []
+    if args.early_stopping_rounds:
+        # save_best trims the trees after the best round, so every consumer of the saved model
+        # (serving container, TypeScript scorer) predicts with the same trees the metrics describe.
+        callbacks.append(
+            xgb.callback.EarlyStopping(rounds=args.early_stopping_rounds, data_name="validation", save_best=True)
+        )
+    booster = xgb.train(
+        params,
+        dtrain,
+        num_boost_round=args.num_round,
+        evals=[(dtrain, "train"), (dval, "validation")],
+        callbacks=callbacks,
+        verbose_eval=max(1, args.num_round // 10),
+    )
+    if args.early_stopping_rounds:
+        best_iteration = int(booster.attr("best_iteration") or booster.num_boosted_rounds() - 1)
+    else:
+        best_iteration = booster.num_boosted_rounds() - 1
+    return booster, dtrain, dval, best_iteration
+
+
+def save_model(booster, model_dir, dval):
+    os.makedirs(model_dir, exist_ok=True)
+    json_path = os.path.join(model_dir, "model.json")
+    binary_path = os.path.join(model_dir, "xgboost-model")
+    booster.save_model(json_path)
+    # XGBoost picks the format from the file name: without .json/.ubj it writes its binary format.
+    # Write under a temporary name first so a crash never leaves a half-written model behind.
+    fd, tmp_path = tempfile.mkstemp(prefix="xgboost-model.", suffix=".bin", dir=model_dir)
+    os.close(fd)
+    try:
+        booster.save_model(tmp_path)
+        os.chmod(tmp_path, 0o644)
+        os.replace(tmp_path, binary_path)
+    finally:
+        if os.path.exists(tmp_path):
+            os.remove(tmp_path)
+    # Both files must describe the same model; a silent format difference would only show up in serving.
+    reference = booster.predict(dval)
+    for path in (json_path, binary_path):
+        reloaded = xgb.Booster(model_file=path)
+        diff = float(np.max(np.abs(reloaded.predict(dval) - reference))) if len(reference) else 0.0
+        if diff > 1e-6:
+            raise RuntimeError("%s predicts differently from the trained booster (max diff %g)" % (path, diff))
+
+
+def write_json(path, value):
+    with open(path, "w") as handle:
+        json.dump(value, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+
+
+def main(argv=None, environ=None):
+    environ = os.environ if environ is None else environ
+    argv = sys.argv[1:] if argv is None else argv
+    args, unknown = parse_hyperparameters(argv, environ)
+    if unknown:
+        log("ignoring arguments: " + " ".join(unknown))
+    model_dir = environ.get("SM_MODEL_DIR")
+    if not model_dir:
+        raise InputError("SM_MODEL_DIR is not set: it names the directory the model is written to")
+
+    y_train, x_train = read_channel("train", environ)
+    y_val, x_val = read_channel("validation", environ, expected_columns=x_train.shape[1] + 1)
+    log(
+        "rows=%d validation_rows=%d features=%d tree_method=%s xgboost=%s"
+        % (x_train.shape[0], x_val.shape[0], x_train.shape[1], args.tree_method, xgb.__version__)
+    )
+
+    booster, dtrain, dval, best_iteration = train(args, x_train, y_train, x_val, y_val)
+    save_model(booster, model_dir, dval)
+
+    train_scores = booster.predict(dtrain)
+    val_scores = booster.predict(dval)
+    metrics = {
+        "train": {"auc": auc(y_train, train_scores), "logloss": logloss(y_train, train_scores)},
+        "validation": {
+            "auc": auc(y_val, val_scores),
+            "logloss": logloss(y_val, val_scores),
+            "accuracy": accuracy(y_val, val_scores),
+        },
+        "num_round": args.num_round,
+        "best_iteration": best_iteration,
+        "num_trees": booster.num_boosted_rounds(),
+        "tree_method": args.tree_method,
+        "xgboost_version": xgb.__version__,
+        "rows": {"train": int(x_train.shape[0]), "validation": int(x_val.shape[0])},
+        "num_features": int(x_train.shape[1]),
+        "hyperparameters": {
+            "max_depth": args.max_depth,
+            "eta": args.eta,
+            "subsample": args.subsample,
+            "colsample_bytree": args.colsample_bytree,
+            "min_child_weight": args.min_child_weight,
+            "gamma": args.gamma,
+            "lambda": args.reg_lambda,
+            "alpha": args.alpha,
+            "seed": args.seed,
+            "objective": args.objective,
+            "eval_metric": args.eval_metric,
+            "early_stopping_rounds": args.early_stopping_rounds,
+        },
+    }
+    metrics_path = os.path.join(model_dir, "metrics.json")
+    write_json(metrics_path, metrics)
+    write_json(os.path.join(model_dir, "baseline.json"), build_baseline(x_train, val_scores))
+    output_dir = environ.get("SM_OUTPUT_DATA_DIR")
+    if output_dir:
+        os.makedirs(output_dir, exist_ok=True)
+        shutil.copyfile(metrics_path, os.path.join(output_dir, "metrics.json"))
+
+    log("metrics " + json.dumps({"train": metrics["train"], "validation": metrics["validation"]}, sort_keys=True))
+    log("best_iteration=%d num_trees=%d model_dir=%s" % (best_iteration, metrics["num_trees"], model_dir))
+    return 0
+
+
+def _report_failure(message, environ):
+    sys.stderr.write("[train] error: %s\n" % message)
+    sys.stderr.flush()
+    # SageMaker shows the content of /opt/ml/output/failure as the training job's FailureReason.
+    output_dir = environ.get("SM_OUTPUT_DIR")
+    if output_dir and os.path.isdir(output_dir):
+        try:
+            with open(os.path.join(output_dir, "failure"), "w") as handle:
+                handle.write(message[:1000])
+        except OSError:
+            pass
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except InputError as err:
+        _report_failure(str(err), os.environ)
+        sys.exit(2)
+    except SystemExit:
+        raise
+    except Exception as err:  # noqa: BLE001 - one readable line for the job's failure reason, then the trace
+        # XGBoost errors carry a native stack trace after the first line; the traceback below keeps it.
+        first_line = (str(err).strip().splitlines() or [""])[0]
+        _report_failure("%s: %s" % (type(err).__name__, first_line), os.environ)
+        raise
