@@ -195,57 +195,58 @@ function parseBaseScore(param: JsonObject): number {
 }
 
 /**
- * All trees in one set of arrays. Nodes are renumbered breadth-first so a node's right child is always
- * `left + 1`, which lets the walk pick a child with arithmetic instead of a branch. A leaf keeps
- * pointing at itself (`left = self - 1`, NaN threshold, default right) so rows that reach a shallow
- * leaf can keep "walking" in lock-step with the rest of the block.
+ * All trees in one buffer, four 32-bit words per node, addressed by `pos` = 4 × node number:
+ *   [pos]     position of the right child; the left child is always 4 words before it, because
+ *             nodes are renumbered breadth-first with siblings adjacent. A leaf points at itself.
+ *   [pos + 1] where the batch walk reads the split feature in a block: the feature index, plus half
+ *             a block for nodes whose missing values go right (see `#predictBlocks`).
+ *   [pos + 2] split threshold (float32); NaN for a leaf, so every comparison fails and the walk
+ *             stays on it.
+ *   [pos + 3] leaf value (float32); 0 for a split.
+ * One record per cache-line quarter keeps a node's fields together, and self-pointing leaves let
+ * rows that reach a shallow leaf keep stepping in lock-step with the rest of the block.
  */
 interface FlatForest {
+  /** Root position of each tree. */
   readonly roots: Int32Array;
   /** Number of steps from the root to the deepest leaf, per tree. */
   readonly depths: Int32Array;
-  readonly left: Int32Array;
-  readonly feature: Int32Array;
-  readonly threshold: Float32Array;
-  readonly defaultLeft: Uint8Array;
-  readonly isLeaf: Uint8Array;
-  readonly leafValue: Float32Array;
+  readonly words: Int32Array;
+  /** The same buffer as `words`, for the float fields. */
+  readonly floats: Float32Array;
 }
 
 function flattenTrees(trees: unknown[], numFeatures: number): FlatForest {
   const parsed = trees.map((tree, t) => readTree(tree, t, numFeatures));
   const total = parsed.reduce((n, tree) => n + tree.order.length, 0);
+  const buffer = new ArrayBuffer(total * 16);
   const forest: FlatForest = {
     roots: new Int32Array(parsed.length),
     depths: new Int32Array(parsed.length),
-    left: new Int32Array(total),
-    feature: new Int32Array(total),
-    threshold: new Float32Array(total),
-    defaultLeft: new Uint8Array(total),
-    isLeaf: new Uint8Array(total),
-    leafValue: new Float32Array(total),
+    words: new Int32Array(buffer),
+    floats: new Float32Array(buffer),
   };
+  const { words, floats } = forest;
+  const missingRight = BLOCK_ROWS * numFeatures;
   let offset = 0;
   parsed.forEach((tree, t) => {
-    forest.roots[t] = offset;
+    forest.roots[t] = 4 * offset;
     forest.depths[t] = tree.depth;
     const newIndex = new Int32Array(tree.left.length).fill(-1);
     tree.order.forEach((old, i) => {
       newIndex[old] = offset + i;
     });
     tree.order.forEach((old, i) => {
-      const n = offset + i;
-      const l = tree.left[old]!;
-      if (l === -1) {
-        forest.isLeaf[n] = 1;
-        forest.left[n] = n - 1;
-        forest.threshold[n] = Number.NaN;
-        forest.leafValue[n] = tree.cond[old]!;
+      const pos = 4 * (offset + i);
+      const left = tree.left[old]!;
+      if (left === -1) {
+        words[pos] = pos;
+        floats[pos + 2] = Number.NaN;
+        floats[pos + 3] = tree.cond[old]!;
       } else {
-        forest.left[n] = newIndex[l]!;
-        forest.feature[n] = tree.split[old]!;
-        forest.threshold[n] = tree.cond[old]!;
-        forest.defaultLeft[n] = tree.defaultLeft[old]!;
+        words[pos] = 4 * newIndex[left]! + 4;
+        words[pos + 1] = tree.split[old]! + (tree.defaultLeft[old] ? 0 : missingRight);
+        floats[pos + 2] = tree.cond[old]!;
       }
     });
     offset += tree.order.length;
@@ -359,19 +360,26 @@ class FlatForestModel implements XgbModel {
   }
 
   predictOne(row: ArrayLike<number>): number {
-    if (row.length !== this.numFeatures) {
-      throw new Error(`row has ${row.length} values but the model expects ${this.numFeatures} features`);
+    const nf = this.numFeatures;
+    if (row.length !== nf) {
+      throw new Error(`row has ${row.length} values but the model expects ${nf} features`);
     }
-    const { roots, left, feature, threshold, defaultLeft, isLeaf, leafValue } = this.#forest;
+    const { roots, words, floats } = this.#forest;
+    const missingRight = BLOCK_ROWS * nf;
     let margin = this.#baseMargin;
     for (let t = 0; t < roots.length; t++) {
-      let n = roots[t]!;
-      while (isLeaf[n] === 0) {
-        const x = f32(row[feature[n]!]!);
-        const goLeft = Number.isNaN(x) ? defaultLeft[n] === 1 : x < threshold[n]!;
-        n = goLeft ? left[n]! : left[n]! + 1;
+      let pos = roots[t]!;
+      let threshold = floats[pos + 2]!;
+      // Split thresholds are finite, so NaN marks a leaf.
+      while (threshold === threshold) {
+        const slot = words[pos + 1]!;
+        const defaultLeft = slot < missingRight;
+        const x = Math.fround(row[defaultLeft ? slot : slot - missingRight]!);
+        const goLeft = Number.isNaN(x) ? defaultLeft : x < threshold;
+        pos = goLeft ? words[pos]! - 4 : words[pos]!;
+        threshold = floats[pos + 2]!;
       }
-      margin = f32(margin + leafValue[n]!);
+      margin = f32(margin + floats[pos + 3]!);
     }
     return this.#output(margin);
   }
@@ -398,8 +406,8 @@ class FlatForestModel implements XgbModel {
     return this.#predictBlocks(values.length / nf, (block, start, count) => {
       const from = start * nf;
       const to = from + count * nf;
-      if (ArrayBuffer.isView(values)) {
-        block.set((values as unknown as Float64Array).subarray(from, to));
+      if (ArrayBuffer.isView(values) && 'subarray' in values) {
+        block.set((values as Float64Array).subarray(from, to));
       } else {
         for (let i = from; i < to; i++) block[i - from] = values[i]!;
       }
@@ -407,39 +415,51 @@ class FlatForestModel implements XgbModel {
   }
 
   /**
-   * Walks a block of rows through one tree a level at a time. Every row in the block takes the same
-   * number of steps (the tree's depth; leaves point at themselves), so the inner loop has no
-   * data-dependent branch, and the block's node arrays stay in cache across rows.
+   * Walks a block of rows through one tree a level at a time. Every row takes the same number of
+   * steps (the tree's depth), and the step is arithmetic on the comparison rather than a branch, so
+   * the inner loop has no data-dependent branch for the CPU to mispredict; the rows of a block are
+   * independent, so their loads overlap.
    */
   #predictBlocks(
     numRows: number,
     fill: (block: Float32Array, start: number, count: number) => void,
   ): Float64Array {
     const nf = this.numFeatures;
-    const { roots, depths, left, feature, threshold, defaultLeft, leafValue } = this.#forest;
+    const { roots, depths, words, floats } = this.#forest;
     const numTrees = roots.length;
     const out = new Float64Array(numRows);
+    const half = BLOCK_ROWS * nf;
     // Float32Array stores do the float32 rounding XGBoost applies to inputs and to the running margin.
-    const block = new Float32Array(BLOCK_ROWS * nf);
+    const block = new Float32Array(2 * half);
     const margin = new Float32Array(BLOCK_ROWS);
     const node = new Int32Array(BLOCK_ROWS);
     for (let start = 0; start < numRows; start += BLOCK_ROWS) {
       const count = Math.min(BLOCK_ROWS, numRows - start);
       fill(block, start, count);
+      // Two copies of the block: a missing value becomes -Infinity in the first (below any threshold,
+      // so it goes left) and +Infinity in the second (goes right). A node reads the copy that matches
+      // its default direction, so missing values need no test in the walk.
+      for (let i = 0, end = count * nf; i < end; i++) {
+        const x = block[i]!;
+        if (Number.isNaN(x)) {
+          block[i] = Number.NEGATIVE_INFINITY;
+          block[half + i] = Number.POSITIVE_INFINITY;
+        } else {
+          block[half + i] = x;
+        }
+      }
       margin.fill(this.#baseMargin);
       for (let t = 0; t < numTrees; t++) {
         node.fill(roots[t]!, 0, count);
         const depth = depths[t]!;
         for (let d = 0; d < depth; d++) {
           for (let r = 0, base = 0; r < count; r++, base += nf) {
-            const n = node[r]!;
-            const x = block[base + feature[n]!]!;
-            // NaN fails `<`, so it goes right unless the node's default is left.
-            const goLeft = (x < threshold[n]! ? 1 : 0) | (Number.isNaN(x) ? defaultLeft[n]! : 0);
-            node[r] = left[n]! + 1 - goLeft;
+            const pos = node[r]!;
+            // Unary plus turns the comparison into 0/1 without a branch: left child = right - 4.
+            node[r] = words[pos]! - 4 * +(block[base + words[pos + 1]!]! < floats[pos + 2]!);
           }
         }
-        for (let r = 0; r < count; r++) margin[r] = margin[r]! + leafValue[node[r]!]!;
+        for (let r = 0; r < count; r++) margin[r] = margin[r]! + floats[node[r]! + 3]!;
       }
       for (let r = 0; r < count; r++) out[start + r] = this.#output(margin[r]!);
     }

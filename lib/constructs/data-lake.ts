@@ -1,0 +1,178 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { acknowledgeWildcards, nagText, policyOwner, referenceFrom } from '../nag.ts';
+
+/** The lake's zones: key prefixes inside the one lake bucket. */
+export const LAKE_ZONES = {
+  /** Data as it arrived. */
+  raw: 'raw/',
+  /** Rows that failed validation, kept as evidence. */
+  quarantine: 'quarantine/',
+  /** Validated, versioned feature snapshots (`curated/<model>/<snapshot>/`). */
+  curated: 'curated/',
+  /** Golden sets every candidate must pass. */
+  golden: 'golden/',
+  /** Training outputs and model artifacts. */
+  artifacts: 'artifacts/',
+  /** Training baseline statistics used by the drift job. */
+  baselines: 'baselines/',
+} as const;
+
+/** Name of a lake zone. */
+export type LakeZone = keyof typeof LAKE_ZONES;
+
+/** Properties of a {@link DataLake}. */
+export interface DataLakeProps {
+  /** Customer-managed key that encrypts every object in the lake. */
+  readonly encryptionKey: kms.IKey;
+  /**
+   * What happens to both buckets when they leave the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Days after which non-current object versions are deleted.
+   * @default 90
+   */
+  readonly noncurrentVersionExpirationDays?: number;
+  /**
+   * Days after which incomplete multipart uploads are aborted.
+   * @default 7
+   */
+  readonly abortIncompleteMultipartUploadDays?: number;
+  /**
+   * Days the server access logs are kept.
+   * @default 365
+   */
+  readonly accessLogRetentionDays?: number;
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < 1) {
+    throw new Error(`DataLake ${name}: must be a positive whole number of days, got ${v}`);
+  }
+  return v;
+}
+
+/**
+ * The S3 data lake: one versioned, KMS-encrypted, TLS-only bucket whose zones are key prefixes, plus a
+ * separate bucket for its server access logs.
+ */
+export class DataLake extends Construct {
+  /** The zone prefixes (`raw/`, `curated/`, ...). */
+  public static readonly ZONES = LAKE_ZONES;
+
+  /** The lake bucket. */
+  public readonly bucket: s3.Bucket;
+  /** The bucket that receives the lake's server access logs. */
+  public readonly accessLogsBucket: s3.Bucket;
+  /** The key that encrypts the lake. */
+  public readonly encryptionKey: kms.IKey;
+
+  constructor(scope: Construct, id: string, props: DataLakeProps) {
+    super(scope, id);
+    const noncurrentDays = positiveInteger(
+      'noncurrentVersionExpirationDays',
+      props.noncurrentVersionExpirationDays,
+      90,
+    );
+    const abortDays = positiveInteger(
+      'abortIncompleteMultipartUploadDays',
+      props.abortIncompleteMultipartUploadDays,
+      7,
+    );
+    const logDays = positiveInteger('accessLogRetentionDays', props.accessLogRetentionDays, 365);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.encryptionKey = props.encryptionKey;
+
+    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
+      // Server access log delivery does not support SSE-KMS destinations.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [
+        { id: 'expire-access-logs', expiration: Duration.days(logDays) },
+        { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(abortDays) },
+      ],
+      removalPolicy,
+    });
+    Validations.of(this.accessLogsBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This bucket is the destination of the lake access logs; logging it to itself would loop.',
+    });
+
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: props.encryptionKey,
+      bucketKeyEnabled: true,
+      versioned: true,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'lake/',
+      lifecycleRules: [
+        { id: 'expire-noncurrent-versions', noncurrentVersionExpiration: Duration.days(noncurrentDays) },
+        { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(abortDays) },
+      ],
+      removalPolicy,
+    });
+  }
+
+  /** `s3://<bucket>/<zone>` for a zone. */
+  public zoneUri(zone: LakeZone): string {
+    return this.bucket.s3UrlForObject(LAKE_ZONES[zone]);
+  }
+
+  /** Grants read access to one zone (or to the whole lake) and decrypt on the lake key. */
+  public grantRead(grantee: iam.IGrantable, zone?: LakeZone): iam.Grant {
+    const grant = this.bucket.grantRead(grantee, this.keyPattern(zone));
+    this.acknowledge(grantee, zone, ['Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*']);
+    return grant;
+  }
+
+  /** Grants read and write access to one zone (or to the whole lake) and use of the lake key. */
+  public grantReadWrite(grantee: iam.IGrantable, zone?: LakeZone): iam.Grant {
+    const grant = this.bucket.grantReadWrite(grantee, this.keyPattern(zone));
+    this.acknowledge(grantee, zone, [
+      'Action::s3:GetObject*',
+      'Action::s3:GetBucket*',
+      'Action::s3:List*',
+      'Action::s3:DeleteObject*',
+      'Action::s3:Abort*',
+      'Action::kms:ReEncrypt*',
+      'Action::kms:GenerateDataKey*',
+    ]);
+    return grant;
+  }
+
+  /** Grants writing new objects (no read, no delete) to one zone (or to the whole lake). */
+  public grantPut(grantee: iam.IGrantable, zone?: LakeZone): iam.Grant {
+    const grant = this.bucket.grantPut(grantee, this.keyPattern(zone));
+    this.acknowledge(grantee, zone, ['Action::s3:Abort*', 'Action::kms:ReEncrypt*', 'Action::kms:GenerateDataKey*']);
+    return grant;
+  }
+
+  private keyPattern(zone: LakeZone | undefined): string {
+    return zone ? `${LAKE_ZONES[zone]}*` : '*';
+  }
+
+  private acknowledge(grantee: iam.IGrantable, zone: LakeZone | undefined, actions: string[]): void {
+    const owner = policyOwner(grantee);
+    const arn = referenceFrom(owner, this.bucket, this.bucket.bucketArn);
+    const objects = `Resource::${nagText(owner, `${arn}/${this.keyPattern(zone)}`)}`;
+    const where = zone ? `the ${LAKE_ZONES[zone]} zone` : 'the lake';
+    acknowledgeWildcards(
+      grantee,
+      [...actions, objects],
+      `Object keys under ${where} are created at run time (per model, snapshot and version), so the grant is scoped ` +
+        'to the prefix; the action wildcards are the S3/KMS action groups that CDK grant methods emit ' +
+        '(GetObject* covers object versions and tags, ReEncrypt*/GenerateDataKey* are needed for SSE-KMS).',
+    );
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The twin's HTTP front door on loopback: the prediction API (as API Gateway would call the
+ * predict function) and a small control API the CLI uses to start executions and read state.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import type { LocalTwin, MachineKind } from './twin.ts';
+
+export interface TwinInfo {
+  apiUrl: string;
+  region: string;
+  endpoints: { s3: string; dynamodb: string };
+  outputs: Record<string, string | undefined>;
+}
+
+const OUTPUT_IDS = [
+  'LakeBucketName',
+  'RegistryTableName',
+  'PredictionLogTableName',
+  'TrainingStateMachineArn',
+  'PromotionStateMachineArn',
+  'RollbackStateMachineArn',
+];
+
+async function readBody(req: IncomingMessage, limit = 6 * 1024 * 1024): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw Object.assign(new Error('payload too large'), { status: 413 });
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+const PREDICT_ROUTE = /^\/v1\/(?:models\/([^/]+)\/)?predict\/?$/;
+
+export function createTwinServer(twin: LocalTwin): Server {
+  const apiFn = twin.apiFunctionArn();
+  const server = createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const path = url.pathname;
+      const predict = PREDICT_ROUTE.exec(path);
+      if (predict) {
+        const body = await readBody(req);
+        const requestId = randomUUID();
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
+        const event = {
+          resource: predict[1] ? '/v1/models/{model}/predict' : '/v1/predict',
+          path,
+          httpMethod: req.method ?? 'GET',
+          headers,
+          multiValueHeaders: {},
+          queryStringParameters: null,
+          multiValueQueryStringParameters: null,
+          pathParameters: predict[1] ? { model: decodeURIComponent(predict[1]) } : null,
+          stageVariables: null,
+          requestContext: { requestId, httpMethod: req.method, path, stage: 'local' },
+          body: body === '' ? null : body,
+          isBase64Encoded: false,
+        };
+        const result = (await twin.invoke(apiFn, event)) as { statusCode: number; headers?: Record<string, string>; body: string };
+        res.writeHead(result.statusCode, result.headers ?? {});
+        res.end(result.body);
+        return;
+      }
+      if (path === '/_twin/health') return send(res, 200, { ok: true });
+      if (path === '/_twin/info') return send(res, 200, twinInfo(twin, server));
+      if (path === '/_twin/notifications') return send(res, 200, twin.notifications);
+      if (path === '/_twin/metrics') return send(res, 200, twin.logs.metrics);
+      if (path === '/_twin/executions' && req.method === 'POST') {
+        const { stateMachine, input } = JSON.parse(await readBody(req)) as { stateMachine: MachineKind; input: unknown };
+        // Progress streams as NDJSON so the CLI can print each state as it happens.
+        res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+        const record = await twin.execute(stateMachine, input, (event) => res.write(`${JSON.stringify({ event })}\n`));
+        res.end(`${JSON.stringify({ record })}\n`);
+        return;
+      }
+      if (path === '/_twin/invoke' && req.method === 'POST') {
+        const { service, payload } = JSON.parse(await readBody(req)) as { service: string; payload: unknown };
+        const arn = twin.functionArnByService(service);
+        if (!arn) return send(res, 404, { error: 'UnknownFunction', message: `No function with service name ${service}` });
+        return send(res, 200, await twin.invoke(arn, payload ?? {}));
+      }
+      send(res, 404, { error: 'NotFound', message: `No route for ${req.method} ${path}. The API serves POST /v1/predict and POST /v1/models/{model}/predict.` });
+    } catch (err) {
+      const status = (err as { status?: number }).status ?? 500;
+      if (!res.headersSent) send(res, status, { error: status === 413 ? 'PayloadTooLarge' : 'TwinError', message: (err as Error).message });
+      else res.end();
+    }
+  });
+  return server;
+}
+
+export function twinInfo(twin: LocalTwin, server: Server): TwinInfo {
+  const addr = server.address() as AddressInfo | null;
+  return {
+    apiUrl: addr ? `http://127.0.0.1:${addr.port}` : '',
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    endpoints: twin.endpoints,
+    outputs: Object.fromEntries(OUTPUT_IDS.map((id) => [id, twin.resolver.output(id)])),
+  };
+}
