@@ -154,7 +154,8 @@ export function transformRow(spec: FeatureSpec, artifact: TransformArtifact, row
     } else if (f.type === 'boolean') {
       out[i++] = v === null || v === undefined ? Number.NaN : v ? 1 : 0;
     } else {
-      out[i++] = typeof v === 'number' ? v : Number.NaN;
+      // + 0 folds -0 into 0: JSON keeps -0 but a CSV cell cannot, and both paths must agree.
+      out[i++] = typeof v === 'number' ? v + 0 : Number.NaN;
     }
   }
   return out;

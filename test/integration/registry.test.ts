@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../lambdas/shared/ports.ts';
+import { type ModelVersion, ModelRegistry } from '../../lambdas/shared/registry/registry.ts';
+import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
+
+function version(model: string, n: number): ModelVersion {
+  return {
+    model,
+    version: n,
+    status: 'Candidate',
+    createdAt: new Date().toISOString(),
+    featureSchemaHash: 'h',
+    dataManifestHash: 'd',
+    snapshotId: 's',
+    trainingJobName: `job-${n}`,
+    trainingImage: 'img',
+    instanceType: 'ml.g5.xlarge',
+    seed: 1,
+    codeSha256: 'c',
+    hyperParameters: {},
+    metrics: { validation: { auc: 0.8, logloss: 0.4, accuracy: 0.8, rows: 10 } },
+    artifacts: { modelJson: 'm', transform: 't', baseline: 'b', modelTarball: 'x', evaluation: 'e' },
+  };
+}
+
+describe('ModelRegistry on dynalite', () => {
+  let aws: LocalAws;
+  let registry: ModelRegistry;
+
+  beforeAll(async () => {
+    aws = await startLocalAws();
+    await aws.createTable('registry');
+    registry = new ModelRegistry(aws.db, 'registry', systemClock);
+  });
+  afterAll(async () => aws.stop());
+
+  it('allocates increasing version numbers per model', async () => {
+    expect(await registry.allocateVersion('a')).toBe(1);
+    expect(await registry.allocateVersion('a')).toBe(2);
+    expect(await registry.allocateVersion('b')).toBe(1);
+  });
+
+  it('writes a version once and refuses to overwrite it', async () => {
+    await registry.putVersion(version('w', 1));
+    await expect(registry.putVersion({ ...version('w', 1), seed: 2 })).rejects.toMatchObject({ name: 'InvalidStatusTransition' });
+    expect((await registry.getVersion('w', 1))?.seed).toBe(1);
+  });
+
+  it('allows only the defined status transitions', async () => {
+    await registry.putVersion(version('t', 1));
+    await expect(registry.transition('t', 1, 'Production')).rejects.toThrow('it cannot become Production (allowed: Approved, Rejected, Failed)');
+    await registry.transition('t', 1, 'Approved');
+    await registry.transition('t', 1, 'Production');
+    expect((await registry.getVersion('t', 1))?.status).toBe('Production');
+    const audit = await registry.listAudit('t');
+    expect(audit.map((a) => a.action)).toEqual(['VersionRegistered', 'StatusChanged', 'StatusChanged']);
+  });
+
+  it('lets exactly one of two racing alias moves win', async () => {
+    await registry.moveAlias('race', undefined, { current: 1, history: [] });
+    const results = await Promise.allSettled([
+      registry.moveAlias('race', 1, { current: 2, history: [1] }),
+      registry.moveAlias('race', 1, { current: 3, history: [1] }),
+    ]);
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]!.reason).toMatchObject({ name: 'AliasConflict' });
+    expect([2, 3]).toContain((await registry.getAlias('race'))?.current);
+  });
+});

@@ -1,0 +1,86 @@
+/** dynalite and s3rver on loopback for integration tests, with the platform's table key schema. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
+import S3rver from 's3rver';
+import { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
+
+export interface LocalAws {
+  dynamoEndpoint: string;
+  s3Endpoint: string;
+  db: DynamoDBDocumentClient;
+  s3: S3Client;
+  createTable(name: string): Promise<void>;
+  createBucket(name: string): Promise<S3ObjectStore>;
+  stop(): Promise<void>;
+}
+
+const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export async function startLocalAws(): Promise<LocalAws> {
+  const dyn = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((r) => dyn.listen(0, '127.0.0.1', () => r()));
+  const dynamoEndpoint = `http://127.0.0.1:${(dyn.address() as AddressInfo).port}`;
+  const dir = mkdtempSync(join(tmpdir(), 'test-s3-'));
+  const s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir });
+  const { port } = await s3rver.run();
+  const s3Endpoint = `http://127.0.0.1:${port}`;
+  const raw = new DynamoDBClient({ region: 'us-east-1', endpoint: dynamoEndpoint, credentials });
+  const db = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
+  const s3 = new S3Client({
+    region: 'us-east-1',
+    endpoint: s3Endpoint,
+    forcePathStyle: true,
+    credentials,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  return {
+    dynamoEndpoint,
+    s3Endpoint,
+    db,
+    s3,
+    async createTable(name) {
+      await raw.send(
+        new CreateTableCommand({
+          TableName: name,
+          KeySchema: [
+            { AttributeName: 'pk', KeyType: 'HASH' },
+            { AttributeName: 'sk', KeyType: 'RANGE' },
+          ],
+          AttributeDefinitions: [
+            { AttributeName: 'pk', AttributeType: 'S' },
+            { AttributeName: 'sk', AttributeType: 'S' },
+          ],
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      );
+    },
+    async createBucket(name) {
+      await s3.send(new CreateBucketCommand({ Bucket: name }));
+      return new S3ObjectStore(s3, name);
+    },
+    async stop() {
+      await new Promise<void>((r) => dyn.close(() => r()));
+      await s3rver.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Points the handlers' AWS SDK clients at the local services. */
+export function useLocalEndpoints(aws: LocalAws, env: Record<string, string>): void {
+  Object.assign(process.env, {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_ENDPOINT_URL_S3: aws.s3Endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: aws.dynamoEndpoint,
+    ...env,
+  });
+}
