@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { lakeStore, predictionLog, registry } from '../shared/deps.ts';
 import { getModel, modelNames } from '../shared/models.ts';
-import { logger, metrics } from '../shared/observability.ts';
+import { logger, modelMetric } from '../shared/observability.ts';
 import { systemClock } from '../shared/ports.ts';
 import { taskHandler } from '../shared/task-handler.ts';
 import { type DriftInput, runDriftJob } from './core.ts';
@@ -16,10 +16,8 @@ export const handler = taskHandler(async (input: DriftInput) => {
       readWindow: (model, from, to) => predictionLog().readWindow(model, from, to),
       clock: systemClock,
       publish: (model, value, samples) => {
-        const m = metrics.singleMetric();
-        m.addDimension('Model', model);
-        m.addMetric('PredictionDrift', MetricUnit.NoUnit, value);
-        m.addMetadata('samples', String(samples));
+        logger.info('prediction drift', { model, psi: value, samples });
+        modelMetric(model, 'PredictionDrift', MetricUnit.NoUnit, value);
       },
     },
   );

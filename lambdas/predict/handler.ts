@@ -5,7 +5,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { lakeStore, predictionLog, registry } from '../shared/deps.ts';
 import { requireEnv } from '../shared/env.ts';
 import { getModel } from '../shared/models.ts';
-import { logger, metrics } from '../shared/observability.ts';
+import { logger, modelMetric } from '../shared/observability.ts';
 import { systemClock } from '../shared/ports.ts';
 import { handlePredict, type MetricName } from './core.ts';
 
@@ -44,11 +44,7 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
           }
         },
         defaultModel: requireEnv('DEFAULT_MODEL'),
-        metric: (model, name, value) => {
-          const m = metrics.singleMetric();
-          m.addDimension('Model', model);
-          m.addMetric(name, units[name], value);
-        },
+        metric: (model, name, value) => modelMetric(model, name, units[name], value),
         onError: (err, ctx) => logger.error('prediction failed', { ...ctx, error: err as Error }),
       },
     ),

@@ -345,6 +345,9 @@ class FlatForestModel implements XgbModel {
   readonly #forest: FlatForest;
   readonly #baseMargin: number;
   readonly #output: (margin: number) => number;
+  /** One row laid out like a block row, reused by predictOne (calls never overlap: JS is single-threaded). */
+  readonly #scratch: Float32Array;
+  readonly #scratchMargin: Float32Array;
 
   constructor(
     readonly objective: string,
@@ -357,6 +360,8 @@ class FlatForestModel implements XgbModel {
     this.#forest = forest;
     this.#baseMargin = baseMargin;
     this.#output = output;
+    this.#scratch = new Float32Array(2 * BLOCK_ROWS * numFeatures);
+    this.#scratchMargin = new Float32Array(1);
   }
 
   predictOne(row: ArrayLike<number>): number {
@@ -364,24 +369,13 @@ class FlatForestModel implements XgbModel {
     if (row.length !== nf) {
       throw new Error(`row has ${row.length} values but the model expects ${nf} features`);
     }
-    const { roots, words, floats } = this.#forest;
-    const missingRight = BLOCK_ROWS * nf;
-    let margin = this.#baseMargin;
-    for (let t = 0; t < roots.length; t++) {
-      let pos = roots[t]!;
-      let threshold = floats[pos + 2]!;
-      // Split thresholds are finite, so NaN marks a leaf.
-      while (threshold === threshold) {
-        const slot = words[pos + 1]!;
-        const defaultLeft = slot < missingRight;
-        const x = Math.fround(row[defaultLeft ? slot : slot - missingRight]!);
-        const goLeft = Number.isNaN(x) ? defaultLeft : x < threshold;
-        pos = goLeft ? words[pos]! - 4 : words[pos]!;
-        threshold = floats[pos + 2]!;
-      }
-      margin = f32(margin + floats[pos + 3]!);
-    }
-    return this.#output(margin);
+    const block = this.#scratch;
+    block.set(row);
+    prepareBlock(block, 1, nf);
+    const margin = this.#scratchMargin;
+    margin[0] = this.#baseMargin;
+    walkBlock(this.#forest, block, 1, nf, margin);
+    return this.#output(margin[0]!);
   }
 
   predictBatch(rows: ArrayLike<number>[]): Float64Array {
@@ -414,55 +408,91 @@ class FlatForestModel implements XgbModel {
     });
   }
 
-  /**
-   * Walks a block of rows through one tree a level at a time. Every row takes the same number of
-   * steps (the tree's depth), and the step is arithmetic on the comparison rather than a branch, so
-   * the inner loop has no data-dependent branch for the CPU to mispredict; the rows of a block are
-   * independent, so their loads overlap.
-   */
   #predictBlocks(
     numRows: number,
     fill: (block: Float32Array, start: number, count: number) => void,
   ): Float64Array {
     const nf = this.numFeatures;
-    const { roots, depths, words, floats } = this.#forest;
-    const numTrees = roots.length;
     const out = new Float64Array(numRows);
-    const half = BLOCK_ROWS * nf;
-    // Float32Array stores do the float32 rounding XGBoost applies to inputs and to the running margin.
-    const block = new Float32Array(2 * half);
+    // Float32Array stores do the float32 rounding XGBoost applies to its inputs.
+    const block = new Float32Array(2 * BLOCK_ROWS * nf);
     const margin = new Float32Array(BLOCK_ROWS);
-    const node = new Int32Array(BLOCK_ROWS);
     for (let start = 0; start < numRows; start += BLOCK_ROWS) {
       const count = Math.min(BLOCK_ROWS, numRows - start);
       fill(block, start, count);
-      // Two copies of the block: a missing value becomes -Infinity in the first (below any threshold,
-      // so it goes left) and +Infinity in the second (goes right). A node reads the copy that matches
-      // its default direction, so missing values need no test in the walk.
-      for (let i = 0, end = count * nf; i < end; i++) {
-        const x = block[i]!;
-        if (Number.isNaN(x)) {
-          block[i] = Number.NEGATIVE_INFINITY;
-          block[half + i] = Number.POSITIVE_INFINITY;
-        } else {
-          block[half + i] = x;
-        }
-      }
-      margin.fill(this.#baseMargin);
-      for (let t = 0; t < numTrees; t++) {
-        node.fill(roots[t]!, 0, count);
-        const depth = depths[t]!;
-        for (let d = 0; d < depth; d++) {
-          for (let r = 0, base = 0; r < count; r++, base += nf) {
-            const pos = node[r]!;
-            // Unary plus turns the comparison into 0/1 without a branch: left child = right - 4.
-            node[r] = words[pos]! - 4 * +(block[base + words[pos + 1]!]! < floats[pos + 2]!);
-          }
-        }
-        for (let r = 0; r < count; r++) margin[r] = margin[r]! + floats[node[r]! + 3]!;
-      }
+      prepareBlock(block, count, nf);
+      margin.fill(this.#baseMargin, 0, count);
+      walkBlock(this.#forest, block, count, nf, margin);
       for (let r = 0; r < count; r++) out[start + r] = this.#output(margin[r]!);
     }
     return out;
+  }
+}
+
+/**
+ * Makes the block's second half a copy of its first, with missing values as -Infinity in the first
+ * half (below any threshold: goes left) and +Infinity in the second (goes right). A node reads the
+ * half that matches its default direction, so the walk needs no test for missing values.
+ */
+function prepareBlock(block: Float32Array, count: number, nf: number): void {
+  const half = BLOCK_ROWS * nf;
+  for (let i = 0, end = count * nf; i < end; i++) {
+    const x = block[i]!;
+    if (Number.isNaN(x)) {
+      block[i] = Number.NEGATIVE_INFINITY;
+      block[half + i] = Number.POSITIVE_INFINITY;
+    } else {
+      block[half + i] = x;
+    }
+  }
+}
+
+/**
+ * Adds every tree's leaf value to each row's margin, in tree order and in float32 as XGBoost does.
+ *
+ * A step is arithmetic on the comparison (unary plus gives 0/1, the left child is 4 words before the
+ * right) rather than a branch, so there is nothing for the CPU to mispredict; every walk takes the
+ * tree's full depth, which is harmless because leaves point at themselves. Four trees are walked
+ * side by side so their independent loads overlap, and each group of four is run over the whole
+ * block while its nodes are in L1.
+ */
+function walkBlock(forest: FlatForest, block: Float32Array, count: number, nf: number, margin: Float32Array): void {
+  const { roots, depths, words, floats } = forest;
+  const numTrees = roots.length;
+  let t = 0;
+  for (; t + 4 <= numTrees; t += 4) {
+    const root0 = roots[t]!;
+    const root1 = roots[t + 1]!;
+    const root2 = roots[t + 2]!;
+    const root3 = roots[t + 3]!;
+    const depth = Math.max(depths[t]!, depths[t + 1]!, depths[t + 2]!, depths[t + 3]!);
+    for (let r = 0, base = 0; r < count; r++, base += nf) {
+      let p0 = root0;
+      let p1 = root1;
+      let p2 = root2;
+      let p3 = root3;
+      for (let d = 0; d < depth; d++) {
+        p0 = words[p0]! - 4 * +(block[base + words[p0 + 1]!]! < floats[p0 + 2]!);
+        p1 = words[p1]! - 4 * +(block[base + words[p1 + 1]!]! < floats[p1 + 2]!);
+        p2 = words[p2]! - 4 * +(block[base + words[p2 + 1]!]! < floats[p2 + 2]!);
+        p3 = words[p3]! - 4 * +(block[base + words[p3 + 1]!]! < floats[p3 + 2]!);
+      }
+      let m = margin[r]!;
+      m = f32(m + floats[p0 + 3]!);
+      m = f32(m + floats[p1 + 3]!);
+      m = f32(m + floats[p2 + 3]!);
+      margin[r] = m + floats[p3 + 3]!;
+    }
+  }
+  for (; t < numTrees; t++) {
+    const root = roots[t]!;
+    const depth = depths[t]!;
+    for (let r = 0, base = 0; r < count; r++, base += nf) {
+      let p = root;
+      for (let d = 0; d < depth; d++) {
+        p = words[p]! - 4 * +(block[base + words[p + 1]!]! < floats[p + 2]!);
+      }
+      margin[r] = margin[r]! + floats[p + 3]!;
+    }
   }
 }

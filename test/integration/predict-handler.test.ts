@@ -1,0 +1,124 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
+import { systemClock } from '../../lambdas/shared/ports.ts';
+import { ModelRegistry } from '../../lambdas/shared/registry/registry.ts';
+import { seedVersion } from '../support/fixtures.ts';
+import { type LocalAws, startLocalAws, useLocalEndpoints } from '../support/local-aws.ts';
+
+type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+const context = { awsRequestId: 'req', functionName: 'predict', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
+
+function event(body: unknown, opts: { contentType?: string | null; model?: string; raw?: string } = {}): APIGatewayProxyEvent {
+  const headers: Record<string, string> = {};
+  if (opts.contentType !== null) headers['Content-Type'] = opts.contentType ?? 'application/json';
+  return {
+    httpMethod: 'POST',
+    path: opts.model ? `/v1/models/${opts.model}/predict` : '/v1/predict',
+    resource: opts.model ? '/v1/models/{model}/predict' : '/v1/predict',
+    pathParameters: opts.model ? { model: opts.model } : null,
+    headers,
+    body: opts.raw ?? JSON.stringify(body),
+    isBase64Encoded: false,
+    requestContext: { requestId: `r-${Math.random().toString(16).slice(2)}` },
+  } as unknown as APIGatewayProxyEvent;
+}
+
+const applicant = { Seniority: 9, Home: 'rent', Time: 60, Age: 30, Marital: 'married', Records: 'no', Job: 'freelance', Expenses: 73, Income: 129, Assets: 0, Debt: 0, Amount: 800, Price: 846 };
+
+describe('predict handler on dynalite and s3rver', () => {
+  let aws: LocalAws;
+  let lake: S3ObjectStore;
+  let registry: ModelRegistry;
+  let handler: Handler;
+
+  beforeAll(async () => {
+    aws = await startLocalAws();
+    await aws.createTable('registry');
+    await aws.createTable('predictions');
+    lake = await aws.createBucket('lake');
+    useLocalEndpoints(aws, {
+      REGISTRY_TABLE: 'registry',
+      PREDICTION_LOG_TABLE: 'predictions',
+      LAKE_BUCKET: 'lake',
+      DEFAULT_MODEL: 'credit',
+      POWERTOOLS_METRICS_NAMESPACE: 'Mlops/test',
+      POWERTOOLS_SERVICE_NAME: 'predict',
+    });
+    registry = new ModelRegistry(aws.db, 'registry', systemClock);
+    ({ handler } = (await import('../../lambdas/predict/handler.ts')) as unknown as { handler: Handler });
+  });
+  afterAll(async () => aws.stop());
+
+  it('answers 503 with Retry-After while no model is in production', async () => {
+    const res = await handler(event({ instances: [applicant] }), context);
+    expect(res.statusCode).toBe(503);
+    expect(res.headers?.['retry-after']).toBe('30');
+    expect(JSON.parse(res.body)).toMatchObject({ error: 'NoProductionModel' });
+  });
+
+  it('serves a production model, names its version, and logs one row per prediction', async () => {
+    const { version } = await seedVersion(lake, 1, { leftLeaf: 1, rightLeaf: -1 });
+    await registry.putVersion({ ...version, status: 'Approved' });
+    await registry.moveAlias('credit', undefined, { current: 1, history: [] });
+    const req = event({ instances: [applicant, { ...applicant, Seniority: 2 }, { ...applicant, Seniority: null }] });
+    const res = await handler(req, context);
+    expect(res.statusCode).toBe(200);
+    const body = JSON.parse(res.body);
+    expect(body.modelVersion).toBe('1');
+    // Seniority 9 ≥ 5 goes right (leaf -1), 2 goes left (+1), missing goes left by default.
+    expect(body.predictions[0].score).toBeCloseTo(1 / (1 + Math.exp(1)), 6);
+    expect(body.predictions[1].score).toBeCloseTo(1 / (1 + Math.exp(-1)), 6);
+    expect(body.predictions[2].score).toBeCloseTo(1 / (1 + Math.exp(-1)), 6);
+    expect(body.predictions.map((p: { label: string }) => p.label)).toEqual(['good', 'bad', 'bad']);
+    const rows = [];
+    for (let shard = 0; shard < 4; shard++) {
+      const hour = new Date().toISOString().slice(0, 13);
+      const q = await aws.db.send(
+        new QueryCommand({ TableName: 'predictions', KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `credit#${hour}#${shard}` } }),
+      );
+      rows.push(...(q.Items ?? []).filter((i) => i.requestId === body.requestId));
+    }
+    expect(rows).toHaveLength(3);
+    expect(rows.every((r) => r.modelVersion === 1 && r.variant === 'v1' && typeof r.expiresAt === 'number')).toBe(true);
+  });
+
+  it('serves the model named in the path', async () => {
+    const res = await handler(event({ instances: [applicant] }, { model: 'credit' }), context);
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body).modelVersion).toBe('1');
+  });
+
+  it('answers 400 naming the instance index and the field for a wrongly typed field', async () => {
+    const res = await handler(event({ instances: [applicant, { ...applicant, Age: 'forty' }] }), context);
+    expect(res.statusCode).toBe(400);
+    const body = JSON.parse(res.body);
+    expect(body.message).toContain('instances[1].Age must be a finite number, got "forty"');
+    expect(body.details).toContainEqual({ instance: 1, field: 'Age', message: 'must be a finite number, got "forty"' });
+  });
+
+  it('answers 400 for a body that is not JSON and 415 for a wrong content type', async () => {
+    const notJson = await handler(event(null, { raw: '{"instances": [' }), context);
+    expect(notJson.statusCode).toBe(400);
+    expect(JSON.parse(notJson.body).message).toMatch(/^The body is not valid JSON/);
+    const wrongType = await handler(event({ instances: [applicant] }, { contentType: 'text/plain' }), context);
+    expect(wrongType.statusCode).toBe(415);
+  });
+
+  it('answers 400 for a missing instances array and 404 for an unknown model', async () => {
+    expect((await handler(event({ rows: [] }), context)).statusCode).toBe(400);
+    expect((await handler(event({ instances: [] }), context)).statusCode).toBe(400);
+    expect((await handler(event({ instances: [applicant] }, { model: 'nope' }), context)).statusCode).toBe(404);
+  });
+
+  it('refuses with 503 a production model whose feature-schema hash does not match the serving code', async () => {
+    const { version } = await seedVersion(lake, 2, { schemaHash: 'not-the-hash' });
+    await registry.putVersion({ ...version, status: 'Approved' });
+    await registry.moveAlias('credit', 1, { current: 2, history: [1] });
+    const res = await handler(event({ instances: [applicant] }), context);
+    expect(res.statusCode).toBe(503);
+    expect(JSON.parse(res.body).error).toBe('FeatureSchemaMismatch');
+  });
+});
