@@ -1,0 +1,66 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/mlops.js', ...args], { env: { ...process.env, NO_COLOR: '1', ...env } });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output so far:\n${out}`)), timeoutMs);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = out.match(pattern);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    });
+    child.on('close', (code) => reject(new Error(`exited with ${code} before ${pattern}:\n${out}`)));
+  });
+}
+
+describe('npx mlops demo, end to end', () => {
+  it('starts its own twin when none is listening and shows v1 → v2 → rollback → v1 served', async () => {
+    const { code, out } = await run(['demo', '--twin', 'http://127.0.0.1:9']);
+    expect(out).toContain('starting one for this demo');
+    expect(code, out).toBe(0);
+    const served = [...out.matchAll(/served by v(\d+)/g)].map((m) => m[1]);
+    expect(served).toEqual(['1', '2', '1']);
+    expect(out).toContain('rolled back from v2 to v1');
+    expect(out).toMatch(/prediction log: 6 rows \(v1: 4, v2: 2\)/);
+  });
+
+  it('uses the twin that `mlops local up` runs, and the twin stops cleanly on SIGINT', async () => {
+    const twin = spawn(process.execPath, ['bin/mlops.js', 'local', 'up', '--port', '0'], { env: { ...process.env, NO_COLOR: '1' } });
+    try {
+      const [, url] = await waitForLine(twin, /Local twin ready at (http:\/\/127\.0\.0\.1:\d+)/, 120_000);
+      const { code, out } = await run(['demo', '--twin', url!]);
+      expect(code, out).toBe(0);
+      expect(out).toContain(`target: local twin at ${url}`);
+      const models = await run(['models', '--twin', url!]);
+      expect(models.out).toMatch(/credit: production v1, /);
+      expect(models.out).toMatch(/v2\s+RolledBack/);
+      const show = await run(['show', '1', '--twin', url!]);
+      expect(show.out).toMatch(/instance type\s+ml\.g5\.xlarge/);
+      expect(show.out).toMatch(/data manifest\s+[0-9a-f]{64}/);
+    } finally {
+      const closed = new Promise<number | null>((r) => twin.on('close', r));
+      twin.kill('SIGINT');
+      expect(await closed).toBe(0);
+    }
+  });
+
+  it('fails with a clear message when no twin is listening and no stage is given', async () => {
+    const { code, out } = await run(['models', '--twin', 'http://127.0.0.1:9']);
+    expect(code).toBe(1);
+    expect(out).toContain('No local twin answers at http://127.0.0.1:9');
+  });
+});

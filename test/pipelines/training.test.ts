@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestTwin, type TestTwin } from '../support/twin.ts';
+
+const demoCsv = readFileSync('data/credit_data.csv', 'utf8');
+
+describe('training state machine, run locally from the synthesized ASL', () => {
+  let t: TestTwin;
+  beforeAll(async () => {
+    t = await startTestTwin();
+  });
+  afterAll(async () => t.twin.stop());
+
+  it('fails in PrepareFeatures when no data was ingested, and notifies operators', async () => {
+    const run = await t.twin.execute('training', { model: 'credit' });
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('TrainingFailed');
+    expect(run.taskError).toMatchObject({ state: 'PrepareFeatures', error: 'NoRawData' });
+    expect(t.twin.notifications.at(-1)?.message).toContain('Training of model credit failed with NoRawData');
+  });
+
+  it('fails when too many rows are invalid, and quarantines each with its reason', async () => {
+    const lines = demoCsv.trimEnd().split('\n');
+    const broken = lines.map((l, i) => (i > 0 && i % 10 === 0 ? l.replace(/^"(good|bad)"/, '"maybe"') : l));
+    await t.ingestText('credit', `${broken.join('\n')}\n`);
+    const run = await t.twin.execute('training', { model: 'credit' });
+    expect(run.status).toBe('FAILED');
+    expect(run.taskError?.error).toBe('TooManyInvalidRows');
+    expect(run.taskError?.cause).toContain('445 of 4454 rows (10.0%) are invalid');
+    const keys = await t.lake.list('quarantine/credit/');
+    expect(keys).toHaveLength(1);
+    const rows = (await t.lake.getText(keys[0]!)).trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows).toHaveLength(445);
+    expect(rows[0]).toMatchObject({ line: 11, reasons: ['Status label must be "bad" or "good", got "maybe"'] });
+  });
+
+  it('trains, evaluates and registers a candidate with its lineage', async () => {
+    await t.ingestText('credit', demoCsv);
+    const run = await t.twin.execute('training', { model: 'credit', seed: 42 });
+    expect(run.status).toBe('SUCCEEDED');
+    const out = run.output as { version: number; status: string; metrics: { auc: number }; counts: Record<string, number> };
+    expect(out).toMatchObject({ version: 1, status: 'Candidate' });
+    expect(out.counts).toMatchObject({ rows: 4454, quarantined: 0, train: 3563, validation: 891 });
+    expect(out.metrics.auc).toBeGreaterThan(0.75);
+    const v = await t.registry.requireVersion('credit', 1);
+    expect(v.instanceType).toBe('ml.g5.xlarge');
+    expect(v.trainingImage).toMatch(/sagemaker-xgboost:1\.7-1$/);
+    expect(v.seed).toBe(42);
+    expect(v.dataManifestHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(v.codeSha256).toMatch(/^[0-9a-f]{64}$/);
+    const model = JSON.parse(await t.lake.getText(v.artifacts.modelJson));
+    expect(model.learner.objective.name).toBe('binary:logistic');
+  });
+});

@@ -1,0 +1,22 @@
+/**
+ * Synthesizes the CDK app once for the whole run (bundling every function with esbuild, as
+ * `cdk deploy` would) so that pipeline and end-to-end tests boot the twin from the same assembly.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+
+export default async function setup(project: TestProject) {
+  const { synthesize, projectConfig } = await import('../../local/synth.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'mlops-test-assembly-'));
+  synthesize(dir, projectConfig('test'));
+  project.provide('assemblyDir', dir);
+  return () => rmSync(dir, { recursive: true, force: true });
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    assemblyDir: string;
+  }
+}

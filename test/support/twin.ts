@@ -1,0 +1,51 @@
+/** Boots the local twin from the assembly the global setup synthesized. */
+import { inject } from 'vitest';
+import { lakeKeys, type RawPointer } from '../../lambdas/shared/lake.ts';
+import { ModelRegistry } from '../../lambdas/shared/registry/registry.ts';
+import { systemClock } from '../../lambdas/shared/ports.ts';
+import { makeDocumentClient } from '../../lambdas/shared/adapters/aws/clients.ts';
+import { LocalTwin } from '../../local/twin.ts';
+import type { ObjectStore } from '../../lambdas/shared/ports.ts';
+import { createHash } from 'node:crypto';
+
+export interface TestTwin {
+  twin: LocalTwin;
+  lake: ObjectStore;
+  registry: ModelRegistry;
+  /** Puts CSV text in the lake as the model's latest raw data, as `mlops ingest` does. */
+  ingestText(model: string, csv: string): Promise<void>;
+}
+
+export async function startTestTwin(): Promise<TestTwin> {
+  const twin = new LocalTwin({ assemblyDir: inject('assemblyDir') });
+  await twin.start();
+  const lake = twin.store(twin.resolver.output('LakeBucketName')!);
+  const registry = new ModelRegistry(makeDocumentClient(), twin.resolver.output('RegistryTableName')!, systemClock);
+  return {
+    twin,
+    lake,
+    registry,
+    async ingestText(model, csv) {
+      const sha256 = createHash('sha256').update(csv).digest('hex');
+      const ingestId = `test-${sha256.slice(0, 12)}`;
+      const key = lakeKeys.rawData(model, ingestId);
+      await lake.put(key, csv, 'text/csv');
+      const pointer: RawPointer = { key, ingestId, sha256, rows: csv.split('\n').length - 2, ingestedAt: new Date().toISOString() };
+      await lake.put(lakeKeys.rawLatest(model), JSON.stringify(pointer));
+    },
+  };
+}
+
+/** The demo data with the label column shuffled: a model trained on it learns nothing (AUC about 0.5). */
+export function shuffledLabels(csv: string, seed = 1): string {
+  const lines = csv.trimEnd().split('\n');
+  const [header, ...rows] = lines as [string, ...string[]];
+  const labels = rows.map((r) => r.slice(0, r.indexOf(',')));
+  let s = seed;
+  for (let i = labels.length - 1; i > 0; i--) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    const j = s % (i + 1);
+    [labels[i], labels[j]] = [labels[j]!, labels[i]!];
+  }
+  return `${[header, ...rows.map((r, i) => labels[i] + r.slice(r.indexOf(',')))].join('\n')}\n`;
+}
