@@ -9,6 +9,8 @@ the model directory:
   metrics.json    train/validation AUC and log loss, validation accuracy, training settings
   baseline.json   score and per-feature distributions, the reference for drift monitoring
 
+It also defines `model_fn`, which SageMaker script-mode serving needs to load `xgboost-model`.
+
 Only numpy, xgboost and the standard library are used, and the code stays Python 3.8 compatible,
 because the SageMaker container and Debian's python3-xgboost both have to run it unchanged.
 """
@@ -234,16 +236,10 @@ def auc(labels, scores):
     negatives = len(labels) - positives
     if positives == 0 or negatives == 0:
         return None
-    order = np.argsort(scores, kind="mergesort")
-    sorted_scores = scores[order]
-    ranks = np.empty(len(scores), dtype=np.float64)
-    start = 0
-    while start < len(scores):
-        end = start
-        while end + 1 < len(scores) and sorted_scores[end + 1] == sorted_scores[start]:
-            end += 1
-        ranks[order[start : end + 1]] = (start + end) / 2.0 + 1.0
-        start = end + 1
+    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    # 1-based rank of each distinct score, averaged over its ties.
+    average_rank = np.cumsum(counts) - (counts - 1) / 2.0
+    ranks = average_rank[inverse.reshape(-1)]
     return float((ranks[labels == 1].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
 
 
@@ -327,8 +323,9 @@ def train(args, x_train, y_train, x_val, y_val):
     }
     callbacks = []
     if args.early_stopping_rounds:
-        # save_best trims the trees after the best round, so every consumer of the saved model
-        # (serving container, TypeScript scorer) predicts with the same trees the metrics describe.
+        # Stops on the last eval_metric (logloss by default), as XGBoost does. save_best trims the trees
+        # after the best round, so every consumer of the saved model (serving container, TypeScript
+        # scorer) predicts with the same trees the metrics describe.
         callbacks.append(
             xgb.callback.EarlyStopping(rounds=args.early_stopping_rounds, data_name="validation", save_best=True)
         )
@@ -442,6 +439,14 @@ def main(argv=None, environ=None):
     return 0
 
 
+def model_fn(model_dir):
+    """Loads the model for SageMaker script-mode serving, where the XGBoost framework container has no
+    default loader and imports this script for one."""
+    booster = xgb.Booster()
+    booster.load_model(os.path.join(model_dir, "xgboost-model"))
+    return booster
+
+
 def _report_failure(message, environ):
     sys.stderr.write("[train] error: %s\n" % message)
     sys.stderr.flush()
@@ -463,8 +468,9 @@ if __name__ == "__main__":
         sys.exit(2)
     except SystemExit:
         raise
-    except Exception as err:  # noqa: BLE001 - one readable line for the job's failure reason, then the trace
-        # XGBoost errors carry a native stack trace after the first line; the traceback below keeps it.
+    except Exception as err:
+        # One readable line for the job's failure reason; XGBoost errors carry a native stack trace
+        # after the first line, and the re-raised traceback keeps all of it in the log.
         first_line = (str(err).strip().splitlines() or [""])[0]
         _report_failure("%s: %s" % (type(err).__name__, first_line), os.environ)
         raise

@@ -1,13 +1,12 @@
 /**
  * Scores XGBoost tree models from their JSON form (`booster.save_model('model.json')`, XGBoost 1.7) in
- * plain TypeScript, so a Lambda (or the local twin) can serve a model without a native add-on or a
- * Python runtime.
+ * plain TypeScript, so a Lambda (or the local twin) can serve a model without a Python runtime or a
+ * native add-on.
  *
- * It is hand-written because there is no maintained XGBoost scorer for TypeScript: the npm options
- * are native bindings (which would tie the Lambda bundle to one OS/arch and glibc) or abandoned ports
- * that ignore float32 thresholds and default directions. The JSON format is small and documented, and
- * matching XGBoost's CPU predictor exactly only takes care in three places, all of which the
- * integration test checks against XGBoost itself:
+ * It is hand-written because there is no maintained XGBoost scorer for TypeScript, and a native binding
+ * would tie the Lambda bundle to one OS, CPU architecture and libc. The JSON format is small, and
+ * matching XGBoost's CPU predictor exactly takes care in three places, which the integration test
+ * checks against XGBoost itself:
  *   - a feature value is rounded to float32 before `value < threshold` (thresholds are float32);
  *   - a missing value (NaN) follows the node's default direction;
  *   - the margin is accumulated in float32, tree by tree, starting from the base margin.
@@ -50,7 +49,7 @@ const OBJECTIVES: Readonly<
 /** Supported objective names, for error messages and callers that pre-check a model. */
 export const SUPPORTED_OBJECTIVES: readonly string[] = Object.keys(OBJECTIVES);
 
-/** Rows per block in the batch walk: enough to hide memory latency, small enough to stay in L1. */
+/** Rows per block in the batch walk: enough to reuse a group of trees while it is in L1, small enough for the block to stay there too. */
 const BLOCK_ROWS = 64;
 
 const f32 = Math.fround;
@@ -183,8 +182,9 @@ function intParam(param: JsonObject, key: string, fallback: number | undefined):
 
 function parseBaseScore(param: JsonObject): number {
   const raw = param['base_score'];
-  if (raw === undefined)
+  if (raw === undefined) {
     throw new Error('XGBoost model JSON is missing "learner.learner_model_param.base_score"');
+  }
   // XGBoost 2+/3 may write a one-element vector ("[5E-1]"); 1.7 writes a plain number string ("5E-1").
   const text = typeof raw === 'string' ? raw.trim().replace(/^\[(.*)\]$/, '$1') : raw;
   const value = typeof text === 'string' && text !== '' ? Number(text) : text;
@@ -198,13 +198,13 @@ function parseBaseScore(param: JsonObject): number {
  * All trees in one buffer, four 32-bit words per node, addressed by `pos` = 4 × node number:
  *   [pos]     position of the right child; the left child is always 4 words before it, because
  *             nodes are renumbered breadth-first with siblings adjacent. A leaf points at itself.
- *   [pos + 1] where the batch walk reads the split feature in a block: the feature index, plus half
- *             a block for nodes whose missing values go right (see `#predictBlocks`).
+ *   [pos + 1] where the walk reads the split feature in a prepared row (see `expandRows`):
+ *             2 × feature index, plus 1 when the node sends missing values right.
  *   [pos + 2] split threshold (float32); NaN for a leaf, so every comparison fails and the walk
  *             stays on it.
  *   [pos + 3] leaf value (float32); 0 for a split.
- * One record per cache-line quarter keeps a node's fields together, and self-pointing leaves let
- * rows that reach a shallow leaf keep stepping in lock-step with the rest of the block.
+ * A node's fields share a cache line, and because leaves point at themselves a walk can take the
+ * tree's full depth without testing for a leaf.
  */
 interface FlatForest {
   /** Root position of each tree. */
@@ -227,7 +227,6 @@ function flattenTrees(trees: unknown[], numFeatures: number): FlatForest {
     floats: new Float32Array(buffer),
   };
   const { words, floats } = forest;
-  const missingRight = BLOCK_ROWS * numFeatures;
   let offset = 0;
   parsed.forEach((tree, t) => {
     forest.roots[t] = 4 * offset;
@@ -245,7 +244,7 @@ function flattenTrees(trees: unknown[], numFeatures: number): FlatForest {
         floats[pos + 3] = tree.cond[old]!;
       } else {
         words[pos] = 4 * newIndex[left]! + 4;
-        words[pos + 1] = tree.split[old]! + (tree.defaultLeft[old] ? 0 : missingRight);
+        words[pos + 1] = 2 * tree.split[old]! + (tree.defaultLeft[old] ? 0 : 1);
         floats[pos + 2] = tree.cond[old]!;
       }
     });
@@ -345,7 +344,8 @@ class FlatForestModel implements XgbModel {
   readonly #forest: FlatForest;
   readonly #baseMargin: number;
   readonly #output: (margin: number) => number;
-  /** One row laid out like a block row, reused by predictOne (calls never overlap: JS is single-threaded). */
+  // Reused by predictOne, which runs to completion before another call can start.
+  readonly #scratchRow: Float32Array;
   readonly #scratch: Float32Array;
   readonly #scratchMargin: Float32Array;
 
@@ -360,7 +360,8 @@ class FlatForestModel implements XgbModel {
     this.#forest = forest;
     this.#baseMargin = baseMargin;
     this.#output = output;
-    this.#scratch = new Float32Array(2 * BLOCK_ROWS * numFeatures);
+    this.#scratchRow = new Float32Array(numFeatures);
+    this.#scratch = new Float32Array(2 * numFeatures);
     this.#scratchMargin = new Float32Array(1);
   }
 
@@ -369,12 +370,11 @@ class FlatForestModel implements XgbModel {
     if (row.length !== nf) {
       throw new Error(`row has ${row.length} values but the model expects ${nf} features`);
     }
-    const block = this.#scratch;
-    block.set(row);
-    prepareBlock(block, 1, nf);
+    this.#scratchRow.set(row);
+    expandRows(this.#scratchRow, 1, nf, this.#scratch);
     const margin = this.#scratchMargin;
     margin[0] = this.#baseMargin;
-    walkBlock(this.#forest, block, 1, nf, margin);
+    walkBlock(this.#forest, this.#scratch, 1, nf, margin);
     return this.#output(margin[0]!);
   }
 
@@ -385,8 +385,8 @@ class FlatForestModel implements XgbModel {
         throw new Error(`row ${i} has ${row.length} values but the model expects ${nf} features`);
       }
     });
-    return this.#predictBlocks(rows.length, (block, start, count) => {
-      for (let r = 0; r < count; r++) block.set(rows[start + r]!, r * nf);
+    return this.#predictBlocks(rows.length, (raw, start, count) => {
+      for (let r = 0; r < count; r++) raw.set(rows[start + r]!, r * nf);
     });
   }
 
@@ -397,30 +397,31 @@ class FlatForestModel implements XgbModel {
         `matrix has ${values.length} values, which is not a whole number of rows of ${nf} features`,
       );
     }
-    return this.#predictBlocks(values.length / nf, (block, start, count) => {
+    return this.#predictBlocks(values.length / nf, (raw, start, count) => {
       const from = start * nf;
       const to = from + count * nf;
       if (ArrayBuffer.isView(values) && 'subarray' in values) {
-        block.set((values as Float64Array).subarray(from, to));
+        raw.set((values as Float64Array).subarray(from, to));
       } else {
-        for (let i = from; i < to; i++) block[i - from] = values[i]!;
+        for (let i = from; i < to; i++) raw[i - from] = values[i]!;
       }
     });
   }
 
   #predictBlocks(
     numRows: number,
-    fill: (block: Float32Array, start: number, count: number) => void,
+    fill: (raw: Float32Array, start: number, count: number) => void,
   ): Float64Array {
     const nf = this.numFeatures;
     const out = new Float64Array(numRows);
     // Float32Array stores do the float32 rounding XGBoost applies to its inputs.
+    const raw = new Float32Array(BLOCK_ROWS * nf);
     const block = new Float32Array(2 * BLOCK_ROWS * nf);
     const margin = new Float32Array(BLOCK_ROWS);
     for (let start = 0; start < numRows; start += BLOCK_ROWS) {
       const count = Math.min(BLOCK_ROWS, numRows - start);
-      fill(block, start, count);
-      prepareBlock(block, count, nf);
+      fill(raw, start, count);
+      expandRows(raw, count, nf, block);
       margin.fill(this.#baseMargin, 0, count);
       walkBlock(this.#forest, block, count, nf, margin);
       for (let r = 0; r < count; r++) out[start + r] = this.#output(margin[r]!);
@@ -430,20 +431,16 @@ class FlatForestModel implements XgbModel {
 }
 
 /**
- * Makes the block's second half a copy of its first, with missing values as -Infinity in the first
- * half (below any threshold: goes left) and +Infinity in the second (goes right). A node reads the
- * half that matches its default direction, so the walk needs no test for missing values.
+ * Writes each value twice: a missing value as -Infinity (below any threshold, so it goes left) and
+ * then as +Infinity (goes right). A node reads the copy that matches its default direction, so the
+ * walk needs no test for missing values. Real infinities compare the same way in both copies.
  */
-function prepareBlock(block: Float32Array, count: number, nf: number): void {
-  const half = BLOCK_ROWS * nf;
+function expandRows(raw: Float32Array, count: number, nf: number, block: Float32Array): void {
   for (let i = 0, end = count * nf; i < end; i++) {
-    const x = block[i]!;
-    if (Number.isNaN(x)) {
-      block[i] = Number.NEGATIVE_INFINITY;
-      block[half + i] = Number.POSITIVE_INFINITY;
-    } else {
-      block[half + i] = x;
-    }
+    const x = raw[i]!;
+    const missing = Number.isNaN(x);
+    block[2 * i] = missing ? Number.NEGATIVE_INFINITY : x;
+    block[2 * i + 1] = missing ? Number.POSITIVE_INFINITY : x;
   }
 }
 
@@ -456,7 +453,13 @@ function prepareBlock(block: Float32Array, count: number, nf: number): void {
  * side by side so their independent loads overlap, and each group of four is run over the whole
  * block while its nodes are in L1.
  */
-function walkBlock(forest: FlatForest, block: Float32Array, count: number, nf: number, margin: Float32Array): void {
+function walkBlock(
+  forest: FlatForest,
+  block: Float32Array,
+  count: number,
+  nf: number,
+  margin: Float32Array,
+): void {
   const { roots, depths, words, floats } = forest;
   const numTrees = roots.length;
   let t = 0;
@@ -466,7 +469,7 @@ function walkBlock(forest: FlatForest, block: Float32Array, count: number, nf: n
     const root2 = roots[t + 2]!;
     const root3 = roots[t + 3]!;
     const depth = Math.max(depths[t]!, depths[t + 1]!, depths[t + 2]!, depths[t + 3]!);
-    for (let r = 0, base = 0; r < count; r++, base += nf) {
+    for (let r = 0, base = 0; r < count; r++, base += 2 * nf) {
       let p0 = root0;
       let p1 = root1;
       let p2 = root2;
@@ -481,13 +484,14 @@ function walkBlock(forest: FlatForest, block: Float32Array, count: number, nf: n
       m = f32(m + floats[p0 + 3]!);
       m = f32(m + floats[p1 + 3]!);
       m = f32(m + floats[p2 + 3]!);
+      // The Float32Array store rounds this last sum to float32 too.
       margin[r] = m + floats[p3 + 3]!;
     }
   }
   for (; t < numTrees; t++) {
     const root = roots[t]!;
     const depth = depths[t]!;
-    for (let r = 0, base = 0; r < count; r++, base += nf) {
+    for (let r = 0, base = 0; r < count; r++, base += 2 * nf) {
       let p = root;
       for (let d = 0; d < depth; d++) {
         p = words[p]! - 4 * +(block[base + words[p + 1]!]! < floats[p + 2]!);
