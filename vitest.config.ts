@@ -3,12 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 180_000,
+    testTimeout: 120000,
+    hookTimeout: 180000,
     pool: 'forks',
-    // Two cores: more workers only contend; synth and training are CPU-bound.
-    maxWorkers: 2,
-    env: { POWERTOOLS_LOG_LEVEL: 'ERROR', AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1' },
   },
 });

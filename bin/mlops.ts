@@ -2,6 +2,10 @@
  * The operator CLI: `mlops <command>`. It acts on the local twin when one is listening, and on a
  * deployed stage on AWS otherwise.
  */
+// The functions run on nodejs22.x in AWS; on a Node 20 workstation the SDK's notice about its
+// future Node 22 requirement would otherwise repeat on every command.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { getModel, modelNames } from '../lambdas/shared/models.ts';
 import { CliError, ingest, listModels, predict, promote, resolveVersion, rollback, show, train } from '../lib/cli/commands.ts';
@@ -75,6 +79,7 @@ local
     info(`prediction API   POST ${running.url}/v1/predict   POST ${running.url}/v1/models/<name>/predict`);
     info(`DynamoDB         ${running.twin.endpoints.dynamodb} (dynalite)`);
     info(`S3               ${running.twin.endpoints.s3} (s3rver)`);
+    info(`function logs    ${running.twin.logs.logFile}`);
     info('try              npx mlops demo      (in another terminal)');
     info('stop             Ctrl-C');
     const shutdown = async () => {

@@ -21,7 +21,7 @@ export class LogCapture {
   readonly metrics: MetricPoint[] = [];
   private original: Write | undefined;
 
-  constructor(private readonly logFile: string) {
+  constructor(readonly logFile: string) {
     mkdirSync(dirname(logFile), { recursive: true });
   }
 

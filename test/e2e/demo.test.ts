@@ -46,7 +46,7 @@ describe('npx mlops demo, end to end', () => {
       expect(code, out).toBe(0);
       expect(out).toContain(`target: local twin at ${url}`);
       const models = await run(['models', '--twin', url!]);
-      expect(models.out).toMatch(/credit: production v1, /);
+      expect(models.out).toMatch(/credit: production v1\n/);
       expect(models.out).toMatch(/v2\s+RolledBack/);
       const show = await run(['show', '1', '--twin', url!]);
       expect(show.out).toMatch(/instance type\s+ml\.g5\.xlarge/);
