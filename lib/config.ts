@@ -13,7 +13,10 @@ export const platformConfigSchema = z
     /** Stage name; it prefixes stack names so that two stages can live in one account. */
     stage: z
       .string()
-      .regex(/^[a-z][a-z0-9-]{0,15}$/, 'must be 1-16 lower-case letters, digits or -, starting with a letter'),
+      .regex(
+        /^[a-z][a-z0-9-]{0,15}$/,
+        'must be 1-16 lower-case letters, digits or -, starting with a letter',
+      ),
     /** SageMaker instance type for training jobs. */
     trainingInstanceType: z
       .string()
@@ -70,16 +73,23 @@ export function loadModels(dir: string): ModelDefinition[] {
     }
     const model = parseModelDefinition(raw, `models/${file}`);
     if (`${model.name}.json` !== file) {
-      throw new Error(`Model file models/${file} declares name "${model.name}"; rename it to ${model.name}.json.`);
+      throw new Error(
+        `Model file models/${file} declares name "${model.name}"; rename it to ${model.name}.json.`,
+      );
     }
     return model;
   });
 }
 
 /** Validates the raw config object and the models, throwing one message that lists every problem. */
-export function buildConfig(raw: unknown, models: ModelDefinition[], source = 'cdk.json context "mlops"'): PlatformConfig {
+export function buildConfig(
+  raw: unknown,
+  models: ModelDefinition[],
+  source = 'cdk.json context "mlops"',
+): PlatformConfig {
   const parsed = platformConfigSchema.safeParse(raw ?? {});
-  if (!parsed.success) throw new Error(`Invalid platform config in ${source}:\n${formatIssues(parsed.error)}`);
+  if (!parsed.success)
+    throw new Error(`Invalid platform config in ${source}:\n${formatIssues(parsed.error)}`);
   const cfg = parsed.data;
   if (!models.some((m) => m.name === cfg.defaultModel)) {
     throw new Error(

@@ -4,7 +4,7 @@
  * acknowledgement has to be written in that same form. These helpers compute it from the values the
  * grant used, so acknowledgements stay exact when logical ids, stack names or stages change.
  */
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { type App, Stack, Validations } from 'aws-cdk-lib';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { Construct, type IConstruct } from 'constructs';

@@ -73,7 +73,11 @@ export function buildSourceDirTarball(sourceDir: string, options: SourceDirOptio
 
   const content = createHash('sha256');
   for (const file of files) {
-    content.update(file).update('\0').update(readFileSync(join(sourceDir, file))).update('\0');
+    content
+      .update(file)
+      .update('\0')
+      .update(readFileSync(join(sourceDir, file)))
+      .update('\0');
   }
   const contentHash = content.digest('hex');
 
@@ -91,7 +95,10 @@ export function buildSourceDirTarball(sourceDir: string, options: SourceDirOptio
         chmodSync(staged, FILE_MODE);
       }
       const partial = `${target}.${process.pid}.partial`;
-      create({ sync: true, gzip: { portable: true }, file: partial, cwd: staging, portable: true, mtime: EPOCH }, files);
+      create(
+        { sync: true, gzip: { portable: true }, file: partial, cwd: staging, portable: true, mtime: EPOCH },
+        files,
+      );
       // A rename is atomic, so a concurrent synth sees either no tarball or a complete one.
       renameSync(partial, target);
     } finally {

@@ -2,7 +2,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { CsvFormatError, type ModelDefinition, parseCsv, validateRow } from '../../lambdas/shared/features/index.ts';
+import {
+  CsvFormatError,
+  type ModelDefinition,
+  parseCsv,
+  validateRow,
+} from '../../lambdas/shared/features/index.ts';
 import { lakeKeys, type RawPointer } from '../../lambdas/shared/lake.ts';
 import type { ModelVersion } from '../../lambdas/shared/registry/registry.ts';
 import type { ExecutionEvent, MachineKind } from '../../local/twin.ts';
@@ -22,7 +27,12 @@ export interface IngestResult {
 }
 
 /** Checks a CSV against the model's spec, then puts it in the lake's raw zone as the model's latest data. */
-export async function ingest(target: Target, def: ModelDefinition, file: string, now = new Date()): Promise<IngestResult> {
+export async function ingest(
+  target: Target,
+  def: ModelDefinition,
+  file: string,
+  now = new Date(),
+): Promise<IngestResult> {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
@@ -39,7 +49,9 @@ export async function ingest(target: Target, def: ModelDefinition, file: string,
   const required = [def.spec.label.column, ...def.spec.features.map((f) => f.name)];
   const absent = required.filter((c) => !parsed.header.includes(c));
   if (absent.length > 0) {
-    throw new CliError(`${basename(file)} lacks column(s) ${absent.join(', ')} that model "${def.name}" needs (header: ${parsed.header.join(', ')}).`);
+    throw new CliError(
+      `${basename(file)} lacks column(s) ${absent.join(', ')} that model "${def.name}" needs (header: ${parsed.header.join(', ')}).`,
+    );
   }
   let invalid = parsed.malformed.length;
   const examples: string[] = parsed.malformed.slice(0, 3).map((m) => `line ${m.line}: ${m.reason}`);
@@ -47,7 +59,8 @@ export async function ingest(target: Target, def: ModelDefinition, file: string,
     const res = validateRow(def.spec, rec.values, 'csv', true);
     if (!res.ok) {
       invalid++;
-      if (examples.length < 3) examples.push(`line ${rec.line}: ${res.errors.map((e) => `${e.field} ${e.message}`).join('; ')}`);
+      if (examples.length < 3)
+        examples.push(`line ${rec.line}: ${res.errors.map((e) => `${e.field} ${e.message}`).join('; ')}`);
     }
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -67,7 +80,8 @@ export async function ingest(target: Target, def: ModelDefinition, file: string,
 
 function progress(e: ExecutionEvent): void {
   if (e.type === 'StateEntered' && e.state) info(dim(`→ ${e.state}`));
-  if (e.type === 'StateFailed' && e.state) info(red(`✗ ${e.state}: ${e.error ?? ''} ${e.cause ? `— ${e.cause}` : ''}`));
+  if (e.type === 'StateFailed' && e.state)
+    info(red(`✗ ${e.state}: ${e.error ?? ''} ${e.cause ? `— ${e.cause}` : ''}`));
 }
 
 async function run(target: Target, kind: MachineKind, input: unknown): Promise<ExecutionResult> {
@@ -75,7 +89,9 @@ async function run(target: Target, kind: MachineKind, input: unknown): Promise<E
 }
 
 function explain(res: ExecutionResult): string {
-  const task = res.taskError ? `${res.taskError.state} failed with ${res.taskError.error}: ${res.taskError.cause}` : '';
+  const task = res.taskError
+    ? `${res.taskError.state} failed with ${res.taskError.error}: ${res.taskError.cause}`
+    : '';
   return [res.error && `${res.error}`, res.cause && res.cause, task].filter(Boolean).join(' — ');
 }
 
@@ -91,18 +107,22 @@ export async function train(target: Target, def: ModelDefinition, seed?: number)
   if (res.status !== 'SUCCEEDED') throw new CliError(`Training of "${def.name}" failed: ${explain(res)}`);
   const out = res.output as TrainResult;
   ok(`registered ${bold(`${def.name} v${out.version}`)} (Candidate): ${formatMetrics(out.metrics)}`);
-  info(`rows: ${out.counts.rows} read, ${out.counts.quarantined} quarantined, ${out.counts.train} train / ${out.counts.validation} validation`);
+  info(
+    `rows: ${out.counts.rows} read, ${out.counts.quarantined} quarantined, ${out.counts.train} train / ${out.counts.validation} validation`,
+  );
   return out;
 }
 
 export async function resolveVersion(target: Target, model: string, spec: string): Promise<number> {
   if (spec === 'latest') {
     const versions = await target.registry.listVersions(model);
-    if (versions.length === 0) throw new CliError(`Model "${model}" has no versions yet: run \`mlops train --model ${model}\`.`);
+    if (versions.length === 0)
+      throw new CliError(`Model "${model}" has no versions yet: run \`mlops train --model ${model}\`.`);
     return Math.max(...versions.map((v) => v.version));
   }
   const n = Number(spec.replace(/^v/, ''));
-  if (!Number.isInteger(n) || n < 1) throw new CliError(`Version must be a positive integer, "v<N>" or "latest"; got "${spec}".`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new CliError(`Version must be a positive integer, "v<N>" or "latest"; got "${spec}".`);
   return n;
 }
 
@@ -112,8 +132,13 @@ export async function promote(
   version: number,
   opts: { force?: boolean; reason?: string } = {},
 ): Promise<{ promoted: boolean; reasons: string[] }> {
-  if (opts.force && !opts.reason?.trim()) throw new CliError('--force needs --reason "..." (it is recorded in the registry).');
-  const res = await run(target, 'promotion', { model, version, ...(opts.force ? { force: true, reason: opts.reason } : {}) });
+  if (opts.force && !opts.reason?.trim())
+    throw new CliError('--force needs --reason "..." (it is recorded in the registry).');
+  const res = await run(target, 'promotion', {
+    model,
+    version,
+    ...(opts.force ? { force: true, reason: opts.reason } : {}),
+  });
   const v = await target.registry.getVersion(model, version);
   const reasons = v?.decision?.reasons ?? [];
   if (res.status === 'SUCCEEDED') {
@@ -129,7 +154,11 @@ export async function promote(
   throw new CliError(`Promotion of ${model} v${version} failed: ${explain(res)}`);
 }
 
-export async function rollback(target: Target, model: string, reason?: string): Promise<{ version: number; from: number }> {
+export async function rollback(
+  target: Target,
+  model: string,
+  reason?: string,
+): Promise<{ version: number; from: number }> {
   const res = await run(target, 'rollback', { model, ...(reason ? { reason } : {}) });
   if (res.status !== 'SUCCEEDED') throw new CliError(`Rollback of "${model}" failed: ${explain(res)}`);
   const out = res.output as { version: number; from: number };
@@ -138,8 +167,13 @@ export async function rollback(target: Target, model: string, reason?: string): 
 }
 
 export async function listModels(target: Target, model: string): Promise<void> {
-  const [versions, alias] = await Promise.all([target.registry.listVersions(model), target.registry.getAlias(model)]);
-  console.log(`${bold(model)}: ${alias ? `production v${alias.current}` : 'no production version'}${alias?.history.length ? `, rollback target v${alias.history.at(-1)}` : ''}`);
+  const [versions, alias] = await Promise.all([
+    target.registry.listVersions(model),
+    target.registry.getAlias(model),
+  ]);
+  console.log(
+    `${bold(model)}: ${alias ? `production v${alias.current}` : 'no production version'}${alias?.history.length ? `, rollback target v${alias.history.at(-1)}` : ''}`,
+  );
   if (versions.length === 0) console.log('  no versions yet');
   else console.log(versionTable(versions, alias));
 }
@@ -153,10 +187,21 @@ export async function show(target: Target, model: string, version: number): Prom
 
 export interface PredictResponse {
   status: number;
-  body: { predictions?: { score: number; label: string }[]; modelVersion?: string; requestId?: string; error?: string; message?: string };
+  body: {
+    predictions?: { score: number; label: string }[];
+    modelVersion?: string;
+    requestId?: string;
+    error?: string;
+    message?: string;
+  };
 }
 
-export async function predict(apiUrl: string, model: string | undefined, instances: unknown[], apiKey?: string): Promise<PredictResponse> {
+export async function predict(
+  apiUrl: string,
+  model: string | undefined,
+  instances: unknown[],
+  apiKey?: string,
+): Promise<PredictResponse> {
   const path = model ? `/v1/models/${encodeURIComponent(model)}/predict` : '/v1/predict';
   const res = await fetch(`${apiUrl.replace(/\/$/, '')}${path}`, {
     method: 'POST',

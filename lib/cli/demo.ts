@@ -31,11 +31,16 @@ export function sampleInstances(def: ModelDefinition, count = 2): Record<string,
 async function expectServedBy(target: Target, def: ModelDefinition, version: number): Promise<void> {
   const instances = sampleInstances(def);
   const res = await predict(target.apiUrl, undefined, instances);
-  if (res.status !== 200) throw new CliError(`POST /v1/predict answered ${res.status}: ${JSON.stringify(res.body)}`);
+  if (res.status !== 200)
+    throw new CliError(`POST /v1/predict answered ${res.status}: ${JSON.stringify(res.body)}`);
   const scores = res.body.predictions!.map((p) => `${p.score.toFixed(4)} (${p.label})`).join(', ');
-  info(`POST ${target.apiUrl}/v1/predict → 200 ${JSON.stringify({ modelVersion: res.body.modelVersion })} scores ${scores}`);
+  info(
+    `POST ${target.apiUrl}/v1/predict → 200 ${JSON.stringify({ modelVersion: res.body.modelVersion })} scores ${scores}`,
+  );
   if (res.body.modelVersion !== String(version)) {
-    throw new CliError(`Expected model version ${version} to serve, but the response names version ${res.body.modelVersion}.`);
+    throw new CliError(
+      `Expected model version ${version} to serve, but the response names version ${res.body.modelVersion}.`,
+    );
   }
   ok(`served by ${bold(`v${version}`)}`);
 }
@@ -63,7 +68,8 @@ export async function runDemo(target: Target, def: ModelDefinition): Promise<voi
 
   step('6. Roll back with one command: mlops rollback');
   const rb = await rollback(target, def.name, 'demo: operator rollback');
-  if (rb.version !== v1.version) throw new CliError(`Rollback restored v${rb.version}, expected v${v1.version}.`);
+  if (rb.version !== v1.version)
+    throw new CliError(`Rollback restored v${rb.version}, expected v${v1.version}.`);
   await expectServedBy(target, def, v1.version);
 
   step('7. The registry now');
@@ -77,5 +83,7 @@ export async function runDemo(target: Target, def: ModelDefinition): Promise<voi
       .map(([v, n]) => `v${v}: ${n}`)
       .join(', ')})`,
   );
-  console.log(`\n${bold('Demo complete:')} v${v1.version} → v${v2.version} → rollback → v${v1.version} served.`);
+  console.log(
+    `\n${bold('Demo complete:')} v${v1.version} → v${v2.version} → rollback → v${v1.version} served.`,
+  );
 }

@@ -1,8 +1,8 @@
 /** Starting the local twin: synthesize, boot, listen on loopback. */
 import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTwinServer } from '../../local/server.ts';
@@ -27,7 +27,9 @@ export interface StartTwinOptions {
 
 export async function startTwin(opts: StartTwinOptions): Promise<RunningTwin> {
   if (!/^(127\.\d+\.\d+\.\d+|localhost|::1)$/.test(opts.host)) {
-    throw new CliError(`--host must be a loopback address (127.0.0.1, localhost or ::1); got "${opts.host}". The twin has no authentication.`);
+    throw new CliError(
+      `--host must be a loopback address (127.0.0.1, localhost or ::1); got "${opts.host}". The twin has no authentication.`,
+    );
   }
   let assemblyDir = opts.assemblyDir;
   let ownAssembly: string | undefined;
@@ -50,7 +52,9 @@ export async function startTwin(opts: StartTwinOptions): Promise<RunningTwin> {
   } catch (err) {
     await twin.stop();
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new CliError(`Port ${opts.port} on ${opts.host} is in use by something that is not the twin; pass --port <n>.`);
+      throw new CliError(
+        `Port ${opts.port} on ${opts.host} is in use by something that is not the twin; pass --port <n>.`,
+      );
     }
     throw err;
   }

@@ -38,11 +38,20 @@ export function versionTable(versions: ModelVersion[], alias: ProductionAlias | 
       v.metrics.validation.auc.toFixed(4),
       v.createdAt.replace('T', ' ').slice(0, 19),
       v.snapshotId,
-      v.decision ? `${v.decision.approved ? 'approved' : 'refused'}${v.decision.forced ? ' (forced)' : ''}: ${v.decision.reasons[0] ?? ''}` : '',
+      v.decision
+        ? `${v.decision.approved ? 'approved' : 'refused'}${v.decision.forced ? ' (forced)' : ''}: ${v.decision.reasons[0] ?? ''}`
+        : '',
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function lineage(v: ModelVersion): string {
@@ -68,7 +77,9 @@ export function lineage(v: ModelVersion): string {
     ...Object.entries(v.artifacts).map(([k, val]) => `  ${k.padEnd(12)} ${val}`),
   ];
   if (v.decision) {
-    lines.push(`decision       ${v.decision.approved ? 'approved' : 'refused'} at ${v.decision.decidedAt}${v.decision.forced ? ` (forced: ${v.decision.forced.reason})` : ''}`);
+    lines.push(
+      `decision       ${v.decision.approved ? 'approved' : 'refused'} at ${v.decision.decidedAt}${v.decision.forced ? ` (forced: ${v.decision.forced.reason})` : ''}`,
+    );
     for (const r of v.decision.reasons) lines.push(`  - ${r}`);
   }
   return lines.join('\n');

@@ -3,17 +3,26 @@
  * on AWS (found by its CloudFormation outputs). Both give the same registry, lake and pipeline
  * operations, through the same AWS SDK clients.
  */
-import { CloudFormationClient, DescribeStacksCommand, type DescribeStacksCommandOutput } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  DescribeStacksCommand,
+  type DescribeStacksCommandOutput,
+} from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoPredictionLog } from '../../lambdas/shared/adapters/aws/dynamo-prediction-log.ts';
 import { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
 import { type ObjectStore, systemClock } from '../../lambdas/shared/ports.ts';
 import { ModelRegistry } from '../../lambdas/shared/registry/registry.ts';
-import type { ExecutionEvent, ExecutionRecord, MachineKind } from '../../local/twin.ts';
 import type { TwinInfo } from '../../local/server.ts';
+import type { ExecutionEvent, ExecutionRecord, MachineKind } from '../../local/twin.ts';
 
 export interface ExecutionResult {
   status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -56,9 +65,12 @@ export async function twinTarget(url: string): Promise<Target> {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
-  const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: info.region, endpoint: info.endpoints.dynamodb, credentials }), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const db = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ region: info.region, endpoint: info.endpoints.dynamodb, credentials }),
+    {
+      marshallOptions: { removeUndefinedValues: true },
+    },
+  );
   const out = (id: string) => {
     const v = info.outputs[id];
     if (!v) throw new Error(`The twin reports no ${id} output.`);
@@ -76,7 +88,8 @@ export async function twinTarget(url: string): Promise<Target> {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ stateMachine: kind, input }),
       });
-      if (!r.ok || !r.body) throw new Error(`The twin refused the execution: HTTP ${r.status} ${await r.text()}`);
+      if (!r.ok || !r.body)
+        throw new Error(`The twin refused the execution: HTTP ${r.status} ${await r.text()}`);
       let buffer = '';
       let record: ExecutionRecord | undefined;
       const decoder = new TextDecoder();
@@ -121,14 +134,17 @@ export async function awsTarget(stage: string): Promise<Target> {
         `Cannot read stack ${name} (${(err as Error).message}). Is stage "${stage}" deployed, and are AWS credentials set? For the local twin, run \`npm start\` first.`,
       );
     }
-    for (const o of res.Stacks?.[0]?.Outputs ?? []) if (o.OutputKey && o.OutputValue) outputs[o.OutputKey] = o.OutputValue;
+    for (const o of res.Stacks?.[0]?.Outputs ?? [])
+      if (o.OutputKey && o.OutputValue) outputs[o.OutputKey] = o.OutputValue;
   }
   const need = (id: string) => {
     const v = outputs[id];
     if (!v) throw new Error(`Stage "${stage}" has no ${id} output.`);
     return v;
   };
-  const db = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+  const db = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
   const sfn = new SFNClient({});
   const arns: Record<MachineKind, string> = {
     training: need('TrainingStateMachineArn'),
@@ -136,7 +152,9 @@ export async function awsTarget(stage: string): Promise<Target> {
     rollback: need('RollbackStateMachineArn'),
   };
   const start = async (kind: MachineKind, input: unknown) => {
-    const res = await sfn.send(new StartExecutionCommand({ stateMachineArn: arns[kind], input: JSON.stringify(input) }));
+    const res = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: arns[kind], input: JSON.stringify(input) }),
+    );
     return res.executionArn!;
   };
   return {
@@ -151,16 +169,26 @@ export async function awsTarget(stage: string): Promise<Target> {
       const seen = new Set<number>();
       for (;;) {
         await new Promise((r) => setTimeout(r, 5000));
-        const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: false, maxResults: 1000 }));
+        const history = await sfn.send(
+          new GetExecutionHistoryCommand({ executionArn, reverseOrder: false, maxResults: 1000 }),
+        );
         for (const e of history.events ?? []) {
           if (e.id === undefined || seen.has(e.id)) continue;
           seen.add(e.id);
-          if (e.stateEnteredEventDetails?.name) onEvent({ type: 'StateEntered', state: e.stateEnteredEventDetails.name });
+          if (e.stateEnteredEventDetails?.name)
+            onEvent({ type: 'StateEntered', state: e.stateEnteredEventDetails.name });
         }
         const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
         if (d.status === 'RUNNING' || d.status === 'PENDING_REDRIVE') continue;
         return {
-          status: d.status === 'SUCCEEDED' ? 'SUCCEEDED' : d.status === 'TIMED_OUT' ? 'TIMED_OUT' : d.status === 'ABORTED' ? 'ABORTED' : 'FAILED',
+          status:
+            d.status === 'SUCCEEDED'
+              ? 'SUCCEEDED'
+              : d.status === 'TIMED_OUT'
+                ? 'TIMED_OUT'
+                : d.status === 'ABORTED'
+                  ? 'ABORTED'
+                  : 'FAILED',
           ...(d.output ? { output: JSON.parse(d.output) as unknown } : {}),
           ...(d.error ? { error: d.error } : {}),
           ...(d.cause ? { cause: d.cause } : {}),

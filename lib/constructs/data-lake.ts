@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -94,16 +94,11 @@ export class DataLake extends Construct {
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [
         { id: 'expire-access-logs', expiration: Duration.days(logDays) },
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(abortDays) },
       ],
       removalPolicy,
-    });
-    Validations.of(this.accessLogsBucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason: 'This bucket is the destination of the lake access logs; logging it to itself would loop.',
     });
 
     this.bucket = new s3.Bucket(this, 'Bucket', {
@@ -154,7 +149,11 @@ export class DataLake extends Construct {
   /** Grants writing new objects (no read, no delete) to one zone (or to the whole lake). */
   public grantPut(grantee: iam.IGrantable, zone?: LakeZone): iam.Grant {
     const grant = this.bucket.grantPut(grantee, this.keyPattern(zone));
-    this.acknowledge(grantee, zone, ['Action::s3:Abort*', 'Action::kms:ReEncrypt*', 'Action::kms:GenerateDataKey*']);
+    this.acknowledge(grantee, zone, [
+      'Action::s3:Abort*',
+      'Action::kms:ReEncrypt*',
+      'Action::kms:GenerateDataKey*',
+    ]);
     return grant;
   }
 

@@ -76,7 +76,9 @@ const NAME = /^[a-z][a-z0-9-]{0,47}$/;
 
 function validate(props: MlopsFunctionProps, root: string): void {
   if (!NAME.test(props.name)) {
-    throw new Error(`MlopsFunction name: "${props.name}" must be a lambdas/ directory name (lower-case, digits, -)`);
+    throw new Error(
+      `MlopsFunction name: "${props.name}" must be a lambdas/ directory name (lower-case, digits, -)`,
+    );
   }
   const entry = join(root, 'lambdas', props.name, 'handler.ts');
   if (!existsSync(entry)) {
@@ -84,7 +86,9 @@ function validate(props: MlopsFunctionProps, root: string): void {
   }
   const memory = props.memorySize ?? 512;
   if (!Number.isInteger(memory) || memory < 128 || memory > 10240) {
-    throw new Error(`MlopsFunction memorySize: must be a whole number of MB between 128 and 10240, got ${memory}`);
+    throw new Error(
+      `MlopsFunction memorySize: must be a whole number of MB between 128 and 10240, got ${memory}`,
+    );
   }
   const seconds = (props.timeout ?? Duration.seconds(30)).toSeconds();
   if (seconds < 1 || seconds > 900) {
@@ -143,7 +147,8 @@ export class MlopsFunction extends nodejs.NodejsFunction {
         format: nodejs.OutputFormat.ESM,
         target: 'node22',
         mainFields: ['module', 'main'],
-        banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        banner:
+          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
         // The SDK is bundled at the lockfile's versions instead of taken from the runtime, so a
         // function behaves the same in Lambda and in the local twin, whatever the runtime ships.
         externalModules: [],

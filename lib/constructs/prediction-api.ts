@@ -1,0 +1,196 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { DataLake } from './data-lake.ts';
+import { type FunctionSettings, MlopsFunction } from './mlops-function.ts';
+import type { ModelRegistry } from './model-registry.ts';
+import type { PredictionLog } from './prediction-log.ts';
+
+/** Request throttling per API key. */
+export interface ApiThrottle {
+  /** Steady-state requests per second. */
+  readonly rateLimit: number;
+  /** Burst size in requests. */
+  readonly burstLimit: number;
+}
+
+/** Properties of a {@link PredictionApi}. */
+export interface PredictionApiProps {
+  /** Settings of the predict function. */
+  readonly functions: FunctionSettings;
+  /** The data lake (model artifacts under `artifacts/`). */
+  readonly lake: DataLake;
+  /** The model registry (production alias and versions). */
+  readonly registry: ModelRegistry;
+  /** The prediction log. */
+  readonly predictionLog: PredictionLog;
+  /** Model served by `POST /v1/predict`; one of `functions.models`. */
+  readonly defaultModel: string;
+  /**
+   * Days a prediction log row is kept.
+   * @default 90
+   */
+  readonly predictionLogTtlDays?: number;
+  /**
+   * Throttling of the usage plan the API key belongs to.
+   * @default { rateLimit: 50, burstLimit: 100 }
+   */
+  readonly throttle?: ApiThrottle;
+  /** Key that encrypts the access log group. */
+  readonly accessLogEncryptionKey: kms.IKey;
+  /**
+   * The API Gateway deployment stage (first path segment of the URL).
+   * @default 'api'
+   */
+  readonly stageName?: string;
+}
+
+/**
+ * The prediction API: a regional REST API with `POST /v1/predict` (default model) and
+ * `POST /v1/models/{model}/predict`, both proxied to the predict function. Clients authenticate with an
+ * API key whose usage plan throttles them; bodies must be JSON objects; access logs go to an encrypted
+ * log group; execution logging (errors) and X-Ray tracing are on.
+ */
+export class PredictionApi extends Construct {
+  /** The predict function. */
+  public readonly handler: MlopsFunction;
+  /** The REST API. */
+  public readonly api: apigw.RestApi;
+  /** The API key clients send in `x-api-key`. */
+  public readonly apiKey: apigw.IApiKey;
+  /** The usage plan that throttles the key. */
+  public readonly usagePlan: apigw.UsagePlan;
+  /** The access log group. */
+  public readonly accessLogGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: PredictionApiProps) {
+    super(scope, id);
+    const models = props.functions.models.map((m) => m.name);
+    if (!models.includes(props.defaultModel)) {
+      throw new Error(
+        `PredictionApi defaultModel: "${props.defaultModel}" is not a model (models: ${models.join(', ')})`,
+      );
+    }
+    const ttlDays = props.predictionLogTtlDays ?? 90;
+    if (!Number.isInteger(ttlDays) || ttlDays < 1) {
+      throw new Error(`PredictionApi predictionLogTtlDays: must be a positive whole number, got ${ttlDays}`);
+    }
+    const throttle = props.throttle ?? { rateLimit: 50, burstLimit: 100 };
+    if (!(throttle.rateLimit > 0) || !Number.isInteger(throttle.burstLimit) || throttle.burstLimit < 1) {
+      throw new Error(
+        `PredictionApi throttle: rateLimit must be > 0 and burstLimit a positive whole number, got ${JSON.stringify(throttle)}`,
+      );
+    }
+    const stageName = props.stageName ?? 'api';
+    if (!/^[a-zA-Z0-9_]{1,64}$/.test(stageName)) {
+      throw new Error(`PredictionApi stageName: "${stageName}" may only use letters, digits and _`);
+    }
+
+    this.handler = new MlopsFunction(this, 'Predict', {
+      ...props.functions,
+      name: 'predict',
+      description: 'Validates, computes features, scores and logs a prediction',
+      memorySize: 1024,
+      timeout: Duration.seconds(10),
+      environment: {
+        DEFAULT_MODEL: props.defaultModel,
+        PREDICTION_LOG_TTL_DAYS: String(ttlDays),
+      },
+    })
+      .bindRegistry(props.registry, 'read')
+      .bindLake(props.lake, 'read', 'artifacts')
+      .bindPredictionLog(props.predictionLog, 'write');
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      encryptionKey: props.accessLogEncryptionKey,
+      removalPolicy: props.functions.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+
+    this.api = new apigw.RestApi(this, 'Api', {
+      // The name is the ApiName metric dimension, so it carries the stack name to keep stages apart.
+      restApiName: `${Stack.of(this).stackName}-predictions`,
+      description: 'ML platform prediction API',
+      endpointTypes: [apigw.EndpointType.REGIONAL],
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      deployOptions: {
+        stageName,
+        tracingEnabled: true,
+        metricsEnabled: true,
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogGroup),
+        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
+      },
+      defaultMethodOptions: { apiKeyRequired: true },
+    });
+
+    const validator = this.api.addRequestValidator('BodyValidator', {
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+    const requestModel = this.api.addModel('PredictRequest', {
+      contentType: 'application/json',
+      description:
+        'A prediction request: a JSON object; the handler validates its fields against the feature spec.',
+      schema: { schema: apigw.JsonSchemaVersion.DRAFT4, type: apigw.JsonSchemaType.OBJECT },
+    });
+    const integration = new apigw.LambdaIntegration(this.handler, { proxy: true, allowTestInvoke: false });
+    const methodOptions: apigw.MethodOptions = {
+      apiKeyRequired: true,
+      requestValidator: validator,
+      requestModels: { 'application/json': requestModel },
+    };
+
+    const v1 = this.api.root.addResource('v1');
+    v1.addResource('predict').addMethod('POST', integration, methodOptions);
+    v1.addResource('models')
+      .addResource('{model}')
+      .addResource('predict')
+      .addMethod('POST', integration, {
+        ...methodOptions,
+        requestParameters: { 'method.request.path.model': true },
+      });
+
+    this.usagePlan = this.api.addUsagePlan('UsagePlan', {
+      description: 'Throttling for prediction clients',
+      throttle: { rateLimit: throttle.rateLimit, burstLimit: throttle.burstLimit },
+      apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
+    });
+    this.apiKey = this.api.addApiKey('ApiKey', { description: 'Key of the platform prediction clients' });
+    this.usagePlan.addApiKey(this.apiKey);
+
+    Validations.of(this.api).acknowledge(
+      {
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'Clients authenticate with an API key bound to a throttled usage plan; the API serves machine clients, ' +
+          'not end users, and IAM or Cognito auth would need per-client AWS identities.',
+      },
+      {
+        id: 'AwsSolutions-COG4',
+        reason: 'No Cognito user pool: prediction clients are services authenticated by API key (see APIG4).',
+      },
+      {
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'Abuse is bounded by the API key requirement and usage-plan throttling; a WAF web ACL is an ' +
+          'account-level choice (and cost) left to the deployer, who can associate one with the stage.',
+      },
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason:
+          'API Gateway execution logging needs the account-level CloudWatch role; AWS maintains this service-role ' +
+          'policy for exactly that purpose and the log groups it writes are created by API Gateway at run time.',
+      },
+    );
+  }
+
+  /** The invoke URL of the deployment stage (ends with `/`). */
+  public get url(): string {
+    return this.api.url;
+  }
+}

@@ -1,0 +1,75 @@
+import { join } from 'node:path';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { PIPELINES_DIR } from '../paths.ts';
+import { AslStateMachine } from './asl-state-machine.ts';
+import type { DataLake } from './data-lake.ts';
+import { type FunctionSettings, MlopsFunction } from './mlops-function.ts';
+import type { ModelRegistry } from './model-registry.ts';
+
+/** Properties of a {@link PromotionPipeline}. */
+export interface PromotionPipelineProps {
+  /** Settings shared by the pipeline's functions. */
+  readonly functions: FunctionSettings;
+  /** The data lake (model artifacts). */
+  readonly lake: DataLake;
+  /** The model registry. */
+  readonly registry: ModelRegistry;
+  /** Topic told about promotions and refusals. */
+  readonly operatorTopic: sns.ITopic;
+  /**
+   * The ASL definition.
+   * @default pipelines/promotion.asl.json
+   */
+  readonly definitionFile?: string;
+}
+
+/**
+ * The promotion pipeline: the guardrail decides on the evidence, deploy puts the approved version in
+ * service, set-alias moves the production alias. It owns the deploy function that rollback reuses.
+ */
+export class PromotionPipeline extends Construct {
+  /** The state machine and its log group. */
+  public readonly machine: AslStateMachine;
+  /** Compares candidate and incumbent evidence and promotes or refuses. */
+  public readonly guardrail: MlopsFunction;
+  /** Puts a registered version in service. */
+  public readonly deployModel: MlopsFunction;
+  /** Moves the production alias with a conditional update. */
+  public readonly setAlias: MlopsFunction;
+
+  constructor(scope: Construct, id: string, props: PromotionPipelineProps) {
+    super(scope, id);
+    this.guardrail = new MlopsFunction(this, 'Guardrail', {
+      ...props.functions,
+      name: 'guardrail',
+      description: 'Promotes a candidate on evidence or refuses it with reasons',
+    }).bindRegistry(props.registry, 'readWrite');
+    this.deployModel = new MlopsFunction(this, 'DeployModel', {
+      ...props.functions,
+      name: 'deploy-model',
+      description: 'Puts a registered model version in service',
+    })
+      .bindLake(props.lake, 'read')
+      .bindRegistry(props.registry, 'readWrite');
+    this.setAlias = new MlopsFunction(this, 'SetAlias', {
+      ...props.functions,
+      name: 'set-alias',
+      description: 'Moves the production alias of a model',
+    }).bindRegistry(props.registry, 'readWrite');
+
+    this.machine = new AslStateMachine(this, 'Machine', {
+      definitionFile: props.definitionFile ?? join(PIPELINES_DIR, 'promotion.asl.json'),
+      logEncryptionKey: props.functions.logEncryptionKey,
+      removalPolicy: props.functions.removalPolicy,
+      invokes: [this.guardrail, this.deployModel, this.setAlias],
+      publishesTo: [props.operatorTopic],
+      substitutions: {
+        GuardrailFunctionArn: this.guardrail.functionArn,
+        DeployModelFunctionArn: this.deployModel.functionArn,
+        SetAliasFunctionArn: this.setAlias.functionArn,
+        OperatorTopicArn: props.operatorTopic.topicArn,
+      },
+    });
+  }
+}

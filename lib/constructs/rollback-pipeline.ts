@@ -1,0 +1,58 @@
+import { join } from 'node:path';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { PIPELINES_DIR } from '../paths.ts';
+import { AslStateMachine } from './asl-state-machine.ts';
+import { type FunctionSettings, MlopsFunction } from './mlops-function.ts';
+import type { ModelRegistry } from './model-registry.ts';
+
+/** Properties of a {@link RollbackPipeline}. */
+export interface RollbackPipelineProps {
+  /** Settings shared by the pipeline's functions. */
+  readonly functions: FunctionSettings;
+  /** The model registry. */
+  readonly registry: ModelRegistry;
+  /** The deploy function (owned by the promotion pipeline). */
+  readonly deployModel: lambda.IFunction;
+  /** Topic told about every rollback. */
+  readonly operatorTopic: sns.ITopic;
+  /**
+   * The ASL definition.
+   * @default pipelines/rollback.asl.json
+   */
+  readonly definitionFile?: string;
+}
+
+/**
+ * The rollback pipeline: one move back to the previous production version, started by an operator or by
+ * a drift alarm. Input: `{"model": "<name>", "reason": "<why>"}`.
+ */
+export class RollbackPipeline extends Construct {
+  /** The state machine and its log group. */
+  public readonly machine: AslStateMachine;
+  /** Moves the production alias back to the previous version. */
+  public readonly rollback: MlopsFunction;
+
+  constructor(scope: Construct, id: string, props: RollbackPipelineProps) {
+    super(scope, id);
+    this.rollback = new MlopsFunction(this, 'Rollback', {
+      ...props.functions,
+      name: 'rollback',
+      description: 'Moves the production alias back to the previous version',
+    }).bindRegistry(props.registry, 'readWrite');
+
+    this.machine = new AslStateMachine(this, 'Machine', {
+      definitionFile: props.definitionFile ?? join(PIPELINES_DIR, 'rollback.asl.json'),
+      logEncryptionKey: props.functions.logEncryptionKey,
+      removalPolicy: props.functions.removalPolicy,
+      invokes: [this.rollback, props.deployModel],
+      publishesTo: [props.operatorTopic],
+      substitutions: {
+        RollbackFunctionArn: this.rollback.functionArn,
+        DeployModelFunctionArn: props.deployModel.functionArn,
+        OperatorTopicArn: props.operatorTopic.topicArn,
+      },
+    });
+  }
+}

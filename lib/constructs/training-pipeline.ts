@@ -1,0 +1,236 @@
+import { join } from 'node:path';
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { acknowledgeWildcards, nagText } from '../nag.ts';
+import { PIPELINES_DIR } from '../paths.ts';
+import { AslStateMachine } from './asl-state-machine.ts';
+import type { DataLake } from './data-lake.ts';
+import { type FunctionSettings, MlopsFunction } from './mlops-function.ts';
+import type { ModelRegistry } from './model-registry.ts';
+import { TrainingCode } from './training-code.ts';
+import { TrainingImage } from './training-image.ts';
+
+/** Properties of a {@link TrainingPipeline}. */
+export interface TrainingPipelineProps {
+  /** Settings shared by the pipeline's functions. */
+  readonly functions: FunctionSettings;
+  /** The data lake (features in `curated/`, training output in `artifacts/`). */
+  readonly lake: DataLake;
+  /** The model registry. */
+  readonly registry: ModelRegistry;
+  /** Topic told about failed runs. */
+  readonly operatorTopic: sns.ITopic;
+  /**
+   * SageMaker instance type of the training job.
+   * @default 'ml.g5.xlarge'
+   */
+  readonly instanceType?: string;
+  /**
+   * Size of the training volume in GB.
+   * @default 30
+   */
+  readonly volumeSizeGb?: number;
+  /**
+   * Maximum run time of a training job in seconds.
+   * @default 3600
+   */
+  readonly maxRuntimeSeconds?: number;
+  /**
+   * ECR image URI that replaces the SageMaker XGBoost 1.7-1 image.
+   * @default - the SageMaker XGBoost 1.7-1 image of the deployment region
+   */
+  readonly imageUri?: string;
+  /**
+   * The ASL definition.
+   * @default pipelines/training.asl.json
+   */
+  readonly definitionFile?: string;
+  /**
+   * Directory of the training code (entry `train.py`).
+   * @default pipelines/training
+   */
+  readonly sourceDir?: string;
+}
+
+const INSTANCE_TYPE = /^ml\.[a-z0-9]+\.[a-z0-9]+$/;
+
+function validate(props: TrainingPipelineProps): { instanceType: string; volume: number; runtime: number } {
+  const instanceType = props.instanceType ?? 'ml.g5.xlarge';
+  if (!INSTANCE_TYPE.test(instanceType)) {
+    throw new Error(
+      `TrainingPipeline instanceType: "${instanceType}" is not a SageMaker instance type (ml.g5.xlarge)`,
+    );
+  }
+  const volume = props.volumeSizeGb ?? 30;
+  if (!Number.isInteger(volume) || volume < 1 || volume > 512) {
+    throw new Error(`TrainingPipeline volumeSizeGb: must be a whole number from 1 to 512, got ${volume}`);
+  }
+  const runtime = props.maxRuntimeSeconds ?? 3600;
+  if (!Number.isInteger(runtime) || runtime < 60 || runtime > 432000) {
+    throw new Error(
+      `TrainingPipeline maxRuntimeSeconds: must be a whole number from 60 to 432000, got ${runtime}`,
+    );
+  }
+  return { instanceType, volume, runtime };
+}
+
+/**
+ * The training pipeline: prepare features, train with the SageMaker XGBoost container in script mode,
+ * evaluate with the serving scorer, register. It owns the three task functions, the training code asset,
+ * the SageMaker execution role and the state machine.
+ */
+export class TrainingPipeline extends Construct {
+  /** The state machine and its log group. */
+  public readonly machine: AslStateMachine;
+  /** Validates raw data and writes the curated snapshot and hyperparameters. */
+  public readonly prepareFeatures: MlopsFunction;
+  /** Scores candidate and incumbent on the frozen snapshot. */
+  public readonly evaluateModel: MlopsFunction;
+  /** Writes the version and its evidence to the registry. */
+  public readonly registerModel: MlopsFunction;
+  /** The role SageMaker assumes for training jobs. */
+  public readonly sageMakerRole: iam.Role;
+  /** The `sourcedir.tar.gz` of the training code. */
+  public readonly trainingCode: TrainingCode;
+  /** The training container image. */
+  public readonly image: TrainingImage;
+
+  constructor(scope: Construct, id: string, props: TrainingPipelineProps) {
+    super(scope, id);
+    const { instanceType, volume, runtime } = validate(props);
+    const { lake, registry } = props;
+    const stack = Stack.of(this);
+
+    this.image = new TrainingImage(this, 'Image', { imageUri: props.imageUri });
+    this.trainingCode = new TrainingCode(this, 'Code', {
+      sourceDir: props.sourceDir ?? join(PIPELINES_DIR, 'training'),
+    });
+
+    this.sageMakerRole = new iam.Role(this, 'SageMakerRole', {
+      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
+      description: 'Execution role of the platform SageMaker training jobs',
+    });
+    lake.grantRead(this.sageMakerRole, 'curated');
+    lake.grantPut(this.sageMakerRole, 'artifacts');
+    this.trainingCode.grantRead(this.sageMakerRole);
+    this.image.grantPull(this.sageMakerRole);
+    const jobLogs = logs.LogGroup.fromLogGroupName(this, 'TrainingJobLogs', '/aws/sagemaker/TrainingJobs');
+    jobLogs.grant(
+      this.sageMakerRole,
+      'logs:CreateLogGroup',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'logs:DescribeLogStreams',
+    );
+    // The SageMaker execution role publishes the training job's metrics (CreateTrainingJob permissions).
+    cloudwatch.Metric.grantPutMetricData(this.sageMakerRole);
+    acknowledgeWildcards(
+      this.sageMakerRole,
+      ['Resource::*'],
+      'cloudwatch:PutMetricData supports no resource-level permissions; SageMaker publishes the training ' +
+        'job metrics with the execution role.',
+    );
+    acknowledgeWildcards(
+      this.sageMakerRole,
+      [`Resource::${nagText(this, jobLogs.logGroupArn)}`],
+      'SageMaker names one log stream per training job at run time inside /aws/sagemaker/TrainingJobs; the ' +
+        'grant is limited to that log group.',
+    );
+
+    this.prepareFeatures = new MlopsFunction(this, 'PrepareFeatures', {
+      ...props.functions,
+      name: 'prepare-features',
+      description: 'Validates raw data, writes the curated snapshot and the SageMaker training request',
+      memorySize: 1024,
+      timeout: Duration.minutes(5),
+      environment: {
+        TRAINING_SOURCE_URI: this.trainingCode.s3Url,
+        TRAINING_CODE_SHA256: this.trainingCode.sha256,
+        TRAINING_IMAGE_URI: this.image.imageUri,
+      },
+    }).bindLake(lake, 'readWrite');
+    this.evaluateModel = new MlopsFunction(this, 'EvaluateModel', {
+      ...props.functions,
+      name: 'evaluate-model',
+      description: 'Evaluates the candidate and the incumbent on the same frozen snapshot',
+      memorySize: 1024,
+      timeout: Duration.minutes(5),
+    }).bindLake(lake, 'readWrite');
+    this.registerModel = new MlopsFunction(this, 'RegisterModel', {
+      ...props.functions,
+      name: 'register-model',
+      description: 'Registers the candidate version with its evidence',
+      timeout: Duration.minutes(2),
+    })
+      .bindLake(lake, 'readWrite')
+      .bindRegistry(registry, 'readWrite');
+
+    this.machine = new AslStateMachine(this, 'Machine', {
+      definitionFile: props.definitionFile ?? join(PIPELINES_DIR, 'training.asl.json'),
+      logEncryptionKey: props.functions.logEncryptionKey,
+      removalPolicy: props.functions.removalPolicy,
+      invokes: [this.prepareFeatures, this.evaluateModel, this.registerModel],
+      publishesTo: [props.operatorTopic],
+      substitutions: {
+        PrepareFeaturesFunctionArn: this.prepareFeatures.functionArn,
+        EvaluateModelFunctionArn: this.evaluateModel.functionArn,
+        RegisterModelFunctionArn: this.registerModel.functionArn,
+        TrainingImageUri: this.image.imageUri,
+        SageMakerRoleArn: this.sageMakerRole.roleArn,
+        TrainingInstanceType: instanceType,
+        TrainingVolumeSizeGb: String(volume),
+        TrainingMaxRuntimeSeconds: String(runtime),
+        LakeBucketName: lake.bucket.bucketName,
+        LakeKeyArn: lake.encryptionKey.keyArn,
+        OperatorTopicArn: props.operatorTopic.topicArn,
+      },
+    });
+    const machine = this.machine.stateMachine;
+
+    // createTrainingJob.sync: start, poll and stop jobs, and the managed EventBridge rule that reports
+    // completion. No grant method exists for these service-integration permissions.
+    const jobArns = props.functions.models.map((m) =>
+      stack.formatArn({ service: 'sagemaker', resource: 'training-job', resourceName: `${m.name}-*` }),
+    );
+    machine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'sagemaker:CreateTrainingJob',
+          'sagemaker:DescribeTrainingJob',
+          'sagemaker:StopTrainingJob',
+          'sagemaker:AddTags',
+          'sagemaker:ListTags',
+        ],
+        resources: jobArns,
+      }),
+    );
+    machine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        resources: [
+          stack.formatArn({
+            service: 'events',
+            resource: 'rule',
+            resourceName: 'StepFunctionsGetEventsForSageMakerTrainingJobsRule',
+          }),
+        ],
+      }),
+    );
+    iam.Grant.addToPrincipal({
+      grantee: machine,
+      actions: ['iam:PassRole'],
+      resourceArns: [this.sageMakerRole.roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+    });
+    acknowledgeWildcards(
+      machine,
+      jobArns.map((arn) => `Resource::${nagText(this, arn)}`),
+      'Training job names are generated per run (<model>-<snapshot>-<time>-<suffix>); the grant is limited to ' +
+        'jobs whose name starts with a configured model name.',
+    );
+  }
+}

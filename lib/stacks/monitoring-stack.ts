@@ -1,0 +1,64 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { PlatformConfig } from '../config.ts';
+import { DriftMonitor } from '../constructs/drift-monitor.ts';
+import { PlatformMonitoring } from '../constructs/platform-monitoring.ts';
+import type { DataStack } from './data-stack.ts';
+import type { PipelineStack } from './pipeline-stack.ts';
+import type { ServingStack } from './serving-stack.ts';
+
+/** Properties of the {@link MonitoringStack}. */
+export interface MonitoringStackProps extends StackProps {
+  /** The validated platform config. */
+  readonly config: PlatformConfig;
+  /** The stateful stack (data and the operator topic). */
+  readonly data: DataStack;
+  /** The pipelines (the rollback state machine). */
+  readonly pipeline: PipelineStack;
+  /** The serving stack (the API and predict function). */
+  readonly serving: ServingStack;
+}
+
+/** The scheduled drift job, all alarms, the alarm-driven rollback rules and the dashboard. */
+export class MonitoringStack extends Stack {
+  /** The drift job and its schedule. */
+  public readonly drift: DriftMonitor;
+  /** Alarms, rules and the dashboard. */
+  public readonly monitoring: PlatformMonitoring;
+
+  constructor(scope: Construct, id: string, props: MonitoringStackProps) {
+    super(scope, id, props);
+    const { config, data, pipeline, serving } = props;
+    this.drift = new DriftMonitor(this, 'Drift', {
+      functions: {
+        stage: config.stage,
+        models: config.models,
+        logEncryptionKey: data.key,
+        removalPolicy: data.removalPolicy,
+      },
+      lake: data.lake,
+      registry: data.registry,
+      predictionLog: data.predictionLog,
+      scheduleMinutes: config.driftScheduleMinutes,
+    });
+    this.monitoring = new PlatformMonitoring(this, 'Monitoring', {
+      stage: config.stage,
+      models: config.models,
+      alarmTopic: data.alerts.topic,
+      rollbackStateMachine: pipeline.rollback.machine.stateMachine,
+      predictFunction: serving.prediction.handler,
+      api: serving.prediction.api,
+      driftJob: this.drift.job,
+      driftInterval: this.drift.interval,
+    });
+
+    new CfnOutput(this, 'DashboardName', {
+      value: this.monitoring.dashboard.dashboardName,
+      description: 'CloudWatch dashboard of the platform',
+    });
+    new CfnOutput(this, 'OperatorTopicArn', {
+      value: data.alerts.topic.topicArn,
+      description: 'SNS topic of operator alerts (owned by the data stack)',
+    });
+  }
+}

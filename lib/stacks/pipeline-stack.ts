@@ -1,0 +1,74 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { PlatformConfig } from '../config.ts';
+import type { FunctionSettings } from '../constructs/mlops-function.ts';
+import { PromotionPipeline } from '../constructs/promotion-pipeline.ts';
+import { RollbackPipeline } from '../constructs/rollback-pipeline.ts';
+import { TrainingPipeline } from '../constructs/training-pipeline.ts';
+import type { DataStack } from './data-stack.ts';
+
+/** Properties of the {@link PipelineStack}. */
+export interface PipelineStackProps extends StackProps {
+  /** The validated platform config. */
+  readonly config: PlatformConfig;
+  /** The stateful stack. */
+  readonly data: DataStack;
+}
+
+/** The training, promotion and rollback state machines and their task functions. */
+export class PipelineStack extends Stack {
+  /** The training pipeline. */
+  public readonly training: TrainingPipeline;
+  /** The promotion pipeline. */
+  public readonly promotion: PromotionPipeline;
+  /** The rollback pipeline. */
+  public readonly rollback: RollbackPipeline;
+
+  constructor(scope: Construct, id: string, props: PipelineStackProps) {
+    super(scope, id, props);
+    const { config, data } = props;
+    const functions: FunctionSettings = {
+      stage: config.stage,
+      models: config.models,
+      logEncryptionKey: data.key,
+      removalPolicy: data.removalPolicy,
+    };
+    const operatorTopic = data.alerts.topic;
+
+    this.training = new TrainingPipeline(this, 'Training', {
+      functions,
+      lake: data.lake,
+      registry: data.registry,
+      operatorTopic,
+      instanceType: config.trainingInstanceType,
+      volumeSizeGb: config.trainingVolumeSizeGb,
+      maxRuntimeSeconds: config.trainingMaxRuntimeSeconds,
+      imageUri: config.trainingImageUri,
+    });
+    this.promotion = new PromotionPipeline(this, 'Promotion', {
+      functions,
+      lake: data.lake,
+      registry: data.registry,
+      operatorTopic,
+    });
+    this.rollback = new RollbackPipeline(this, 'Rollback', {
+      functions,
+      registry: data.registry,
+      deployModel: this.promotion.deployModel,
+      operatorTopic,
+    });
+
+    new CfnOutput(this, 'TrainingStateMachineArn', {
+      value: this.training.machine.stateMachine.stateMachineArn,
+      description: 'Training state machine',
+    });
+    new CfnOutput(this, 'PromotionStateMachineArn', {
+      value: this.promotion.machine.stateMachine.stateMachineArn,
+      description: 'Promotion state machine',
+    });
+    new CfnOutput(this, 'RollbackStateMachineArn', {
+      value: this.rollback.machine.stateMachine.stateMachineArn,
+      description: 'Rollback state machine',
+    });
+  }
+}

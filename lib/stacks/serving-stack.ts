@@ -1,0 +1,49 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { PlatformConfig } from '../config.ts';
+import { PredictionApi } from '../constructs/prediction-api.ts';
+import type { DataStack } from './data-stack.ts';
+
+/** Properties of the {@link ServingStack}. */
+export interface ServingStackProps extends StackProps {
+  /** The validated platform config. */
+  readonly config: PlatformConfig;
+  /** The stateful stack. */
+  readonly data: DataStack;
+}
+
+/** The prediction API and its function. */
+export class ServingStack extends Stack {
+  /** The prediction API. */
+  public readonly prediction: PredictionApi;
+
+  constructor(scope: Construct, id: string, props: ServingStackProps) {
+    super(scope, id, props);
+    const { config, data } = props;
+    this.prediction = new PredictionApi(this, 'Prediction', {
+      functions: {
+        stage: config.stage,
+        models: config.models,
+        logEncryptionKey: data.key,
+        removalPolicy: data.removalPolicy,
+      },
+      lake: data.lake,
+      registry: data.registry,
+      predictionLog: data.predictionLog,
+      defaultModel: config.defaultModel,
+      predictionLogTtlDays: config.predictionLogTtlDays,
+      throttle: config.apiThrottle,
+      accessLogEncryptionKey: data.key,
+    });
+
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.prediction.url,
+      description: 'Base URL of the prediction API',
+    });
+    new CfnOutput(this, 'ApiKeyId', {
+      value: this.prediction.apiKey.keyId,
+      description:
+        'Id of the API key (read its value with: aws apigateway get-api-key --include-value --api-key <id>)',
+    });
+  }
+}

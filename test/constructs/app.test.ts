@@ -1,0 +1,127 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildApp, readCdkJsonContext } from '../../lib/app.ts';
+import { buildConfig, loadModels } from '../../lib/config.ts';
+import { MODELS_DIR, PROJECT_ROOT } from '../../lib/paths.ts';
+import { type SynthResult, synthPlatform, validationViolations } from './fixture.ts';
+
+let synth: SynthResult;
+
+beforeAll(() => {
+  synth = synthPlatform();
+});
+
+const PHYSICAL_NAMES = [
+  'BucketName',
+  'TableName',
+  'FunctionName',
+  'RoleName',
+  'StateMachineName',
+  'TopicName',
+  'AlarmName',
+  'DashboardName',
+  'LogGroupName',
+  'KeyAlias',
+];
+
+describe('the platform app', () => {
+  it('GIVEN stage test WHEN built THEN it has the four Mlops-test-* stacks, environment-agnostic', () => {
+    const names = synth.assembly.stacks.map((s) => s.stackName).sort();
+    expect(names).toEqual([
+      'Mlops-test-Data',
+      'Mlops-test-Monitoring',
+      'Mlops-test-Pipeline',
+      'Mlops-test-Serving',
+    ]);
+    for (const stack of synth.assembly.stacks) {
+      expect(stack.environment.account).toBe('unknown-account');
+      expect(stack.environment.region).toBe('unknown-region');
+    }
+  });
+
+  it('GIVEN the AWS Solutions checks WHEN the app is synthesized THEN no finding is left unacknowledged', () => {
+    expect(validationViolations(synth.assembly)).toEqual([]);
+    const report = new AwsSolutionsChecks(synth.app).validateScope(synth.app);
+    expect(
+      report.violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath)}`),
+    ).toEqual([]);
+  });
+
+  it('GIVEN the stacks WHEN synthesized THEN there are no error or warning annotations', () => {
+    for (const stack of Object.values(synth.stacks)) {
+      expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
+      expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+    }
+  });
+
+  it('GIVEN two stages in one app WHEN synthesized THEN no resource has a literal physical name', () => {
+    const app = new App({
+      context: { ...readCdkJsonContext(), 'aws:cdk:bundling-stacks': [] },
+      outdir: mkdtempSync(join(tmpdir(), 'mlops-two-stages-')),
+    });
+    const blue = buildApp(app, buildConfig({ stage: 'blue' }, loadModels(MODELS_DIR)));
+    const green = buildApp(app, buildConfig({ stage: 'green' }, loadModels(MODELS_DIR)));
+    for (const stack of [...Object.values(blue), ...Object.values(green)]) {
+      for (const [id, resource] of Object.entries(Template.fromStack(stack).toJSON().Resources ?? {})) {
+        const props = Object.entries((resource as { Properties?: object }).Properties ?? {});
+        const fixed = props.filter(([p, value]) => PHYSICAL_NAMES.includes(p) && typeof value === 'string');
+        expect(fixed, `${stack.stackName}/${id}`).toEqual([]);
+      }
+    }
+  });
+
+  it('fails when the stage is not a valid name, naming the key', () => {
+    expect(() => buildConfig({ stage: 'Prod_1' }, loadModels(MODELS_DIR))).toThrow(
+      /- stage: must be 1-16 lower-case/,
+    );
+  });
+
+  it('fails when defaultModel has no model file, naming the key', () => {
+    expect(() => buildConfig({ stage: 'test', defaultModel: 'fraud' }, loadModels(MODELS_DIR))).toThrow(
+      /defaultModel: "fraud" has no models\/fraud\.json/,
+    );
+  });
+
+  it('fails when bin/app.ts gets an invalid config: it prints the message without a stack trace and exits 1', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'bin/app.ts'], {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        CDK_CONTEXT_JSON: JSON.stringify({ mlops: { stage: 'Bad Stage', apiThrottle: { rateLimit: -1 } } }),
+        CDK_OUTDIR: mkdtempSync(join(tmpdir(), 'mlops-bad-config-')),
+      },
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('Invalid platform config');
+    expect(result.stderr).toContain('- stage:');
+    expect(result.stderr).toContain('- apiThrottle.rateLimit:');
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('GIVEN -c stage=<name> WHEN bin/app.ts runs THEN that stage overrides the context config', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'mlops-stage-override-'));
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'bin/app.ts'], {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        CDK_CONTEXT_JSON: JSON.stringify({
+          mlops: { stage: 'dev' },
+          stage: 'qa',
+          'aws:cdk:bundling-stacks': [],
+        }),
+        CDK_OUTDIR: outdir,
+      },
+    });
+    expect(result.stderr).not.toMatch(/Error/);
+    expect(result.status).toBe(0);
+    expect(spawnSync('ls', [outdir], { encoding: 'utf8' }).stdout).toContain('Mlops-qa-Data.template.json');
+  });
+});

@@ -1,0 +1,50 @@
+/** Synthesizes the platform in-process, the way `cdk synth` does, for template assertions. */
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { addComplianceChecks, buildApp, type PlatformStacks, readCdkJsonContext } from '../../lib/app.ts';
+import { buildConfig, loadModels, type PlatformConfig } from '../../lib/config.ts';
+import { MODELS_DIR } from '../../lib/paths.ts';
+
+type CloudAssembly = ReturnType<App['synth']>;
+
+export interface SynthOptions {
+  /** Config keys on top of `{ stage: 'test' }`. */
+  readonly config?: Record<string, unknown>;
+  /**
+   * Stacks whose Lambda code is bundled with esbuild; the others get placeholder code.
+   * @default [] (no bundling)
+   */
+  readonly bundle?: readonly ('Data' | 'Pipeline' | 'Serving' | 'Monitoring')[];
+}
+
+export interface SynthResult {
+  readonly app: App;
+  readonly config: PlatformConfig;
+  readonly stacks: PlatformStacks;
+  readonly assembly: CloudAssembly;
+}
+
+/** Builds the test config, the app (with cdk.json's feature flags and cdk-nag) and synthesizes it. */
+export function synthPlatform(options: SynthOptions = {}): SynthResult {
+  const config = buildConfig({ stage: 'test', ...options.config }, loadModels(MODELS_DIR));
+  const context = readCdkJsonContext();
+  delete context.mlops;
+  context['aws:cdk:bundling-stacks'] = (options.bundle ?? []).map((part) => `Mlops-${config.stage}-${part}`);
+  const app = new App({ context, outdir: mkdtempSync(join(tmpdir(), 'mlops-cdk-test-')) });
+  const stacks = buildApp(app, config);
+  addComplianceChecks(app);
+  const assembly = app.synth();
+  return { app, config, stacks, assembly };
+}
+
+/** The violations recorded in the assembly's policy validation report (empty when there is none). */
+export function validationViolations(assembly: CloudAssembly): unknown[] {
+  const file = join(assembly.directory, 'validation-report.json');
+  if (!existsSync(file)) return [];
+  const report = JSON.parse(readFileSync(file, 'utf8')) as {
+    pluginReports?: { violations?: unknown[]; conclusion?: string }[];
+  };
+  return (report.pluginReports ?? []).flatMap((r) => r.violations ?? []);
+}

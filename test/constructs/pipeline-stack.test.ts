@@ -1,0 +1,327 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { list } from 'tar';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AslStateMachine, readDefinition } from '../../lib/constructs/asl-state-machine.ts';
+import { XGBOOST_REGISTRY_ACCOUNTS } from '../../lib/constructs/training-image.ts';
+import { buildSourceDirTarball } from '../../lib/sourcedir.ts';
+import { type SynthResult, synthPlatform } from './fixture.ts';
+
+let synth: SynthResult;
+let template: Template;
+
+beforeAll(() => {
+  synth = synthPlatform({ bundle: ['Pipeline'] });
+  template = Template.fromStack(synth.stacks.pipeline);
+});
+
+type Resource = { Properties: Record<string, unknown> };
+
+/** An ASL substitution placeholder, `${key}`. */
+const placeholder = (key: string): string => `\${${key}}`;
+
+function stateMachine(substitutionKey: string): Resource {
+  const found = Object.values(
+    template.findResources('AWS::StepFunctions::StateMachine', {
+      Properties: { DefinitionSubstitutions: { [substitutionKey]: Match.anyValue() } },
+    }),
+  ) as Resource[];
+  expect(found).toHaveLength(1);
+  return found[0]!;
+}
+
+function functionNamed(name: string): Resource {
+  const found = Object.values(
+    template.findResources('AWS::Lambda::Function', {
+      Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: name } } },
+    }),
+  ) as Resource[];
+  expect(found).toHaveLength(1);
+  return found[0]!;
+}
+
+describe('PipelineStack', () => {
+  it('GIVEN the pipelines WHEN synthesized THEN three state machines log ALL events to encrypted log groups and trace', () => {
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 3);
+    for (const sm of Object.values(template.findResources('AWS::StepFunctions::StateMachine'))) {
+      expect(sm.Properties).toMatchObject({
+        StateMachineType: 'STANDARD',
+        LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
+        TracingConfiguration: { Enabled: true },
+      });
+    }
+    for (const lg of Object.values(template.findResources('AWS::Logs::LogGroup'))) {
+      expect(lg.Properties).toMatchObject({
+        KmsKeyId: { 'Fn::ImportValue': expect.any(String) },
+        RetentionInDays: 30,
+      });
+    }
+  });
+
+  it('GIVEN the training ASL WHEN synthesized THEN the inline definition runs a .sync SageMaker training job', () => {
+    const definition = String(stateMachine('TrainingInstanceType').Properties.DefinitionString);
+    expect(definition).toContain('arn:aws:states:::sagemaker:createTrainingJob.sync');
+    expect(definition).toContain(placeholder('TrainingImageUri'));
+    expect(JSON.parse(readFileSync('pipelines/training.asl.json', 'utf8'))).toEqual(JSON.parse(definition));
+  });
+
+  it('GIVEN the default config WHEN synthesized THEN training trains on ml.g5.xlarge with every substitution set', () => {
+    const subs = stateMachine('TrainingInstanceType').Properties.DefinitionSubstitutions as Record<
+      string,
+      unknown
+    >;
+    expect(Object.keys(subs).sort()).toEqual(
+      [
+        'PrepareFeaturesFunctionArn',
+        'EvaluateModelFunctionArn',
+        'RegisterModelFunctionArn',
+        'TrainingImageUri',
+        'SageMakerRoleArn',
+        'TrainingInstanceType',
+        'TrainingVolumeSizeGb',
+        'TrainingMaxRuntimeSeconds',
+        'LakeBucketName',
+        'LakeKeyArn',
+        'OperatorTopicArn',
+      ].sort(),
+    );
+    expect(subs).toMatchObject({
+      TrainingInstanceType: 'ml.g5.xlarge',
+      TrainingVolumeSizeGb: '30',
+      TrainingMaxRuntimeSeconds: '3600',
+    });
+  });
+
+  it('GIVEN promotion and rollback WHEN synthesized THEN they get exactly their substitution keys', () => {
+    expect(
+      Object.keys(stateMachine('SetAliasFunctionArn').Properties.DefinitionSubstitutions as object).sort(),
+    ).toEqual(['DeployModelFunctionArn', 'GuardrailFunctionArn', 'OperatorTopicArn', 'SetAliasFunctionArn']);
+    expect(
+      Object.keys(stateMachine('RollbackFunctionArn').Properties.DefinitionSubstitutions as object).sort(),
+    ).toEqual(['DeployModelFunctionArn', 'OperatorTopicArn', 'RollbackFunctionArn']);
+  });
+
+  it('GIVEN no trainingImageUri WHEN synthesized THEN the XGBoost 1.7-1 image account comes from a region mapping', () => {
+    const subs = stateMachine('TrainingInstanceType').Properties.DefinitionSubstitutions as Record<
+      string,
+      unknown
+    >;
+    expect(JSON.stringify(subs.TrainingImageUri)).toContain('Fn::FindInMap');
+    expect(JSON.stringify(subs.TrainingImageUri)).toContain('/sagemaker-xgboost:1.7-1');
+    const mappings = Object.values(
+      template.toJSON().Mappings as Record<string, Record<string, { account: string }>>,
+    );
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]).toMatchObject({
+      'us-east-1': { account: '683313688378' },
+      'us-east-2': { account: '257758044811' },
+      'us-west-2': { account: '246618743249' },
+      'eu-west-1': { account: '141502667606' },
+      'eu-central-1': { account: '492215442770' },
+    });
+    expect(Object.keys(mappings[0]!)).toHaveLength(Object.keys(XGBOOST_REGISTRY_ACCOUNTS).length);
+  });
+
+  it('GIVEN the training state machine WHEN synthesized THEN its role may run, poll and stop only model-named jobs', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: [
+              'sagemaker:AddTags',
+              'sagemaker:CreateTrainingJob',
+              'sagemaker:DescribeTrainingJob',
+              'sagemaker:ListTags',
+              'sagemaker:StopTrainingJob',
+            ],
+            Resource: {
+              'Fn::Join': ['', Match.arrayWith([':training-job/credit-*'])],
+            },
+          }),
+          Match.objectLike({
+            Action: ['events:DescribeRule', 'events:PutRule', 'events:PutTargets'],
+            Resource: {
+              'Fn::Join': ['', Match.arrayWith([':rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule'])],
+            },
+          }),
+          Match.objectLike({
+            Action: 'iam:PassRole',
+            Condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('GIVEN the SageMaker role WHEN synthesized THEN SageMaker assumes it to read curated/ and write artifacts/', () => {
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [Match.objectLike({ Principal: { Service: 'sagemaker.amazonaws.com' } })],
+      },
+    });
+    const json = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(json).toContain('/curated/*');
+    expect(json).toContain('/artifacts/*');
+    expect(json).toContain(':repository/sagemaker-xgboost');
+    expect(json).toContain('log-group:/aws/sagemaker/TrainingJobs');
+  });
+
+  it('GIVEN the seven task functions WHEN synthesized THEN each is Node.js 22 on arm64, traced, with its own log group', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Resource[];
+    expect(functions).toHaveLength(7);
+    for (const fn of functions) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
+        Environment: {
+          Variables: expect.objectContaining({
+            MLOPS_STAGE: 'test',
+            POWERTOOLS_METRICS_NAMESPACE: 'Mlops/test',
+            NODE_OPTIONS: '--enable-source-maps',
+          }),
+        },
+      });
+    }
+    for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+
+  it('GIVEN prepare-features WHEN synthesized THEN it knows the training code tarball, its hash and the image', () => {
+    const code = synth.stacks.pipeline.training.trainingCode;
+    expect(code.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const fn = functionNamed('prepare-features');
+    expect(fn.Properties).toMatchObject({ MemorySize: 1024, Timeout: 300 });
+    const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env.TRAINING_CODE_SHA256).toBe(code.sha256);
+    expect(JSON.stringify(env.TRAINING_SOURCE_URI)).toMatch(
+      /s3:\/\/cdk-[a-z0-9]+-assets-.*\/[0-9a-f]{64}\.gz/,
+    );
+    expect(JSON.stringify(env.TRAINING_IMAGE_URI)).toContain('sagemaker-xgboost:1.7-1');
+    expect(env.LAKE_BUCKET).toBeDefined();
+  });
+
+  it('GIVEN each function WHEN synthesized THEN its environment names the tables and bucket it is granted', () => {
+    const env = (name: string) =>
+      Object.keys((functionNamed(name).Properties.Environment as { Variables: object }).Variables).filter(
+        (k) => k === 'LAKE_BUCKET' || k === 'REGISTRY_TABLE' || k === 'PREDICTION_LOG_TABLE',
+      );
+    expect(env('prepare-features')).toEqual(['LAKE_BUCKET']);
+    expect(env('evaluate-model')).toEqual(['LAKE_BUCKET']);
+    expect(env('register-model').sort()).toEqual(['LAKE_BUCKET', 'REGISTRY_TABLE']);
+    expect(env('guardrail')).toEqual(['REGISTRY_TABLE']);
+    expect(env('deploy-model').sort()).toEqual(['LAKE_BUCKET', 'REGISTRY_TABLE']);
+    expect(env('set-alias')).toEqual(['REGISTRY_TABLE']);
+    expect(env('rollback')).toEqual(['REGISTRY_TABLE']);
+  });
+
+  it('GIVEN bundling WHEN synthesized THEN the ESM bundle carries the model definitions and the require banner', () => {
+    const fn = functionNamed('guardrail');
+    const key = String((fn.Properties.Code as { S3Key: string }).S3Key).replace(/\.zip$/, '');
+    const dir = join(synth.assembly.directory, `asset.${key}`);
+    const bundle = readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith('.mjs'))!), 'utf8');
+    expect(bundle.startsWith("import { createRequire } from 'node:module';")).toBe(true);
+    const b64 = Buffer.from(JSON.stringify(synth.config.models)).toString('base64');
+    expect(bundle).toContain(b64);
+    expect(bundle).not.toContain('__MLOPS_MODELS_B64__ ===');
+  });
+
+  it('GIVEN a GPU instance type and an own image WHEN synthesized THEN the training job uses them', () => {
+    const other = synthPlatform({
+      config: {
+        trainingInstanceType: 'ml.p3.2xlarge',
+        trainingImageUri: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-xgboost:1.7-1-gpu',
+        trainingVolumeSizeGb: 100,
+      },
+    });
+    const t = Template.fromStack(other.stacks.pipeline);
+    t.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      DefinitionSubstitutions: Match.objectLike({
+        TrainingInstanceType: 'ml.p3.2xlarge',
+        TrainingImageUri: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-xgboost:1.7-1-gpu',
+        TrainingVolumeSizeGb: '100',
+      }),
+    });
+    expect(t.toJSON().Mappings).toBeUndefined();
+    expect(JSON.stringify(t.findResources('AWS::IAM::Policy'))).toContain(
+      ':ecr:eu-west-1:123456789012:repository/my-xgboost',
+    );
+  });
+
+  it('fails when trainingImageUri is not an ECR image, naming the key', () => {
+    expect(() => synthPlatform({ config: { trainingImageUri: 'docker.io/library/xgboost:latest' } })).toThrow(
+      /trainingImageUri.*docker\.io\/library\/xgboost:latest/,
+    );
+  });
+
+  it('fails when an ASL placeholder has no substitution, naming the file and the key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'asl-'));
+    const file = join(dir, 'broken.asl.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        StartAt: 'A',
+        States: { A: { Type: 'Pass', Result: placeholder('Missing'), End: true } },
+      }),
+    );
+    expect(() => readDefinition(file, { Other: 'x' })).toThrow(/broken\.asl\.json uses \$\{Missing\}/);
+    const stack = new Stack(new App(), 'Asl');
+    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+    expect(
+      () =>
+        new AslStateMachine(stack, 'M', { definitionFile: file, substitutions: {}, logEncryptionKey: key }),
+    ).toThrow(/substitutions/);
+  });
+
+  it('fails when an ASL file is not JSON, naming the file', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'asl-')), 'bad.asl.json');
+    writeFileSync(file, '{ "StartAt": ');
+    expect(() => readDefinition(file, {})).toThrow(
+      /definitionFile: .*bad\.asl\.json is not a valid state machine/,
+    );
+  });
+});
+
+describe('buildSourceDirTarball', () => {
+  it('GIVEN the same sources in two places WHEN built THEN the bytes are identical, sorted, at epoch, mode 644', () => {
+    const make = () => {
+      const src = mkdtempSync(join(tmpdir(), 'src-'));
+      mkdirSync(join(src, 'sub'));
+      mkdirSync(join(src, '__pycache__'));
+      writeFileSync(join(src, 'train.py'), 'print("train")\n', { mode: 0o755 });
+      writeFileSync(join(src, 'sub', 'util.py'), 'X = 1\n');
+      writeFileSync(join(src, 'b.py'), 'B = 2\n');
+      writeFileSync(join(src, '__pycache__', 'train.cpython-311.pyc'), 'cache');
+      return src;
+    };
+    const a = buildSourceDirTarball(make(), { outputRoot: mkdtempSync(join(tmpdir(), 'out-')) });
+    const b = buildSourceDirTarball(make(), { outputRoot: mkdtempSync(join(tmpdir(), 'out-')) });
+    expect(a.sha256).toBe(b.sha256);
+    expect(readFileSync(a.path).equals(readFileSync(b.path))).toBe(true);
+    expect(a.files).toEqual(['b.py', 'sub/util.py', 'train.py']);
+    const entries: { path: string; mode: number | undefined; mtime: number | undefined }[] = [];
+    list({
+      file: a.path,
+      sync: true,
+      onReadEntry: (e) => entries.push({ path: e.path, mode: e.mode, mtime: e.mtime?.getTime() }),
+    });
+    expect(entries).toEqual([
+      { path: 'b.py', mode: 0o644, mtime: 0 },
+      { path: 'sub/util.py', mode: 0o644, mtime: 0 },
+      { path: 'train.py', mode: 0o644, mtime: 0 },
+    ]);
+    expect(readFileSync(a.path).subarray(4, 8).readUInt32LE(0)).toBe(0);
+  });
+
+  it('fails when the source directory is empty, naming the directory', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'empty-'));
+    expect(() => buildSourceDirTarball(empty)).toThrow(new RegExp(`${empty}.*no files`));
+  });
+});
