@@ -8,7 +8,17 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { getModel, modelNames } from '../lambdas/shared/models.ts';
-import { CliError, ingest, listModels, predict, promote, resolveVersion, rollback, show, train } from '../lib/cli/commands.ts';
+import {
+  CliError,
+  ingest,
+  listModels,
+  predict,
+  promote,
+  resolveVersion,
+  rollback,
+  show,
+  train,
+} from '../lib/cli/commands.ts';
 import { runDemo } from '../lib/cli/demo.ts';
 import { startTwin } from '../lib/cli/local-up.ts';
 import { bold, dim, fail, info, red } from '../lib/cli/print.ts';
@@ -19,13 +29,15 @@ const DEFAULT_PORT = 3000;
 
 function port(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`must be an integer 0-65535, got "${value}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError(`must be an integer 0-65535, got "${value}"`);
   return n;
 }
 
 function seed(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 2 ** 31 - 1) throw new InvalidArgumentError(`must be a non-negative integer, got "${value}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 2 ** 31 - 1)
+    throw new InvalidArgumentError(`must be a non-negative integer, got "${value}"`);
   return n;
 }
 
@@ -33,7 +45,9 @@ function modelDef(name: string) {
   try {
     return getModel(name);
   } catch {
-    throw new CliError(`Unknown model "${name}". Models are the files in models/: ${modelNames().join(', ')}.`);
+    throw new CliError(
+      `Unknown model "${name}". Models are the files in models/: ${modelNames().join(', ')}.`,
+    );
   }
 }
 
@@ -45,20 +59,28 @@ interface TargetOpts {
 async function target(opts: TargetOpts): Promise<Target> {
   if (!opts.stage && (await isTwinListening(opts.twin))) return twinTarget(opts.twin);
   if (!opts.stage) {
-    throw new CliError(`No local twin answers at ${opts.twin}. Start one with \`npm start\`, or pass --stage <name> to act on a deployed stage.`);
+    throw new CliError(
+      `No local twin answers at ${opts.twin}. Start one with \`npm start\`, or pass --stage <name> to act on a deployed stage.`,
+    );
   }
   return awsTarget(opts.stage);
 }
 
 const program = new Command()
   .name('mlops')
-  .description('Operate the ML platform: the local twin, training, promotion, rollback and the model registry.')
+  .description(
+    'Operate the ML platform: the local twin, training, promotion, rollback and the model registry.',
+  )
   .showHelpAfterError()
   .configureOutput({ outputError: (str, write) => write(red(str)) });
 
 function withTarget(cmd: Command): Command {
   return cmd
-    .option('--twin <url>', 'URL of the local twin', process.env.MLOPS_TWIN_URL ?? `http://127.0.0.1:${DEFAULT_PORT}`)
+    .option(
+      '--twin <url>',
+      'URL of the local twin',
+      process.env.MLOPS_TWIN_URL ?? `http://127.0.0.1:${DEFAULT_PORT}`,
+    )
     .option('--stage <name>', 'act on this deployed stage on AWS instead of the local twin');
 }
 
@@ -70,7 +92,11 @@ const local = program.command('local').description('The local twin: the whole pl
 local
   .command('up')
   .description('Synthesize the CDK app and boot the twin from it; serve the prediction API on loopback.')
-  .addOption(new Option('-p, --port <port>', 'port of the prediction API').argParser(port).default(Number(process.env.PORT ?? DEFAULT_PORT)))
+  .addOption(
+    new Option('-p, --port <port>', 'port of the prediction API')
+      .argParser(port)
+      .default(Number(process.env.PORT ?? DEFAULT_PORT)),
+  )
   .option('--host <host>', 'loopback address to listen on', '127.0.0.1')
   .action(async (opts: { port: number; host: string }) => {
     info('synthesizing the CDK app and booting the local twin…');
@@ -94,9 +120,19 @@ local
 withModel(
   program
     .command('demo')
-    .description('Run the whole loop on the credit data: ingest, train v1, promote, predict, train v2, promote, roll back, predict v1.')
-    .option('--twin <url>', 'use the twin at this URL if one is listening', process.env.MLOPS_TWIN_URL ?? `http://127.0.0.1:${DEFAULT_PORT}`)
-    .addOption(new Option('-p, --port <port>', 'port for a twin the demo starts itself (0: any free port)').argParser(port).default(0)),
+    .description(
+      'Run the whole loop on the credit data: ingest, train v1, promote, predict, train v2, promote, roll back, predict v1.',
+    )
+    .option(
+      '--twin <url>',
+      'use the twin at this URL if one is listening',
+      process.env.MLOPS_TWIN_URL ?? `http://127.0.0.1:${DEFAULT_PORT}`,
+    )
+    .addOption(
+      new Option('-p, --port <port>', 'port for a twin the demo starts itself (0: any free port)')
+        .argParser(port)
+        .default(0),
+    ),
 ).action(async (opts: { twin: string; port: number; model: string }) => {
   const def = modelDef(opts.model);
   if (await isTwinListening(opts.twin)) {
@@ -112,27 +148,51 @@ withModel(
   }
 });
 
-withTarget(withModel(program.command('ingest').description('Check a CSV against the model spec and put it in the lake as the next training data.')))
+withTarget(
+  withModel(
+    program
+      .command('ingest')
+      .description('Check a CSV against the model spec and put it in the lake as the next training data.'),
+  ),
+)
   .argument('<csv>', 'path of the CSV file (header row required)')
   .action(async (csv: string, opts: TargetOpts & { model: string }) => {
     await ingest(await target(opts), modelDef(opts.model), csv);
   });
 
-withTarget(withModel(program.command('train').description('Run the training pipeline on the latest ingested data and register a candidate.')))
-  .addOption(new Option('--seed <n>', "seed for the split and the training (default: the model file's)").argParser(seed))
+withTarget(
+  withModel(
+    program
+      .command('train')
+      .description('Run the training pipeline on the latest ingested data and register a candidate.'),
+  ),
+)
+  .addOption(
+    new Option('--seed <n>', "seed for the split and the training (default: the model file's)").argParser(
+      seed,
+    ),
+  )
   .option('--wait', 'wait for the run to finish (the twin always does)', true)
   .option('--no-wait', 'on AWS: start the run and return its execution ARN')
   .action(async (opts: TargetOpts & { model: string; seed?: number; wait: boolean }) => {
     const t = await target(opts);
     const def = modelDef(opts.model);
     if (!opts.wait && t.start) {
-      info(`started ${await t.start('training', { model: def.name, ...(opts.seed === undefined ? {} : { seed: opts.seed }) })}`);
+      info(
+        `started ${await t.start('training', { model: def.name, ...(opts.seed === undefined ? {} : { seed: opts.seed }) })}`,
+      );
       return;
     }
     await train(t, def, opts.seed);
   });
 
-withTarget(withModel(program.command('promote').description('Run the promotion pipeline: guardrail, deploy, production alias.')))
+withTarget(
+  withModel(
+    program
+      .command('promote')
+      .description('Run the promotion pipeline: guardrail, deploy, production alias.'),
+  ),
+)
   .argument('<version>', 'version number, v<N>, or "latest"')
   .option('--force', 'promote even if the guardrail refuses (needs --reason; recorded)')
   .option('--reason <text>', 'why the promotion is forced')
@@ -143,19 +203,33 @@ withTarget(withModel(program.command('promote').description('Run the promotion p
     if (!res.promoted) process.exitCode = 3;
   });
 
-withTarget(withModel(program.command('rollback').description('Put the previous production version back, in one move.')))
+withTarget(
+  withModel(
+    program.command('rollback').description('Put the previous production version back, in one move.'),
+  ),
+)
   .option('--reason <text>', 'why (recorded in the registry and sent to operators)')
   .action(async (opts: TargetOpts & { model: string; reason?: string }) => {
     await rollback(await target(opts), modelDef(opts.model).name, opts.reason);
   });
 
-withTarget(withModel(program.command('models').description('List the versions of a model, its status and the production alias.'))).action(
-  async (opts: TargetOpts & { model: string }) => {
-    await listModels(await target(opts), modelDef(opts.model).name);
-  },
-);
+withTarget(
+  withModel(
+    program
+      .command('models')
+      .description('List the versions of a model, its status and the production alias.'),
+  ),
+).action(async (opts: TargetOpts & { model: string }) => {
+  await listModels(await target(opts), modelDef(opts.model).name);
+});
 
-withTarget(withModel(program.command('show').description("Print a version's lineage: data, code, image, parameters, metrics, decision.")))
+withTarget(
+  withModel(
+    program
+      .command('show')
+      .description("Print a version's lineage: data, code, image, parameters, metrics, decision."),
+  ),
+)
   .argument('<version>', 'version number, v<N>, or "latest"')
   .action(async (version: string, opts: TargetOpts & { model: string }) => {
     const t = await target(opts);
@@ -163,7 +237,9 @@ withTarget(withModel(program.command('show').description("Print a version's line
     await show(t, def.name, await resolveVersion(t, def.name, version));
   });
 
-withTarget(program.command('predict').description('Send one prediction request to the API and print the response.'))
+withTarget(
+  program.command('predict').description('Send one prediction request to the API and print the response.'),
+)
   .option('-m, --model <name>', 'model to call (default: the API default model)')
   .requiredOption('--json <instances>', 'JSON array of instances, or one instance object')
   .option('--api-key <key>', 'API key (deployed stages require one)')

@@ -61,7 +61,14 @@ export class LogCapture {
       return false;
     }
     const aws = obj._aws as
-      | { Timestamp: number; CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit?: string }[] }[] }
+      | {
+          Timestamp: number;
+          CloudWatchMetrics: {
+            Namespace: string;
+            Dimensions: string[][];
+            Metrics: { Name: string; Unit?: string }[];
+          }[];
+        }
       | undefined;
     if (aws?.CloudWatchMetrics) {
       for (const directive of aws.CloudWatchMetrics) {

@@ -2,7 +2,11 @@
  * aws-local-stepfunctions 3.x calls Promise.withResolvers, which Node 20 lacks; without it every
  * Task fails with a TypeError that a States.ALL Catch would swallow. Import this module first.
  */
-type WithResolvers = <T>() => { promise: Promise<T>; resolve: (v: T | PromiseLike<T>) => void; reject: (e: unknown) => void };
+type WithResolvers = <T>() => {
+  promise: Promise<T>;
+  resolve: (v: T | PromiseLike<T>) => void;
+  reject: (e: unknown) => void;
+};
 
 const P = Promise as unknown as { withResolvers?: WithResolvers };
 if (typeof P.withResolvers !== 'function') {
@@ -16,4 +20,5 @@ if (typeof P.withResolvers !== 'function') {
     return { promise, resolve, reject };
   };
 }
+
 export {};

@@ -64,7 +64,9 @@ export async function runTrainingJob(
   const program = JSON.parse(hps.sagemaker_program ?? '""') as string;
   const submitDir = JSON.parse(hps.sagemaker_submit_directory ?? '""') as string;
   if (!program || !submitDir) {
-    throw new TrainingJobFailed('Script mode needs the sagemaker_program and sagemaker_submit_directory hyperparameters');
+    throw new TrainingJobFailed(
+      'Script mode needs the sagemaker_program and sagemaker_submit_directory hyperparameters',
+    );
   }
   const started = Date.now();
   const root = await mkdtemp(join(tmpdir(), `sm-${req.TrainingJobName}-`));
@@ -72,7 +74,11 @@ export async function runTrainingJob(
     const code = join(root, 'code');
     const modelDir = join(root, 'model');
     const outputData = join(root, 'output', 'data');
-    await Promise.all([mkdir(code, { recursive: true }), mkdir(modelDir, { recursive: true }), mkdir(outputData, { recursive: true })]);
+    await Promise.all([
+      mkdir(code, { recursive: true }),
+      mkdir(modelDir, { recursive: true }),
+      mkdir(outputData, { recursive: true }),
+    ]);
     const src = stores(getStore, submitDir);
     const tarball = join(root, 'sourcedir.tar.gz');
     await writeFile(tarball, await src.store.getBytes(src.key));
@@ -86,7 +92,9 @@ export async function runTrainingJob(
       SM_NUM_GPUS: '0',
       SM_CURRENT_INSTANCE_TYPE: req.ResourceConfig.InstanceType,
       SM_CHANNELS: JSON.stringify(req.InputDataConfig.map((c) => c.ChannelName)),
-      SM_HPS: JSON.stringify(Object.fromEntries(Object.entries(hps).filter(([k]) => !k.startsWith('sagemaker_')))),
+      SM_HPS: JSON.stringify(
+        Object.fromEntries(Object.entries(hps).filter(([k]) => !k.startsWith('sagemaker_'))),
+      ),
       PYTHONDONTWRITEBYTECODE: '1',
       // Idle OpenMP threads sleep instead of spinning: on a busy two-core machine spinning made
       // training several times slower. The model bytes do not depend on it.
@@ -97,14 +105,29 @@ export async function runTrainingJob(
       await mkdir(dir, { recursive: true });
       const { store, key } = stores(getStore, channel.DataSource.S3DataSource.S3Uri);
       const keys = await store.list(key);
-      if (keys.length === 0) throw new TrainingJobFailed(`Channel ${channel.ChannelName}: no objects under ${channel.DataSource.S3DataSource.S3Uri}`);
-      for (const k of keys) await writeFile(join(dir, k.slice(key.length).replaceAll('/', '_') || 'data'), await store.getBytes(k));
+      if (keys.length === 0)
+        throw new TrainingJobFailed(
+          `Channel ${channel.ChannelName}: no objects under ${channel.DataSource.S3DataSource.S3Uri}`,
+        );
+      for (const k of keys)
+        await writeFile(
+          join(dir, k.slice(key.length).replaceAll('/', '_') || 'data'),
+          await store.getBytes(k),
+        );
       env[`SM_CHANNEL_${channel.ChannelName.toUpperCase()}`] = dir;
     }
     const args = [join(code, program)];
     for (const [k, v] of Object.entries(hps)) if (!k.startsWith('sagemaker_')) args.push(`--${k}`, v);
-    log(`training job ${req.TrainingJobName}: ${PYTHON} ${program} on ${req.ResourceConfig.InstanceType} (emulated on the local CPU)`);
-    const { code: exit, stderr } = await run(PYTHON, args, env, req.StoppingCondition.MaxRuntimeInSeconds * 1000, log);
+    log(
+      `training job ${req.TrainingJobName}: ${PYTHON} ${program} on ${req.ResourceConfig.InstanceType} (emulated on the local CPU)`,
+    );
+    const { code: exit, stderr } = await run(
+      PYTHON,
+      args,
+      env,
+      req.StoppingCondition.MaxRuntimeInSeconds * 1000,
+      log,
+    );
     if (exit !== 0) {
       const reason = stderr.trim().split('\n').slice(-3).join(' | ') || `exit code ${exit}`;
       throw new TrainingJobFailed(`AlgorithmError: training job ${req.TrainingJobName} failed: ${reason}`);
@@ -112,7 +135,10 @@ export async function runTrainingJob(
     const files = (await readdir(modelDir)).sort();
     const packed = join(root, 'model.tar.gz');
     await tar.c({ gzip: true, file: packed, cwd: modelDir, portable: true }, files);
-    const out = stores(getStore, `${req.OutputDataConfig.S3OutputPath.replace(/\/?$/, '/')}${req.TrainingJobName}/output/model.tar.gz`);
+    const out = stores(
+      getStore,
+      `${req.OutputDataConfig.S3OutputPath.replace(/\/?$/, '/')}${req.TrainingJobName}/output/model.tar.gz`,
+    );
     await out.store.put(out.key, await readFile(packed), 'application/gzip');
     return {
       TrainingJobName: req.TrainingJobName,

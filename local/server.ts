@@ -2,9 +2,10 @@
  * The twin's HTTP front door on loopback: the prediction API (as API Gateway would call the
  * predict function) and a small control API the CLI uses to start executions and read state.
  */
+
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
 import type { LocalTwin, MachineKind } from './twin.ts';
 
 export interface TwinInfo {
@@ -34,7 +35,12 @@ async function readBody(req: IncomingMessage, limit = 6 * 1024 * 1024): Promise<
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 }
@@ -67,7 +73,11 @@ export function createTwinServer(twin: LocalTwin): Server {
           body: body === '' ? null : body,
           isBase64Encoded: false,
         };
-        const result = (await twin.invoke(apiFn, event)) as { statusCode: number; headers?: Record<string, string>; body: string };
+        const result = (await twin.invoke(apiFn, event)) as {
+          statusCode: number;
+          headers?: Record<string, string>;
+          body: string;
+        };
         res.writeHead(result.statusCode, result.headers ?? {});
         res.end(result.body);
         return;
@@ -77,23 +87,39 @@ export function createTwinServer(twin: LocalTwin): Server {
       if (path === '/_twin/notifications') return send(res, 200, twin.notifications);
       if (path === '/_twin/metrics') return send(res, 200, twin.logs.metrics);
       if (path === '/_twin/executions' && req.method === 'POST') {
-        const { stateMachine, input } = JSON.parse(await readBody(req)) as { stateMachine: MachineKind; input: unknown };
+        const { stateMachine, input } = JSON.parse(await readBody(req)) as {
+          stateMachine: MachineKind;
+          input: unknown;
+        };
         // Progress streams as NDJSON so the CLI can print each state as it happens.
         res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-        const record = await twin.execute(stateMachine, input, (event) => res.write(`${JSON.stringify({ event })}\n`));
+        const record = await twin.execute(stateMachine, input, (event) =>
+          res.write(`${JSON.stringify({ event })}\n`),
+        );
         res.end(`${JSON.stringify({ record })}\n`);
         return;
       }
       if (path === '/_twin/invoke' && req.method === 'POST') {
         const { service, payload } = JSON.parse(await readBody(req)) as { service: string; payload: unknown };
         const arn = twin.functionArnByService(service);
-        if (!arn) return send(res, 404, { error: 'UnknownFunction', message: `No function with service name ${service}` });
+        if (!arn)
+          return send(res, 404, {
+            error: 'UnknownFunction',
+            message: `No function with service name ${service}`,
+          });
         return send(res, 200, await twin.invoke(arn, payload ?? {}));
       }
-      send(res, 404, { error: 'NotFound', message: `No route for ${req.method} ${path}. The API serves POST /v1/predict and POST /v1/models/{model}/predict.` });
+      send(res, 404, {
+        error: 'NotFound',
+        message: `No route for ${req.method} ${path}. The API serves POST /v1/predict and POST /v1/models/{model}/predict.`,
+      });
     } catch (err) {
       const status = (err as { status?: number }).status ?? 500;
-      if (!res.headersSent) send(res, status, { error: status === 413 ? 'PayloadTooLarge' : 'TwinError', message: (err as Error).message });
+      if (!res.headersSent)
+        send(res, status, {
+          error: status === 413 ? 'PayloadTooLarge' : 'TwinError',
+          message: (err as Error).message,
+        });
       else res.end();
     }
   });

@@ -10,13 +10,17 @@ export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..'
 
 /** The platform config from cdk.json's `mlops` context, with the stage optionally overridden. */
 export function projectConfig(stage?: string): PlatformConfig {
-  const cdkJson = JSON.parse(readFileSync(join(projectRoot, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
+  const cdkJson = JSON.parse(readFileSync(join(projectRoot, 'cdk.json'), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
   const raw = { ...((cdkJson.context?.mlops as Record<string, unknown>) ?? {}), ...(stage ? { stage } : {}) };
   return buildConfig(raw, loadModels(join(projectRoot, 'models')));
 }
 
 export function synthesize(outdir: string, config: PlatformConfig = projectConfig()): string {
-  const cdkJson = JSON.parse(readFileSync(join(projectRoot, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
+  const cdkJson = JSON.parse(readFileSync(join(projectRoot, 'cdk.json'), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
   const app = new App({
     outdir,
     context: { ...(cdkJson.context ?? {}), 'aws:cdk:enable-asset-metadata': true },

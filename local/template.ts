@@ -47,14 +47,20 @@ export function readAssembly(dir: string): Assembly {
   for (const [id, artifact] of Object.entries(manifest.artifacts)) {
     if (artifact.type === 'aws:cloudformation:stack' && artifact.properties?.templateFile) {
       const templateFile = join(dir, artifact.properties.templateFile);
-      const t = JSON.parse(readFileSync(templateFile, 'utf8')) as Omit<StackTemplate, 'stackName' | 'templateFile'>;
+      const t = JSON.parse(readFileSync(templateFile, 'utf8')) as Omit<
+        StackTemplate,
+        'stackName' | 'templateFile'
+      >;
       stacks.push({ ...t, Resources: t.Resources ?? {}, stackName: id, templateFile });
     }
     if (artifact.type === 'cdk:asset-manifest' && artifact.properties?.file) {
       const assets = JSON.parse(readFileSync(join(dir, artifact.properties.file), 'utf8')) as {
         files?: Record<
           string,
-          { source: { path: string; packaging: string }; destinations: Record<string, { bucketName: unknown; objectKey: string }> }
+          {
+            source: { path: string; packaging: string };
+            destinations: Record<string, { bucketName: unknown; objectKey: string }>;
+          }
         >;
       };
       for (const file of Object.values(assets.files ?? {})) {
@@ -79,7 +85,8 @@ export class Resolver {
   constructor(private readonly assembly: Assembly) {
     for (const stack of assembly.stacks) {
       for (const out of Object.values(stack.Outputs ?? {})) {
-        if (out.Export) this.exports.set(String(this.resolve(out.Export.Name, stack)), { stack, value: out.Value });
+        if (out.Export)
+          this.exports.set(String(this.resolve(out.Export.Name, stack)), { stack, value: out.Value });
       }
     }
   }
@@ -121,7 +128,8 @@ export class Resolver {
   ref(stack: StackTemplate, logicalId: string): string {
     const res = stack.Resources[logicalId];
     if (!res) throw new Error(`Ref to unknown resource ${logicalId} in ${stack.stackName}`);
-    if (res.Type === 'AWS::StepFunctions::StateMachine' || res.Type === 'AWS::SNS::Topic') return this.arn(stack, logicalId);
+    if (res.Type === 'AWS::StepFunctions::StateMachine' || res.Type === 'AWS::SNS::Topic')
+      return this.arn(stack, logicalId);
     return this.physicalName(stack, logicalId);
   }
 
@@ -180,7 +188,10 @@ export class Resolver {
           return String(this.resolve(source, stack)).split(sep);
         }
         case 'Fn::Sub': {
-          const [template, vars] = (Array.isArray(arg) ? arg : [arg, {}]) as [string, Record<string, unknown>];
+          const [template, vars] = (Array.isArray(arg) ? arg : [arg, {}]) as [
+            string,
+            Record<string, unknown>,
+          ];
           return template.replace(/\$\{([^}]+)\}/g, (_m, name: string) => {
             if (name in vars) return String(this.resolve(vars[name], stack));
             if (name.startsWith('AWS::')) return String(this.pseudo(name));
@@ -197,11 +208,13 @@ export class Resolver {
         case 'Fn::FindInMap': {
           const [map, top, second] = this.resolve(arg, stack) as [string, string, string];
           const v = stack.Mappings?.[map]?.[top]?.[second];
-          if (v === undefined) throw new Error(`Fn::FindInMap: ${map}.${top}.${second} is not in ${stack.stackName}`);
+          if (v === undefined)
+            throw new Error(`Fn::FindInMap: ${map}.${top}.${second} is not in ${stack.stackName}`);
           return v;
         }
         default:
-          if (k.startsWith('Fn::')) throw new Error(`The local twin cannot resolve ${k} (in ${stack.stackName})`);
+          if (k.startsWith('Fn::'))
+            throw new Error(`The local twin cannot resolve ${k} (in ${stack.stackName})`);
       }
     }
     const out: Record<string, unknown> = {};
@@ -222,7 +235,8 @@ export class Resolver {
   lookup(nameOrArn: string): { stack: StackTemplate; logicalId: string } | undefined {
     for (const stack of this.assembly.stacks) {
       for (const id of Object.keys(stack.Resources)) {
-        if (this.physicalName(stack, id) === nameOrArn || this.arn(stack, id) === nameOrArn) return { stack, logicalId: id };
+        if (this.physicalName(stack, id) === nameOrArn || this.arn(stack, id) === nameOrArn)
+          return { stack, logicalId: id };
       }
     }
     return undefined;

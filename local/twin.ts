@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { StateMachine } from 'aws-local-stepfunctions';
 import dynalite from 'dynalite';
@@ -21,7 +21,7 @@ import { S3ObjectStore } from '../lambdas/shared/adapters/aws/s3-object-store.ts
 import type { ObjectStore } from '../lambdas/shared/ports.ts';
 import { LogCapture } from './log-capture.ts';
 import { type CreateTrainingJobRequest, runTrainingJob } from './sagemaker.ts';
-import { type Assembly, LOCAL_REGION, type StackTemplate, readAssembly, Resolver } from './template.ts';
+import { type Assembly, LOCAL_REGION, Resolver, readAssembly, type StackTemplate } from './template.ts';
 
 export type MachineKind = 'training' | 'promotion' | 'rollback';
 
@@ -94,7 +94,7 @@ export class LocalTwin {
   private s3Client?: S3Client;
   private readonly log: (line: string) => void;
 
-  constructor(private readonly options: TwinOptions) {
+  constructor(options: TwinOptions) {
     this.assembly = readAssembly(options.assemblyDir);
     this.resolver = new Resolver(this.assembly);
     this.ownsWorkDir = !options.workDir;
@@ -145,12 +145,18 @@ export class LocalTwin {
     if (this.ownsWorkDir) rmSync(this.workDir, { recursive: true, force: true });
   }
 
-  private *resources(type: string | string[]): Generator<{ stack: StackTemplate; id: string; props: Record<string, unknown> }> {
+  private *resources(
+    type: string | string[],
+  ): Generator<{ stack: StackTemplate; id: string; props: Record<string, unknown> }> {
     const types = Array.isArray(type) ? type : [type];
     for (const stack of this.assembly.stacks) {
       for (const [id, res] of Object.entries(stack.Resources)) {
         if (types.includes(res.Type)) {
-          yield { stack, id, props: (this.resolver.resolve(res.Properties ?? {}, stack) as Record<string, unknown>) };
+          yield {
+            stack,
+            id,
+            props: this.resolver.resolve(res.Properties ?? {}, stack) as Record<string, unknown>,
+          };
         }
       }
     }
@@ -162,15 +168,28 @@ export class LocalTwin {
       endpoint: this.endpoints.dynamodb,
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
-    for (const { stack, id, props } of this.resources(['AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable'])) {
-      const gsis = props.GlobalSecondaryIndexes as CreateTableCommandInput['GlobalSecondaryIndexes'] | undefined;
+    for (const { stack, id, props } of this.resources([
+      'AWS::DynamoDB::Table',
+      'AWS::DynamoDB::GlobalTable',
+    ])) {
+      const gsis = props.GlobalSecondaryIndexes as
+        | CreateTableCommandInput['GlobalSecondaryIndexes']
+        | undefined;
       await client.send(
         new CreateTableCommand({
           TableName: this.resolver.physicalName(stack, id),
           KeySchema: props.KeySchema as CreateTableCommandInput['KeySchema'],
           AttributeDefinitions: props.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
           BillingMode: 'PAY_PER_REQUEST',
-          ...(gsis ? { GlobalSecondaryIndexes: gsis.map((g) => ({ IndexName: g.IndexName, KeySchema: g.KeySchema, Projection: g.Projection })) } : {}),
+          ...(gsis
+            ? {
+                GlobalSecondaryIndexes: gsis.map((g) => ({
+                  IndexName: g.IndexName,
+                  KeySchema: g.KeySchema,
+                  Projection: g.Projection,
+                })),
+              }
+            : {}),
         }),
       );
     }
@@ -189,9 +208,8 @@ export class LocalTwin {
     const stack = this.assembly.stacks[0]!;
     for (const asset of this.assembly.fileAssets) {
       if (asset.packaging !== 'file') continue;
-      const bucket = String(this.resolver.resolve(asset.bucketName, stack))
-        .replace('${AWS::AccountId}', '000000000000')
-        .replace('${AWS::Region}', LOCAL_REGION);
+      // Asset manifests name the bucket with CloudFormation placeholders, as in Fn::Sub.
+      const bucket = String(this.resolver.resolve({ 'Fn::Sub': asset.bucketName }, stack));
       if (!created.has(bucket)) {
         await this.s3Client!.send(new CreateBucketCommand({ Bucket: bucket }));
         created.add(bucket);
@@ -229,7 +247,9 @@ export class LocalTwin {
   /** Invokes a function by ARN or name the way Lambda does: its own environment, a context, the event. */
   async invoke(fnArn: string, event: unknown): Promise<unknown> {
     const found = this.resolver.lookup(fnArn);
-    const fn = this.functions.get(fnArn) ?? (found ? this.functions.get(this.resolver.arn(found.stack, found.logicalId)) : undefined);
+    const fn =
+      this.functions.get(fnArn) ??
+      (found ? this.functions.get(this.resolver.arn(found.stack, found.logicalId)) : undefined);
     if (!fn) throw new Error(`The twin has no function ${fnArn}`);
     Object.assign(process.env, fn.env);
     if (!fn.handler) {
@@ -260,7 +280,9 @@ export class LocalTwin {
     for (const stack of this.assembly.stacks) {
       for (const res of Object.values(stack.Resources)) {
         if (res.Type !== 'AWS::ApiGateway::Method') continue;
-        const found = JSON.stringify(res.Properties?.Integration ?? {}).match(/"Fn::GetAtt":\["([^"]+)","Arn"\]/);
+        const found = JSON.stringify(res.Properties?.Integration ?? {}).match(
+          /"Fn::GetAtt":\["([^"]+)","Arn"\]/,
+        );
         if (found) return this.resolver.arn(stack, found[1]!);
       }
     }
@@ -269,7 +291,8 @@ export class LocalTwin {
 
   /** The drift job function (scheduled in AWS). */
   functionArnByEnv(envKey: string, value?: string): string | undefined {
-    for (const fn of this.functions.values()) if (envKey in fn.env && (value === undefined || fn.env[envKey] === value)) return fn.arn;
+    for (const fn of this.functions.values())
+      if (envKey in fn.env && (value === undefined || fn.env[envKey] === value)) return fn.arn;
     return undefined;
   }
 
@@ -288,12 +311,17 @@ export class LocalTwin {
       if (props.DefinitionString !== undefined) {
         text = String(this.resolver.resolve(props.DefinitionString, found.stack));
       } else {
-        const key = String(this.resolver.resolve((props.DefinitionS3Location as { Key: unknown }).Key, found.stack));
+        const key = String(
+          this.resolver.resolve((props.DefinitionS3Location as { Key: unknown }).Key, found.stack),
+        );
         const asset = this.assembly.fileAssets.find((a) => a.objectKey === key);
         if (!asset) throw new Error(`No asset holds the definition ${key} of ${outputId}`);
         text = readFileSync(asset.path, 'utf8');
       }
-      const subs = this.resolver.resolve(props.DefinitionSubstitutions ?? {}, found.stack) as Record<string, string>;
+      const subs = this.resolver.resolve(props.DefinitionSubstitutions ?? {}, found.stack) as Record<
+        string,
+        string
+      >;
       text = text.replace(/\$\{([A-Za-z0-9_]+)\}/g, (m, k: string) => (k in subs ? String(subs[k]) : m));
       this.machines.set(kind, { arn, definition: JSON.parse(text) as Record<string, unknown> });
     }
@@ -308,7 +336,11 @@ export class LocalTwin {
   }
 
   /** Runs one execution of a state machine to its end; `onEvent` sees each state as it happens. */
-  async execute(kind: MachineKind, input: unknown, onEvent: (e: ExecutionEvent) => void = () => {}): Promise<ExecutionRecord> {
+  async execute(
+    kind: MachineKind,
+    input: unknown,
+    onEvent: (e: ExecutionEvent) => void = () => {},
+  ): Promise<ExecutionRecord> {
     const machine = this.machines.get(kind);
     if (!machine) throw new Error(`Unknown state machine "${kind}" (known: training, promotion, rollback)`);
     const record: ExecutionRecord = {
@@ -319,7 +351,10 @@ export class LocalTwin {
       startedAt: new Date().toISOString(),
     };
     this.executions.push(record);
-    const states = machine.definition.States as Record<string, { Type: string; Resource?: string; Retry?: unknown }>;
+    const states = machine.definition.States as Record<
+      string,
+      { Type: string; Resource?: string; Retry?: unknown }
+    >;
     const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     const retryIntervalOverrides: Record<string, number> = {};
     for (const [name, state] of Object.entries(states)) {
@@ -327,11 +362,22 @@ export class LocalTwin {
       if (state.Type !== 'Task') continue;
       handlers[name] = this.taskHandler(name, String(state.Resource));
     }
-    const sm = new StateMachine(machine.definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
-    const run = sm.run(input as never, { overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides } });
+    const sm = new StateMachine(machine.definition as never, {
+      validationOptions: { checkPaths: true, checkArn: true },
+    });
+    const run = sm.run(input as never, {
+      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
+    });
     const watching = (async () => {
       for await (const ev of run.eventLogs) {
-        const e = ev as { type: string; state?: { name: string }; Error?: string; Cause?: string; error?: string; cause?: string };
+        const e = ev as {
+          type: string;
+          state?: { name: string };
+          Error?: string;
+          Cause?: string;
+          error?: string;
+          cause?: string;
+        };
         const event: ExecutionEvent = {
           type: e.type,
           ...(e.state?.name ? { state: e.state.name } : {}),
@@ -370,8 +416,17 @@ export class LocalTwin {
     }
     if (resource === 'arn:aws:states:::sns:publish') {
       return async (input) => {
-        const { TopicArn, Subject, Message } = input as { TopicArn: string; Subject?: string; Message: string };
-        const n: Notification = { at: new Date().toISOString(), topicArn: TopicArn, message: String(Message), ...(Subject ? { subject: Subject } : {}) };
+        const { TopicArn, Subject, Message } = input as {
+          TopicArn: string;
+          Subject?: string;
+          Message: string;
+        };
+        const n: Notification = {
+          at: new Date().toISOString(),
+          topicArn: TopicArn,
+          message: String(Message),
+          ...(Subject ? { subject: Subject } : {}),
+        };
         this.notifications.push(n);
         this.log(`[operators] ${Subject ? `${Subject}: ` : ''}${Message}`);
         return { MessageId: randomUUID() };

@@ -3,7 +3,7 @@
  * function scores with the TypeScript scorer, so deploying means proving that the artifacts load,
  * fit the transform, and carry the feature-schema hash the serving code computes.
  */
-import { PlatformError, errorNames } from '../shared/errors.ts';
+import { errorNames, PlatformError } from '../shared/errors.ts';
 import { featureSchemaHash, type ModelDefinition } from '../shared/features/index.ts';
 import { loadServingModel } from '../shared/model-artifacts.ts';
 import type { ObjectStore } from '../shared/ports.ts';

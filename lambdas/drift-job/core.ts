@@ -31,7 +31,11 @@ export interface DriftDeps {
   clock: Clock;
 }
 
-export async function runDriftJob(input: DriftInput, models: ModelDefinition[], deps: DriftDeps): Promise<DriftResult[]> {
+export async function runDriftJob(
+  input: DriftInput,
+  models: ModelDefinition[],
+  deps: DriftDeps,
+): Promise<DriftResult[]> {
   const windowMinutes = input.windowMinutes ?? 60;
   const to = deps.clock.now();
   const from = new Date(to.getTime() - windowMinutes * 60_000);
@@ -44,15 +48,28 @@ export async function runDriftJob(input: DriftInput, models: ModelDefinition[], 
     }
     const rows = (await deps.readWindow(def.name, from, to)).filter((r) => r.modelVersion === alias.current);
     if (rows.length < def.drift.minSamples) {
-      results.push({ model: def.name, version: alias.current, samples: rows.length, status: 'insufficient-samples' });
+      results.push({
+        model: def.name,
+        version: alias.current,
+        samples: rows.length,
+        status: 'insufficient-samples',
+      });
       continue;
     }
     const version = await deps.registry.getVersion(def.name, alias.current);
     if (!version) continue;
-    const evaluation = JSON.parse(await deps.lake.getText(version.artifacts.evaluation)) as { scoreHistogram: number[] };
+    const evaluation = JSON.parse(await deps.lake.getText(version.artifacts.evaluation)) as {
+      scoreHistogram: number[];
+    };
     const value = psi(evaluation.scoreHistogram, scoreHistogram(rows.map((r) => r.score)));
     deps.publish(def.name, value, rows.length);
-    results.push({ model: def.name, version: alias.current, samples: rows.length, psi: value, status: 'published' });
+    results.push({
+      model: def.name,
+      version: alias.current,
+      samples: rows.length,
+      psi: value,
+      status: 'published',
+    });
   }
   return results;
 }

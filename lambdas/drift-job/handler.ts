@@ -7,20 +7,16 @@ import { taskHandler } from '../shared/task-handler.ts';
 import { type DriftInput, runDriftJob } from './core.ts';
 
 export const handler = taskHandler(async (input: DriftInput) => {
-  const results = await runDriftJob(
-    input ?? {},
-    modelNames().map(getModel),
-    {
-      registry: registry(),
-      lake: lakeStore(),
-      readWindow: (model, from, to) => predictionLog().readWindow(model, from, to),
-      clock: systemClock,
-      publish: (model, value, samples) => {
-        logger.info('prediction drift', { model, psi: value, samples });
-        modelMetric(model, 'PredictionDrift', MetricUnit.NoUnit, value);
-      },
+  const results = await runDriftJob(input ?? {}, modelNames().map(getModel), {
+    registry: registry(),
+    lake: lakeStore(),
+    readWindow: (model, from, to) => predictionLog().readWindow(model, from, to),
+    clock: systemClock,
+    publish: (model, value, samples) => {
+      logger.info('prediction drift', { model, psi: value, samples });
+      modelMetric(model, 'PredictionDrift', MetricUnit.NoUnit, value);
     },
-  );
+  });
   logger.info('drift job finished', { results });
   return results;
 });

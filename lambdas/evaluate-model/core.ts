@@ -3,14 +3,15 @@
  * was trained for, scores the frozen validation split with the TypeScript scorer (the same one that
  * serves), and stores the artifacts the version will point at.
  */
+
+import type { PrepareOutput } from '../prepare-features/core.ts';
+import { errorNames, PlatformError } from '../shared/errors.ts';
 import { classificationMetrics, scoreHistogram } from '../shared/evaluation.ts';
-import { PlatformError, errorNames } from '../shared/errors.ts';
 import type { ModelDefinition } from '../shared/features/index.ts';
 import { lakeKeys } from '../shared/lake.ts';
 import { loadServingModel, untar } from '../shared/model-artifacts.ts';
 import { type ObjectStore, parseS3Uri } from '../shared/ports.ts';
 import type { Metrics } from '../shared/registry/registry.ts';
-import type { PrepareOutput } from '../prepare-features/core.ts';
 
 export interface EvaluateInput {
   model: string;
@@ -21,7 +22,13 @@ export interface EvaluateInput {
 export interface EvaluateOutput {
   metrics: Metrics;
   trainingMetrics: Record<string, unknown>;
-  artifacts: { modelJson: string; transform: string; baseline: string; modelTarball: string; evaluation: string };
+  artifacts: {
+    modelJson: string;
+    transform: string;
+    baseline: string;
+    modelTarball: string;
+    evaluation: string;
+  };
 }
 
 /** Reads the curated CSV matrix: label first, missing values empty. */
@@ -46,7 +53,10 @@ export async function evaluateModel(
   const { lake } = deps;
   const tarball = parseS3Uri(input.training.modelArtifacts);
   if (tarball.bucket !== lake.bucket) {
-    throw new PlatformError(errorNames.artifactInvalid, `Model artifacts ${input.training.modelArtifacts} are outside the lake bucket ${lake.bucket}.`);
+    throw new PlatformError(
+      errorNames.artifactInvalid,
+      `Model artifacts ${input.training.modelArtifacts} are outside the lake bucket ${lake.bucket}.`,
+    );
   }
   const files = await untar(await lake.getBytes(tarball.key));
   for (const required of ['model.json', 'metrics.json', 'baseline.json']) {

@@ -2,7 +2,7 @@
  * Guardrail step of the promotion pipeline: decides whether a candidate may reach production and
  * records the decision, with every reason, on the version. A forced promotion is recorded as such.
  */
-import { PlatformError, errorNames } from '../shared/errors.ts';
+import { errorNames, PlatformError } from '../shared/errors.ts';
 import type { ModelDefinition } from '../shared/features/index.ts';
 import type { Clock } from '../shared/ports.ts';
 import type { GuardrailDecision, ModelRegistry } from '../shared/registry/registry.ts';
@@ -27,7 +27,10 @@ export async function runGuardrail(
   deps: { registry: ModelRegistry; clock: Clock },
 ): Promise<GuardrailOutput> {
   if (input.force && !input.reason?.trim()) {
-    throw new PlatformError(errorNames.invalidInput, 'A forced promotion needs a reason: pass --reason "...".');
+    throw new PlatformError(
+      errorNames.invalidInput,
+      'A forced promotion needs a reason: pass --reason "...".',
+    );
   }
   const candidate = await deps.registry.requireVersion(input.model, input.version);
   if (candidate.status !== 'Candidate') {
@@ -40,7 +43,8 @@ export async function runGuardrail(
   const notes: string[] = [];
   const auc = candidate.metrics.validation.auc;
   const floor = def.guardrail.minAuc;
-  if (!(auc >= floor)) failures.push(`validation AUC ${auc.toFixed(4)} is below the floor ${floor.toFixed(4)}`);
+  if (!(auc >= floor))
+    failures.push(`validation AUC ${auc.toFixed(4)} is below the floor ${floor.toFixed(4)}`);
   else notes.push(`validation AUC ${auc.toFixed(4)} meets the floor ${floor.toFixed(4)}`);
   const alias = await deps.registry.getAlias(input.model);
   if (alias) {

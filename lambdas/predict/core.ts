@@ -6,7 +6,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { PredictionLogPort, PredictionRecord } from '../shared/adapters/aws/dynamo-prediction-log.ts';
-import { type CleanRow, featureSchemaHash, type ModelDefinition, transformRow, validateRow } from '../shared/features/index.ts';
+import {
+  type CleanRow,
+  featureSchemaHash,
+  type ModelDefinition,
+  transformRow,
+  validateRow,
+} from '../shared/features/index.ts';
 import { loadServingModel, type ServingModel } from '../shared/model-artifacts.ts';
 import type { Clock, ObjectStore } from '../shared/ports.ts';
 import type { ModelRegistry, ModelVersion } from '../shared/registry/registry.ts';
@@ -28,7 +34,13 @@ export interface HttpResponse {
   body: string;
 }
 
-export type MetricName = 'Predictions' | 'LatencyMs' | 'InvalidRequests' | 'NoProductionModel' | 'FeatureSchemaMismatch' | 'UpstreamErrors';
+export type MetricName =
+  | 'Predictions'
+  | 'LatencyMs'
+  | 'InvalidRequests'
+  | 'NoProductionModel'
+  | 'FeatureSchemaMismatch'
+  | 'UpstreamErrors';
 
 export interface PredictDeps {
   registry: Pick<ModelRegistry, 'getAlias' | 'getVersion'>;
@@ -58,12 +70,25 @@ function json(statusCode: number, body: unknown, extra: Record<string, string> =
   };
 }
 
-function problem(status: number, error: string, message: string, requestId: string, more: Record<string, unknown> = {}) {
-  return json(status, { error, message, requestId, ...more }, status === 503 ? { 'retry-after': RETRY_AFTER_SECONDS } : {});
+function problem(
+  status: number,
+  error: string,
+  message: string,
+  requestId: string,
+  more: Record<string, unknown> = {},
+) {
+  return json(
+    status,
+    { error, message, requestId, ...more },
+    status === 503 ? { 'retry-after': RETRY_AFTER_SECONDS } : {},
+  );
 }
 
 /** Loaded models, by model and version; versions are immutable so they never need reloading. */
-const servingCache = new Map<string, Promise<{ version: ModelVersion; serving: ServingModel; hashOk: boolean }>>();
+const servingCache = new Map<
+  string,
+  Promise<{ version: ModelVersion; serving: ServingModel; hashOk: boolean }>
+>();
 
 export function clearServingCache(): void {
   servingCache.clear();
@@ -86,14 +111,25 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
   }
   const invalid = (message: string, details?: InstanceError[], status = 400) => {
     deps.metric(modelName, 'InvalidRequests', 1);
-    return problem(status, status === 415 ? 'UnsupportedMediaType' : 'InvalidRequest', message, requestId, details ? { details } : {});
+    return problem(
+      status,
+      status === 415 ? 'UnsupportedMediaType' : 'InvalidRequest',
+      message,
+      requestId,
+      details ? { details } : {},
+    );
   };
 
   const contentType = header(req, 'content-type');
   if (!contentType || !/^application\/json\s*(;|$)/i.test(contentType.trim())) {
-    return invalid(`Content-Type must be application/json, got ${contentType ? `"${contentType}"` : 'none'}.`, undefined, 415);
+    return invalid(
+      `Content-Type must be application/json, got ${contentType ? `"${contentType}"` : 'none'}.`,
+      undefined,
+      415,
+    );
   }
-  const text = req.body == null ? '' : req.isBase64Encoded ? Buffer.from(req.body, 'base64').toString('utf8') : req.body;
+  const text =
+    req.body == null ? '' : req.isBase64Encoded ? Buffer.from(req.body, 'base64').toString('utf8') : req.body;
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -104,10 +140,13 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
     return invalid('The body must be a JSON object: {"instances": [{...}, ...]}.');
   }
   const instances = (body as { instances?: unknown }).instances;
-  if (!Array.isArray(instances)) return invalid('"instances" must be an array of objects, one per prediction.');
+  if (!Array.isArray(instances))
+    return invalid('"instances" must be an array of objects, one per prediction.');
   if (instances.length === 0) return invalid('"instances" is empty: send at least one instance.');
   if (instances.length > def.serving.maxInstancesPerRequest) {
-    return invalid(`"instances" has ${instances.length} items; at most ${def.serving.maxInstancesPerRequest} are allowed per request.`);
+    return invalid(
+      `"instances" has ${instances.length} items; at most ${def.serving.maxInstancesPerRequest} are allowed per request.`,
+    );
   }
   const extraKeys = Object.keys(body).filter((k) => k !== 'instances');
   if (extraKeys.length > 0) return invalid(`Unknown top-level field(s): ${extraKeys.join(', ')}.`);
@@ -136,7 +175,12 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
     const alias = await deps.registry.getAlias(modelName, false);
     if (!alias) {
       deps.metric(modelName, 'NoProductionModel', 1);
-      return problem(503, 'NoProductionModel', `Model "${modelName}" has no production version yet; train and promote one.`, requestId);
+      return problem(
+        503,
+        'NoProductionModel',
+        `Model "${modelName}" has no production version yet; train and promote one.`,
+        requestId,
+      );
     }
     loaded = await loadVersion(def, alias.current, deps);
   } catch (err) {
@@ -156,7 +200,10 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
 
   const { spec } = def;
   const vectors = rows.map((row) => transformRow(spec, loaded.serving.transform, row));
-  const scores = vectors.length === 1 ? [loaded.serving.model.predictOne(vectors[0]!)] : loaded.serving.model.predictBatch(vectors);
+  const scores =
+    vectors.length === 1
+      ? [loaded.serving.model.predictOne(vectors[0]!)]
+      : loaded.serving.model.predictBatch(vectors);
   const predictions = Array.from(scores, (score) => ({
     score,
     label: score >= def.serving.threshold ? spec.label.positive : spec.label.negative,
@@ -182,7 +229,12 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
   } catch (err) {
     deps.metric(modelName, 'UpstreamErrors', 1);
     deps.onError(err, { model: modelName, requestId, stage: 'prediction-log' });
-    return problem(503, 'PredictionLogUnavailable', 'The prediction could not be logged, so it was not served; retry.', requestId);
+    return problem(
+      503,
+      'PredictionLogUnavailable',
+      'The prediction could not be logged, so it was not served; retry.',
+      requestId,
+    );
   }
   deps.metric(modelName, 'Predictions', predictions.length);
   deps.metric(modelName, 'LatencyMs', deps.clock.now().getTime() - started);

@@ -5,7 +5,7 @@
  * identifies the data version.
  */
 import { createHash } from 'node:crypto';
-import { PlatformError, errorNames } from '../shared/errors.ts';
+import { errorNames, PlatformError } from '../shared/errors.ts';
 import {
   type CleanRow,
   CsvFormatError,
@@ -81,11 +81,17 @@ export async function prepareFeatures(
   const spec = def.spec;
   const seed = input.seed ?? def.training.seed;
   if (!Number.isInteger(seed) || seed < 0) {
-    throw new PlatformError(errorNames.invalidInput, `seed must be a non-negative integer, got ${JSON.stringify(input.seed)}`);
+    throw new PlatformError(
+      errorNames.invalidInput,
+      `seed must be a non-negative integer, got ${JSON.stringify(input.seed)}`,
+    );
   }
   const pointerText = await lake.tryGetText(lakeKeys.rawLatest(def.name));
   if (!pointerText) {
-    throw new PlatformError(errorNames.noRawData, `No data ingested for model "${def.name}": run \`mlops ingest <csv> --model ${def.name}\` first.`);
+    throw new PlatformError(
+      errorNames.noRawData,
+      `No data ingested for model "${def.name}": run \`mlops ingest <csv> --model ${def.name}\` first.`,
+    );
   }
   const pointer = JSON.parse(pointerText) as RawPointer;
   const rawBytes = await lake.getBytes(pointer.key);
@@ -105,7 +111,11 @@ export async function prepareFeatures(
     );
   }
 
-  const quarantined: QuarantinedRow[] = parsed.malformed.map((m) => ({ line: m.line, reasons: [m.reason], raw: m.raw }));
+  const quarantined: QuarantinedRow[] = parsed.malformed.map((m) => ({
+    line: m.line,
+    reasons: [m.reason],
+    raw: m.raw,
+  }));
   const valid: { row: CleanRow; label: 0 | 1 }[] = [];
   for (const rec of parsed.records) {
     const res = validateRecord(def, rec.values);
@@ -120,7 +130,11 @@ export async function prepareFeatures(
   if (quarantined.length > 0) {
     quarantined.sort((a, b) => a.line - b.line);
     quarantineKey = lakeKeys.quarantine(def.name, snapshotId);
-    await lake.put(quarantineKey, `${quarantined.map((q) => JSON.stringify(q)).join('\n')}\n`, 'application/x-ndjson');
+    await lake.put(
+      quarantineKey,
+      `${quarantined.map((q) => JSON.stringify(q)).join('\n')}\n`,
+      'application/x-ndjson',
+    );
   }
   const badFraction = quarantined.length / total;
   if (badFraction > def.training.maxInvalidFraction) {
@@ -161,7 +175,11 @@ export async function prepareFeatures(
   const transformJson = `${JSON.stringify(transform, null, 2)}\n`;
   const files = {
     train: { key: `${prefix}train/part-00000.csv`, sha256: sha256(trainCsv), rows: trainIdx.length },
-    validation: { key: `${prefix}validation/part-00000.csv`, sha256: sha256(validationCsv), rows: validationIdx.length },
+    validation: {
+      key: `${prefix}validation/part-00000.csv`,
+      sha256: sha256(validationCsv),
+      rows: validationIdx.length,
+    },
     transform: { key: `${prefix}transform.json`, sha256: sha256(transformJson) },
   };
   const manifestBody = {
@@ -206,8 +224,19 @@ export async function prepareFeatures(
       train: `s3://${lake.bucket}/${prefix}train/`,
       validation: `s3://${lake.bucket}/${prefix}validation/`,
     },
-    keys: { manifest: manifestKey, transform: files.transform.key, validation: files.validation.key, ...(quarantineKey ? { quarantine: quarantineKey } : {}) },
-    counts: { rows: total, valid: valid.length, quarantined: quarantined.length, train: trainIdx.length, validation: validationIdx.length },
+    keys: {
+      manifest: manifestKey,
+      transform: files.transform.key,
+      validation: files.validation.key,
+      ...(quarantineKey ? { quarantine: quarantineKey } : {}),
+    },
+    counts: {
+      rows: total,
+      valid: valid.length,
+      quarantined: quarantined.length,
+      train: trainIdx.length,
+      validation: validationIdx.length,
+    },
     codeSha256: env.trainingCodeSha256,
     trainingImage: env.trainingImageUri,
   };

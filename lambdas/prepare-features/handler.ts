@@ -1,5 +1,5 @@
-import { requireEnv } from '../shared/env.ts';
 import { lakeStore } from '../shared/deps.ts';
+import { requireEnv } from '../shared/env.ts';
 import { getModel } from '../shared/models.ts';
 import { systemClock } from '../shared/ports.ts';
 import { taskHandler } from '../shared/task-handler.ts';

@@ -2,7 +2,7 @@
  * Rollback step: moves the production alias back to the version that served before, in one
  * conditional write, and marks the version it replaces RolledBack.
  */
-import { PlatformError, errorNames } from '../shared/errors.ts';
+import { errorNames, PlatformError } from '../shared/errors.ts';
 import type { ModelRegistry } from '../shared/registry/registry.ts';
 
 export interface RollbackInput {
@@ -17,10 +17,16 @@ export interface RollbackOutput {
   reason: string;
 }
 
-export async function rollback(input: RollbackInput, deps: { registry: ModelRegistry }): Promise<RollbackOutput> {
+export async function rollback(
+  input: RollbackInput,
+  deps: { registry: ModelRegistry },
+): Promise<RollbackOutput> {
   const alias = await deps.registry.getAlias(input.model);
   if (!alias) {
-    throw new PlatformError(errorNames.noPreviousVersion, `Model "${input.model}" has no production version to roll back.`);
+    throw new PlatformError(
+      errorNames.noPreviousVersion,
+      `Model "${input.model}" has no production version to roll back.`,
+    );
   }
   const target = alias.history.at(-1);
   if (target === undefined) {
@@ -36,6 +42,8 @@ export async function rollback(input: RollbackInput, deps: { registry: ModelRegi
     reason: `rollback: ${reason}`,
   });
   await deps.registry.transition(input.model, alias.current, 'RolledBack', { reason });
-  await deps.registry.transition(input.model, target, 'Production', { reason: `restored by rollback: ${reason}` });
+  await deps.registry.transition(input.model, target, 'Production', {
+    reason: `restored by rollback: ${reason}`,
+  });
   return { model: input.model, version: target, from: alias.current, reason };
 }

@@ -2,7 +2,7 @@
  * Final step of the promotion pipeline: points the production alias at the approved version. The
  * alias moves by a conditional write first, so of two racing promotions only one gets this far.
  */
-import { PlatformError, errorNames } from '../shared/errors.ts';
+import { errorNames, PlatformError } from '../shared/errors.ts';
 import type { ModelRegistry } from '../shared/registry/registry.ts';
 
 export interface SetAliasInput {
@@ -16,7 +16,10 @@ export interface SetAliasOutput {
   previous: number | null;
 }
 
-export async function setAlias(input: SetAliasInput, deps: { registry: ModelRegistry }): Promise<SetAliasOutput> {
+export async function setAlias(
+  input: SetAliasInput,
+  deps: { registry: ModelRegistry },
+): Promise<SetAliasOutput> {
   const v = await deps.registry.requireVersion(input.model, input.version);
   if (v.status !== 'Approved') {
     throw new PlatformError(

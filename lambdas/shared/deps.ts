@@ -1,6 +1,7 @@
 /** Adapters built once per function instance, from the environment the construct sets. */
-import { DynamoPredictionLog } from './adapters/aws/dynamo-prediction-log.ts';
+
 import { makeDocumentClient, makeS3Client } from './adapters/aws/clients.ts';
+import { DynamoPredictionLog } from './adapters/aws/dynamo-prediction-log.ts';
 import { S3ObjectStore } from './adapters/aws/s3-object-store.ts';
 import { requireEnv } from './env.ts';
 import { systemClock } from './ports.ts';
@@ -15,7 +16,9 @@ function once<T>(make: () => T): () => T {
 }
 
 export const lakeStore = once(() => new S3ObjectStore(makeS3Client(), requireEnv('LAKE_BUCKET')));
-export const registry = once(() => new ModelRegistry(makeDocumentClient(), requireEnv('REGISTRY_TABLE'), systemClock));
+export const registry = once(
+  () => new ModelRegistry(makeDocumentClient(), requireEnv('REGISTRY_TABLE'), systemClock),
+);
 export const predictionLog = once(
   () =>
     new DynamoPredictionLog(

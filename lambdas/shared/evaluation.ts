@@ -40,7 +40,11 @@ export function accuracy(scores: ArrayLike<number>, labels: ArrayLike<number>, t
   return right / scores.length;
 }
 
-export function classificationMetrics(scores: ArrayLike<number>, labels: ArrayLike<number>, threshold: number): Metrics {
+export function classificationMetrics(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  threshold: number,
+): Metrics {
   return {
     auc: auc(scores, labels),
     logloss: logLoss(scores, labels),

@@ -1,6 +1,6 @@
 /** Reading model artifacts: SageMaker's model.tar.gz and the files a version points at. */
 import { Parser, type ReadEntry } from 'tar';
-import { PlatformError, errorNames } from './errors.ts';
+import { errorNames, PlatformError } from './errors.ts';
 import type { TransformArtifact } from './features/transform.ts';
 import type { ObjectStore } from './ports.ts';
 import { loadXgbModel, type XgbModel } from './scorer/index.ts';
@@ -37,12 +37,18 @@ export async function loadServingModel(
   version: number,
   keys: { modelJson: string; transform: string },
 ): Promise<ServingModel> {
-  const [modelText, transformText] = await Promise.all([lake.getText(keys.modelJson), lake.getText(keys.transform)]);
+  const [modelText, transformText] = await Promise.all([
+    lake.getText(keys.modelJson),
+    lake.getText(keys.transform),
+  ]);
   let model: XgbModel;
   try {
     model = loadXgbModel(modelText);
   } catch (err) {
-    throw new PlatformError(errorNames.artifactInvalid, `Model version ${version}: ${(err as Error).message}`);
+    throw new PlatformError(
+      errorNames.artifactInvalid,
+      `Model version ${version}: ${(err as Error).message}`,
+    );
   }
   const transform = JSON.parse(transformText) as TransformArtifact;
   if (model.numFeatures !== transform.columns.length) {

@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PlatformError, errorNames } from './errors.ts';
+import { errorNames, PlatformError } from './errors.ts';
 import { type ModelDefinition, parseModelDefinition } from './features/spec.ts';
 
 declare const __MLOPS_MODELS_B64__: string | undefined;

@@ -9,7 +9,12 @@ export const metrics = new Metrics();
  * Emits one metric with `Model` as its only dimension, which is the dimension set the alarms and
  * the dashboard query (the namespace already carries the stage).
  */
-export function modelMetric(model: string, name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): void {
+export function modelMetric(
+  model: string,
+  name: string,
+  unit: (typeof MetricUnit)[keyof typeof MetricUnit],
+  value: number,
+): void {
   const single = metrics.singleMetric();
   single.clearDefaultDimensions();
   single.addDimension('Model', model);

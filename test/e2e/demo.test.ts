@@ -1,9 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/mlops.js', ...args], { env: { ...process.env, NO_COLOR: '1', ...env } });
+    const child = spawn(process.execPath, ['bin/mlops.js', ...args], {
+      env: { ...process.env, NO_COLOR: '1', ...env },
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -14,7 +19,10 @@ function run(args: string[], env: Record<string, string> = {}): Promise<{ code: 
 function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
   return new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output so far:\n${out}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`timed out waiting for ${pattern}; output so far:\n${out}`)),
+      timeoutMs,
+    );
     child.stdout!.on('data', (d) => {
       out += d;
       const m = out.match(pattern);
@@ -39,7 +47,9 @@ describe('npx mlops demo, end to end', () => {
   });
 
   it('uses the twin that `mlops local up` runs, and the twin stops cleanly on SIGINT', async () => {
-    const twin = spawn(process.execPath, ['bin/mlops.js', 'local', 'up', '--port', '0'], { env: { ...process.env, NO_COLOR: '1' } });
+    const twin = spawn(process.execPath, ['bin/mlops.js', 'local', 'up', '--port', '0'], {
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     try {
       const [, url] = await waitForLine(twin, /Local twin ready at (http:\/\/127\.0\.0\.1:\d+)/, 120_000);
       const { code, out } = await run(['demo', '--twin', url!]);

@@ -1,5 +1,5 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
 import { systemClock } from '../../lambdas/shared/ports.ts';
@@ -9,9 +9,16 @@ import { type LocalAws, startLocalAws, useLocalEndpoints } from '../support/loca
 
 type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
-const context = { awsRequestId: 'req', functionName: 'predict', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
+const context = {
+  awsRequestId: 'req',
+  functionName: 'predict',
+  getRemainingTimeInMillis: () => 10_000,
+} as unknown as Context;
 
-function event(body: unknown, opts: { contentType?: string | null; model?: string; raw?: string } = {}): APIGatewayProxyEvent {
+function event(
+  body: unknown,
+  opts: { contentType?: string | null; model?: string; raw?: string } = {},
+): APIGatewayProxyEvent {
   const headers: Record<string, string> = {};
   if (opts.contentType !== null) headers['Content-Type'] = opts.contentType ?? 'application/json';
   return {
@@ -26,7 +33,21 @@ function event(body: unknown, opts: { contentType?: string | null; model?: strin
   } as unknown as APIGatewayProxyEvent;
 }
 
-const applicant = { Seniority: 9, Home: 'rent', Time: 60, Age: 30, Marital: 'married', Records: 'no', Job: 'freelance', Expenses: 73, Income: 129, Assets: 0, Debt: 0, Amount: 800, Price: 846 };
+const applicant = {
+  Seniority: 9,
+  Home: 'rent',
+  Time: 60,
+  Age: 30,
+  Marital: 'married',
+  Records: 'no',
+  Job: 'freelance',
+  Expenses: 73,
+  Income: 129,
+  Assets: 0,
+  Debt: 0,
+  Amount: 800,
+  Price: 846,
+};
 
 describe('predict handler on dynalite and s3rver', () => {
   let aws: LocalAws;
@@ -63,7 +84,9 @@ describe('predict handler on dynalite and s3rver', () => {
     const { version } = await seedVersion(lake, 1, { leftLeaf: 1, rightLeaf: -1 });
     await registry.putVersion({ ...version, status: 'Approved' });
     await registry.moveAlias('credit', undefined, { current: 1, history: [] });
-    const req = event({ instances: [applicant, { ...applicant, Seniority: 2 }, { ...applicant, Seniority: null }] });
+    const req = event({
+      instances: [applicant, { ...applicant, Seniority: 2 }, { ...applicant, Seniority: null }],
+    });
     const res = await handler(req, context);
     expect(res.statusCode).toBe(200);
     const body = JSON.parse(res.body);
@@ -77,12 +100,18 @@ describe('predict handler on dynalite and s3rver', () => {
     for (let shard = 0; shard < 4; shard++) {
       const hour = new Date().toISOString().slice(0, 13);
       const q = await aws.db.send(
-        new QueryCommand({ TableName: 'predictions', KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `credit#${hour}#${shard}` } }),
+        new QueryCommand({
+          TableName: 'predictions',
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `credit#${hour}#${shard}` },
+        }),
       );
       rows.push(...(q.Items ?? []).filter((i) => i.requestId === body.requestId));
     }
     expect(rows).toHaveLength(3);
-    expect(rows.every((r) => r.modelVersion === 1 && r.variant === 'v1' && typeof r.expiresAt === 'number')).toBe(true);
+    expect(
+      rows.every((r) => r.modelVersion === 1 && r.variant === 'v1' && typeof r.expiresAt === 'number'),
+    ).toBe(true);
   });
 
   it('serves the model named in the path', async () => {
@@ -96,21 +125,30 @@ describe('predict handler on dynalite and s3rver', () => {
     expect(res.statusCode).toBe(400);
     const body = JSON.parse(res.body);
     expect(body.message).toContain('instances[1].Age must be a finite number, got "forty"');
-    expect(body.details).toContainEqual({ instance: 1, field: 'Age', message: 'must be a finite number, got "forty"' });
+    expect(body.details).toContainEqual({
+      instance: 1,
+      field: 'Age',
+      message: 'must be a finite number, got "forty"',
+    });
   });
 
   it('answers 400 for a body that is not JSON and 415 for a wrong content type', async () => {
     const notJson = await handler(event(null, { raw: '{"instances": [' }), context);
     expect(notJson.statusCode).toBe(400);
     expect(JSON.parse(notJson.body).message).toMatch(/^The body is not valid JSON/);
-    const wrongType = await handler(event({ instances: [applicant] }, { contentType: 'text/plain' }), context);
+    const wrongType = await handler(
+      event({ instances: [applicant] }, { contentType: 'text/plain' }),
+      context,
+    );
     expect(wrongType.statusCode).toBe(415);
   });
 
   it('answers 400 for a missing instances array and 404 for an unknown model', async () => {
     expect((await handler(event({ rows: [] }), context)).statusCode).toBe(400);
     expect((await handler(event({ instances: [] }), context)).statusCode).toBe(400);
-    expect((await handler(event({ instances: [applicant] }, { model: 'nope' }), context)).statusCode).toBe(404);
+    expect((await handler(event({ instances: [applicant] }, { model: 'nope' }), context)).statusCode).toBe(
+      404,
+    );
   });
 
   it('refuses with 503 a production model whose feature-schema hash does not match the serving code', async () => {

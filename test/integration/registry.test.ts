@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../lambdas/shared/ports.ts';
-import { type ModelVersion, ModelRegistry } from '../../lambdas/shared/registry/registry.ts';
+import { ModelRegistry, type ModelVersion } from '../../lambdas/shared/registry/registry.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
 
 function version(model: string, n: number): ModelVersion {
@@ -42,13 +42,17 @@ describe('ModelRegistry on dynalite', () => {
 
   it('writes a version once and refuses to overwrite it', async () => {
     await registry.putVersion(version('w', 1));
-    await expect(registry.putVersion({ ...version('w', 1), seed: 2 })).rejects.toMatchObject({ name: 'InvalidStatusTransition' });
+    await expect(registry.putVersion({ ...version('w', 1), seed: 2 })).rejects.toMatchObject({
+      name: 'InvalidStatusTransition',
+    });
     expect((await registry.getVersion('w', 1))?.seed).toBe(1);
   });
 
   it('allows only the defined status transitions', async () => {
     await registry.putVersion(version('t', 1));
-    await expect(registry.transition('t', 1, 'Production')).rejects.toThrow('it cannot become Production (allowed: Approved, Rejected, Failed)');
+    await expect(registry.transition('t', 1, 'Production')).rejects.toThrow(
+      'it cannot become Production (allowed: Approved, Rejected, Failed)',
+    );
     await registry.transition('t', 1, 'Approved');
     await registry.transition('t', 1, 'Production');
     expect((await registry.getVersion('t', 1))?.status).toBe('Production');

@@ -74,6 +74,8 @@ describe('promotion and rollback state machines, run locally from the synthesize
     expect((await t.registry.getAlias('credit'))?.current).toBe(1);
     expect((await t.registry.requireVersion('credit', v2)).status).toBe('RolledBack');
     expect((await t.registry.requireVersion('credit', 1)).status).toBe('Production');
-    expect(t.twin.notifications.at(-1)?.message).toContain(`rolled back from version ${v2} to version 1: test`);
+    expect(t.twin.notifications.at(-1)?.message).toContain(
+      `rolled back from version ${v2} to version 1: test`,
+    );
   });
 });

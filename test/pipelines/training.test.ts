@@ -29,16 +29,27 @@ describe('training state machine, run locally from the synthesized ASL', () => {
     expect(run.taskError?.cause).toContain('445 of 4454 rows (10.0%) are invalid');
     const keys = await t.lake.list('quarantine/credit/');
     expect(keys).toHaveLength(1);
-    const rows = (await t.lake.getText(keys[0]!)).trim().split('\n').map((l) => JSON.parse(l));
+    const rows = (await t.lake.getText(keys[0]!))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows).toHaveLength(445);
-    expect(rows[0]).toMatchObject({ line: 11, reasons: ['Status label must be "bad" or "good", got "maybe"'] });
+    expect(rows[0]).toMatchObject({
+      line: 11,
+      reasons: ['Status label must be "bad" or "good", got "maybe"'],
+    });
   });
 
   it('trains, evaluates and registers a candidate with its lineage', async () => {
     await t.ingestText('credit', demoCsv);
     const run = await t.twin.execute('training', { model: 'credit', seed: 42 });
     expect(run.status).toBe('SUCCEEDED');
-    const out = run.output as { version: number; status: string; metrics: { auc: number }; counts: Record<string, number> };
+    const out = run.output as {
+      version: number;
+      status: string;
+      metrics: { auc: number };
+      counts: Record<string, number>;
+    };
     expect(out).toMatchObject({ version: 1, status: 'Candidate' });
     expect(out.counts).toMatchObject({ rows: 4454, quarantined: 0, train: 3563, validation: 891 });
     expect(out.metrics.auc).toBeGreaterThan(0.75);

@@ -13,7 +13,10 @@ import {
 import type { ObjectStore } from '../../lambdas/shared/ports.ts';
 import type { ModelVersion } from '../../lambdas/shared/registry/registry.ts';
 
-export const credit: ModelDefinition = parseModelDefinition(JSON.parse(readFileSync('models/credit.json', 'utf8')), 'models/credit.json');
+export const credit: ModelDefinition = parseModelDefinition(
+  JSON.parse(readFileSync('models/credit.json', 'utf8')),
+  'models/credit.json',
+);
 
 export function creditRows(limit = Number.POSITIVE_INFINITY): CleanRow[] {
   const { records } = parseCsv(readFileSync('data/credit_data.csv', 'utf8'));
@@ -29,10 +32,21 @@ export function creditRows(limit = Number.POSITIVE_INFINITY): CleanRow[] {
  * An XGBoost JSON model with one tree: `column < threshold` → leftLeaf, else rightLeaf; missing goes left.
  * With base_score 0.5 the probability is sigmoid(leaf).
  */
-export function stumpModel(numFeatures: number, column: number, threshold: number, leftLeaf: number, rightLeaf: number): string {
+export function stumpModel(
+  numFeatures: number,
+  column: number,
+  threshold: number,
+  leftLeaf: number,
+  rightLeaf: number,
+): string {
   return JSON.stringify({
     learner: {
-      learner_model_param: { base_score: '5E-1', num_class: '0', num_feature: String(numFeatures), num_target: '1' },
+      learner_model_param: {
+        base_score: '5E-1',
+        num_class: '0',
+        num_feature: String(numFeatures),
+        num_target: '1',
+      },
       objective: { name: 'binary:logistic', reg_loss_param: { scale_pos_weight: '1' } },
       gradient_booster: {
         name: 'gbtree',
@@ -72,9 +86,15 @@ export async function seedVersion(
   const transform = fitTransform(credit.spec, creditRows(500));
   const column = transform.columns.indexOf('Seniority');
   const prefix = `artifacts/credit/jobs/test-${n}/`;
-  await lake.put(`${prefix}model.json`, stumpModel(transform.columns.length, column, 5, opts.leftLeaf ?? 1, opts.rightLeaf ?? -1));
+  await lake.put(
+    `${prefix}model.json`,
+    stumpModel(transform.columns.length, column, 5, opts.leftLeaf ?? 1, opts.rightLeaf ?? -1),
+  );
   await lake.put(`${prefix}transform.json`, JSON.stringify(transform));
-  await lake.put(`${prefix}evaluation.json`, JSON.stringify({ scoreHistogram: [0, 0, 100, 0, 0, 0, 0, 100, 0, 0] }));
+  await lake.put(
+    `${prefix}evaluation.json`,
+    JSON.stringify({ scoreHistogram: [0, 0, 100, 0, 0, 0, 0, 100, 0, 0] }),
+  );
   const version: ModelVersion = {
     model: 'credit',
     version: n,

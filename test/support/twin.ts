@@ -1,12 +1,13 @@
 /** Boots the local twin from the assembly the global setup synthesized. */
-import { inject } from 'vitest';
-import { lakeKeys, type RawPointer } from '../../lambdas/shared/lake.ts';
-import { ModelRegistry } from '../../lambdas/shared/registry/registry.ts';
-import { systemClock } from '../../lambdas/shared/ports.ts';
-import { makeDocumentClient } from '../../lambdas/shared/adapters/aws/clients.ts';
-import { LocalTwin } from '../../local/twin.ts';
-import type { ObjectStore } from '../../lambdas/shared/ports.ts';
+
 import { createHash } from 'node:crypto';
+import { inject } from 'vitest';
+import { makeDocumentClient } from '../../lambdas/shared/adapters/aws/clients.ts';
+import { lakeKeys, type RawPointer } from '../../lambdas/shared/lake.ts';
+import type { ObjectStore } from '../../lambdas/shared/ports.ts';
+import { systemClock } from '../../lambdas/shared/ports.ts';
+import { ModelRegistry } from '../../lambdas/shared/registry/registry.ts';
+import { LocalTwin } from '../../local/twin.ts';
 
 export interface TestTwin {
   twin: LocalTwin;
@@ -20,7 +21,11 @@ export async function startTestTwin(): Promise<TestTwin> {
   const twin = new LocalTwin({ assemblyDir: inject('assemblyDir') });
   await twin.start();
   const lake = twin.store(twin.resolver.output('LakeBucketName')!);
-  const registry = new ModelRegistry(makeDocumentClient(), twin.resolver.output('RegistryTableName')!, systemClock);
+  const registry = new ModelRegistry(
+    makeDocumentClient(),
+    twin.resolver.output('RegistryTableName')!,
+    systemClock,
+  );
   return {
     twin,
     lake,
@@ -30,7 +35,13 @@ export async function startTestTwin(): Promise<TestTwin> {
       const ingestId = `test-${sha256.slice(0, 12)}`;
       const key = lakeKeys.rawData(model, ingestId);
       await lake.put(key, csv, 'text/csv');
-      const pointer: RawPointer = { key, ingestId, sha256, rows: csv.split('\n').length - 2, ingestedAt: new Date().toISOString() };
+      const pointer: RawPointer = {
+        key,
+        ingestId,
+        sha256,
+        rows: csv.split('\n').length - 2,
+        ingestedAt: new Date().toISOString(),
+      };
       await lake.put(lakeKeys.rawLatest(model), JSON.stringify(pointer));
     },
   };

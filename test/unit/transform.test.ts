@@ -13,7 +13,10 @@ import {
   vectorToCsv,
 } from '../../lambdas/shared/features/index.ts';
 
-const credit = parseModelDefinition(JSON.parse(readFileSync('models/credit.json', 'utf8')), 'models/credit.json');
+const credit = parseModelDefinition(
+  JSON.parse(readFileSync('models/credit.json', 'utf8')),
+  'models/credit.json',
+);
 const spec = credit.spec;
 
 function demoRows(): CleanRow[] {
@@ -39,7 +42,11 @@ describe('validateRow', () => {
   it('names the field and the bad value for a wrongly typed JSON field', () => {
     const res = validateRow(spec, { Seniority: 'ten' }, 'json');
     expect(res.ok).toBe(false);
-    if (!res.ok) expect(res.errors).toContainEqual({ field: 'Seniority', message: 'must be a finite number, got "ten"' });
+    if (!res.ok)
+      expect(res.errors).toContainEqual({
+        field: 'Seniority',
+        message: 'must be a finite number, got "ten"',
+      });
   });
 
   it('rejects unknown JSON fields so that a typo is not silently a missing value', () => {
@@ -62,7 +69,16 @@ describe('fitTransform / transformRow', () => {
   it('learns sorted vocabularies with an extra column for unseen categories', () => {
     expect(artifact.vocabularies.Records).toEqual(['no', 'yes']);
     expect(artifact.columns).toContain('Home=__other__');
-    expect(artifact.columns.length).toBe(9 + artifact.vocabularies.Home!.length + 1 + artifact.vocabularies.Marital!.length + 1 + 3 + artifact.vocabularies.Job!.length + 1);
+    expect(artifact.columns.length).toBe(
+      9 +
+        artifact.vocabularies.Home!.length +
+        1 +
+        artifact.vocabularies.Marital!.length +
+        1 +
+        3 +
+        artifact.vocabularies.Job!.length +
+        1,
+    );
   });
 
   it('maps an unseen category to the other column and a missing one to NaN', () => {
@@ -85,16 +101,26 @@ describe('fitTransform / transformRow', () => {
       }
       const online = validateRow(spec, json, 'json');
       expect(online.ok).toBe(true);
-      if (online.ok) expect(Buffer.from(transformRow(spec, artifact, online.row).buffer)).toEqual(Buffer.from(batch[i]!.buffer));
+      if (online.ok)
+        expect(Buffer.from(transformRow(spec, artifact, online.row).buffer)).toEqual(
+          Buffer.from(batch[i]!.buffer),
+        );
     });
   });
 
   it('gives identical vectors on both paths for generated rows', () => {
-    const cell = fc.option(fc.oneof(fc.integer({ min: -1e6, max: 1e6 }), fc.double({ min: -1e9, max: 1e9, noNaN: true })), { nil: null });
+    const cell = fc.option(
+      fc.oneof(fc.integer({ min: -1e6, max: 1e6 }), fc.double({ min: -1e9, max: 1e9, noNaN: true })),
+      { nil: null },
+    );
     const category = fc.option(fc.constantFrom('rent', 'owner', 'parents', 'castle', ''), { nil: null });
     fc.assert(
       fc.property(cell, cell, category, (seniority, income, home) => {
-        const csv: Record<string, string> = { Seniority: seniority === null ? '' : String(seniority), Income: income === null ? '' : String(income), Home: home ?? '' };
+        const csv: Record<string, string> = {
+          Seniority: seniority === null ? '' : String(seniority),
+          Income: income === null ? '' : String(income),
+          Home: home ?? '',
+        };
         const json: Record<string, unknown> = {};
         if (seniority !== null) json.Seniority = seniority;
         if (income !== null) json.Income = income;
@@ -102,7 +128,10 @@ describe('fitTransform / transformRow', () => {
         const a = validateRow(spec, csv, 'csv');
         const b = validateRow(spec, json, 'json');
         expect(a.ok && b.ok).toBe(true);
-        if (a.ok && b.ok) expect(Array.from(transformRow(spec, artifact, a.row))).toEqual(Array.from(transformRow(spec, artifact, b.row)));
+        if (a.ok && b.ok)
+          expect(Array.from(transformRow(spec, artifact, a.row))).toEqual(
+            Array.from(transformRow(spec, artifact, b.row)),
+          );
       }),
       { numRuns: 500 },
     );
@@ -111,7 +140,10 @@ describe('fitTransform / transformRow', () => {
   it('hashes the feature schema stably, and differently when the vocabulary changes', () => {
     const again = fitTransform(spec, rows);
     expect(featureSchemaHash(spec, again)).toBe(featureSchemaHash(spec, artifact));
-    const fewer = fitTransform(spec, rows.filter((r) => r.Home !== 'other'));
+    const fewer = fitTransform(
+      spec,
+      rows.filter((r) => r.Home !== 'other'),
+    );
     expect(featureSchemaHash(spec, fewer)).not.toBe(featureSchemaHash(spec, artifact));
   });
 

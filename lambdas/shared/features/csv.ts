@@ -30,7 +30,8 @@ export class CsvFormatError extends Error {
 /** Parses CSV text with a header row. Throws CsvFormatError for problems of the whole file. */
 export function parseCsv(text: string, source = 'the CSV'): ParsedCsv {
   const body = text.replace(/^\uFEFF/, '');
-  if (body.trim() === '') throw new CsvFormatError(`${source} is empty: expected a header row and data rows.`);
+  if (body.trim() === '')
+    throw new CsvFormatError(`${source} is empty: expected a header row and data rows.`);
   let rows: { record: string[]; info: { lines: number } }[];
   try {
     rows = parse(body, { relax_column_count: true, skip_empty_lines: true, info: true }) as unknown as {

@@ -6,7 +6,10 @@ import { z } from 'zod';
 
 const identifier = z
   .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/, 'must start with a letter or underscore and use letters, digits, _ . -');
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/,
+    'must start with a letter or underscore and use letters, digits, _ . -',
+  );
 
 export const numericFeatureSchema = z
   .object({
@@ -59,7 +62,11 @@ export const featureSpecSchema = z
         const seen = new Set<string>();
         for (const [i, f] of features.entries()) {
           if (seen.has(f.name)) {
-            ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate feature name "${f.name}"` });
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, 'name'],
+              message: `duplicate feature name "${f.name}"`,
+            });
           }
           seen.add(f.name);
         }

@@ -30,7 +30,9 @@ export interface FieldError {
   message: string;
 }
 
-export type ValidationResult = { ok: true; row: CleanRow; label?: 0 | 1 } | { ok: false; errors: FieldError[] };
+export type ValidationResult =
+  | { ok: true; row: CleanRow; label?: 0 | 1 }
+  | { ok: false; errors: FieldError[] };
 
 const CSV_TRUE = new Set(['true', '1', 'yes']);
 const CSV_FALSE = new Set(['false', '0', 'no']);
@@ -65,7 +67,11 @@ export function validateRow(
     switch (f.type) {
       case 'numeric': {
         const n = source === 'csv' && typeof value === 'string' ? Number(value.trim()) : value;
-        if (typeof n !== 'number' || !Number.isFinite(n) || (typeof value === 'string' && value.trim() === '')) {
+        if (
+          typeof n !== 'number' ||
+          !Number.isFinite(n) ||
+          (typeof value === 'string' && value.trim() === '')
+        ) {
           errors.push({ field: f.name, message: `must be a finite number, got ${describe(value)}` });
         } else {
           row[f.name] = n;
@@ -161,7 +167,11 @@ export function transformRow(spec: FeatureSpec, artifact: TransformArtifact, row
   return out;
 }
 
-export function transformBatch(spec: FeatureSpec, artifact: TransformArtifact, rows: readonly CleanRow[]): Float64Array[] {
+export function transformBatch(
+  spec: FeatureSpec,
+  artifact: TransformArtifact,
+  rows: readonly CleanRow[],
+): Float64Array[] {
   return rows.map((row) => transformRow(spec, artifact, row));
 }
 

@@ -13,10 +13,17 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { PlatformError, errorNames } from '../errors.ts';
+import { errorNames, PlatformError } from '../errors.ts';
 import type { Clock } from '../ports.ts';
 
-export type VersionStatus = 'Candidate' | 'Approved' | 'Rejected' | 'Production' | 'Retired' | 'RolledBack' | 'Failed';
+export type VersionStatus =
+  | 'Candidate'
+  | 'Approved'
+  | 'Rejected'
+  | 'Production'
+  | 'Retired'
+  | 'RolledBack'
+  | 'Failed';
 
 /** Allowed status transitions; anything else is refused. */
 export const allowedTransitions: Record<VersionStatus, readonly VersionStatus[]> = {
@@ -58,7 +65,13 @@ export interface ModelVersion {
   codeSha256: string;
   hyperParameters: Record<string, string>;
   metrics: { validation: Metrics; training?: Record<string, unknown> };
-  artifacts: { modelJson: string; transform: string; baseline: string; modelTarball: string; evaluation: string };
+  artifacts: {
+    modelJson: string;
+    transform: string;
+    baseline: string;
+    modelTarball: string;
+    evaluation: string;
+  };
   decision?: GuardrailDecision;
 }
 
@@ -85,7 +98,10 @@ const ALIAS_SK = 'ALIAS#production';
 const COUNTER_SK = 'COUNTER';
 
 function isConditionFailure(err: unknown): boolean {
-  return err instanceof ConditionalCheckFailedException || (err as { name?: string }).name === 'ConditionalCheckFailedException';
+  return (
+    err instanceof ConditionalCheckFailedException ||
+    (err as { name?: string }).name === 'ConditionalCheckFailedException'
+  );
 }
 
 function strip<T>(item: Record<string, unknown>): T {
@@ -133,19 +149,29 @@ export class ModelRegistry {
       }
       throw err;
     }
-    await this.audit({ model: record.model, action: 'VersionRegistered', version: record.version, detail: {} });
+    await this.audit({
+      model: record.model,
+      action: 'VersionRegistered',
+      version: record.version,
+      detail: {},
+    });
   }
 
   async getVersion(model: string, version: number): Promise<ModelVersion | undefined> {
     const res = await this.db.send(
-      new GetCommand({ TableName: this.table, Key: { pk: pk(model), sk: versionSk(version) }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: pk(model), sk: versionSk(version) },
+        ConsistentRead: true,
+      }),
     );
     return res.Item ? strip<ModelVersion>(res.Item) : undefined;
   }
 
   async requireVersion(model: string, version: number): Promise<ModelVersion> {
     const v = await this.getVersion(model, version);
-    if (!v) throw new PlatformError(errorNames.versionNotFound, `Model "${model}" has no version ${version}.`);
+    if (!v)
+      throw new PlatformError(errorNames.versionNotFound, `Model "${model}" has no version ${version}.`);
     return v;
   }
 
@@ -224,7 +250,11 @@ export class ModelRegistry {
 
   async getAlias(model: string, consistent = true): Promise<ProductionAlias | undefined> {
     const res = await this.db.send(
-      new GetCommand({ TableName: this.table, Key: { pk: pk(model), sk: ALIAS_SK }, ConsistentRead: consistent }),
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: pk(model), sk: ALIAS_SK },
+        ConsistentRead: consistent,
+      }),
     );
     return res.Item ? strip<ProductionAlias>(res.Item) : undefined;
   }
@@ -247,7 +277,10 @@ export class ModelRegistry {
           ConditionExpression: expected === undefined ? 'attribute_not_exists(pk)' : '#current = :expected',
           ...(expected === undefined
             ? {}
-            : { ExpressionAttributeNames: { '#current': 'current' }, ExpressionAttributeValues: { ':expected': expected } }),
+            : {
+                ExpressionAttributeNames: { '#current': 'current' },
+                ExpressionAttributeValues: { ':expected': expected },
+              }),
         }),
       );
     } catch (err) {

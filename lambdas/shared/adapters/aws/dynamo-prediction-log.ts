@@ -50,7 +50,8 @@ export class DynamoPredictionLog implements PredictionLogPort {
     for (let i = 0; i < items.length; i += 25) {
       let pending = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
       for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt === 5) throw new Error(`Prediction log write left ${pending.length} rows unprocessed after 5 attempts`);
+        if (attempt === 5)
+          throw new Error(`Prediction log write left ${pending.length} rows unprocessed after 5 attempts`);
         if (attempt > 0) await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
         const res = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
         pending = (res.UnprocessedItems?.[this.table] ?? []) as typeof pending;
