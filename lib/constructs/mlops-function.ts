@@ -154,6 +154,7 @@ export class MlopsFunction extends nodejs.NodejsFunction {
         externalModules: [],
         minify: true,
         sourceMap: true,
+        logLevel: nodejs.LogLevel.WARNING,
         define: { __MLOPS_MODELS_B64__: JSON.stringify(modelsB64) },
       },
     });
