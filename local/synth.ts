@@ -1,31 +1,36 @@
 /** Synthesizes the CDK app in-process, exactly as `cdk synth` would, for the twin to boot from. */
-import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
-import { buildApp } from '../lib/app.ts';
+import { buildApp, readCdkJsonContext } from '../lib/app.ts';
 import { buildConfig, loadModels, type PlatformConfig } from '../lib/config.ts';
+import { MODELS_DIR, PROJECT_ROOT } from '../lib/paths.ts';
 
-export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const projectRoot = PROJECT_ROOT;
 
 /** The platform config from cdk.json's `mlops` context, with the stage optionally overridden. */
 export function projectConfig(stage?: string): PlatformConfig {
-  const cdkJson = JSON.parse(readFileSync(join(projectRoot, 'cdk.json'), 'utf8')) as {
-    context?: Record<string, unknown>;
+  const raw = {
+    ...((readCdkJsonContext().mlops as Record<string, unknown>) ?? {}),
+    ...(stage ? { stage } : {}),
   };
-  const raw = { ...((cdkJson.context?.mlops as Record<string, unknown>) ?? {}), ...(stage ? { stage } : {}) };
-  return buildConfig(raw, loadModels(join(projectRoot, 'models')));
+  return buildConfig(raw, loadModels(MODELS_DIR));
 }
 
 export function synthesize(outdir: string, config: PlatformConfig = projectConfig()): string {
-  const cdkJson = JSON.parse(readFileSync(join(projectRoot, 'cdk.json'), 'utf8')) as {
-    context?: Record<string, unknown>;
-  };
   const app = new App({
     outdir,
-    context: { ...(cdkJson.context ?? {}), 'aws:cdk:enable-asset-metadata': true },
+    context: { ...readCdkJsonContext(), 'aws:cdk:enable-asset-metadata': true },
   });
-  buildApp(app, config);
-  app.synth();
+  // CDK announces each function it bundles on stderr; the twin's own progress line says it once.
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) =>
+    typeof chunk === 'string' && chunk.startsWith('Bundling asset ')
+      ? true
+      : write(chunk, ...(rest as []))) as typeof process.stderr.write;
+  try {
+    buildApp(app, config);
+    app.synth();
+  } finally {
+    process.stderr.write = write;
+  }
   return outdir;
 }
