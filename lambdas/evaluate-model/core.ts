@@ -11,7 +11,7 @@ import type { ModelDefinition } from '../shared/features/index.ts';
 import { lakeKeys } from '../shared/lake.ts';
 import { loadServingModel, untar } from '../shared/model-artifacts.ts';
 import { type ObjectStore, parseS3Uri } from '../shared/ports.ts';
-import type { Metrics } from '../shared/registry/registry.ts';
+import type { Metrics, ModelVersion } from '../shared/registry/registry.ts';
 
 export interface EvaluateInput {
   model: string;
@@ -22,13 +22,7 @@ export interface EvaluateInput {
 export interface EvaluateOutput {
   metrics: Metrics;
   trainingMetrics: Record<string, unknown>;
-  artifacts: {
-    modelJson: string;
-    transform: string;
-    baseline: string;
-    modelTarball: string;
-    evaluation: string;
-  };
+  artifacts: ModelVersion['artifacts'];
 }
 
 /** Reads the curated CSV matrix: label first, missing values empty. */
