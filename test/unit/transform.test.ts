@@ -67,16 +67,16 @@ describe('fitTransform / transformRow', () => {
   const artifact = fitTransform(spec, rows);
 
   it('learns sorted vocabularies with an extra column for unseen categories', () => {
-    expect(artifact.vocabularies.Records).toEqual(['no', 'yes']);
+    expect(artifact.features.Records!.vocabulary).toEqual(['no', 'yes']);
     expect(artifact.columns).toContain('Home=__other__');
     expect(artifact.columns.length).toBe(
       9 +
-        artifact.vocabularies.Home!.length +
+        artifact.features.Home!.vocabulary!.length +
         1 +
-        artifact.vocabularies.Marital!.length +
+        artifact.features.Marital!.vocabulary!.length +
         1 +
         3 +
-        artifact.vocabularies.Job!.length +
+        artifact.features.Job!.vocabulary!.length +
         1,
     );
   });
@@ -163,5 +163,81 @@ describe('parseCsv', () => {
     const parsed = parseCsv('a,b\n1,2\n3\n4,5\n', 'x.csv');
     expect(parsed.records).toHaveLength(2);
     expect(parsed.malformed).toEqual([{ line: 3, reason: 'expected 2 fields, got 1', raw: ['3'] }]);
+  });
+});
+
+describe('fitted transforms', () => {
+  const spec = parseModelDefinition(
+    {
+      name: 'toy',
+      spec: {
+        version: 1,
+        label: { column: 'y', positive: '1', negative: '0' },
+        features: [
+          { name: 'income', type: 'numeric', missing: { impute: 'median' }, transforms: [{ clip: { lower: 0.1, upper: 0.9 } }, 'log1p'] },
+          { name: 'age', type: 'numeric', missing: { impute: 'mean' } },
+          { name: 'city', type: 'categorical', missing: { impute: 'mode' }, minCount: 2, maxCategories: 2 },
+          { name: 'member', type: 'boolean', missing: 'reject' },
+        ],
+      },
+    },
+    'toy',
+  ).spec;
+  const rows: CleanRow[] = [
+    { income: 0, age: 20, city: 'a', member: true },
+    { income: 10, age: 30, city: 'a', member: false },
+    { income: 20, age: null, city: 'b', member: true },
+    { income: 30, age: 40, city: 'b', member: true },
+    { income: 1000, age: 50, city: 'a', member: false },
+    { income: null, age: 60, city: 'c', member: true },
+    { income: 40, age: 70, city: 'd', member: false },
+    { income: 50, age: 80, city: 'd', member: true },
+  ];
+  const artifact = fitTransform(spec, rows);
+
+  it('fits imputation values, clip bounds at quantiles and a bounded vocabulary', () => {
+    // income observed: 0,10,20,30,40,50,1000 → median 30; with the imputed 30, the 8 values' 10% and 90% quantiles.
+    expect(artifact.features.income!.impute).toBe(30);
+    const [[lower, upper]] = artifact.features.income!.clips as [[number, number]];
+    expect(lower).toBeCloseTo(7, 12);
+    expect(upper).toBeCloseTo(335, 12);
+    expect(artifact.features.age!.impute).toBeCloseTo(50, 12);
+    // a, b and d occur at least twice; c once (goes to other); at most 2 categories: a (3) then b/d (2, 2) → b by name.
+    expect(artifact.features.city!.vocabulary).toEqual(['a', 'b']);
+    expect(artifact.features.city!.impute).toBe('a');
+    expect(artifact.columns).toEqual(['income', 'age', 'city=a', 'city=b', 'city=__other__', 'member']);
+  });
+
+  it('applies impute, clip then log1p, and routes rare categories to other', () => {
+    const v = transformRow(spec, artifact, { income: null, age: null, city: 'c', member: false });
+    expect(Array.from(v)).toEqual([Math.log1p(30), 50, 0, 0, 1, 0]);
+    const high = transformRow(spec, artifact, { income: 1e9, age: 1, city: null, member: true });
+    expect(Array.from(high)).toEqual([Math.log1p(335), 1, 1, 0, 0, 1]);
+  });
+
+  it('rejects a missing value under the reject policy and a log1p value at or below -1', () => {
+    const res = validateRow(spec, { income: -1, age: 3, city: 'a' }, 'json');
+    expect(res.ok).toBe(false);
+    if (!res.ok) {
+      expect(res.errors).toContainEqual({ field: 'income', message: 'must be greater than -1 (it is log1p-transformed), got -1' });
+      expect(res.errors).toContainEqual({ field: 'member', message: 'is required' });
+    }
+  });
+
+  it('fails to fit a feature with no values to impute from, naming it', () => {
+    expect(() => fitTransform(spec, rows.map((r) => ({ ...r, age: null })))).toThrow('Feature "age" has no values in the training split');
+  });
+});
+
+describe('model definition validation', () => {
+  const base = JSON.parse(readFileSync('models/credit.json', 'utf8'));
+  it.each([
+    [{ spec: { ...base.spec, slices: [{ name: 's', feature: 'Age' }] } }, 'spec.slices.0.bands: numeric feature "Age" needs bands'],
+    [{ spec: { ...base.spec, slices: [{ name: 's', feature: 'Nope' }] } }, 'spec.slices.0.feature: "Nope" is not a feature'],
+    [{ training: { ...base.training, split: 'time' } }, 'training.split: split "time" needs spec.timeColumn'],
+    [{ spec: { ...base.spec, features: [{ name: 'Age', type: 'numeric', missing: { impute: 'mode' } }] } }, 'numeric features impute with mean, median or constant'],
+    [{ spec: { ...base.spec, features: [{ name: 'Age', type: 'numeric', transforms: [{ clip: { lower: 0.9, upper: 0.1 } }] }] } }, 'clip.lower must be below clip.upper'],
+  ])('fails an invalid definition with a message naming the key (%#)', (patch, message) => {
+    expect(() => parseModelDefinition({ ...base, ...patch }, 'models/credit.json')).toThrow(message);
   });
 });

@@ -11,30 +11,93 @@ const identifier = z
     'must start with a letter or underscore and use letters, digits, _ . -',
   );
 
+/**
+ * What to do with a missing value: `native` passes it to XGBoost as missing (it learns a default
+ * direction per split), `reject` makes the row invalid, `impute` replaces it with a statistic
+ * fitted on the training split (or a constant).
+ */
+export const missingPolicySchema = z.union([
+  z.enum(['native', 'reject']),
+  z
+    .object({
+      impute: z.enum(['mean', 'median', 'mode', 'constant']),
+      /** The value for `constant`. */
+      value: z.union([z.number(), z.string(), z.boolean()]).optional(),
+    })
+    .strict()
+    .refine((m) => m.impute !== 'constant' || m.value !== undefined, {
+      message: 'impute "constant" needs a "value"',
+    }),
+]);
+
+const quantile = z.number().min(0).max(1);
+
+/** Numeric transforms, applied in order after imputation. Clip bounds are fitted quantiles of the training split. */
+export const numericTransformSchema = z.union([
+  z.literal('log1p'),
+  z
+    .object({ clip: z.object({ lower: quantile.default(0), upper: quantile.default(1) }).strict() })
+    .strict()
+    .refine((t) => t.clip.lower < t.clip.upper, { message: 'clip.lower must be below clip.upper' }),
+]);
+
 export const numericFeatureSchema = z
   .object({
     name: identifier,
     type: z.literal('numeric'),
-    /** `allow`: a missing value is passed to the model as missing; `reject`: the row is invalid. */
-    missing: z.enum(['allow', 'reject']).default('allow'),
+    missing: missingPolicySchema.default('native'),
+    transforms: z.array(numericTransformSchema).default([]),
     description: z.string().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((f, ctx) => {
+    if (typeof f.missing === 'object' && f.missing.impute === 'mode') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['missing', 'impute'],
+        message: 'numeric features impute with mean, median or constant',
+      });
+    }
+    if (
+      typeof f.missing === 'object' &&
+      f.missing.impute === 'constant' &&
+      typeof f.missing.value !== 'number'
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['missing', 'value'],
+        message: 'a numeric feature needs a numeric constant',
+      });
+    }
+  });
 
 export const categoricalFeatureSchema = z
   .object({
     name: identifier,
     type: z.literal('categorical'),
-    missing: z.enum(['allow', 'reject']).default('allow'),
+    missing: missingPolicySchema.default('native'),
+    /** Categories seen fewer times than this in training go to the "other" column. */
+    minCount: z.number().int().positive().default(1),
+    /** At most this many categories get their own column (the most frequent); the rest are "other". */
+    maxCategories: z.number().int().positive().max(1000).default(100),
     description: z.string().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((f, ctx) => {
+    if (typeof f.missing === 'object' && (f.missing.impute === 'mean' || f.missing.impute === 'median')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['missing', 'impute'],
+        message: 'categorical features impute with mode or constant',
+      });
+    }
+  });
 
 export const booleanFeatureSchema = z
   .object({
     name: identifier,
     type: z.literal('boolean'),
-    missing: z.enum(['allow', 'reject']).default('allow'),
+    missing: missingPolicySchema.default('native'),
     description: z.string().optional(),
   })
   .strict();
@@ -45,6 +108,20 @@ export const featureSchema = z.discriminatedUnion('type', [
   booleanFeatureSchema,
 ]);
 
+/** A slice for evaluation: one value per category, or numeric bands split at the given edges. */
+export const sliceSchema = z
+  .object({
+    name: identifier,
+    feature: identifier,
+    /** For numeric features: ascending edges; bands are (-inf, e1), [e1, e2), ..., [en, inf). */
+    bands: z.array(z.number()).min(1).optional(),
+  })
+  .strict()
+  .refine((s) => !s.bands || s.bands.every((e, i) => i === 0 || e > s.bands![i - 1]!), {
+    message: 'bands must be strictly ascending',
+    path: ['bands'],
+  });
+
 export const featureSpecSchema = z
   .object({
     version: z.number().int().positive(),
@@ -54,7 +131,10 @@ export const featureSpecSchema = z
         positive: z.string().min(1),
         negative: z.string().min(1),
       })
-      .strict(),
+      .strict()
+      .refine((l) => l.positive !== l.negative, { message: 'positive and negative must differ' }),
+    /** A column holding the event time (ISO-8601 date/time or a number); enables time-based splits. */
+    timeColumn: identifier.optional(),
     features: z
       .array(featureSchema)
       .min(1)
@@ -71,15 +151,46 @@ export const featureSpecSchema = z
           seen.add(f.name);
         }
       }),
+    slices: z.array(sliceSchema).default([]),
   })
   .strict()
   .superRefine((spec, ctx) => {
-    if (spec.features.some((f) => f.name === spec.label.column)) {
+    const names = new Map(spec.features.map((f) => [f.name, f]));
+    if (names.has(spec.label.column)) {
       ctx.addIssue({
         code: 'custom',
         path: ['label', 'column'],
         message: `label column "${spec.label.column}" must not also be a feature`,
       });
+    }
+    if (spec.timeColumn && (names.has(spec.timeColumn) || spec.timeColumn === spec.label.column)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['timeColumn'],
+        message: `time column "${spec.timeColumn}" must be neither a feature nor the label`,
+      });
+    }
+    for (const [i, slice] of spec.slices.entries()) {
+      const f = names.get(slice.feature);
+      if (!f) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['slices', i, 'feature'],
+          message: `"${slice.feature}" is not a feature`,
+        });
+      } else if (f.type === 'numeric' && !slice.bands) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['slices', i, 'bands'],
+          message: `numeric feature "${f.name}" needs bands`,
+        });
+      } else if (f.type !== 'numeric' && slice.bands) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['slices', i, 'bands'],
+          message: `bands apply to numeric features only`,
+        });
+      }
     }
   });
 
@@ -93,13 +204,33 @@ export const modelDefinitionSchema = z
     training: z
       .object({
         seed: z.number().int().nonnegative().default(42),
+        /** `random`: shuffled by the seed; `time`: the latest rows (by the spec's timeColumn) are held out. */
+        split: z.enum(['random', 'time']).default('random'),
         validationFraction: z.number().gt(0).lt(1).default(0.2),
+        /** Held out from both training and validation: the golden rows every candidate is also scored on. */
+        goldenFraction: z.number().min(0).lt(1).default(0.1),
         /** Above this fraction of invalid rows, the prepare step fails the run. */
         maxInvalidFraction: z.number().min(0).max(1).default(0.05),
         hyperparameters: z.record(z.string(), hyperparameterValue).default({}),
       })
       .strict()
-      .default({ seed: 42, validationFraction: 0.2, maxInvalidFraction: 0.05, hyperparameters: {} }),
+      .superRefine((t, ctx) => {
+        if (t.validationFraction + t.goldenFraction >= 0.9) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['goldenFraction'],
+            message: 'validationFraction + goldenFraction must leave at least 10% to train on',
+          });
+        }
+      })
+      .default({
+        seed: 42,
+        split: 'random',
+        validationFraction: 0.2,
+        goldenFraction: 0.1,
+        maxInvalidFraction: 0.05,
+        hyperparameters: {},
+      }),
     serving: z
       .object({
         /** Scores at or above the threshold get the positive label. */
@@ -124,9 +255,21 @@ export const modelDefinitionSchema = z
       .strict()
       .default({ psiAlarm: 0.2, minSamples: 100 }),
   })
-  .strict();
+  .strict()
+  .superRefine((m, ctx) => {
+    if (m.training.split === 'time' && !m.spec.timeColumn) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['training', 'split'],
+        message: 'split "time" needs spec.timeColumn',
+      });
+    }
+  });
 
 export type FeatureDef = z.infer<typeof featureSchema>;
+export type MissingPolicy = z.infer<typeof missingPolicySchema>;
+export type NumericTransform = z.infer<typeof numericTransformSchema>;
+export type Slice = z.infer<typeof sliceSchema>;
 export type FeatureSpec = z.infer<typeof featureSpecSchema>;
 export type ModelDefinition = z.infer<typeof modelDefinitionSchema>;
 

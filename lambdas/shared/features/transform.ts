@@ -3,26 +3,35 @@
  * Lambda uses it to build serving vectors, so the two paths cannot drift apart.
  */
 import { createHash } from 'node:crypto';
-import type { FeatureSpec } from './spec.ts';
+import type { FeatureDef, FeatureSpec } from './spec.ts';
 
 /** Bumped whenever the meaning of `transformRow` changes, so old artifacts stop matching. */
-export const TRANSFORM_CODE_VERSION = 1;
+export const TRANSFORM_CODE_VERSION = 2;
 
-/** Appended to a categorical feature's vocabulary: the column that counts unseen categories. */
+/** Appended to a categorical feature's vocabulary: the column that counts unseen and rare categories. */
 export const OTHER_CATEGORY = '__other__';
 
 export type CleanValue = number | string | boolean | null;
 /** A row that passed validation: every spec feature is present, typed, or null when missing. */
 export type CleanRow = Record<string, CleanValue>;
 
-/** What fitting on the training snapshot learns; stored with the model version. */
+/** What fitting learned about one feature. */
+export interface FeatureFit {
+  /** The value a missing entry is replaced with (`impute` policy). */
+  impute?: number | string | boolean;
+  /** Fitted `[lower, upper]` bounds, one per `clip` transform, in transform order. */
+  clips?: [number, number][];
+  /** Categories with their own column, in column order. */
+  vocabulary?: string[];
+}
+
+/** What fitting on the training split learns; stored with the model version. */
 export interface TransformArtifact {
   transformCodeVersion: number;
   specVersion: number;
   /** Output column names, in vector order. */
   columns: string[];
-  /** Sorted categories seen in training, per categorical feature. */
-  vocabularies: Record<string, string[]>;
+  features: Record<string, FeatureFit>;
 }
 
 export interface FieldError {
@@ -73,6 +82,11 @@ export function validateRow(
           (typeof value === 'string' && value.trim() === '')
         ) {
           errors.push({ field: f.name, message: `must be a finite number, got ${describe(value)}` });
+        } else if (n <= -1 && f.transforms.includes('log1p')) {
+          errors.push({
+            field: f.name,
+            message: `must be greater than -1 (it is log1p-transformed), got ${n}`,
+          });
         } else {
           row[f.name] = n;
         }
@@ -119,38 +133,141 @@ export function validateRow(
   return label === undefined ? { ok: true, row } : { ok: true, row, label };
 }
 
-/** Learns the vocabularies from the training rows. Deterministic: categories are sorted. */
-export function fitTransform(spec: FeatureSpec, rows: readonly CleanRow[]): TransformArtifact {
-  const vocabularies: Record<string, string[]> = {};
-  const columns: string[] = [];
-  for (const f of spec.features) {
-    if (f.type === 'categorical') {
-      const seen = new Set<string>();
-      for (const row of rows) {
-        const v = row[f.name];
-        if (typeof v === 'string') seen.add(v);
-      }
-      const vocab = [...seen].sort();
-      vocabularies[f.name] = vocab;
-      for (const c of vocab) columns.push(`${f.name}=${c}`);
-      columns.push(`${f.name}=${OTHER_CATEGORY}`);
-    } else {
-      columns.push(f.name);
-    }
-  }
-  return { transformCodeVersion: TRANSFORM_CODE_VERSION, specVersion: spec.version, columns, vocabularies };
+/** Linear-interpolated quantile of sorted values (the default method of numpy and R's type 7). */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
-/** Turns one clean row into the model's input vector. Missing values become NaN (XGBoost's missing). */
+/** The most frequent value; ties go to the one that sorts first, so fitting is deterministic. */
+function mode<T extends string | boolean>(values: readonly T[]): T | undefined {
+  const counts = new Map<T, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  let best: T | undefined;
+  let bestCount = 0;
+  for (const [v, c] of counts) {
+    if (c > bestCount || (c === bestCount && best !== undefined && String(v) < String(best))) {
+      best = v;
+      bestCount = c;
+    }
+  }
+  return best;
+}
+
+/** Thrown when the training split cannot be fitted (for example a feature with no values at all). */
+export class FitError extends Error {
+  override name = 'FitError';
+}
+
+type NumericFeature = Extract<FeatureDef, { type: 'numeric' }>;
+
+function applyNumeric(f: NumericFeature, fit: FeatureFit, value: number): number {
+  let v = value;
+  let clip = 0;
+  for (const t of f.transforms) {
+    if (t === 'log1p') v = Math.log1p(v);
+    else {
+      const [lower, upper] = fit.clips![clip++]!;
+      v = Math.min(upper, Math.max(lower, v));
+    }
+  }
+  return v;
+}
+
+function fitImpute(
+  f: FeatureDef,
+  observed: readonly (number | string | boolean)[],
+  statistic: () => number | string | boolean | undefined,
+): number | string | boolean | undefined {
+  if (typeof f.missing !== 'object') return undefined;
+  if (f.missing.impute === 'constant') return f.missing.value;
+  const value = statistic();
+  if (value === undefined || observed.length === 0) {
+    throw new FitError(`Feature "${f.name}" has no values in the training split to impute from.`);
+  }
+  return value;
+}
+
+/**
+ * Learns, from the training rows only, what the transform needs: imputation values, clip bounds
+ * (quantiles of the values as they reach the clip) and categorical vocabularies. Deterministic.
+ */
+export function fitTransform(spec: FeatureSpec, rows: readonly CleanRow[]): TransformArtifact {
+  const features: Record<string, FeatureFit> = {};
+  const columns: string[] = [];
+  for (const f of spec.features) {
+    const fit: FeatureFit = {};
+    if (f.type === 'numeric') {
+      const observed = rows.map((r) => r[f.name]).filter((v): v is number => typeof v === 'number');
+      const sorted = [...observed].sort((a, b) => a - b);
+      const impute = fitImpute(f, observed, () =>
+        typeof f.missing === 'object' && f.missing.impute === 'mean'
+          ? observed.reduce((a, b) => a + b, 0) / observed.length
+          : quantile(sorted, 0.5),
+      );
+      if (impute !== undefined) fit.impute = impute;
+      let current =
+        impute === undefined
+          ? observed
+          : rows.map((r) => (typeof r[f.name] === 'number' ? (r[f.name] as number) : (impute as number)));
+      const clips: [number, number][] = [];
+      for (const t of f.transforms) {
+        if (t === 'log1p') {
+          current = current.map((v) => Math.log1p(v));
+          continue;
+        }
+        if (current.length === 0)
+          throw new FitError(
+            `Feature "${f.name}" has no values in the training split to fit its clip bounds on.`,
+          );
+        const s = [...current].sort((a, b) => a - b);
+        const bounds: [number, number] = [quantile(s, t.clip.lower), quantile(s, t.clip.upper)];
+        clips.push(bounds);
+        current = current.map((v) => Math.min(bounds[1], Math.max(bounds[0], v)));
+      }
+      if (clips.length > 0) fit.clips = clips;
+      columns.push(f.name);
+    } else if (f.type === 'categorical') {
+      const observed = rows.map((r) => r[f.name]).filter((v): v is string => typeof v === 'string');
+      const counts = new Map<string, number>();
+      for (const v of observed) counts.set(v, (counts.get(v) ?? 0) + 1);
+      const vocabulary = [...counts.entries()]
+        .filter(([, c]) => c >= f.minCount)
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .slice(0, f.maxCategories)
+        .map(([v]) => v)
+        .sort();
+      fit.vocabulary = vocabulary;
+      const impute = fitImpute(f, observed, () => mode(observed));
+      if (impute !== undefined) fit.impute = String(impute);
+      for (const c of vocabulary) columns.push(`${f.name}=${c}`);
+      columns.push(`${f.name}=${OTHER_CATEGORY}`);
+    } else {
+      const observed = rows.map((r) => r[f.name]).filter((v): v is boolean => typeof v === 'boolean');
+      const impute = fitImpute(f, observed, () => mode(observed));
+      if (impute !== undefined) fit.impute = Boolean(impute);
+      columns.push(f.name);
+    }
+    features[f.name] = fit;
+  }
+  return { transformCodeVersion: TRANSFORM_CODE_VERSION, specVersion: spec.version, columns, features };
+}
+
+/** Turns one clean row into the model's input vector. Missing values that are not imputed become NaN (XGBoost's missing). */
 export function transformRow(spec: FeatureSpec, artifact: TransformArtifact, row: CleanRow): Float64Array {
   const out = new Float64Array(artifact.columns.length);
   let i = 0;
   for (const f of spec.features) {
-    const v = row[f.name];
+    const fit = artifact.features[f.name] ?? {};
+    const raw = row[f.name];
+    const v = raw === null || raw === undefined ? (fit.impute ?? null) : raw;
     if (f.type === 'categorical') {
-      const vocab = artifact.vocabularies[f.name] ?? [];
+      const vocab = fit.vocabulary ?? [];
       const width = vocab.length + 1;
-      if (v === null || v === undefined) {
+      if (v === null) {
         out.fill(Number.NaN, i, i + width);
       } else {
         const at = vocab.indexOf(String(v));
@@ -158,10 +275,10 @@ export function transformRow(spec: FeatureSpec, artifact: TransformArtifact, row
       }
       i += width;
     } else if (f.type === 'boolean') {
-      out[i++] = v === null || v === undefined ? Number.NaN : v ? 1 : 0;
+      out[i++] = v === null ? Number.NaN : v ? 1 : 0;
     } else {
       // + 0 folds -0 into 0: JSON keeps -0 but a CSV cell cannot, and both paths must agree.
-      out[i++] = typeof v === 'number' ? v + 0 : Number.NaN;
+      out[i++] = typeof v === 'number' ? applyNumeric(f, fit, v) + 0 : Number.NaN;
     }
   }
   return out;
@@ -191,7 +308,7 @@ export function featureSchemaHash(spec: FeatureSpec, artifact: TransformArtifact
   const material = canonical({
     transformCodeVersion: TRANSFORM_CODE_VERSION,
     label: spec.label,
-    features: spec.features.map((f) => ({ name: f.name, type: f.type, missing: f.missing })),
+    features: spec.features,
     artifact,
   });
   return createHash('sha256').update(material).digest('hex');
