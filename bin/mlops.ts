@@ -6,7 +6,10 @@
 // future Node 22 requirement would otherwise repeat on every command.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { type ModelDefinition, parseModelDefinition } from '../lambdas/shared/features/spec.ts';
 import { getModel, modelNames } from '../lambdas/shared/models.ts';
 import {
   CliError,
@@ -22,7 +25,9 @@ import {
 import { runDemo } from '../lib/cli/demo.ts';
 import { startTwin } from '../lib/cli/local-up.ts';
 import { bold, dim, fail, info, red } from '../lib/cli/print.ts';
+import { inferDefinition } from '../lib/cli/spec-infer.ts';
 import { awsTarget, isTwinListening, type Target, twinTarget } from '../lib/cli/target.ts';
+import { MODELS_DIR } from '../lib/paths.ts';
 import { projectConfig } from '../local/synth.ts';
 
 const DEFAULT_PORT = 3000;
@@ -39,6 +44,30 @@ function seed(value: string): number {
   if (!Number.isInteger(n) || n < 0 || n > 2 ** 31 - 1)
     throw new InvalidArgumentError(`must be a non-negative integer, got "${value}"`);
   return n;
+}
+
+function readDefinition(file: string): ModelDefinition {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CliError(`Cannot read the model definition ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return parseModelDefinition(raw, file);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+}
+
+/** A model name as the registry knows it; it need not be deployed yet (ingest --spec adds models). */
+function modelName(name: string): string {
+  if (!/^[a-z][a-z0-9-]{0,31}$/.test(name)) {
+    throw new CliError(
+      `--model "${name}" is not a model name (lower-case letters, digits and -, at most 32).`,
+    );
+  }
+  return name;
 }
 
 function modelDef(name: string) {
@@ -156,9 +185,61 @@ withTarget(
   ),
 )
   .argument('<csv>', 'path of the CSV file (header row required)')
-  .action(async (csv: string, opts: TargetOpts & { model: string }) => {
-    await ingest(await target(opts), modelDef(opts.model), csv);
+  .option(
+    '--spec <file>',
+    'model definition to ingest with (default: models/<model>.json); its name is the model',
+  )
+  .action(async (csv: string, opts: TargetOpts & { model: string; spec?: string }, cmd: Command) => {
+    let def = modelDef(opts.model);
+    if (opts.spec) {
+      def = readDefinition(opts.spec);
+      if (cmd.getOptionValueSource('model') === 'cli' && opts.model !== def.name) {
+        throw new CliError(`--model "${opts.model}" differs from the name "${def.name}" in ${opts.spec}.`);
+      }
+    }
+    await ingest(await target(opts), def, csv);
   });
+
+const spec = program
+  .command('spec')
+  .description('Model definitions: the feature spec and settings of a model.');
+spec
+  .command('infer')
+  .description(
+    'Write a starting model definition for a CSV with a binary label; review it, then ingest with --spec.',
+  )
+  .argument('<csv>', 'path of the CSV file (header row required)')
+  .requiredOption('--label <column>', 'the label column (two distinct values)')
+  .option('--positive <value>', 'the positive class (default: the rarer value)')
+  .option('--name <name>', 'model name (default: from the file name)')
+  .option('-o, --out <file>', 'where to write the definition (default: models/<name>.json)')
+  .option('--force', 'overwrite an existing file')
+  .action(
+    async (
+      csv: string,
+      opts: { label: string; positive?: string; name?: string; out?: string; force?: boolean },
+    ) => {
+      let text: string;
+      try {
+        text = readFileSync(csv, 'utf8');
+      } catch (err) {
+        throw new CliError(`Cannot read ${csv}: ${(err as Error).message}`);
+      }
+      const { definition, notes } = inferDefinition(text, {
+        label: opts.label,
+        source: csv,
+        ...(opts.positive === undefined ? {} : { positive: opts.positive }),
+        ...(opts.name === undefined ? {} : { name: opts.name }),
+      });
+      const out = opts.out ?? join(MODELS_DIR, `${definition.name}.json`);
+      if (existsSync(out) && !opts.force)
+        throw new CliError(`${out} exists; pass --force to overwrite it or --out <file>.`);
+      writeFileSync(out, `${JSON.stringify(definition, null, 2)}\n`);
+      for (const n of notes) info(dim(n));
+      info(`wrote ${out}: model "${definition.name}", ${definition.spec.features.length} features`);
+      info(`next: npx mlops ingest ${csv} --spec ${out} && npx mlops train --model ${definition.name}`);
+    },
+  );
 
 withTarget(
   withModel(
@@ -176,14 +257,14 @@ withTarget(
   .option('--no-wait', 'on AWS: start the run and return its execution ARN')
   .action(async (opts: TargetOpts & { model: string; seed?: number; wait: boolean }) => {
     const t = await target(opts);
-    const def = modelDef(opts.model);
+    const model = modelName(opts.model);
     if (!opts.wait && t.start) {
       info(
-        `started ${await t.start('training', { model: def.name, ...(opts.seed === undefined ? {} : { seed: opts.seed }) })}`,
+        `started ${await t.start('training', { model, ...(opts.seed === undefined ? {} : { seed: opts.seed }) })}`,
       );
       return;
     }
-    await train(t, def, opts.seed);
+    await train(t, model, opts.seed);
   });
 
 withTarget(
@@ -198,8 +279,8 @@ withTarget(
   .option('--reason <text>', 'why the promotion is forced')
   .action(async (version: string, opts: TargetOpts & { model: string; force?: boolean; reason?: string }) => {
     const t = await target(opts);
-    const def = modelDef(opts.model);
-    const res = await promote(t, def.name, await resolveVersion(t, def.name, version), opts);
+    const model = modelName(opts.model);
+    const res = await promote(t, model, await resolveVersion(t, model, version), opts);
     if (!res.promoted) process.exitCode = 3;
   });
 
@@ -210,7 +291,7 @@ withTarget(
 )
   .option('--reason <text>', 'why (recorded in the registry and sent to operators)')
   .action(async (opts: TargetOpts & { model: string; reason?: string }) => {
-    await rollback(await target(opts), modelDef(opts.model).name, opts.reason);
+    await rollback(await target(opts), modelName(opts.model), opts.reason);
   });
 
 withTarget(
@@ -220,7 +301,7 @@ withTarget(
       .description('List the versions of a model, its status and the production alias.'),
   ),
 ).action(async (opts: TargetOpts & { model: string }) => {
-  await listModels(await target(opts), modelDef(opts.model).name);
+  await listModels(await target(opts), modelName(opts.model));
 });
 
 withTarget(
@@ -233,8 +314,8 @@ withTarget(
   .argument('<version>', 'version number, v<N>, or "latest"')
   .action(async (version: string, opts: TargetOpts & { model: string }) => {
     const t = await target(opts);
-    const def = modelDef(opts.model);
-    await show(t, def.name, await resolveVersion(t, def.name, version));
+    const model = modelName(opts.model);
+    await show(t, model, await resolveVersion(t, model, version));
   });
 
 withTarget(

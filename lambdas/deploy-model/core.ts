@@ -4,7 +4,7 @@
  * fit the transform, and carry the feature-schema hash the serving code computes.
  */
 import { errorNames, PlatformError } from '../shared/errors.ts';
-import { featureSchemaHash, type ModelDefinition } from '../shared/features/index.ts';
+import { featureSchemaHash } from '../shared/features/index.ts';
 import { loadServingModel } from '../shared/model-artifacts.ts';
 import type { ObjectStore } from '../shared/ports.ts';
 import type { ModelRegistry } from '../shared/registry/registry.ts';
@@ -24,10 +24,10 @@ export interface DeployOutput {
 
 export async function deployModel(
   input: DeployInput,
-  def: ModelDefinition,
   deps: { registry: ModelRegistry; lake: ObjectStore },
 ): Promise<DeployOutput> {
   const v = await deps.registry.requireVersion(input.model, input.version);
+  const def = v.definition;
   const serving = await loadServingModel(deps.lake, v.version, v.artifacts);
   const computed = featureSchemaHash(def.spec, serving.transform);
   if (computed !== v.featureSchemaHash) {

@@ -21,6 +21,8 @@ export interface EvaluateInput {
 
 export interface EvaluateOutput {
   metrics: Metrics;
+  /** Metrics on the golden split, when the snapshot has one. */
+  goldenMetrics?: Metrics;
   trainingMetrics: Record<string, unknown>;
   artifacts: ModelVersion['artifacts'];
 }
@@ -41,10 +43,10 @@ export function parseMatrix(text: string): { labels: Uint8Array; rows: Float64Ar
 
 export async function evaluateModel(
   input: EvaluateInput,
-  def: ModelDefinition,
   deps: { lake: ObjectStore },
 ): Promise<EvaluateOutput> {
   const { lake } = deps;
+  const def = input.prepared.definition;
   const tarball = parseS3Uri(input.training.modelArtifacts);
   if (tarball.bucket !== lake.bucket) {
     throw new PlatformError(
@@ -74,14 +76,30 @@ export async function evaluateModel(
     lake.put(artifacts.baseline, files.get('baseline.json')!, 'application/json'),
   ]);
   const serving = await loadServingModel(lake, 0, artifacts);
-  const { labels, rows } = parseMatrix(await lake.getText(input.prepared.keys.validation));
-  const scores = serving.model.predictBatch(rows);
-  const metrics = classificationMetrics(scores, labels, def.serving.threshold);
+  const score = async (key: string) => {
+    const { labels, rows } = parseMatrix(await lake.getText(key));
+    const scores = serving.model.predictBatch(rows);
+    return { scores, metrics: classificationMetrics(scores, labels, def.serving.threshold) };
+  };
+  const validation = await score(input.prepared.keys.validation);
+  const golden = input.prepared.keys.golden ? await score(input.prepared.keys.golden) : undefined;
+  const metrics = validation.metrics;
+  const goldenMetrics = golden?.metrics;
   const trainingMetrics = JSON.parse(files.get('metrics.json')!.toString('utf8')) as Record<string, unknown>;
   await lake.put(
     artifacts.evaluation,
-    `${JSON.stringify({ snapshotId: input.prepared.snapshotId, metrics, scoreHistogram: scoreHistogram(scores), trainingMetrics }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        snapshotId: input.prepared.snapshotId,
+        metrics,
+        goldenMetrics,
+        scoreHistogram: scoreHistogram(validation.scores),
+        trainingMetrics,
+      },
+      null,
+      2,
+    )}\n`,
     'application/json',
   );
-  return { metrics, trainingMetrics, artifacts };
+  return { metrics, ...(goldenMetrics ? { goldenMetrics } : {}), trainingMetrics, artifacts };
 }

@@ -1,8 +1,5 @@
 import { lakeStore } from '../shared/deps.ts';
-import { getModel } from '../shared/models.ts';
 import { taskHandler } from '../shared/task-handler.ts';
 import { type EvaluateInput, evaluateModel } from './core.ts';
 
-export const handler = taskHandler((input: EvaluateInput) =>
-  evaluateModel(input, getModel(input.model), { lake: lakeStore() }),
-);
+export const handler = taskHandler((input: EvaluateInput) => evaluateModel(input, { lake: lakeStore() }));

@@ -3,7 +3,6 @@
  * records the decision, with every reason, on the version. A forced promotion is recorded as such.
  */
 import { errorNames, PlatformError } from '../shared/errors.ts';
-import type { ModelDefinition } from '../shared/features/index.ts';
 import type { Clock } from '../shared/ports.ts';
 import type { GuardrailDecision, ModelRegistry } from '../shared/registry/registry.ts';
 
@@ -23,7 +22,6 @@ export interface GuardrailOutput {
 
 export async function runGuardrail(
   input: GuardrailInput,
-  def: ModelDefinition,
   deps: { registry: ModelRegistry; clock: Clock },
 ): Promise<GuardrailOutput> {
   if (input.force && !input.reason?.trim()) {
@@ -39,6 +37,7 @@ export async function runGuardrail(
       `Model "${input.model}" version ${input.version} is ${candidate.status}; only a Candidate can be promoted.`,
     );
   }
+  const def = candidate.definition;
   const failures: string[] = [];
   const notes: string[] = [];
   const auc = candidate.metrics.validation.auc;

@@ -104,8 +104,6 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
   const started = deps.clock.now().getTime();
   const requestId = req.requestId ?? randomUUID();
   const modelName = req.modelParam ?? deps.defaultModel;
-  const def = deps.models(modelName);
-  if (!def) return problem(404, 'UnknownModel', `There is no model named "${modelName}".`, requestId);
   if (req.method.toUpperCase() !== 'POST') {
     return problem(405, 'MethodNotAllowed', `Use POST, not ${req.method}.`, requestId);
   }
@@ -143,13 +141,38 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
   if (!Array.isArray(instances))
     return invalid('"instances" must be an array of objects, one per prediction.');
   if (instances.length === 0) return invalid('"instances" is empty: send at least one instance.');
+  const extraKeys = Object.keys(body).filter((k) => k !== 'instances');
+  if (extraKeys.length > 0) return invalid(`Unknown top-level field(s): ${extraKeys.join(', ')}.`);
+
+  // The production version carries the definition it was trained with; validating and computing
+  // features with that one (not with whatever this code was deployed with) is what prevents skew.
+  let loaded: { version: ModelVersion; serving: ServingModel; hashOk: boolean };
+  try {
+    const alias = await deps.registry.getAlias(modelName, false);
+    if (!alias) {
+      if (!deps.models(modelName)) {
+        return problem(404, 'UnknownModel', `There is no model named "${modelName}".`, requestId);
+      }
+      deps.metric(modelName, 'NoProductionModel', 1);
+      return problem(
+        503,
+        'NoProductionModel',
+        `Model "${modelName}" has no production version yet; train and promote one.`,
+        requestId,
+      );
+    }
+    loaded = await loadVersion(modelName, alias.current, deps);
+  } catch (err) {
+    deps.metric(modelName, 'UpstreamErrors', 1);
+    deps.onError(err, { model: modelName, requestId, stage: 'load-model' });
+    return problem(503, 'ModelUnavailable', `Model "${modelName}" cannot be loaded right now.`, requestId);
+  }
+  const def = loaded.version.definition;
   if (instances.length > def.serving.maxInstancesPerRequest) {
     return invalid(
       `"instances" has ${instances.length} items; at most ${def.serving.maxInstancesPerRequest} are allowed per request.`,
     );
   }
-  const extraKeys = Object.keys(body).filter((k) => k !== 'instances');
-  if (extraKeys.length > 0) return invalid(`Unknown top-level field(s): ${extraKeys.join(', ')}.`);
 
   const rows: CleanRow[] = [];
   const errors: InstanceError[] = [];
@@ -158,7 +181,7 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
       errors.push({ instance: i, field: '(instance)', message: 'must be a JSON object of feature fields' });
       continue;
     }
-    const res = validateJson(def, instance as Record<string, unknown>);
+    const res = validateRow(def.spec, instance as Record<string, unknown>, 'json');
     if (res.ok) rows.push(res.row);
     else for (const e of res.errors) errors.push({ instance: i, ...e });
   }
@@ -170,24 +193,6 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
     );
   }
 
-  let loaded: { version: ModelVersion; serving: ServingModel; hashOk: boolean };
-  try {
-    const alias = await deps.registry.getAlias(modelName, false);
-    if (!alias) {
-      deps.metric(modelName, 'NoProductionModel', 1);
-      return problem(
-        503,
-        'NoProductionModel',
-        `Model "${modelName}" has no production version yet; train and promote one.`,
-        requestId,
-      );
-    }
-    loaded = await loadVersion(def, alias.current, deps);
-  } catch (err) {
-    deps.metric(modelName, 'UpstreamErrors', 1);
-    deps.onError(err, { model: modelName, requestId, stage: 'load-model' });
-    return problem(503, 'ModelUnavailable', `Model "${modelName}" cannot be loaded right now.`, requestId);
-  }
   if (!loaded.hashOk) {
     deps.metric(modelName, 'FeatureSchemaMismatch', 1);
     return problem(
@@ -245,19 +250,16 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
   );
 }
 
-function validateJson(def: ModelDefinition, instance: Record<string, unknown>) {
-  return validateRow(def.spec, instance, 'json');
-}
-
-async function loadVersion(def: ModelDefinition, versionNumber: number, deps: PredictDeps) {
-  const key = `${def.name}#${versionNumber}`;
+async function loadVersion(model: string, versionNumber: number, deps: PredictDeps) {
+  const key = `${model}#${versionNumber}`;
   let entry = servingCache.get(key);
   if (!entry) {
     entry = (async () => {
-      const version = await deps.registry.getVersion(def.name, versionNumber);
+      const version = await deps.registry.getVersion(model, versionNumber);
       if (!version) throw new Error(`alias points at version ${versionNumber}, which is not in the registry`);
       const serving = await loadServingModel(deps.lake, versionNumber, version.artifacts);
-      const hashOk = featureSchemaHash(def.spec, serving.transform) === version.featureSchemaHash;
+      const hashOk =
+        featureSchemaHash(version.definition.spec, serving.transform) === version.featureSchemaHash;
       return { version, serving, hashOk };
     })();
     servingCache.set(key, entry);

@@ -1,18 +1,20 @@
 /**
  * Prepare step of the training pipeline: validates the raw data against the model's spec, puts
- * bad rows in quarantine with a reason each, splits deterministically by seed, fits the transform
- * on the training split only, and writes the curated snapshot with a manifest whose hash
- * identifies the data version.
+ * bad rows in quarantine with a reason each, splits deterministically (by seed, or by the time
+ * column) into train / validation / golden, fits the transform on the training split only, and
+ * writes the curated snapshot with a manifest whose hash identifies the data version.
  */
 import { createHash } from 'node:crypto';
 import { errorNames, PlatformError } from '../shared/errors.ts';
 import {
   type CleanRow,
   CsvFormatError,
+  FitError,
   featureSchemaHash,
   fitTransform,
   type ModelDefinition,
   parseCsv,
+  parseModelDefinition,
   TRANSFORM_CODE_VERSION,
   transformRow,
   validateRow,
@@ -30,11 +32,16 @@ export interface PrepareInput {
 export interface PrepareEnv {
   trainingSourceUri: string;
   trainingCodeSha256: string;
+  featureCodeSha256: string;
   trainingImageUri: string;
 }
 
+export type SplitName = 'train' | 'validation' | 'golden';
+
 export interface PrepareOutput {
   model: string;
+  /** The definition the snapshot was built with; the version keeps it, and serving uses it. */
+  definition: ModelDefinition;
   snapshotId: string;
   dataManifestHash: string;
   featureSchemaHash: string;
@@ -42,9 +49,17 @@ export interface PrepareOutput {
   trainingJobName: string;
   hyperParameters: Record<string, string>;
   channels: { train: string; validation: string };
-  keys: { manifest: string; transform: string; validation: string; quarantine?: string };
-  counts: { rows: number; valid: number; quarantined: number; train: number; validation: number };
+  keys: { manifest: string; transform: string; validation: string; golden?: string; quarantine?: string };
+  counts: {
+    rows: number;
+    valid: number;
+    quarantined: number;
+    train: number;
+    validation: number;
+    golden: number;
+  };
   codeSha256: string;
+  featureCodeSha256: string;
   trainingImage: string;
 }
 
@@ -52,6 +67,13 @@ interface QuarantinedRow {
   line: number;
   reasons: string[];
   raw: unknown;
+}
+
+interface ValidRow {
+  line: number;
+  row: CleanRow;
+  label: 0 | 1;
+  time?: number;
 }
 
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
@@ -72,12 +94,96 @@ function stamp(d: Date): string {
   return d.toISOString().replace(/[-:T]/g, '').slice(0, 14);
 }
 
+/** A time cell as milliseconds: a number as is, otherwise an ISO-8601 date or date-time. */
+function parseTime(cell: string | undefined): number | undefined {
+  if (cell === undefined || cell.trim() === '') return undefined;
+  const n = Number(cell);
+  if (Number.isFinite(n)) return n;
+  if (!/^\d{4}-\d{2}-\d{2}/.test(cell.trim())) return undefined;
+  const t = Date.parse(cell.trim());
+  return Number.isFinite(t) ? t : undefined;
+}
+
+/** Orders the valid rows into the three splits: shuffled by the seed, or oldest → newest by time. */
+export function splitRows(
+  def: ModelDefinition,
+  rows: readonly ValidRow[],
+  seed: number,
+): Record<SplitName, ValidRow[]> {
+  const order = rows.map((_, i) => i);
+  if (def.training.split === 'time') {
+    order.sort((a, b) => rows[a]!.time! - rows[b]!.time! || rows[a]!.line - rows[b]!.line);
+  } else {
+    const rand = seededRandom(seed);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+  }
+  const n = rows.length;
+  const nValidation = Math.max(1, Math.round(n * def.training.validationFraction));
+  const nGolden =
+    def.training.goldenFraction > 0 ? Math.max(1, Math.round(n * def.training.goldenFraction)) : 0;
+  const nTrain = n - nValidation - nGolden;
+  // Random: golden, validation, then train from the shuffled order. Time: train is the oldest, then
+  // validation, and the golden rows are the newest.
+  const pick = (from: number, count: number) =>
+    order
+      .slice(from, from + count)
+      .sort((a, b) => a - b)
+      .map((i) => rows[i]!);
+  return def.training.split === 'time'
+    ? {
+        train: pick(0, nTrain),
+        validation: pick(nTrain, nValidation),
+        golden: pick(nTrain + nValidation, nGolden),
+      }
+    : {
+        golden: pick(0, nGolden),
+        validation: pick(nGolden, nValidation),
+        train: pick(nGolden + nValidation, nTrain),
+      };
+}
+
 export async function prepareFeatures(
   input: PrepareInput,
-  def: ModelDefinition,
+  deployed: (model: string) => ModelDefinition | undefined,
   deps: { lake: ObjectStore; clock: Clock; env: PrepareEnv },
 ): Promise<PrepareOutput> {
   const { lake, clock, env } = deps;
+  const pointerText = await lake.tryGetText(lakeKeys.rawLatest(input.model));
+  if (!pointerText) {
+    throw new PlatformError(
+      errorNames.noRawData,
+      `No data ingested for model "${input.model}": run \`mlops ingest <csv> --model ${input.model}\` first.`,
+    );
+  }
+  const pointer = JSON.parse(pointerText) as RawPointer;
+  let def: ModelDefinition;
+  if (pointer.definitionKey) {
+    try {
+      def = parseModelDefinition(
+        JSON.parse(await lake.getText(pointer.definitionKey)),
+        `s3://${lake.bucket}/${pointer.definitionKey}`,
+      );
+    } catch (err) {
+      throw new PlatformError(errorNames.invalidInput, (err as Error).message);
+    }
+  } else {
+    const found = deployed(input.model);
+    if (!found)
+      throw new PlatformError(
+        errorNames.unknownModel,
+        `Model "${input.model}" has no definition: ingest its data with --spec <model.json>.`,
+      );
+    def = found;
+  }
+  if (def.name !== input.model) {
+    throw new PlatformError(
+      errorNames.invalidInput,
+      `The data ingested for "${input.model}" carries the definition of "${def.name}".`,
+    );
+  }
   const spec = def.spec;
   const seed = input.seed ?? def.training.seed;
   if (!Number.isInteger(seed) || seed < 0) {
@@ -86,14 +192,6 @@ export async function prepareFeatures(
       `seed must be a non-negative integer, got ${JSON.stringify(input.seed)}`,
     );
   }
-  const pointerText = await lake.tryGetText(lakeKeys.rawLatest(def.name));
-  if (!pointerText) {
-    throw new PlatformError(
-      errorNames.noRawData,
-      `No data ingested for model "${def.name}": run \`mlops ingest <csv> --model ${def.name}\` first.`,
-    );
-  }
-  const pointer = JSON.parse(pointerText) as RawPointer;
   const rawBytes = await lake.getBytes(pointer.key);
   let parsed: ReturnType<typeof parseCsv>;
   try {
@@ -102,7 +200,11 @@ export async function prepareFeatures(
     if (err instanceof CsvFormatError) throw new PlatformError(errorNames.invalidInput, err.message);
     throw err;
   }
-  const required = [spec.label.column, ...spec.features.map((f) => f.name)];
+  const required = [
+    spec.label.column,
+    ...(spec.timeColumn ? [spec.timeColumn] : []),
+    ...spec.features.map((f) => f.name),
+  ];
   const absent = required.filter((c) => !parsed.header.includes(c));
   if (absent.length > 0) {
     throw new PlatformError(
@@ -116,15 +218,39 @@ export async function prepareFeatures(
     reasons: [m.reason],
     raw: m.raw,
   }));
-  const valid: { row: CleanRow; label: 0 | 1 }[] = [];
+  const valid: ValidRow[] = [];
   for (const rec of parsed.records) {
-    const res = validateRecord(def, rec.values);
-    if (res.ok) valid.push(res.value);
-    else quarantined.push({ line: rec.line, reasons: res.reasons, raw: rec.values });
+    const res = validateRow(spec, rec.values, 'csv', true);
+    const reasons = res.ok ? [] : res.errors.map((e) => `${e.field} ${e.message}`);
+    let time: number | undefined;
+    if (spec.timeColumn) {
+      time = parseTime(rec.values[spec.timeColumn]);
+      if (time === undefined) {
+        reasons.push(
+          `${spec.timeColumn} must be a number or an ISO-8601 date, got "${rec.values[spec.timeColumn] ?? ''}"`,
+        );
+      }
+    }
+    if (res.ok && reasons.length === 0)
+      valid.push({
+        line: rec.line,
+        row: res.row,
+        label: res.label!,
+        ...(time === undefined ? {} : { time }),
+      });
+    else quarantined.push({ line: rec.line, reasons, raw: rec.values });
   }
   const total = valid.length + quarantined.length;
   const snapshotId = sha256(
-    JSON.stringify([pointer.sha256, spec, seed, def.training.validationFraction, TRANSFORM_CODE_VERSION]),
+    JSON.stringify([
+      pointer.sha256,
+      spec,
+      def.training.split,
+      seed,
+      def.training.validationFraction,
+      def.training.goldenFraction,
+      TRANSFORM_CODE_VERSION,
+    ]),
   ).slice(0, 16);
   let quarantineKey: string | undefined;
   if (quarantined.length > 0) {
@@ -150,44 +276,53 @@ export async function prepareFeatures(
     );
   }
 
-  const order = valid.map((_, i) => i);
-  const rand = seededRandom(seed);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
+  const splits = splitRows(def, valid, seed);
+  if (splits.train.length < 2 || new Set(splits.train.map((r) => r.label)).size < 2) {
+    throw new PlatformError(
+      errorNames.invalidInput,
+      `The training split has ${splits.train.length} rows${splits.train.length >= 2 ? ' of a single class' : ''}: too few to train a classifier on (${valid.length} valid rows in all).`,
+    );
   }
-  const nValidation = Math.max(1, Math.round(valid.length * def.training.validationFraction));
-  const validationIdx = order.slice(0, nValidation).sort((a, b) => a - b);
-  const trainIdx = order.slice(nValidation).sort((a, b) => a - b);
-  if (trainIdx.length < 2) {
-    throw new PlatformError(errorNames.invalidInput, `Only ${valid.length} valid rows: too few to train on.`);
+  let transform: ReturnType<typeof fitTransform>;
+  try {
+    transform = fitTransform(
+      spec,
+      splits.train.map((r) => r.row),
+    );
+  } catch (err) {
+    if (err instanceof FitError) throw new PlatformError(errorNames.invalidInput, err.message);
+    throw err;
   }
-  const transform = fitTransform(
-    spec,
-    trainIdx.map((i) => valid[i]!.row),
-  );
   const schemaHash = featureSchemaHash(spec, transform);
-  const toCsv = (idx: number[]) =>
-    `${idx.map((i) => vectorToCsv(valid[i]!.label, transformRow(spec, transform, valid[i]!.row))).join('\n')}\n`;
+  const toCsv = (rows: ValidRow[]) =>
+    `${rows.map((r) => vectorToCsv(r.label, transformRow(spec, transform, r.row))).join('\n')}\n`;
   const prefix = lakeKeys.curated(def.name, snapshotId);
-  const trainCsv = toCsv(trainIdx);
-  const validationCsv = toCsv(validationIdx);
+  const bodies = {
+    train: toCsv(splits.train),
+    validation: toCsv(splits.validation),
+    golden: toCsv(splits.golden),
+  };
   const transformJson = `${JSON.stringify(transform, null, 2)}\n`;
+  const definitionJson = `${JSON.stringify(def, null, 2)}\n`;
+  const file = (name: SplitName) => ({
+    key: `${prefix}${name}/part-00000.csv`,
+    sha256: sha256(bodies[name]),
+    rows: splits[name].length,
+  });
   const files = {
-    train: { key: `${prefix}train/part-00000.csv`, sha256: sha256(trainCsv), rows: trainIdx.length },
-    validation: {
-      key: `${prefix}validation/part-00000.csv`,
-      sha256: sha256(validationCsv),
-      rows: validationIdx.length,
-    },
+    train: file('train'),
+    validation: file('validation'),
+    ...(splits.golden.length > 0 ? { golden: file('golden') } : {}),
     transform: { key: `${prefix}transform.json`, sha256: sha256(transformJson) },
+    definition: { key: `${prefix}model.json`, sha256: sha256(definitionJson) },
   };
   const manifestBody = {
     model: def.name,
     snapshotId,
     source: { key: pointer.key, sha256: pointer.sha256 },
+    split: def.training.split,
     seed,
-    validationFraction: def.training.validationFraction,
+    fractions: { validation: def.training.validationFraction, golden: def.training.goldenFraction },
     featureSchemaHash: schemaHash,
     columns: transform.columns,
     files,
@@ -196,9 +331,11 @@ export async function prepareFeatures(
   const dataManifestHash = sha256(JSON.stringify(manifestBody));
   const manifestKey = `${prefix}manifest.json`;
   await Promise.all([
-    lake.put(files.train.key, trainCsv, 'text/csv'),
-    lake.put(files.validation.key, validationCsv, 'text/csv'),
+    lake.put(files.train.key, bodies.train, 'text/csv'),
+    lake.put(files.validation.key, bodies.validation, 'text/csv'),
+    ...(files.golden ? [lake.put(files.golden.key, bodies.golden, 'text/csv')] : []),
     lake.put(files.transform.key, transformJson, 'application/json'),
+    lake.put(files.definition.key, definitionJson, 'application/json'),
     lake.put(
       manifestKey,
       `${JSON.stringify({ ...manifestBody, dataManifestHash, createdAt: clock.now().toISOString() }, null, 2)}\n`,
@@ -214,6 +351,7 @@ export async function prepareFeatures(
   const suffix = sha256(`${clock.now().toISOString()}${Math.random()}`).slice(0, 4);
   return {
     model: def.name,
+    definition: def,
     snapshotId,
     dataManifestHash,
     featureSchemaHash: schemaHash,
@@ -228,25 +366,19 @@ export async function prepareFeatures(
       manifest: manifestKey,
       transform: files.transform.key,
       validation: files.validation.key,
+      ...(files.golden ? { golden: files.golden.key } : {}),
       ...(quarantineKey ? { quarantine: quarantineKey } : {}),
     },
     counts: {
       rows: total,
       valid: valid.length,
       quarantined: quarantined.length,
-      train: trainIdx.length,
-      validation: validationIdx.length,
+      train: splits.train.length,
+      validation: splits.validation.length,
+      golden: splits.golden.length,
     },
     codeSha256: env.trainingCodeSha256,
+    featureCodeSha256: env.featureCodeSha256,
     trainingImage: env.trainingImageUri,
   };
-}
-
-function validateRecord(
-  def: ModelDefinition,
-  values: Record<string, string>,
-): { ok: true; value: { row: CleanRow; label: 0 | 1 } } | { ok: false; reasons: string[] } {
-  const res = validateRow(def.spec, values, 'csv', true);
-  if (!res.ok) return { ok: false, reasons: res.errors.map((e) => `${e.field} ${e.message}`) };
-  return { ok: true, value: { row: res.row, label: res.label! } };
 }

@@ -37,8 +37,14 @@ export async function registerModel(
     instanceType: input.instanceType,
     seed: input.prepared.seed,
     codeSha256: input.prepared.codeSha256,
+    featureCodeSha256: input.prepared.featureCodeSha256,
+    definition: input.prepared.definition,
     hyperParameters: input.prepared.hyperParameters,
-    metrics: { validation: input.evaluation.metrics, training: input.evaluation.trainingMetrics },
+    metrics: {
+      validation: input.evaluation.metrics,
+      ...(input.evaluation.goldenMetrics ? { golden: input.evaluation.goldenMetrics } : {}),
+      training: input.evaluation.trainingMetrics,
+    },
     artifacts: input.evaluation.artifacts,
   };
   await deps.registry.putVersion(record);

@@ -2,6 +2,7 @@
 export const lakeKeys = {
   rawLatest: (model: string) => `raw/${model}/LATEST.json`,
   rawData: (model: string, ingestId: string) => `raw/${model}/${ingestId}/data.csv`,
+  rawDefinition: (model: string, ingestId: string) => `raw/${model}/${ingestId}/model.json`,
   curated: (model: string, snapshotId: string) => `curated/${model}/${snapshotId}/`,
   quarantine: (model: string, snapshotId: string) => `quarantine/${model}/${snapshotId}/rows.jsonl`,
   trainingOutput: () => 'artifacts/training-jobs/',
@@ -15,4 +16,6 @@ export interface RawPointer {
   sha256: string;
   rows: number;
   ingestedAt: string;
+  /** The model definition the data was ingested with; training uses it. Absent: the deployed one. */
+  definitionKey?: string;
 }

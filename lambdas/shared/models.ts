@@ -48,3 +48,9 @@ export function getModel(name: string): ModelDefinition {
   }
   return model;
 }
+
+/** The named model's deployed definition, or undefined. */
+export function findModel(name: string): ModelDefinition | undefined {
+  cache ??= load();
+  return cache.get(name);
+}

@@ -68,7 +68,10 @@ export async function ingest(
   const key = lakeKeys.rawData(def.name, ingestId);
   await target.lake.put(key, bytes, 'text/csv');
   const rows = parsed.records.length + parsed.malformed.length;
-  const pointer: RawPointer = { key, ingestId, sha256, rows, ingestedAt: now.toISOString() };
+  // The definition travels with the data: training builds the snapshot with it and the version keeps it.
+  const definitionKey = lakeKeys.rawDefinition(def.name, ingestId);
+  await target.lake.put(definitionKey, `${JSON.stringify(def, null, 2)}\n`, 'application/json');
+  const pointer: RawPointer = { key, ingestId, sha256, rows, ingestedAt: now.toISOString(), definitionKey };
   await target.lake.put(lakeKeys.rawLatest(def.name), JSON.stringify(pointer, null, 2), 'application/json');
   info(`${rows} rows, ${parsed.header.length} columns → s3://${target.lake.bucket}/${key}`);
   if (invalid > 0) {
@@ -99,16 +102,23 @@ export interface TrainResult {
   model: string;
   version: number;
   metrics: ModelVersion['metrics']['validation'];
-  counts: { rows: number; valid: number; quarantined: number; train: number; validation: number };
+  counts: {
+    rows: number;
+    valid: number;
+    quarantined: number;
+    train: number;
+    validation: number;
+    golden: number;
+  };
 }
 
-export async function train(target: Target, def: ModelDefinition, seed?: number): Promise<TrainResult> {
-  const res = await run(target, 'training', { model: def.name, ...(seed === undefined ? {} : { seed }) });
-  if (res.status !== 'SUCCEEDED') throw new CliError(`Training of "${def.name}" failed: ${explain(res)}`);
+export async function train(target: Target, model: string, seed?: number): Promise<TrainResult> {
+  const res = await run(target, 'training', { model, ...(seed === undefined ? {} : { seed }) });
+  if (res.status !== 'SUCCEEDED') throw new CliError(`Training of "${model}" failed: ${explain(res)}`);
   const out = res.output as TrainResult;
-  ok(`registered ${bold(`${def.name} v${out.version}`)} (Candidate): ${formatMetrics(out.metrics)}`);
+  ok(`registered ${bold(`${model} v${out.version}`)} (Candidate): ${formatMetrics(out.metrics)}`);
   info(
-    `rows: ${out.counts.rows} read, ${out.counts.quarantined} quarantined, ${out.counts.train} train / ${out.counts.validation} validation`,
+    `rows: ${out.counts.rows} read, ${out.counts.quarantined} quarantined, ${out.counts.train} train / ${out.counts.validation} validation / ${out.counts.golden} golden`,
   );
   return out;
 }

@@ -51,7 +51,7 @@ export async function runDemo(target: Target, def: ModelDefinition): Promise<voi
   await ingest(target, def, DEMO_DATA);
 
   step('2. Train v1 (seed 42): prepare → SageMaker training (local XGBoost) → evaluate → register');
-  const v1 = await train(target, def, 42);
+  const v1 = await train(target, def.name, 42);
 
   step(`3. Promote v${v1.version}: guardrail → deploy → production alias`);
   const p1 = await promote(target, def.name, v1.version);
@@ -61,7 +61,7 @@ export async function runDemo(target: Target, def: ModelDefinition): Promise<voi
   await expectServedBy(target, def, v1.version);
 
   step('5. Train v2 (seed 7) and promote it');
-  const v2 = await train(target, def, 7);
+  const v2 = await train(target, def.name, 7);
   const p2 = await promote(target, def.name, v2.version);
   if (!p2.promoted) throw new CliError(`v${v2.version} was refused: ${p2.reasons.join('; ')}`);
   await expectServedBy(target, def, v2.version);

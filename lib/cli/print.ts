@@ -64,6 +64,7 @@ export function lineage(v: ModelVersion): string {
     `snapshot       ${v.snapshotId}`,
     `feature schema ${v.featureSchemaHash}`,
     `training code  sha256 ${v.codeSha256}`,
+    `feature code   sha256 ${v.featureCodeSha256}`,
     `image          ${v.trainingImage}`,
     `instance type  ${v.instanceType}`,
     `training job   ${v.trainingJobName}`,
@@ -73,6 +74,10 @@ export function lineage(v: ModelVersion): string {
       .map(([k, val]) => `${k}=${val}`)
       .join(' ')}`,
     `metrics        ${formatMetrics(v.metrics.validation)}`,
+    ...(v.metrics.golden
+      ? [`golden         ${formatMetrics(v.metrics.golden).replace('validation rows', 'golden rows')}`]
+      : []),
+    `features       ${v.definition.spec.features.map((f) => f.name).join(', ')}`,
     'artifacts',
     ...Object.entries(v.artifacts).map(([k, val]) => `  ${k.padEnd(12)} ${val}`),
   ];

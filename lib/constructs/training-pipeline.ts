@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { featureCodeSha256 } from '../feature-code.ts';
 import { acknowledgeWildcards, nagText } from '../nag.ts';
 import { PIPELINES_DIR } from '../paths.ts';
 import { AslStateMachine } from './asl-state-machine.ts';
@@ -150,6 +151,7 @@ export class TrainingPipeline extends Construct {
       environment: {
         TRAINING_SOURCE_URI: this.trainingCode.s3Url,
         TRAINING_CODE_SHA256: this.trainingCode.sha256,
+        FEATURE_CODE_SHA256: featureCodeSha256(),
         TRAINING_IMAGE_URI: this.image.imageUri,
       },
     }).bindLake(lake, 'readWrite');

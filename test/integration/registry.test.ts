@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../lambdas/shared/ports.ts';
 import { ModelRegistry, type ModelVersion } from '../../lambdas/shared/registry/registry.ts';
+import { credit } from '../support/fixtures.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
 
 function version(model: string, n: number): ModelVersion {
@@ -17,6 +18,8 @@ function version(model: string, n: number): ModelVersion {
     instanceType: 'ml.g5.xlarge',
     seed: 1,
     codeSha256: 'c',
+    featureCodeSha256: 'f',
+    definition: credit,
     hyperParameters: {},
     metrics: { validation: { auc: 0.8, logloss: 0.4, accuracy: 0.8, rows: 10 } },
     artifacts: { modelJson: 'm', transform: 't', baseline: 'b', modelTarball: 'x', evaluation: 'e' },

@@ -108,6 +108,8 @@ export async function seedVersion(
     instanceType: 'ml.g5.xlarge',
     seed: 42,
     codeSha256: 'code',
+    featureCodeSha256: 'features',
+    definition: credit,
     hyperParameters: {},
     metrics: { validation: { auc: 0.8, logloss: 0.45, accuracy: 0.78, rows: 100 } },
     artifacts: {

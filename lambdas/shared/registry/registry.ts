@@ -14,6 +14,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { errorNames, PlatformError } from '../errors.ts';
+import type { ModelDefinition } from '../features/spec.ts';
 import type { Clock } from '../ports.ts';
 
 export type VersionStatus =
@@ -63,8 +64,12 @@ export interface ModelVersion {
   instanceType: string;
   seed: number;
   codeSha256: string;
+  /** Hash of the feature code that built the training matrices (and serves). */
+  featureCodeSha256: string;
   hyperParameters: Record<string, string>;
-  metrics: { validation: Metrics; training?: Record<string, unknown> };
+  metrics: { validation: Metrics; golden?: Metrics; training?: Record<string, unknown> };
+  /** The model definition (feature spec and settings) the version was trained with; serving uses it. */
+  definition: ModelDefinition;
   artifacts: {
     modelJson: string;
     transform: string;
