@@ -319,7 +319,7 @@ export async function prepareFeatures(
   const manifestBody = {
     model: def.name,
     snapshotId,
-    source: { key: pointer.key, sha256: pointer.sha256 },
+    source: { sha256: pointer.sha256 },
     split: def.training.split,
     seed,
     fractions: { validation: def.training.validationFraction, golden: def.training.goldenFraction },
@@ -338,7 +338,8 @@ export async function prepareFeatures(
     lake.put(files.definition.key, definitionJson, 'application/json'),
     lake.put(
       manifestKey,
-      `${JSON.stringify({ ...manifestBody, dataManifestHash, createdAt: clock.now().toISOString() }, null, 2)}\n`,
+      // The hash covers content only; where the raw file was ingested and when are recorded beside it.
+      `${JSON.stringify({ ...manifestBody, dataManifestHash, sourceKey: pointer.key, createdAt: clock.now().toISOString() }, null, 2)}\n`,
       'application/json',
     ),
   ]);

@@ -51,7 +51,13 @@ describe('training state machine, run locally from the synthesized ASL', () => {
       counts: Record<string, number>;
     };
     expect(out).toMatchObject({ version: 1, status: 'Candidate' });
-    expect(out.counts).toMatchObject({ rows: 4454, quarantined: 0, train: 3563, validation: 891 });
+    expect(out.counts).toMatchObject({
+      rows: 4454,
+      quarantined: 0,
+      train: 3118,
+      validation: 891,
+      golden: 445,
+    });
     expect(out.metrics.auc).toBeGreaterThan(0.75);
     const v = await t.registry.requireVersion('credit', 1);
     expect(v.instanceType).toBe('ml.g5.xlarge');
@@ -59,6 +65,9 @@ describe('training state machine, run locally from the synthesized ASL', () => {
     expect(v.seed).toBe(42);
     expect(v.dataManifestHash).toMatch(/^[0-9a-f]{64}$/);
     expect(v.codeSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(v.featureCodeSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(v.definition.name).toBe('credit');
+    expect(v.metrics.golden?.rows).toBe(445);
     const model = JSON.parse(await t.lake.getText(v.artifacts.modelJson));
     expect(model.learner.objective.name).toBe('binary:logistic');
   });
