@@ -127,9 +127,27 @@ local
       .default(Number(process.env.PORT ?? DEFAULT_PORT)),
   )
   .option('--host <host>', 'loopback address to listen on', '127.0.0.1')
-  .action(async (opts: { port: number; host: string }) => {
-    info('synthesizing the CDK app and booting the local twin…');
-    const running = await startTwin({ host: opts.host, port: opts.port, log: (l) => info(dim(l)) });
+  .option(
+    '--assembly <dir>',
+    'boot from this synthesized cloud assembly (e.g. cdk.out of `npx cdk synth`) instead of synthesizing',
+  )
+  .action(async (opts: { port: number; host: string; assembly?: string }) => {
+    if (opts.assembly && !existsSync(join(opts.assembly, 'manifest.json'))) {
+      throw new CliError(
+        `--assembly ${opts.assembly} is not a cloud assembly (no manifest.json); run \`npx cdk synth\` first.`,
+      );
+    }
+    info(
+      opts.assembly
+        ? `booting the local twin from ${opts.assembly}…`
+        : 'synthesizing the CDK app and booting the local twin…',
+    );
+    const running = await startTwin({
+      host: opts.host,
+      port: opts.port,
+      log: (l) => info(dim(l)),
+      ...(opts.assembly ? { assemblyDir: opts.assembly } : {}),
+    });
     console.log(`\n${bold('Local twin ready')} at ${running.url}`);
     info(`prediction API   POST ${running.url}/v1/predict   POST ${running.url}/v1/models/<name>/predict`);
     info(`DynamoDB         ${running.twin.endpoints.dynamodb} (dynalite)`);
