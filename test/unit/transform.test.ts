@@ -174,7 +174,12 @@ describe('fitted transforms', () => {
         version: 1,
         label: { column: 'y', positive: '1', negative: '0' },
         features: [
-          { name: 'income', type: 'numeric', missing: { impute: 'median' }, transforms: [{ clip: { lower: 0.1, upper: 0.9 } }, 'log1p'] },
+          {
+            name: 'income',
+            type: 'numeric',
+            missing: { impute: 'median' },
+            transforms: [{ clip: { lower: 0.1, upper: 0.9 } }, 'log1p'],
+          },
           { name: 'age', type: 'numeric', missing: { impute: 'mean' } },
           { name: 'city', type: 'categorical', missing: { impute: 'mode' }, minCount: 2, maxCategories: 2 },
           { name: 'member', type: 'boolean', missing: 'reject' },
@@ -219,24 +224,49 @@ describe('fitted transforms', () => {
     const res = validateRow(spec, { income: -1, age: 3, city: 'a' }, 'json');
     expect(res.ok).toBe(false);
     if (!res.ok) {
-      expect(res.errors).toContainEqual({ field: 'income', message: 'must be greater than -1 (it is log1p-transformed), got -1' });
+      expect(res.errors).toContainEqual({
+        field: 'income',
+        message: 'must be greater than -1 (it is log1p-transformed), got -1',
+      });
       expect(res.errors).toContainEqual({ field: 'member', message: 'is required' });
     }
   });
 
   it('fails to fit a feature with no values to impute from, naming it', () => {
-    expect(() => fitTransform(spec, rows.map((r) => ({ ...r, age: null })))).toThrow('Feature "age" has no values in the training split');
+    expect(() =>
+      fitTransform(
+        spec,
+        rows.map((r) => ({ ...r, age: null })),
+      ),
+    ).toThrow('Feature "age" has no values in the training split');
   });
 });
 
 describe('model definition validation', () => {
   const base = JSON.parse(readFileSync('models/credit.json', 'utf8'));
   it.each([
-    [{ spec: { ...base.spec, slices: [{ name: 's', feature: 'Age' }] } }, 'spec.slices.0.bands: numeric feature "Age" needs bands'],
-    [{ spec: { ...base.spec, slices: [{ name: 's', feature: 'Nope' }] } }, 'spec.slices.0.feature: "Nope" is not a feature'],
+    [
+      { spec: { ...base.spec, slices: [{ name: 's', feature: 'Age' }] } },
+      'spec.slices.0.bands: numeric feature "Age" needs bands',
+    ],
+    [
+      { spec: { ...base.spec, slices: [{ name: 's', feature: 'Nope' }] } },
+      'spec.slices.0.feature: "Nope" is not a feature',
+    ],
     [{ training: { ...base.training, split: 'time' } }, 'training.split: split "time" needs spec.timeColumn'],
-    [{ spec: { ...base.spec, features: [{ name: 'Age', type: 'numeric', missing: { impute: 'mode' } }] } }, 'numeric features impute with mean, median or constant'],
-    [{ spec: { ...base.spec, features: [{ name: 'Age', type: 'numeric', transforms: [{ clip: { lower: 0.9, upper: 0.1 } }] }] } }, 'clip.lower must be below clip.upper'],
+    [
+      { spec: { ...base.spec, features: [{ name: 'Age', type: 'numeric', missing: { impute: 'mode' } }] } },
+      'numeric features impute with mean, median or constant',
+    ],
+    [
+      {
+        spec: {
+          ...base.spec,
+          features: [{ name: 'Age', type: 'numeric', transforms: [{ clip: { lower: 0.9, upper: 0.1 } }] }],
+        },
+      },
+      'clip.lower must be below clip.upper',
+    ],
   ])('fails an invalid definition with a message naming the key (%#)', (patch, message) => {
     expect(() => parseModelDefinition({ ...base, ...patch }, 'models/credit.json')).toThrow(message);
   });
