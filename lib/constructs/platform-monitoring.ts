@@ -60,6 +60,8 @@ export class PlatformMonitoring extends Construct {
   public readonly namespace: string;
   /** The drift alarm of each model, by model name. */
   public readonly driftAlarms: Readonly<Record<string, cloudwatch.Alarm>>;
+  /** The alarm on served requests refused for a feature-schema mismatch, by model name. */
+  public readonly featureSchemaAlarms: Readonly<Record<string, cloudwatch.Alarm>>;
   /** The rule that rolls each model back when its drift alarm fires, by model name. */
   public readonly rollbackRules: Readonly<Record<string, events.Rule>>;
   /** Alarm on predict function errors. */
@@ -112,6 +114,7 @@ export class PlatformMonitoring extends Construct {
 
     const driftAlarms: Record<string, cloudwatch.Alarm> = {};
     const rollbackRules: Record<string, events.Rule> = {};
+    const schemaAlarms: Record<string, cloudwatch.Alarm> = {};
     for (const model of props.models) {
       const drift = alarm(
         `${idOf(model.name)}DriftAlarm`,
@@ -126,6 +129,18 @@ export class PlatformMonitoring extends Construct {
         },
       );
       driftAlarms[model.name] = drift;
+      schemaAlarms[model.name] = alarm(
+        `${idOf(model.name)}FeatureSchemaMismatchAlarm`,
+        'critical',
+        `Model ${model.name} is refused by the predict function: its feature-schema hash does not match what the serving code computes. Promote a version trained with the current feature code, or roll back.`,
+        {
+          metric: this.modelMetric('FeatureSchemaMismatch', model.name, 'Sum', Duration.minutes(5)),
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        },
+      );
       rollbackRules[model.name] = new events.Rule(this, `${idOf(model.name)}RollbackOnDrift`, {
         description: `Rolls model ${model.name} back when its drift alarm enters ALARM`,
         eventPattern: {
@@ -145,6 +160,7 @@ export class PlatformMonitoring extends Construct {
       });
     }
     this.driftAlarms = driftAlarms;
+    this.featureSchemaAlarms = schemaAlarms;
     this.rollbackRules = rollbackRules;
 
     const fiveMinutes = Duration.minutes(5);

@@ -79,6 +79,18 @@ describe('MonitoringStack', () => {
     });
   });
 
+  it('GIVEN the credit model WHEN requests are refused for a feature-schema mismatch THEN a critical alarm notifies operators', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Mlops/test',
+      MetricName: 'FeatureSchemaMismatch',
+      Dimensions: [{ Name: 'Model', Value: 'credit' }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      AlarmDescription: Match.stringLikeRegexp('^\\[critical\\] Model credit is refused'),
+      AlarmActions: [Match.anyValue()],
+    });
+  });
+
   it('GIVEN the platform WHEN synthesized THEN predict errors, API 5xx and drift job failures are alarmed', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/Lambda',
@@ -92,7 +104,7 @@ describe('MonitoringStack', () => {
       MetricName: '5XXError',
       Dimensions: Match.arrayWith([{ Name: 'ApiName', Value: 'Mlops-test-Serving-predictions' }]),
     });
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
     for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
       expect(alarm.Properties.AlarmActions).toHaveLength(1);
       expect(alarm.Properties.AlarmDescription).toMatch(/^\[(critical|warning)\] /);
