@@ -191,7 +191,7 @@ export async function listModels(target: Target, model: string): Promise<void> {
 export async function show(target: Target, model: string, version: number): Promise<ModelVersion> {
   const v = await target.registry.getVersion(model, version);
   if (!v) throw new CliError(`Model "${model}" has no version ${version}.`);
-  console.log(lineage(v));
+  console.log(lineage(v, target.lake.bucket));
   return v;
 }
 

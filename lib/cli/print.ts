@@ -54,7 +54,7 @@ export function versionTable(versions: ModelVersion[], alias: ProductionAlias | 
     .join('\n');
 }
 
-export function lineage(v: ModelVersion): string {
+export function lineage(v: ModelVersion, bucket: string): string {
   const lines = [
     `model          ${v.model}`,
     `version        ${v.version}`,
@@ -79,7 +79,7 @@ export function lineage(v: ModelVersion): string {
       : []),
     `features       ${v.definition.spec.features.map((f) => f.name).join(', ')}`,
     'artifacts',
-    ...Object.entries(v.artifacts).map(([k, val]) => `  ${k.padEnd(12)} ${val}`),
+    ...Object.entries(v.artifacts).map(([k, val]) => `  ${k.padEnd(12)} s3://${bucket}/${val}`),
   ];
   if (v.decision) {
     lines.push(
