@@ -71,4 +71,23 @@ describe('training state machine, run locally from the synthesized ASL', () => {
     const model = JSON.parse(await t.lake.getText(v.artifacts.modelJson));
     expect(model.learner.objective.name).toBe('binary:logistic');
   });
+
+  it('reproduces the model byte for byte from the same data and seed, and not from another seed or snapshot', async () => {
+    const modelOf = async (seed: number) => {
+      const run = await t.twin.execute('training', { model: 'credit', seed });
+      expect(run.status).toBe('SUCCEEDED');
+      const v = await t.registry.requireVersion('credit', (run.output as { version: number }).version);
+      return { bytes: await t.lake.getText(v.artifacts.modelJson), manifest: v.dataManifestHash };
+    };
+    const first = await modelOf(42);
+    const again = await modelOf(42);
+    expect(again.manifest).toBe(first.manifest);
+    expect(again.bytes).toBe(first.bytes);
+    const otherSeed = await modelOf(7);
+    expect(otherSeed.bytes).not.toBe(first.bytes);
+    await t.ingestText('credit', `${demoCsv.trimEnd().split('\n').slice(0, 4000).join('\n')}\n`);
+    const otherSnapshot = await modelOf(42);
+    expect(otherSnapshot.manifest).not.toBe(first.manifest);
+    expect(otherSnapshot.bytes).not.toBe(first.bytes);
+  });
 });
