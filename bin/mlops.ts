@@ -25,6 +25,7 @@ import {
 import { runDemo } from '../lib/cli/demo.ts';
 import { startTwin } from '../lib/cli/local-up.ts';
 import { bold, dim, fail, info, red } from '../lib/cli/print.ts';
+import { registerScoreCommand } from '../lib/cli/score.ts';
 import { inferDefinition } from '../lib/cli/spec-infer.ts';
 import { awsTarget, isTwinListening, type Target, twinTarget } from '../lib/cli/target.ts';
 import { MODELS_DIR } from '../lib/paths.ts';
@@ -355,6 +356,8 @@ withTarget(
     console.log(JSON.stringify(res.body, null, 2));
     if (res.status !== 200) process.exitCode = 1;
   });
+
+registerScoreCommand(program);
 
 try {
   await program.parseAsync(process.argv);

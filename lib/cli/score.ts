@@ -216,8 +216,12 @@ function checkTransform(
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-function isNumber(cell: string): boolean {
-  return NUMBER.test(cell.trim());
+/** Words other tools write for a missing or non-finite value; a line of them is data, not a header. */
+const NUMBER_WORD = /^[+-]?(nan|na|n\/a|null|none|inf|infinity)$/i;
+
+function isNumberLike(cell: string): boolean {
+  const text = cell.trim();
+  return NUMBER.test(text) || NUMBER_WORD.test(text);
 }
 
 interface CsvRow {
@@ -255,9 +259,10 @@ function numericMatrix(model: XgbModel, file: string, text: string): Float64Arra
   const rows = csvRows(text, file);
   const nf = model.numFeatures;
   const first = rows[0];
-  // A header has no numbers in it; a first line with some numbers is data, so a bad cell there is
-  // reported rather than the line being dropped as a header.
-  const hasHeader = first !== undefined && !first.record.some(isNumber) && first.record.some((c) => c.trim());
+  // A header has no numbers in it; a first line with some numbers (or NaN-like words) is data, so a
+  // bad cell there is reported rather than the line being dropped as a header.
+  const hasHeader =
+    first !== undefined && !first.record.some(isNumberLike) && first.record.some((c) => c.trim());
   const data = hasHeader ? rows.slice(1) : rows;
   if (data.length === 0) {
     throw new CliError(`--input ${file} has no data rows.`);

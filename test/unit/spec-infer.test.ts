@@ -27,7 +27,9 @@ describe('spec infer', () => {
       Price: 'numeric',
     });
     expect(definition.spec.slices.map((s) => s.feature)).toEqual(['Home', 'Marital', 'Records', 'Job']);
-    expect(notes).toContain('Income: numeric, log1p (skewness 2.6), 381 missing (passed to XGBoost as missing)');
+    expect(notes).toContain(
+      'Income: numeric, log1p (skewness 2.6), 381 missing (passed to XGBoost as missing)',
+    );
   });
 
   it('finds a time column, skips identifiers and empty columns, types booleans and suggests log1p for skewed counts', () => {
