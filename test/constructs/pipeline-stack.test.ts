@@ -223,7 +223,7 @@ describe('PipelineStack', () => {
   });
 
   it('GIVEN bundling WHEN synthesized THEN the ESM bundle carries the model definitions and the require banner', () => {
-    const fn = functionNamed('guardrail');
+    const fn = functionNamed('prepare-features');
     const key = String((fn.Properties.Code as { S3Key: string }).S3Key).replace(/\.zip$/, '');
     const dir = join(synth.assembly.directory, `asset.${key}`);
     const bundle = readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith('.mjs'))!), 'utf8');
