@@ -7,7 +7,6 @@
 import type { PrepareOutput } from '../prepare-features/core.ts';
 import { errorNames, PlatformError } from '../shared/errors.ts';
 import { classificationMetrics, scoreHistogram } from '../shared/evaluation.ts';
-import type { ModelDefinition } from '../shared/features/index.ts';
 import { lakeKeys } from '../shared/lake.ts';
 import { loadServingModel, untar } from '../shared/model-artifacts.ts';
 import { type ObjectStore, parseS3Uri } from '../shared/ports.ts';

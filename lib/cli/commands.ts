@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import type { PrepareOutput } from '../../lambdas/prepare-features/core.ts';
 import {
   CsvFormatError,
   type ModelDefinition,
@@ -102,14 +103,7 @@ export interface TrainResult {
   model: string;
   version: number;
   metrics: ModelVersion['metrics']['validation'];
-  counts: {
-    rows: number;
-    valid: number;
-    quarantined: number;
-    train: number;
-    validation: number;
-    golden: number;
-  };
+  counts: PrepareOutput['counts'];
 }
 
 export async function train(target: Target, model: string, seed?: number): Promise<TrainResult> {

@@ -1,12 +1,11 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PrepareOutput, prepareFeatures } from '../../lambdas/prepare-features/core.ts';
 import type { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
 import { type ModelDefinition, parseModelDefinition } from '../../lambdas/shared/features/index.ts';
-import { lakeKeys } from '../../lambdas/shared/lake.ts';
 import { systemClock } from '../../lambdas/shared/ports.ts';
 import { credit } from '../support/fixtures.ts';
+import { ingestCsv } from '../support/ingest.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
 
 const demo = readFileSync('data/credit_data.csv', 'utf8').trimEnd().split('\n');
@@ -21,7 +20,6 @@ const env = {
 describe('prepare step on bad data (against s3rver)', () => {
   let aws: LocalAws;
   let lake: S3ObjectStore;
-  let n = 0;
 
   beforeAll(async () => {
     aws = await startLocalAws();
@@ -30,20 +28,7 @@ describe('prepare step on bad data (against s3rver)', () => {
   afterAll(async () => aws.stop());
 
   async function prepare(csv: string, def: ModelDefinition = credit): Promise<PrepareOutput> {
-    const id = `ingest-${n++}`;
-    await lake.put(lakeKeys.rawData(def.name, id), csv);
-    await lake.put(lakeKeys.rawDefinition(def.name, id), JSON.stringify(def));
-    await lake.put(
-      lakeKeys.rawLatest(def.name),
-      JSON.stringify({
-        key: lakeKeys.rawData(def.name, id),
-        ingestId: id,
-        sha256: createHash('sha256').update(csv).digest('hex'),
-        rows: 0,
-        ingestedAt: '',
-        definitionKey: lakeKeys.rawDefinition(def.name, id),
-      }),
-    );
+    await ingestCsv(lake, def.name, csv, def);
     return prepareFeatures({ model: def.name }, () => undefined, { lake, clock: systemClock, env });
   }
 

@@ -3,7 +3,6 @@
  * prepare step writes (the batch path) are exactly the vectors the predict path computes from the
  * same raw rows sent as JSON, for the demo data and for generated data sets.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,9 +17,9 @@ import {
   validateRow,
   vectorToCsv,
 } from '../../lambdas/shared/features/index.ts';
-import { lakeKeys } from '../../lambdas/shared/lake.ts';
 import { systemClock } from '../../lambdas/shared/ports.ts';
 import { credit } from '../support/fixtures.ts';
+import { ingestCsv } from '../support/ingest.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
 
 const env = {
@@ -33,7 +32,6 @@ const env = {
 describe('batch vectors (prepare) equal online vectors (predict)', () => {
   let aws: LocalAws;
   let lake: S3ObjectStore;
-  let n = 0;
   beforeAll(async () => {
     aws = await startLocalAws();
     lake = await aws.createBucket('lake');
@@ -45,21 +43,7 @@ describe('batch vectors (prepare) equal online vectors (predict)', () => {
     csv: string,
     def: ModelDefinition,
   ): Promise<{ lines: string[]; transform: TransformArtifact }> {
-    const id = `i${n++}`;
-    await lake.put(lakeKeys.rawData(def.name, id), csv);
-    await lake.put(lakeKeys.rawDefinition(def.name, id), JSON.stringify(def));
-    const sha256 = createHash('sha256').update(csv).digest('hex');
-    await lake.put(
-      lakeKeys.rawLatest(def.name),
-      JSON.stringify({
-        key: lakeKeys.rawData(def.name, id),
-        ingestId: id,
-        sha256,
-        rows: 0,
-        ingestedAt: '',
-        definitionKey: lakeKeys.rawDefinition(def.name, id),
-      }),
-    );
+    await ingestCsv(lake, def.name, csv, def);
     const out = await prepareFeatures({ model: def.name }, () => undefined, {
       lake,
       clock: systemClock,

@@ -1,13 +1,12 @@
 /** Boots the local twin from the assembly the global setup synthesized. */
 
-import { createHash } from 'node:crypto';
 import { inject } from 'vitest';
 import { makeDocumentClient } from '../../lambdas/shared/adapters/aws/clients.ts';
-import { lakeKeys, type RawPointer } from '../../lambdas/shared/lake.ts';
 import type { ObjectStore } from '../../lambdas/shared/ports.ts';
 import { systemClock } from '../../lambdas/shared/ports.ts';
 import { ModelRegistry } from '../../lambdas/shared/registry/registry.ts';
 import { LocalTwin } from '../../local/twin.ts';
+import { ingestCsv } from './ingest.ts';
 
 export interface TestTwin {
   twin: LocalTwin;
@@ -31,18 +30,7 @@ export async function startTestTwin(): Promise<TestTwin> {
     lake,
     registry,
     async ingestText(model, csv) {
-      const sha256 = createHash('sha256').update(csv).digest('hex');
-      const ingestId = `test-${sha256.slice(0, 12)}`;
-      const key = lakeKeys.rawData(model, ingestId);
-      await lake.put(key, csv, 'text/csv');
-      const pointer: RawPointer = {
-        key,
-        ingestId,
-        sha256,
-        rows: csv.split('\n').length - 2,
-        ingestedAt: new Date().toISOString(),
-      };
-      await lake.put(lakeKeys.rawLatest(model), JSON.stringify(pointer));
+      await ingestCsv(lake, model, csv);
     },
   };
 }

@@ -1,0 +1,35 @@
+/** Puts a data set in a lake the way `mlops ingest` does: the raw CSV, its definition, the LATEST pointer. */
+import { createHash } from 'node:crypto';
+import type { ModelDefinition } from '../../lambdas/shared/features/spec.ts';
+import { lakeKeys, type RawPointer } from '../../lambdas/shared/lake.ts';
+import type { ObjectStore } from '../../lambdas/shared/ports.ts';
+
+let counter = 0;
+
+/** Without a definition, training falls back to the deployed one (as for data ingested before definitions travelled with it). */
+export async function ingestCsv(
+  lake: ObjectStore,
+  model: string,
+  csv: string,
+  definition?: ModelDefinition,
+): Promise<RawPointer> {
+  const sha256 = createHash('sha256').update(csv).digest('hex');
+  const ingestId = `test-${sha256.slice(0, 12)}-${counter++}`;
+  const key = lakeKeys.rawData(model, ingestId);
+  await lake.put(key, csv, 'text/csv');
+  let definitionKey: string | undefined;
+  if (definition) {
+    definitionKey = lakeKeys.rawDefinition(model, ingestId);
+    await lake.put(definitionKey, JSON.stringify(definition), 'application/json');
+  }
+  const pointer: RawPointer = {
+    key,
+    ingestId,
+    sha256,
+    rows: csv.trimEnd().split('\n').length - 1,
+    ingestedAt: new Date().toISOString(),
+    ...(definitionKey ? { definitionKey } : {}),
+  };
+  await lake.put(lakeKeys.rawLatest(model), JSON.stringify(pointer), 'application/json');
+  return pointer;
+}
