@@ -69,6 +69,7 @@ export async function evaluateModel(
     baseline: `${prefix}baseline.json`,
     modelTarball: tarball.key,
     evaluation: `${prefix}evaluation.json`,
+    evalRows: input.prepared.keys.evalRows,
   };
   await Promise.all([
     lake.put(artifacts.modelJson, files.get('model.json')!, 'application/json'),

@@ -1,9 +1,12 @@
 /**
- * Guardrail step of the promotion pipeline: decides whether a candidate may reach production and
- * records the decision, with every reason, on the version. A forced promotion is recorded as such.
+ * Guardrail step of the promotion pipeline: decides on the evidence the comparison step wrote
+ * (candidate and incumbent on the same frozen rows) with the policy in the candidate's definition,
+ * records the decision with every check as an immutable evidence item, and moves the version to
+ * Approved or Rejected. A forced promotion is approved whatever the checks say, and recorded as such.
  */
 import { errorNames, PlatformError } from '../shared/errors.ts';
-import type { Clock } from '../shared/ports.ts';
+import { decide, type Evidence } from '../shared/evaluation/guardrail-policy.ts';
+import type { Clock, ObjectStore } from '../shared/ports.ts';
 import type { GuardrailDecision, ModelRegistry } from '../shared/registry/registry.ts';
 
 export interface GuardrailInput {
@@ -11,6 +14,8 @@ export interface GuardrailInput {
   version: number;
   force?: boolean;
   reason?: string;
+  /** Output of the comparison step. */
+  comparison: { value: { evidenceKey: string; incumbent: number | null; incumbentNote?: string } };
 }
 
 export interface GuardrailOutput {
@@ -22,7 +27,7 @@ export interface GuardrailOutput {
 
 export async function runGuardrail(
   input: GuardrailInput,
-  deps: { registry: ModelRegistry; clock: Clock },
+  deps: { registry: ModelRegistry; lake: ObjectStore; clock: Clock },
 ): Promise<GuardrailOutput> {
   if (input.force && !input.reason?.trim()) {
     throw new PlatformError(
@@ -37,33 +42,32 @@ export async function runGuardrail(
       `Model "${input.model}" version ${input.version} is ${candidate.status}; only a Candidate can be promoted.`,
     );
   }
-  const def = candidate.definition;
-  const failures: string[] = [];
-  const notes: string[] = [];
-  const auc = candidate.metrics.validation.auc;
-  const floor = def.guardrail.minAuc;
-  if (!(auc >= floor))
-    failures.push(`validation AUC ${auc.toFixed(4)} is below the floor ${floor.toFixed(4)}`);
-  else notes.push(`validation AUC ${auc.toFixed(4)} meets the floor ${floor.toFixed(4)}`);
-  const alias = await deps.registry.getAlias(input.model);
-  if (alias) {
-    const incumbent = await deps.registry.getVersion(input.model, alias.current);
-    if (incumbent) {
-      notes.push(
-        `incumbent v${incumbent.version} validation AUC ${incumbent.metrics.validation.auc.toFixed(4)} (on its own snapshot)`,
-      );
-    }
-  }
-  const approved = failures.length === 0 || Boolean(input.force);
-  const decision: GuardrailDecision = {
+  const { evidenceKey, incumbentNote } = input.comparison.value;
+  const { evidence } = JSON.parse(await deps.lake.getText(evidenceKey)) as { evidence: Evidence };
+  const verdict = decide(candidate.definition.guardrail, evidence);
+  const approved = verdict.approved || Boolean(input.force);
+  const decidedAt = deps.clock.now().toISOString();
+  const reasons = [
+    ...verdict.reasons,
+    ...(incumbentNote ? [incumbentNote] : []),
+    ...(input.force && !verdict.approved ? [`forced past the guardrail: ${input.reason!.trim()}`] : []),
+  ];
+  const forced = input.force ? { reason: input.reason!.trim() } : undefined;
+  await deps.registry.putEvidence({
+    model: input.model,
+    version: input.version,
+    decidedAt,
     approved,
-    reasons: [...failures, ...notes],
-    decidedAt: deps.clock.now().toISOString(),
-    ...(input.force ? { forced: { reason: input.reason!.trim() } } : {}),
-  };
+    incumbent: evidence.incumbent?.version ?? null,
+    checks: verdict.checks,
+    reasons,
+    evidenceKey,
+    ...(forced ? { forced } : {}),
+  });
+  const decision: GuardrailDecision = { approved, reasons, decidedAt, ...(forced ? { forced } : {}) };
   await deps.registry.transition(input.model, input.version, approved ? 'Approved' : 'Rejected', {
     decision,
-    ...(input.force ? { reason: `forced: ${input.reason}` } : {}),
+    ...(forced ? { reason: `forced: ${forced.reason}` } : {}),
   });
-  return { model: input.model, version: input.version, approved, reasons: decision.reasons };
+  return { model: input.model, version: input.version, approved, reasons };
 }

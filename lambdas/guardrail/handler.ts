@@ -1,8 +1,8 @@
-import { registry } from '../shared/deps.ts';
+import { lakeStore, registry } from '../shared/deps.ts';
 import { systemClock } from '../shared/ports.ts';
 import { taskHandler } from '../shared/task-handler.ts';
 import { type GuardrailInput, runGuardrail } from './core.ts';
 
 export const handler = taskHandler((input: GuardrailInput) =>
-  runGuardrail(input, { registry: registry(), clock: systemClock }),
+  runGuardrail(input, { registry: registry(), lake: lakeStore(), clock: systemClock }),
 );

@@ -49,7 +49,14 @@ export interface PrepareOutput {
   trainingJobName: string;
   hyperParameters: Record<string, string>;
   channels: { train: string; validation: string };
-  keys: { manifest: string; transform: string; validation: string; golden?: string; quarantine?: string };
+  keys: {
+    manifest: string;
+    transform: string;
+    validation: string;
+    evalRows: string;
+    golden?: string;
+    quarantine?: string;
+  };
   counts: {
     rows: number;
     valid: number;
@@ -74,6 +81,8 @@ interface ValidRow {
   row: CleanRow;
   label: 0 | 1;
   time?: number;
+  /** Where the row's content hashes to in [0, 1): its split under `split: "hash"`. */
+  bucket: number;
 }
 
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
@@ -104,12 +113,31 @@ function parseTime(cell: string | undefined): number | undefined {
   return Number.isFinite(t) ? t : undefined;
 }
 
-/** Orders the valid rows into the three splits: shuffled by the seed, or oldest → newest by time. */
+/**
+ * Puts the valid rows into the three splits. `hash`: by each row's content hash, so a row lands in
+ * the same split in every snapshot and with every seed (the incumbent never trained on the rows a
+ * candidate is compared on); `random`: a shuffle by the seed with exact fractions; `time`: the
+ * oldest rows train, the next are validation, the newest are golden.
+ */
 export function splitRows(
   def: ModelDefinition,
   rows: readonly ValidRow[],
   seed: number,
 ): Record<SplitName, ValidRow[]> {
+  const { validationFraction, goldenFraction } = def.training;
+  if (def.training.split === 'hash') {
+    const out: Record<SplitName, ValidRow[]> = { train: [], validation: [], golden: [] };
+    for (const r of rows) {
+      const split =
+        r.bucket < goldenFraction
+          ? 'golden'
+          : r.bucket < goldenFraction + validationFraction
+            ? 'validation'
+            : 'train';
+      out[split].push(r);
+    }
+    return out;
+  }
   const order = rows.map((_, i) => i);
   if (def.training.split === 'time') {
     order.sort((a, b) => rows[a]!.time! - rows[b]!.time! || rows[a]!.line - rows[b]!.line);
@@ -121,12 +149,9 @@ export function splitRows(
     }
   }
   const n = rows.length;
-  const nValidation = Math.max(1, Math.round(n * def.training.validationFraction));
-  const nGolden =
-    def.training.goldenFraction > 0 ? Math.max(1, Math.round(n * def.training.goldenFraction)) : 0;
+  const nValidation = Math.max(1, Math.round(n * validationFraction));
+  const nGolden = goldenFraction > 0 ? Math.max(1, Math.round(n * goldenFraction)) : 0;
   const nTrain = n - nValidation - nGolden;
-  // Random: golden, validation, then train from the shuffled order. Time: train is the oldest, then
-  // validation, and the golden rows are the newest.
   const pick = (from: number, count: number) =>
     order
       .slice(from, from + count)
@@ -237,6 +262,7 @@ export async function prepareFeatures(
         row: res.row,
         label: res.label!,
         ...(time === undefined ? {} : { time }),
+        bucket: Number.parseInt(sha256(JSON.stringify(Object.values(rec.values))).slice(0, 8), 16) / 2 ** 32,
       });
     else quarantined.push({ line: rec.line, reasons, raw: rec.values });
   }
@@ -277,6 +303,12 @@ export async function prepareFeatures(
   }
 
   const splits = splitRows(def, valid, seed);
+  if (splits.validation.length === 0) {
+    throw new PlatformError(
+      errorNames.invalidInput,
+      `No row of the ${valid.length} valid rows fell in the validation split; add data or use training.split "random".`,
+    );
+  }
   if (splits.train.length < 2 || new Set(splits.train.map((r) => r.label)).size < 2) {
     throw new PlatformError(
       errorNames.invalidInput,
@@ -302,6 +334,13 @@ export async function prepareFeatures(
     validation: toCsv(splits.validation),
     golden: toCsv(splits.golden),
   };
+  // The frozen evaluation rows as raw values, so that any model (the incumbent too, with its own
+  // definition and transform) can be scored on exactly these rows.
+  const evalRowsJsonl = `${(['validation', 'golden'] as const)
+    .flatMap((split) =>
+      splits[split].map((r) => JSON.stringify({ split, line: r.line, label: r.label, row: r.row })),
+    )
+    .join('\n')}\n`;
   const transformJson = `${JSON.stringify(transform, null, 2)}\n`;
   const definitionJson = `${JSON.stringify(def, null, 2)}\n`;
   const file = (name: SplitName) => ({
@@ -313,6 +352,7 @@ export async function prepareFeatures(
     train: file('train'),
     validation: file('validation'),
     ...(splits.golden.length > 0 ? { golden: file('golden') } : {}),
+    evalRows: { key: `${prefix}eval/rows.jsonl`, sha256: sha256(evalRowsJsonl) },
     transform: { key: `${prefix}transform.json`, sha256: sha256(transformJson) },
     definition: { key: `${prefix}model.json`, sha256: sha256(definitionJson) },
   };
@@ -334,6 +374,7 @@ export async function prepareFeatures(
     lake.put(files.train.key, bodies.train, 'text/csv'),
     lake.put(files.validation.key, bodies.validation, 'text/csv'),
     ...(files.golden ? [lake.put(files.golden.key, bodies.golden, 'text/csv')] : []),
+    lake.put(files.evalRows.key, evalRowsJsonl, 'application/x-ndjson'),
     lake.put(files.transform.key, transformJson, 'application/json'),
     lake.put(files.definition.key, definitionJson, 'application/json'),
     lake.put(
@@ -367,6 +408,7 @@ export async function prepareFeatures(
       manifest: manifestKey,
       transform: files.transform.key,
       validation: files.validation.key,
+      evalRows: files.evalRows.key,
       ...(files.golden ? { golden: files.golden.key } : {}),
       ...(quarantineKey ? { quarantine: quarantineKey } : {}),
     },

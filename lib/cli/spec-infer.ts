@@ -166,7 +166,7 @@ export function inferDefinition(csvText: string, opts: InferOptions): Inference 
     },
     training: {
       seed: 42,
-      split: 'random',
+      split: 'hash',
       validationFraction: 0.2,
       goldenFraction: 0.1,
       maxInvalidFraction: 0.05,

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { Duration } from 'aws-cdk-lib';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { PIPELINES_DIR } from '../paths.ts';
@@ -31,7 +32,9 @@ export interface PromotionPipelineProps {
 export class PromotionPipeline extends Construct {
   /** The state machine and its log group. */
   public readonly machine: AslStateMachine;
-  /** Compares candidate and incumbent evidence and promotes or refuses. */
+  /** Scores candidate and incumbent on the same frozen rows and writes the evidence. */
+  public readonly compareModels: MlopsFunction;
+  /** Decides on the evidence, promoting or refusing with reasons. */
   public readonly guardrail: MlopsFunction;
   /** Puts a registered version in service. */
   public readonly deployModel: MlopsFunction;
@@ -40,11 +43,23 @@ export class PromotionPipeline extends Construct {
 
   constructor(scope: Construct, id: string, props: PromotionPipelineProps) {
     super(scope, id);
+    this.compareModels = new MlopsFunction(this, 'CompareModels', {
+      ...props.functions,
+      name: 'compare-models',
+      description: 'Scores candidate and incumbent on the same frozen rows, per slice, with leakage checks',
+      memorySize: 1024,
+      timeout: Duration.minutes(5),
+    })
+      .bindLake(props.lake, 'read', 'curated', 'artifacts')
+      .bindLake(props.lake, 'readWrite', 'artifacts')
+      .bindRegistry(props.registry, 'read');
     this.guardrail = new MlopsFunction(this, 'Guardrail', {
       ...props.functions,
       name: 'guardrail',
       description: 'Promotes a candidate on evidence or refuses it with reasons',
-    }).bindRegistry(props.registry, 'readWrite');
+    })
+      .bindLake(props.lake, 'read', 'artifacts')
+      .bindRegistry(props.registry, 'readWrite');
     this.deployModel = new MlopsFunction(this, 'DeployModel', {
       ...props.functions,
       name: 'deploy-model',
@@ -62,9 +77,10 @@ export class PromotionPipeline extends Construct {
       definitionFile: props.definitionFile ?? join(PIPELINES_DIR, 'promotion.asl.json'),
       logEncryptionKey: props.functions.logEncryptionKey,
       removalPolicy: props.functions.removalPolicy,
-      invokes: [this.guardrail, this.deployModel, this.setAlias],
+      invokes: [this.compareModels, this.guardrail, this.deployModel, this.setAlias],
       publishesTo: [props.operatorTopic],
       substitutions: {
+        CompareModelsFunctionArn: this.compareModels.functionArn,
         GuardrailFunctionArn: this.guardrail.functionArn,
         DeployModelFunctionArn: this.deployModel.functionArn,
         SetAliasFunctionArn: this.setAlias.functionArn,

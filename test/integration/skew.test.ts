@@ -102,7 +102,7 @@ describe('batch vectors (prepare) equal online vectors (predict)', () => {
             { name: 'd', type: 'boolean', missing: 'native' },
           ],
         },
-        training: { validationFraction: 0.2, goldenFraction: 0.1, maxInvalidFraction: 0 },
+        training: { split: 'random', validationFraction: 0.2, goldenFraction: 0.1, maxInvalidFraction: 0 },
       },
       'generated',
     );

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseModelDefinition } from '../../lambdas/shared/features/spec.ts';
+import { ingestCsv } from '../support/ingest.ts';
 import { shuffledLabels, startTestTwin, type TestTwin } from '../support/twin.ts';
 
 const demoCsv = readFileSync('data/credit_data.csv', 'utf8');
@@ -52,7 +54,7 @@ describe('promotion and rollback state machines, run locally from the synthesize
     const v = await t.registry.requireVersion('credit', bad);
     expect(v.status).toBe('Rejected');
     expect(v.decision?.approved).toBe(false);
-    expect(v.decision?.reasons[0]).toMatch(/^validation AUC 0\.\d{4} is below the floor 0\.7000$/);
+    expect(v.decision?.reasons[0]).toMatch(/^validation AUC 0\.\d{4} < min 0\.7000$/);
     expect((await t.registry.getAlias('credit'))?.current).toBe(1);
     expect(t.twin.notifications.at(-1)?.subject).toBe('Promotion refused');
   });
@@ -61,7 +63,7 @@ describe('promotion and rollback state machines, run locally from the synthesize
     const run = await t.twin.execute('promotion', { model: 'credit', version: 99 });
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe('PromotionFailed');
-    expect(run.taskError).toMatchObject({ state: 'Guardrail', error: 'VersionNotFound' });
+    expect(run.taskError).toMatchObject({ state: 'CompareWithIncumbent', error: 'VersionNotFound' });
   });
 
   it('rolls back to the previous production version in one execution', async () => {
@@ -77,5 +79,66 @@ describe('promotion and rollback state machines, run locally from the synthesize
     expect(t.twin.notifications.at(-1)?.message).toContain(
       `rolled back from version ${v2} to version 1: test`,
     );
+  });
+
+  describe('guardrail refusals against the incumbent, recorded with their evidence', () => {
+    const base = JSON.parse(readFileSync('models/credit.json', 'utf8'));
+    async function candidate(definition: Record<string, unknown>, csv = demoCsv, seed = 42): Promise<number> {
+      await ingestCsv(t.lake, 'credit', csv, parseModelDefinition(definition, 'test definition'));
+      return trainVersion(t, seed);
+    }
+    async function refusedFor(version: number): Promise<string[]> {
+      const run = await t.twin.execute('promotion', { model: 'credit', version });
+      expect(run.status).toBe('FAILED');
+      expect(run.error).toBe('GuardrailRefused');
+      const [record] = await t.registry.listEvidence('credit', version);
+      expect(record?.approved).toBe(false);
+      expect(record?.incumbent).toBe(1);
+      expect(record?.checks.some((c) => !c.passed)).toBe(true);
+      expect((await t.registry.getAlias('credit'))?.current).toBe(1);
+      return record!.reasons;
+    }
+
+    it('refuses a candidate worse than the incumbent on the same rows', async () => {
+      const weak = await candidate({
+        ...base,
+        training: { ...base.training, hyperparameters: { num_round: 3, max_depth: 1, eta: 0.3 } },
+      });
+      const reasons = await refusedFor(weak);
+      expect(reasons.join('\n')).toMatch(
+        /validation AUC 0\.\d{4} vs incumbent v1 0\.\d{4}: drop 0\.\d{4} > max 0\.0200/,
+      );
+    });
+
+    it('refuses a candidate whose slice drops beyond the bound even when it is no worse overall', async () => {
+      const strict = await candidate(
+        { ...base, guardrail: { ...base.guardrail, maxAucDrop: 0.05, maxSliceAucDrop: 0, minSliceSize: 30 } },
+        demoCsv,
+        7,
+      );
+      const reasons = await refusedFor(strict);
+      expect(reasons.join('\n')).toMatch(
+        /slice "[^"]+" group "[^"]+" \(\d+ rows\): AUC 0\.\d{4} vs incumbent v1 0\.\d{4}: drop 0\.\d{4} > max 0\.0000/,
+      );
+      expect(reasons.join('\n')).not.toMatch(/^validation AUC .* drop .* > max/m);
+    });
+
+    it('refuses a candidate with a leaky feature that alone predicts the label', async () => {
+      const lines = demoCsv.trimEnd().split('\n');
+      const leaky = `${lines[0]},"Collections"\n${lines
+        .slice(1)
+        .map((l) => `${l},${l.startsWith('"bad"') ? 1 : 0}`)
+        .join('\n')}\n`;
+      const version = await candidate(
+        {
+          ...base,
+          spec: { ...base.spec, features: [...base.spec.features, { name: 'Collections', type: 'numeric' }] },
+        },
+        leaky,
+      );
+      const reasons = await refusedFor(version);
+      expect(reasons.join('\n')).toMatch(/Collections/);
+      await t.ingestText('credit', demoCsv);
+    });
   });
 });

@@ -3,6 +3,7 @@
  * definition of features that both training and serving use) and the per-model settings.
  */
 import { z } from 'zod';
+import { guardrailPolicySchema } from '../evaluation/guardrail-policy.ts';
 
 const identifier = z
   .string()
@@ -204,8 +205,12 @@ export const modelDefinitionSchema = z
     training: z
       .object({
         seed: z.number().int().nonnegative().default(42),
-        /** `random`: shuffled by the seed; `time`: the latest rows (by the spec's timeColumn) are held out. */
-        split: z.enum(['random', 'time']).default('random'),
+        /**
+         * `hash`: each row's split follows from a hash of its content, the same in every snapshot
+         * and for every seed; `random`: shuffled by the seed; `time`: the latest rows (by the
+         * spec's timeColumn) are held out.
+         */
+        split: z.enum(['hash', 'random', 'time']).default('hash'),
         validationFraction: z.number().gt(0).lt(1).default(0.2),
         /** Held out from both training and validation: the golden rows every candidate is also scored on. */
         goldenFraction: z.number().min(0).lt(1).default(0.1),
@@ -225,7 +230,7 @@ export const modelDefinitionSchema = z
       })
       .default({
         seed: 42,
-        split: 'random',
+        split: 'hash',
         validationFraction: 0.2,
         goldenFraction: 0.1,
         maxInvalidFraction: 0.05,
@@ -239,13 +244,8 @@ export const modelDefinitionSchema = z
       })
       .strict()
       .default({ threshold: 0.5, maxInstancesPerRequest: 100 }),
-    guardrail: z
-      .object({
-        /** A candidate whose validation AUC is below this floor is refused. */
-        minAuc: z.number().min(0).max(1).default(0.6),
-      })
-      .strict()
-      .default({ minAuc: 0.6 }),
+    /** When a candidate may reach production; see guardrail-policy.ts for each bound. */
+    guardrail: guardrailPolicySchema.prefault({}),
     drift: z
       .object({
         /** Population stability index of the score distribution that raises the drift alarm. */

@@ -76,6 +76,8 @@ export interface ModelVersion {
     baseline: string;
     modelTarball: string;
     evaluation: string;
+    /** Raw validation and golden rows of the snapshot (JSONL), for scoring any model on the same rows. */
+    evalRows?: string;
   };
   decision?: GuardrailDecision;
 }
@@ -87,6 +89,19 @@ export interface ProductionAlias {
   history: number[];
   updatedAt: string;
   reason?: string;
+}
+
+/** A guardrail decision as recorded: every check with its verdict, and where the full evidence is. */
+export interface EvidenceRecord {
+  model: string;
+  version: number;
+  decidedAt: string;
+  approved: boolean;
+  incumbent: number | null;
+  checks: { name: string; passed: boolean; detail: string }[];
+  reasons: string[];
+  evidenceKey: string;
+  forced?: { reason: string };
 }
 
 export interface AuditEvent {
@@ -306,6 +321,45 @@ export class ModelRegistry {
       detail: { from: expected ?? null, to: next.current, ...(next.reason ? { reason: next.reason } : {}) },
     });
     return alias;
+  }
+
+  /**
+   * Records a guardrail decision with its evidence, once: the item can never be overwritten, so
+   * the reasons a version was promoted or refused stay as they were decided.
+   */
+  async putEvidence(record: EvidenceRecord): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          pk: pk(record.model),
+          sk: `EVIDENCE#${String(record.version).padStart(10, '0')}#${record.decidedAt}`,
+          kind: 'evidence',
+          ...record,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    await this.audit({
+      model: record.model,
+      action: 'GuardrailDecision',
+      version: record.version,
+      detail: { approved: record.approved, evidenceKey: record.evidenceKey },
+    });
+  }
+
+  async listEvidence(model: string, version: number): Promise<EvidenceRecord[]> {
+    const res = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: {
+          ':pk': pk(model),
+          ':prefix': `EVIDENCE#${String(version).padStart(10, '0')}#`,
+        },
+      }),
+    );
+    return (res.Items ?? []).map((i) => strip<EvidenceRecord>(i));
   }
 
   async audit(event: Omit<AuditEvent, 'at'>): Promise<void> {

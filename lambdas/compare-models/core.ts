@@ -1,0 +1,138 @@
+/**
+ * Champion/challenger evaluation, the first step of the promotion pipeline: scores the candidate
+ * and the current production model on the same frozen rows (the candidate snapshot's validation
+ * and golden splits, kept raw so that each model computes its own features), with the same scorer,
+ * per slice, with fairness gaps and a single-feature leakage check. The evidence is written to the
+ * lake; the guardrail step decides on it.
+ */
+import { errorNames, PlatformError } from '../shared/errors.ts';
+import type { Evidence, ModelEvidence } from '../shared/evaluation/guardrail-policy.ts';
+import { binaryMetrics, fairnessGaps, singleFeatureAuc, sliceGroups } from '../shared/evaluation/metrics.ts';
+import { type CleanRow, transformRow } from '../shared/features/index.ts';
+import { loadServingModel } from '../shared/model-artifacts.ts';
+import type { Clock, ObjectStore } from '../shared/ports.ts';
+import type { ModelRegistry, ModelVersion } from '../shared/registry/registry.ts';
+
+export interface CompareInput {
+  model: string;
+  version: number;
+}
+
+export interface CompareOutput {
+  model: string;
+  version: number;
+  incumbent: number | null;
+  /** Why the incumbent could not be scored on the candidate's rows, when it could not. */
+  incumbentNote?: string;
+  evidenceKey: string;
+}
+
+interface EvalRow {
+  split: 'validation' | 'golden';
+  line: number;
+  label: 0 | 1;
+  row: CleanRow;
+}
+
+async function scoreOn(lake: ObjectStore, v: ModelVersion, rows: EvalRow[]): Promise<Float64Array> {
+  const serving = await loadServingModel(lake, v.version, v.artifacts);
+  return serving.model.predictBatch(
+    rows.map((r) => transformRow(v.definition.spec, serving.transform, r.row)),
+  );
+}
+
+function evidenceFor(
+  v: ModelVersion,
+  candidate: ModelVersion,
+  rows: EvalRow[],
+  scores: Float64Array,
+  minSliceSize: number,
+): ModelEvidence {
+  const threshold = v.definition.serving.threshold;
+  const idx = (split: EvalRow['split']) => rows.flatMap((r, i) => (r.split === split ? [i] : []));
+  const pick = (ids: number[]) => ({
+    scores: Float64Array.from(ids, (i) => scores[i]!),
+    labels: Uint8Array.from(ids, (i) => rows[i]!.label),
+    rows: ids.map((i) => rows[i]!.row),
+  });
+  const validation = pick(idx('validation'));
+  const goldenIds = idx('golden');
+  const golden = goldenIds.length > 0 ? pick(goldenIds) : undefined;
+  // Slices are the candidate's, so that both models are judged on the same groups.
+  const slices = sliceGroups(
+    candidate.definition.spec.slices,
+    validation.rows,
+    validation.scores,
+    validation.labels,
+    threshold,
+  );
+  const trainAuc = (v.metrics.training as { train?: { auc?: number } } | undefined)?.train?.auc;
+  return {
+    validation: binaryMetrics(validation.scores, validation.labels, threshold),
+    ...(golden ? { golden: binaryMetrics(golden.scores, golden.labels, threshold) } : {}),
+    slices,
+    fairness: fairnessGaps(slices, minSliceSize),
+    ...(typeof trainAuc === 'number' ? { trainAuc } : {}),
+  };
+}
+
+export async function compareModels(
+  input: CompareInput,
+  deps: { registry: ModelRegistry; lake: ObjectStore; clock: Clock },
+): Promise<CompareOutput> {
+  const candidate = await deps.registry.requireVersion(input.model, input.version);
+  if (!candidate.artifacts.evalRows) {
+    throw new PlatformError(
+      errorNames.artifactInvalid,
+      `Model "${input.model}" version ${input.version} has no frozen evaluation rows (it predates them); retrain it.`,
+    );
+  }
+  const rows = (await deps.lake.getText(candidate.artifacts.evalRows))
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as EvalRow);
+  const policy = candidate.definition.guardrail;
+  const candidateScores = await scoreOn(deps.lake, candidate, rows);
+  const validationRows = rows.filter((r) => r.split === 'validation');
+  const evidence: Evidence = {
+    candidate: {
+      ...evidenceFor(candidate, candidate, rows, candidateScores, policy.minSliceSize),
+      featureAuc: singleFeatureAuc(
+        candidate.definition.spec.features,
+        validationRows.map((r) => r.row),
+        Uint8Array.from(validationRows, (r) => r.label),
+      ),
+    },
+  };
+  const alias = await deps.registry.getAlias(input.model);
+  let incumbentNote: string | undefined;
+  if (alias && alias.current !== input.version) {
+    const incumbent = await deps.registry.requireVersion(input.model, alias.current);
+    const missing = incumbent.definition.spec.features
+      .map((f) => f.name)
+      .filter((name) => !(name in (rows[0]?.row ?? {})));
+    if (missing.length > 0) {
+      incumbentNote = `incumbent v${incumbent.version} uses feature(s) ${missing.join(', ')} that the candidate's rows do not have; it was not compared`;
+    } else {
+      const scores = await scoreOn(deps.lake, incumbent, rows);
+      evidence.incumbent = {
+        version: incumbent.version,
+        ...evidenceFor(incumbent, candidate, rows, scores, policy.minSliceSize),
+      };
+    }
+  }
+  const at = deps.clock.now().toISOString();
+  const evidenceKey = `artifacts/${input.model}/evidence/v${input.version}-${at.replace(/[-:.]/g, '')}.json`;
+  await deps.lake.put(
+    evidenceKey,
+    `${JSON.stringify({ model: input.model, version: input.version, at, incumbentNote, evidence }, null, 2)}\n`,
+    'application/json',
+  );
+  return {
+    model: input.model,
+    version: input.version,
+    incumbent: evidence.incumbent?.version ?? null,
+    ...(incumbentNote ? { incumbentNote } : {}),
+    evidenceKey,
+  };
+}

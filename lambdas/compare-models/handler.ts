@@ -1,0 +1,8 @@
+import { lakeStore, registry } from '../shared/deps.ts';
+import { systemClock } from '../shared/ports.ts';
+import { taskHandler } from '../shared/task-handler.ts';
+import { type CompareInput, compareModels } from './core.ts';
+
+export const handler = taskHandler((input: CompareInput) =>
+  compareModels(input, { registry: registry(), lake: lakeStore(), clock: systemClock }),
+);
