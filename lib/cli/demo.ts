@@ -45,6 +45,17 @@ async function expectServedBy(target: Target, def: ModelDefinition, version: num
   ok(`served by ${bold(`v${version}`)}`);
 }
 
+/** The same model with three one-split trees: a plausible but clearly worse candidate. */
+function weakened(def: ModelDefinition): ModelDefinition {
+  return {
+    ...def,
+    training: {
+      ...def.training,
+      hyperparameters: { ...def.training.hyperparameters, num_round: 3, max_depth: 1 },
+    },
+  };
+}
+
 export async function runDemo(target: Target, def: ModelDefinition): Promise<void> {
   info(`target: ${target.description}`);
   step(`1. Ingest ${DEMO_DATA.slice(projectRoot.length + 1)} into the lake`);
@@ -72,7 +83,16 @@ export async function runDemo(target: Target, def: ModelDefinition): Promise<voi
     throw new CliError(`Rollback restored v${rb.version}, expected v${v1.version}.`);
   await expectServedBy(target, def, v1.version);
 
-  step('7. The registry now');
+  step('7. A worse candidate is refused, with its reasons, and production stays');
+  await ingest(target, weakened(def), DEMO_DATA);
+  const v3 = await train(target, def.name, 42);
+  const p3 = await promote(target, def.name, v3.version);
+  if (p3.promoted)
+    throw new CliError(`v${v3.version} (3 shallow trees) should have been refused, but was promoted.`);
+  await expectServedBy(target, def, v1.version);
+  await ingest(target, def, DEMO_DATA);
+
+  step('8. The registry now');
   await listModels(target, def.name);
   const served = await target.predictionLog.readWindow(def.name, new Date(Date.now() - 3600_000), new Date());
   const byVersion = new Map<number, number>();
@@ -84,6 +104,6 @@ export async function runDemo(target: Target, def: ModelDefinition): Promise<voi
       .join(', ')})`,
   );
   console.log(
-    `\n${bold('Demo complete:')} v${v1.version} → v${v2.version} → rollback → v${v1.version} served.`,
+    `\n${bold('Demo complete:')} v${v1.version} → v${v2.version} → rollback → v${v1.version} served; v${v3.version} refused.`,
   );
 }

@@ -41,9 +41,12 @@ describe('npx mlops demo, end to end', () => {
     expect(out).toContain('starting one for this demo');
     expect(code, out).toBe(0);
     const served = [...out.matchAll(/served by v(\d+)/g)].map((m) => m[1]);
-    expect(served).toEqual(['1', '2', '1']);
+    expect(served).toEqual(['1', '2', '1', '1']);
     expect(out).toContain('rolled back from v2 to v1');
-    expect(out).toMatch(/prediction log: 6 rows \(v1: 4, v2: 2\)/);
+    expect(out).toMatch(/prediction log: 8 rows \(v1: 6, v2: 2\)/);
+    expect(out).toMatch(
+      /credit v3 was refused by the guardrail:\n\s+- validation AUC 0\.\d{4} vs incumbent v1 0\.\d{4}: drop 0\.\d{4} > max 0\.0200/,
+    );
   });
 
   it('uses the twin that `mlops local up` runs, and the twin stops cleanly on SIGINT', async () => {
@@ -58,6 +61,7 @@ describe('npx mlops demo, end to end', () => {
       const models = await run(['models', '--twin', url!]);
       expect(models.out).toMatch(/credit: production v1\n/);
       expect(models.out).toMatch(/v2\s+RolledBack/);
+      expect(models.out).toMatch(/v3\s+Rejected/);
       const show = await run(['show', '1', '--twin', url!]);
       expect(show.out).toMatch(/instance type\s+ml\.g5\.xlarge/);
       expect(show.out).toMatch(/data manifest\s+[0-9a-f]{64}/);
