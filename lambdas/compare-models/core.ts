@@ -66,12 +66,18 @@ function evidenceFor(
     validation.labels,
     threshold,
   );
+  const fairnessSlices = new Set(
+    candidate.definition.spec.slices.filter((sl) => sl.fairness).map((sl) => sl.name),
+  );
   const trainAuc = (v.metrics.training as { train?: { auc?: number } } | undefined)?.train?.auc;
   return {
     validation: binaryMetrics(validation.scores, validation.labels, threshold),
     ...(golden ? { golden: binaryMetrics(golden.scores, golden.labels, threshold) } : {}),
     slices,
-    fairness: fairnessGaps(slices, minSliceSize),
+    fairness: fairnessGaps(
+      slices.filter((g) => fairnessSlices.has(g.slice)),
+      minSliceSize,
+    ),
     ...(typeof trainAuc === 'number' ? { trainAuc } : {}),
   };
 }

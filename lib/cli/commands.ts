@@ -186,6 +186,16 @@ export async function show(target: Target, model: string, version: number): Prom
   const v = await target.registry.getVersion(model, version);
   if (!v) throw new CliError(`Model "${model}" has no version ${version}.`);
   console.log(lineage(v, target.lake.bucket));
+  for (const e of await target.registry.listEvidence(model, version)) {
+    const failed = e.checks.filter((c) => !c.passed);
+    console.log(
+      `evidence       ${e.approved ? 'approved' : 'refused'} at ${e.decidedAt} against ${
+        e.incumbent === null ? 'no incumbent' : `incumbent v${e.incumbent}`
+      }: ${e.checks.length - failed.length} of ${e.checks.length} checks passed${e.forced ? `, forced: ${e.forced.reason}` : ''}`,
+    );
+    for (const c of failed) console.log(`  ✗ ${c.detail}`);
+    console.log(`  evidence file s3://${target.lake.bucket}/${e.evidenceKey}`);
+  }
   return v;
 }
 

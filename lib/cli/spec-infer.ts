@@ -149,8 +149,20 @@ export function inferDefinition(csvText: string, opts: InferOptions): Inference 
     }
     features.push({ name, type: 'categorical', missing: 'native', minCount: 1, maxCategories: 100 });
     notes.push(`${name}: categorical, ${distinct} categories${missingNote}`);
-    if (distinct >= 2 && distinct <= 10)
-      slices.push({ name: `by-${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`, feature: name });
+    // Per-group AUC is watched for every small categorical; fairness bounds are for attributes of
+    // people, which only a person can name, so they start off.
+    if (distinct >= 2 && distinct <= 10) {
+      slices.push({
+        name: `by-${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`,
+        feature: name,
+        fairness: false,
+      });
+    }
+  }
+  if (slices.length > 0) {
+    notes.push(
+      `slices ${slices.map((sl) => sl.feature).join(', ')}: per-group AUC is checked against the incumbent; set "fairness": true on slices that are attributes of people to bound the gaps between their groups`,
+    );
   }
   if (features.length === 0)
     throw new CliError(`${opts.source} has no usable feature columns besides "${opts.label}".`);

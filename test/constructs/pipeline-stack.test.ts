@@ -99,7 +99,13 @@ describe('PipelineStack', () => {
   it('GIVEN promotion and rollback WHEN synthesized THEN they get exactly their substitution keys', () => {
     expect(
       Object.keys(stateMachine('SetAliasFunctionArn').Properties.DefinitionSubstitutions as object).sort(),
-    ).toEqual(['DeployModelFunctionArn', 'GuardrailFunctionArn', 'OperatorTopicArn', 'SetAliasFunctionArn']);
+    ).toEqual([
+      'CompareModelsFunctionArn',
+      'DeployModelFunctionArn',
+      'GuardrailFunctionArn',
+      'OperatorTopicArn',
+      'SetAliasFunctionArn',
+    ]);
     expect(
       Object.keys(stateMachine('RollbackFunctionArn').Properties.DefinitionSubstitutions as object).sort(),
     ).toEqual(['DeployModelFunctionArn', 'OperatorTopicArn', 'RollbackFunctionArn']);
@@ -170,9 +176,9 @@ describe('PipelineStack', () => {
     expect(json).toContain('log-group:/aws/sagemaker/TrainingJobs');
   });
 
-  it('GIVEN the seven task functions WHEN synthesized THEN each is Node.js 22 on arm64, traced, with its own log group', () => {
+  it('GIVEN the eight task functions WHEN synthesized THEN each is Node.js 22 on arm64, traced, with its own log group', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Resource[];
-    expect(functions).toHaveLength(7);
+    expect(functions).toHaveLength(8);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -216,7 +222,8 @@ describe('PipelineStack', () => {
     expect(env('prepare-features')).toEqual(['LAKE_BUCKET']);
     expect(env('evaluate-model')).toEqual(['LAKE_BUCKET']);
     expect(env('register-model').sort()).toEqual(['LAKE_BUCKET', 'REGISTRY_TABLE']);
-    expect(env('guardrail')).toEqual(['REGISTRY_TABLE']);
+    expect(env('compare-models').sort()).toEqual(['LAKE_BUCKET', 'REGISTRY_TABLE']);
+    expect(env('guardrail').sort()).toEqual(['LAKE_BUCKET', 'REGISTRY_TABLE']);
     expect(env('deploy-model').sort()).toEqual(['LAKE_BUCKET', 'REGISTRY_TABLE']);
     expect(env('set-alias')).toEqual(['REGISTRY_TABLE']);
     expect(env('rollback')).toEqual(['REGISTRY_TABLE']);

@@ -157,7 +157,7 @@ function bandOf(edges: readonly number[], value: number): number {
  * @throws when the lengths of rows, scores and labels differ, or a banded slice meets a non-numeric value.
  */
 export function sliceGroups(
-  slices: readonly Slice[],
+  slices: readonly Pick<Slice, 'name' | 'feature' | 'bands'>[],
   rows: readonly CleanRow[],
   scores: ArrayLike<number>,
   labels: ArrayLike<number>,

@@ -116,6 +116,11 @@ export const sliceSchema = z
     feature: identifier,
     /** For numeric features: ascending edges; bands are (-inf, e1), [e1, e2), ..., [en, inf). */
     bands: z.array(z.number()).min(1).optional(),
+    /**
+     * Judge the gaps between this slice's groups (predicted-positive rate, TPR) as fairness bounds.
+     * Meant for attributes of people; per-group AUC against the incumbent is judged either way.
+     */
+    fairness: z.boolean().default(true),
   })
   .strict()
   .refine((s) => !s.bands || s.bands.every((e, i) => i === 0 || e > s.bands![i - 1]!), {
