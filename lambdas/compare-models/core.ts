@@ -22,6 +22,8 @@ export interface CompareOutput {
   model: string;
   version: number;
   incumbent: number | null;
+  /** The production version when the comparison ran; the alias may only move from this one. */
+  productionAtComparison: number | null;
   /** Why the incumbent could not be scored on the candidate's rows, when it could not. */
   incumbentNote?: string;
   evidenceKey: string;
@@ -138,6 +140,7 @@ export async function compareModels(
     model: input.model,
     version: input.version,
     incumbent: evidence.incumbent?.version ?? null,
+    productionAtComparison: alias?.current ?? null,
     ...(incumbentNote ? { incumbentNote } : {}),
     evidenceKey,
   };

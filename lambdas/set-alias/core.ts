@@ -8,6 +8,12 @@ import type { ModelRegistry } from '../shared/registry/registry.ts';
 export interface SetAliasInput {
   model: string;
   version: number;
+  /**
+   * The production version the candidate was compared with (null: none). The alias moves only
+   * from it, so a decision taken against one incumbent cannot replace another, and of two racing
+   * promotions compared with the same incumbent exactly one wins.
+   */
+  expectedCurrent?: number | null;
 }
 
 export interface SetAliasOutput {
@@ -28,7 +34,17 @@ export async function setAlias(
     );
   }
   const alias = await deps.registry.getAlias(input.model);
-  await deps.registry.moveAlias(input.model, alias?.current, {
+  const expected =
+    input.expectedCurrent === undefined ? alias?.current : (input.expectedCurrent ?? undefined);
+  if (alias?.current !== expected) {
+    throw new PlatformError(
+      errorNames.aliasConflict,
+      `Production of "${input.model}" moved to v${alias?.current} after version ${input.version} was compared with ${
+        expected === undefined ? 'no production version' : `v${expected}`
+      }; promote it again to compare it with the new incumbent.`,
+    );
+  }
+  await deps.registry.moveAlias(input.model, expected, {
     current: input.version,
     history: alias ? [...alias.history, alias.current] : [],
     reason: 'promoted',

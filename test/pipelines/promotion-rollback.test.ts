@@ -141,4 +141,22 @@ describe('promotion and rollback state machines, run locally from the synthesize
       await t.ingestText('credit', demoCsv);
     });
   });
+
+  it('lets exactly one of two racing promotions win; the other fails with AliasConflict and production is the winner', async () => {
+    await t.ingestText('credit', demoCsv);
+    const a = await trainVersion(t, 11);
+    const b = await trainVersion(t, 12);
+    const runs = await Promise.all([
+      t.twin.execute('promotion', { model: 'credit', version: a }),
+      t.twin.execute('promotion', { model: 'credit', version: b }),
+    ]);
+    const won = runs.filter((r) => r.status === 'SUCCEEDED');
+    const lost = runs.filter((r) => r.status === 'FAILED');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]!.taskError).toMatchObject({ state: 'SetProductionAlias', error: 'AliasConflict' });
+    const winner = (won[0]!.output as { version: number }).version;
+    expect((await t.registry.getAlias('credit'))?.current).toBe(winner);
+    expect((await t.registry.requireVersion('credit', winner)).status).toBe('Production');
+  });
 });
