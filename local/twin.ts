@@ -81,6 +81,8 @@ export class LocalTwin {
   readonly assembly: Assembly;
   readonly resolver: Resolver;
   readonly notifications: Notification[] = [];
+  /** Executions started by other executions (`states:startExecution`), still running or done. */
+  private readonly background: Promise<ExecutionRecord>[] = [];
   readonly executions: ExecutionRecord[] = [];
   readonly logs: LogCapture;
   endpoints = { s3: '', dynamodb: '' };
@@ -138,6 +140,7 @@ export class LocalTwin {
   }
 
   async stop(): Promise<void> {
+    await this.settle().catch(() => {});
     this.logs.stop();
     await new Promise<void>((res) => (this.dynamo ? this.dynamo.close(() => res()) : res()));
     if (this.s3) await this.s3.close();
@@ -335,6 +338,13 @@ export class LocalTwin {
     return this.machines.get(kind)!.definition;
   }
 
+  /** Waits for every execution that another execution started; returns their records. */
+  async settle(): Promise<ExecutionRecord[]> {
+    const done: ExecutionRecord[] = [];
+    while (this.background.length > 0) done.push(await this.background.shift()!);
+    return done;
+  }
+
   /** Runs one execution of a state machine to its end; `onEvent` sees each state as it happens. */
   async execute(
     kind: MachineKind,
@@ -413,6 +423,22 @@ export class LocalTwin {
     }
     if (resource === 'arn:aws:states:::sagemaker:createTrainingJob.sync') {
       return (input) => runTrainingJob(input as CreateTrainingJobRequest, (b) => this.store(b), this.log);
+    }
+    if (resource === 'arn:aws:states:::states:startExecution') {
+      return async (input) => {
+        const { StateMachineArn, Input } = input as { StateMachineArn: string; Input: unknown };
+        const kind = [...this.machines.entries()].find(([, m]) => m.arn === StateMachineArn)?.[0];
+        if (!kind) throw new Error(`The twin has no state machine ${StateMachineArn}`);
+        // Started, not awaited, as in Step Functions; settle() waits for such executions.
+        const run = this.execute(kind, typeof Input === 'string' ? JSON.parse(Input) : Input, (e) => {
+          if (e.type === 'StateEntered' && e.state) this.log(`[${kind}] → ${e.state}`);
+        });
+        this.background.push(run);
+        return {
+          ExecutionArn: `${StateMachineArn.replace(':stateMachine:', ':execution:')}:started`,
+          StartDate: new Date().toISOString(),
+        };
+      };
     }
     if (resource === 'arn:aws:states:::sns:publish') {
       return async (input) => {

@@ -4,6 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { featureCodeSha256 } from '../feature-code.ts';
 import { acknowledgeWildcards, nagText } from '../nag.ts';
@@ -25,6 +26,8 @@ export interface TrainingPipelineProps {
   readonly registry: ModelRegistry;
   /** Topic told about failed runs. */
   readonly operatorTopic: sns.ITopic;
+  /** The promotion state machine a run starts for its candidate when the model's approval is `auto`. */
+  readonly promotionMachine: sfn.IStateMachine;
   /**
    * SageMaker instance type of the training job.
    * @default 'ml.g5.xlarge'
@@ -189,9 +192,11 @@ export class TrainingPipeline extends Construct {
         LakeBucketName: lake.bucket.bucketName,
         LakeKeyArn: lake.encryptionKey.keyArn,
         OperatorTopicArn: props.operatorTopic.topicArn,
+        PromotionStateMachineArn: props.promotionMachine.stateMachineArn,
       },
     });
     const machine = this.machine.stateMachine;
+    props.promotionMachine.grantStartExecution(machine);
 
     // createTrainingJob.sync: start, poll and stop jobs, and the managed EventBridge rule that reports
     // completion. No grant method exists for these service-integration permissions.

@@ -35,21 +35,22 @@ export class PipelineStack extends Stack {
     };
     const operatorTopic = data.alerts.topic;
 
-    this.training = new TrainingPipeline(this, 'Training', {
-      functions,
-      lake: data.lake,
-      registry: data.registry,
-      operatorTopic,
-      instanceType: config.trainingInstanceType,
-      volumeSizeGb: config.trainingVolumeSizeGb,
-      maxRuntimeSeconds: config.trainingMaxRuntimeSeconds,
-      imageUri: config.trainingImageUri,
-    });
     this.promotion = new PromotionPipeline(this, 'Promotion', {
       functions,
       lake: data.lake,
       registry: data.registry,
       operatorTopic,
+    });
+    this.training = new TrainingPipeline(this, 'Training', {
+      functions,
+      lake: data.lake,
+      registry: data.registry,
+      operatorTopic,
+      promotionMachine: this.promotion.machine.stateMachine,
+      instanceType: config.trainingInstanceType,
+      volumeSizeGb: config.trainingVolumeSizeGb,
+      maxRuntimeSeconds: config.trainingMaxRuntimeSeconds,
+      imageUri: config.trainingImageUri,
     });
     this.rollback = new RollbackPipeline(this, 'Rollback', {
       functions,

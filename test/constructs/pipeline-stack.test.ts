@@ -87,6 +87,7 @@ describe('PipelineStack', () => {
         'LakeBucketName',
         'LakeKeyArn',
         'OperatorTopicArn',
+        'PromotionStateMachineArn',
       ].sort(),
     );
     expect(subs).toMatchObject({

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseModelDefinition } from '../../lambdas/shared/features/spec.ts';
+import { ingestCsv } from '../support/ingest.ts';
 import { startTestTwin, type TestTwin } from '../support/twin.ts';
 
 const demoCsv = readFileSync('data/credit_data.csv', 'utf8');
@@ -89,5 +91,31 @@ describe('training state machine, run locally from the synthesized ASL', () => {
     const otherSnapshot = await modelOf(42);
     expect(otherSnapshot.manifest).not.toBe(first.manifest);
     expect(otherSnapshot.bytes).not.toBe(first.bytes);
+  });
+
+  it('hands the candidate to the promotion pipeline by itself when the model approval is auto', async () => {
+    const auto = parseModelDefinition(
+      { ...JSON.parse(readFileSync('models/credit.json', 'utf8')), promotion: { approval: 'auto' } },
+      'auto definition',
+    );
+    await ingestCsv(t.lake, 'credit', demoCsv, auto);
+    const run = await t.twin.execute('training', { model: 'credit', seed: 42 });
+    expect(run.status).toBe('SUCCEEDED');
+    const version = (run.output as { version: number }).version;
+    const started = await t.twin.settle();
+    expect(started.map((r) => [r.stateMachine, r.status, (r.input as { version: number }).version])).toEqual([
+      ['promotion', 'SUCCEEDED', version],
+    ]);
+    expect((await t.registry.getAlias('credit'))?.current).toBe(version);
+  });
+
+  it('leaves the candidate for a person when the model approval is manual', async () => {
+    await t.ingestText('credit', demoCsv);
+    const run = await t.twin.execute('training', { model: 'credit', seed: 43 });
+    expect(run.status).toBe('SUCCEEDED');
+    expect(await t.twin.settle()).toEqual([]);
+    expect(
+      (await t.registry.requireVersion('credit', (run.output as { version: number }).version)).status,
+    ).toBe('Candidate');
   });
 });

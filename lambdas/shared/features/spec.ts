@@ -249,6 +249,13 @@ export const modelDefinitionSchema = z
       })
       .strict()
       .default({ threshold: 0.5, maxInstancesPerRequest: 100 }),
+    promotion: z
+      .object({
+        /** `auto`: a successful training run starts the promotion pipeline for its candidate. */
+        approval: z.enum(['manual', 'auto']).default('manual'),
+      })
+      .strict()
+      .prefault({}),
     /** When a candidate may reach production; see guardrail-policy.ts for each bound. */
     guardrail: guardrailPolicySchema.prefault({}),
     drift: z
