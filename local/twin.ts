@@ -81,6 +81,8 @@ export class LocalTwin {
   readonly assembly: Assembly;
   readonly resolver: Resolver;
   readonly notifications: Notification[] = [];
+  /** How long each Wait state lasts in the twin, in ms, by state name (default 0). */
+  waitMs: Record<string, number> = {};
   /** Executions started by other executions (`states:startExecution`), still running or done. */
   private readonly background: Promise<ExecutionRecord>[] = [];
   readonly executions: ExecutionRecord[] = [];
@@ -367,8 +369,11 @@ export class LocalTwin {
     >;
     const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     const retryIntervalOverrides: Record<string, number> = {};
+    const waitTimeOverrides: Record<string, number> = {};
     for (const [name, state] of Object.entries(states)) {
       if (state.Retry) retryIntervalOverrides[name] = 10;
+      // A bake of minutes would stall the twin; Wait states last waitMs[state] (default none).
+      if (state.Type === 'Wait') waitTimeOverrides[name] = this.waitMs[name] ?? 0;
       if (state.Type !== 'Task') continue;
       handlers[name] = this.taskHandler(name, String(state.Resource));
     }
@@ -376,7 +381,7 @@ export class LocalTwin {
       validationOptions: { checkPaths: true, checkArn: true },
     });
     const run = sm.run(input as never, {
-      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
+      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides, waitTimeOverrides },
     });
     const watching = (async () => {
       for await (const ev of run.eventLogs) {

@@ -24,6 +24,8 @@ export interface CompareOutput {
   incumbent: number | null;
   /** The production version when the comparison ran; the alias may only move from this one. */
   productionAtComparison: number | null;
+  /** Share of traffic the candidate gets as a canary (0: no canary). */
+  canaryWeight: number;
   /** Why the incumbent could not be scored on the candidate's rows, when it could not. */
   incumbentNote?: string;
   evidenceKey: string;
@@ -141,6 +143,7 @@ export async function compareModels(
     version: input.version,
     incumbent: evidence.incumbent?.version ?? null,
     productionAtComparison: alias?.current ?? null,
+    canaryWeight: candidate.definition.promotion.canary.weight,
     ...(incumbentNote ? { incumbentNote } : {}),
     evidenceKey,
   };

@@ -94,6 +94,13 @@ export function clearServingCache(): void {
   servingCache.clear();
 }
 
+/** A request id's place in [0, 1), for splitting traffic. */
+function shareOf(requestId: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < requestId.length; i++) h = Math.imul(h ^ requestId.charCodeAt(i), 16777619) >>> 0;
+  return h / 2 ** 32;
+}
+
 function header(req: HttpRequest, name: string): string | undefined {
   const lower = name.toLowerCase();
   for (const [k, v] of Object.entries(req.headers)) if (k.toLowerCase() === lower) return v;
@@ -147,6 +154,7 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
   // The production version carries the definition it was trained with; validating and computing
   // features with that one (not with whatever this code was deployed with) is what prevents skew.
   let loaded: { version: ModelVersion; serving: ServingModel; hashOk: boolean };
+  let canary = false;
   try {
     const alias = await deps.registry.getAlias(modelName, false);
     if (!alias) {
@@ -161,7 +169,10 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
         requestId,
       );
     }
-    loaded = await loadVersion(modelName, alias.current, deps);
+    // A running canary serves its share of requests, chosen by request id so a retried request
+    // lands on the same version.
+    canary = alias.canary !== undefined && shareOf(requestId) < alias.canary.weight;
+    loaded = await loadVersion(modelName, canary ? alias.canary!.version : alias.current, deps);
   } catch (err) {
     deps.metric(modelName, 'UpstreamErrors', 1);
     deps.onError(err, { model: modelName, requestId, stage: 'load-model' });
@@ -222,7 +233,7 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
     index,
     at,
     modelVersion: version,
-    variant: `v${version}`,
+    variant: canary ? `canary-v${version}` : `v${version}`,
     featureSchemaHash: loaded.version.featureSchemaHash,
     features: rows[index]!,
     score: p.score,
@@ -246,7 +257,7 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
   return json(
     200,
     { predictions, modelVersion: String(version), model: modelName, requestId },
-    { 'x-model-version': String(version) },
+    { 'x-model-version': String(version), 'x-model-variant': canary ? `canary-v${version}` : `v${version}` },
   );
 }
 

@@ -7,6 +7,7 @@ import { AslStateMachine } from './asl-state-machine.ts';
 import type { DataLake } from './data-lake.ts';
 import { type FunctionSettings, MlopsFunction } from './mlops-function.ts';
 import type { ModelRegistry } from './model-registry.ts';
+import type { PredictionLog } from './prediction-log.ts';
 
 /** Properties of a {@link PromotionPipeline}. */
 export interface PromotionPipelineProps {
@@ -18,6 +19,8 @@ export interface PromotionPipelineProps {
   readonly registry: ModelRegistry;
   /** Topic told about promotions and refusals. */
   readonly operatorTopic: sns.ITopic;
+  /** Where served predictions are logged; the canary check compares canary and incumbent there. */
+  readonly predictionLog: PredictionLog;
   /**
    * The ASL definition.
    * @default pipelines/promotion.asl.json
@@ -36,6 +39,8 @@ export class PromotionPipeline extends Construct {
   public readonly compareModels: MlopsFunction;
   /** Decides on the evidence, promoting or refusing with reasons. */
   public readonly guardrail: MlopsFunction;
+  /** Starts, checks and aborts the canary. */
+  public readonly canary: MlopsFunction;
   /** Puts a registered version in service. */
   public readonly deployModel: MlopsFunction;
   /** Moves the production alias with a conditional update. */
@@ -67,6 +72,13 @@ export class PromotionPipeline extends Construct {
     })
       .bindLake(props.lake, 'read')
       .bindRegistry(props.registry, 'readWrite');
+    this.canary = new MlopsFunction(this, 'Canary', {
+      ...props.functions,
+      name: 'canary',
+      description: 'Runs a candidate beside production while it bakes, and checks or aborts it',
+    })
+      .bindRegistry(props.registry, 'readWrite')
+      .bindPredictionLog(props.predictionLog, 'read');
     this.setAlias = new MlopsFunction(this, 'SetAlias', {
       ...props.functions,
       name: 'set-alias',
@@ -77,13 +89,14 @@ export class PromotionPipeline extends Construct {
       definitionFile: props.definitionFile ?? join(PIPELINES_DIR, 'promotion.asl.json'),
       logEncryptionKey: props.functions.logEncryptionKey,
       removalPolicy: props.functions.removalPolicy,
-      invokes: [this.compareModels, this.guardrail, this.deployModel, this.setAlias],
+      invokes: [this.compareModels, this.guardrail, this.deployModel, this.canary, this.setAlias],
       publishesTo: [props.operatorTopic],
       substitutions: {
         CompareModelsFunctionArn: this.compareModels.functionArn,
         GuardrailFunctionArn: this.guardrail.functionArn,
         DeployModelFunctionArn: this.deployModel.functionArn,
         SetAliasFunctionArn: this.setAlias.functionArn,
+        CanaryFunctionArn: this.canary.functionArn,
         OperatorTopicArn: props.operatorTopic.topicArn,
       },
     });

@@ -40,6 +40,7 @@ export class PipelineStack extends Stack {
       lake: data.lake,
       registry: data.registry,
       operatorTopic,
+      predictionLog: data.predictionLog,
     });
     this.training = new TrainingPipeline(this, 'Training', {
       functions,

@@ -119,6 +119,7 @@ def build_parser():
     parser.add_argument("--gamma", type=_float("gamma", 0.0), default=0.0)
     parser.add_argument("--lambda", dest="reg_lambda", type=_float("lambda", 0.0), default=1.0)
     parser.add_argument("--alpha", type=_float("alpha", 0.0), default=0.0)
+    parser.add_argument("--scale_pos_weight", type=_float("scale_pos_weight", 0.0), default=1.0)
     parser.add_argument("--seed", type=_int("seed"), default=42)
     parser.add_argument("--objective", type=_text, default="binary:logistic")
     parser.add_argument("--eval_metric", type=_metrics, default=["auc", "logloss"])
@@ -317,6 +318,7 @@ def train(args, x_train, y_train, x_val, y_val):
         "gamma": args.gamma,
         "lambda": args.reg_lambda,
         "alpha": args.alpha,
+        "scale_pos_weight": args.scale_pos_weight,
         "seed": args.seed,
         "tree_method": args.tree_method,
         "verbosity": 1,
@@ -420,6 +422,7 @@ def main(argv=None, environ=None):
             "gamma": args.gamma,
             "lambda": args.reg_lambda,
             "alpha": args.alpha,
+            "scale_pos_weight": args.scale_pos_weight,
             "seed": args.seed,
             "objective": args.objective,
             "eval_metric": args.eval_metric,

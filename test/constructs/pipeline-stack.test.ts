@@ -101,6 +101,7 @@ describe('PipelineStack', () => {
     expect(
       Object.keys(stateMachine('SetAliasFunctionArn').Properties.DefinitionSubstitutions as object).sort(),
     ).toEqual([
+      'CanaryFunctionArn',
       'CompareModelsFunctionArn',
       'DeployModelFunctionArn',
       'GuardrailFunctionArn',
@@ -177,9 +178,9 @@ describe('PipelineStack', () => {
     expect(json).toContain('log-group:/aws/sagemaker/TrainingJobs');
   });
 
-  it('GIVEN the eight task functions WHEN synthesized THEN each is Node.js 22 on arm64, traced, with its own log group', () => {
+  it('GIVEN the nine task functions WHEN synthesized THEN each is Node.js 22 on arm64, traced, with its own log group', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Resource[];
-    expect(functions).toHaveLength(8);
+    expect(functions).toHaveLength(9);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -227,6 +228,7 @@ describe('PipelineStack', () => {
     expect(env('guardrail').sort()).toEqual(['LAKE_BUCKET', 'REGISTRY_TABLE']);
     expect(env('deploy-model').sort()).toEqual(['LAKE_BUCKET', 'REGISTRY_TABLE']);
     expect(env('set-alias')).toEqual(['REGISTRY_TABLE']);
+    expect(env('canary').sort()).toEqual(['PREDICTION_LOG_TABLE', 'REGISTRY_TABLE']);
     expect(env('rollback')).toEqual(['REGISTRY_TABLE']);
   });
 

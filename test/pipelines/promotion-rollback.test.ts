@@ -154,9 +154,107 @@ describe('promotion and rollback state machines, run locally from the synthesize
     const lost = runs.filter((r) => r.status === 'FAILED');
     expect(won).toHaveLength(1);
     expect(lost).toHaveLength(1);
-    expect(lost[0]!.taskError).toMatchObject({ state: 'SetProductionAlias', error: 'AliasConflict' });
+    // The loser meets the winner at its canary or at the alias, whichever it reaches first.
+    expect(lost[0]!.taskError?.error).toBe('AliasConflict');
+    expect(['StartCanary', 'SetProductionAlias']).toContain(lost[0]!.taskError?.state);
     const winner = (won[0]!.output as { version: number }).version;
     expect((await t.registry.getAlias('credit'))?.current).toBe(winner);
     expect((await t.registry.requireVersion('credit', winner)).status).toBe('Production');
   });
+
+  it('rolls a canary back when its served scores drift from the incumbent, and the incumbent keeps serving', async () => {
+    const base = JSON.parse(readFileSync('models/credit.json', 'utf8'));
+    // Weighting the positive class eightfold keeps the ranking (AUC) but lifts every score.
+    const shifted = parseModelDefinition(
+      {
+        ...base,
+        training: {
+          ...base.training,
+          hyperparameters: { ...base.training.hyperparameters, scale_pos_weight: 8 },
+        },
+        guardrail: {
+          ...base.guardrail,
+          maxAucDrop: 0.05,
+          maxLogLossIncrease: 5,
+          maxSliceAucDrop: 0.5,
+          maxPositiveRateGap: 1,
+          maxTprGap: 1,
+        },
+        promotion: {
+          approval: 'manual',
+          canary: { weight: 0.5, bakeSeconds: 1, minSamples: 20, maxScorePsi: 0.1 },
+        },
+      },
+      'shifted definition',
+    );
+    await ingestCsv(t.lake, 'credit', demoCsv, shifted);
+    const candidateVersion = await trainVersion(t, 42);
+    const incumbent = (await t.registry.getAlias('credit'))!.current;
+    t.twin.waitMs.Bake = 4000;
+    const promotion = t.twin.execute('promotion', { model: 'credit', version: candidateVersion });
+    for (let i = 0; i < 100 && !(await t.registry.getAlias('credit'))?.canary; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    if (!(await t.registry.getAlias('credit'))?.canary) {
+      const r = await promotion;
+      const decision = (await t.registry.requireVersion('credit', candidateVersion)).decision;
+      throw new Error(
+        `no canary: ${JSON.stringify({ status: r.status, error: r.error, task: r.taskError, decision })}`,
+      );
+    }
+    expect((await t.registry.getAlias('credit'))?.canary).toMatchObject({
+      version: candidateVersion,
+      weight: 0.5,
+    });
+    const instances = sampleRows(20);
+    const served = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      const res = (await t.twin.invoke(t.twin.apiFunctionArn(), predictEvent(instances))) as {
+        statusCode: number;
+        body: string;
+      };
+      expect(res.statusCode).toBe(200);
+      served.add(JSON.parse(res.body).modelVersion);
+    }
+    expect(served).toEqual(new Set([String(incumbent), String(candidateVersion)]));
+    const run = await promotion;
+    t.twin.waitMs = {};
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('CanaryRolledBack');
+    const alias = await t.registry.getAlias('credit');
+    expect(alias?.current).toBe(incumbent);
+    expect(alias?.canary).toBeUndefined();
+    expect((await t.registry.requireVersion('credit', candidateVersion)).status).toBe('RolledBack');
+    expect(t.twin.notifications.at(-1)?.subject).toBe('Canary rolled back');
+    await t.ingestText('credit', demoCsv);
+  });
 });
+
+function sampleRows(n: number): Record<string, unknown>[] {
+  const def = parseModelDefinition(JSON.parse(readFileSync('models/credit.json', 'utf8')), 'credit');
+  const [header, ...lines] = demoCsv.trimEnd().split('\n') as [string, ...string[]];
+  const cols = header.split(',').map((c) => c.replaceAll('"', ''));
+  return lines.slice(0, n).map((line) => {
+    const cells = line.split(',').map((c) => c.replaceAll('"', ''));
+    const out: Record<string, unknown> = {};
+    for (const f of def.spec.features) {
+      const v = cells[cols.indexOf(f.name)]!;
+      if (v !== '') out[f.name] = f.type === 'numeric' ? Number(v) : v;
+    }
+    return out;
+  });
+}
+
+let requestCounter = 0;
+function predictEvent(instances: unknown[]) {
+  const requestId = `canary-test-${requestCounter++}`;
+  return {
+    httpMethod: 'POST',
+    path: '/v1/predict',
+    resource: '/v1/predict',
+    pathParameters: null,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ instances }),
+    isBase64Encoded: false,
+    requestContext: { requestId },
+  };
+}

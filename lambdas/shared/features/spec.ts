@@ -253,6 +253,20 @@ export const modelDefinitionSchema = z
       .object({
         /** `auto`: a successful training run starts the promotion pipeline for its candidate. */
         approval: z.enum(['manual', 'auto']).default('manual'),
+        /**
+         * Before taking all traffic, the candidate serves `weight` of it for `bakeSeconds` while its
+         * served scores are compared with the incumbent's (PSI); above `maxScorePsi` it is rolled
+         * back and the incumbent keeps serving. `weight` 0 skips the canary.
+         */
+        canary: z
+          .object({
+            weight: z.number().min(0).lt(1).default(0.1),
+            bakeSeconds: z.number().int().min(0).max(86_400).default(600),
+            minSamples: z.number().int().min(1).default(50),
+            maxScorePsi: z.number().positive().default(0.25),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

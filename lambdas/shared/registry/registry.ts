@@ -29,7 +29,7 @@ export type VersionStatus =
 /** Allowed status transitions; anything else is refused. */
 export const allowedTransitions: Record<VersionStatus, readonly VersionStatus[]> = {
   Candidate: ['Approved', 'Rejected', 'Failed'],
-  Approved: ['Production', 'Rejected'],
+  Approved: ['Production', 'Rejected', 'RolledBack'],
   Rejected: [],
   Production: ['Retired', 'RolledBack'],
   Retired: ['Production'],
@@ -82,9 +82,18 @@ export interface ModelVersion {
   decision?: GuardrailDecision;
 }
 
+export interface CanaryState {
+  version: number;
+  /** Share of requests the canary serves, in [0, 1). */
+  weight: number;
+  startedAt: string;
+}
+
 export interface ProductionAlias {
   model: string;
   current: number;
+  /** A candidate serving a share of traffic while it bakes. */
+  canary?: CanaryState;
   /** Earlier production versions, most recent last: rollback pops from here. */
   history: number[];
   updatedAt: string;
@@ -360,6 +369,61 @@ export class ModelRegistry {
       }),
     );
     return (res.Items ?? []).map((i) => strip<EvidenceRecord>(i));
+  }
+
+  /** Starts a canary beside production `expectedCurrent`; refused if production moved or a canary runs. */
+  async startCanary(
+    model: string,
+    expectedCurrent: number,
+    canary: Omit<CanaryState, 'startedAt'>,
+  ): Promise<CanaryState> {
+    const state: CanaryState = { ...canary, startedAt: this.clock.now().toISOString() };
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pk(model), sk: ALIAS_SK },
+          UpdateExpression: 'SET canary = :canary',
+          ConditionExpression: '#current = :expected AND attribute_not_exists(canary)',
+          ExpressionAttributeNames: { '#current': 'current' },
+          ExpressionAttributeValues: { ':canary': state, ':expected': expectedCurrent },
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) {
+        throw new PlatformError(
+          errorNames.aliasConflict,
+          `Cannot start a canary of "${model}" v${canary.version}: production is no longer v${expectedCurrent}, or another canary is running.`,
+        );
+      }
+      throw err;
+    }
+    await this.audit({
+      model,
+      action: 'CanaryStarted',
+      version: canary.version,
+      detail: { weight: canary.weight, beside: expectedCurrent },
+    });
+    return state;
+  }
+
+  /** Ends the canary of `version`, if it is still the one running. */
+  async endCanary(model: string, version: number, reason: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pk(model), sk: ALIAS_SK },
+          UpdateExpression: 'REMOVE canary',
+          ConditionExpression: 'canary.version = :version',
+          ExpressionAttributeValues: { ':version': version },
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) return;
+      throw err;
+    }
+    await this.audit({ model, action: 'CanaryEnded', version, detail: { reason } });
   }
 
   async audit(event: Omit<AuditEvent, 'at'>): Promise<void> {

@@ -1,0 +1,95 @@
+/**
+ * The canary steps of the promotion pipeline. `start` lets the candidate serve a share of traffic
+ * beside production; after the bake, `check` compares the scores the canary served with the
+ * incumbent's over the same window (population stability index); `abort` takes the canary out and
+ * marks the candidate RolledBack, so production never stopped serving.
+ */
+import type { PredictionRecord } from '../shared/adapters/aws/dynamo-prediction-log.ts';
+import { errorNames, PlatformError } from '../shared/errors.ts';
+import { psi, scoreHistogram } from '../shared/evaluation.ts';
+import type { Clock } from '../shared/ports.ts';
+import type { ModelRegistry } from '../shared/registry/registry.ts';
+
+export interface CanaryInput {
+  action: 'start' | 'check' | 'abort';
+  model: string;
+  version: number;
+  /** For `start`: the production version the candidate was compared with. */
+  expectedCurrent?: number | null;
+  /** For `abort`: why. */
+  reason?: string;
+}
+
+export interface CanaryCheck {
+  healthy: boolean;
+  canarySamples: number;
+  incumbentSamples: number;
+  scorePsi: number | null;
+  reasons: string[];
+}
+
+export interface CanaryDeps {
+  registry: ModelRegistry;
+  readWindow: (model: string, from: Date, to: Date) => Promise<PredictionRecord[]>;
+  clock: Clock;
+}
+
+export async function runCanary(input: CanaryInput, deps: CanaryDeps): Promise<Record<string, unknown>> {
+  const candidate = await deps.registry.requireVersion(input.model, input.version);
+  const settings = candidate.definition.promotion.canary;
+  if (input.action === 'start') {
+    if (input.expectedCurrent === null || input.expectedCurrent === undefined) {
+      throw new PlatformError(
+        errorNames.invalidInput,
+        `Model "${input.model}" has no production version for a canary to run beside.`,
+      );
+    }
+    const state = await deps.registry.startCanary(input.model, input.expectedCurrent, {
+      version: input.version,
+      weight: settings.weight,
+    });
+    return { ...state, bakeSeconds: settings.bakeSeconds };
+  }
+  if (input.action === 'abort') {
+    const reason = input.reason ?? 'canary unhealthy';
+    await deps.registry.endCanary(input.model, input.version, reason);
+    await deps.registry.transition(input.model, input.version, 'RolledBack', { reason: `canary: ${reason}` });
+    return { model: input.model, version: input.version, rolledBack: true };
+  }
+  const alias = await deps.registry.getAlias(input.model);
+  if (alias?.canary?.version !== input.version) {
+    throw new PlatformError(
+      errorNames.aliasConflict,
+      `Model "${input.model}" v${input.version} is not the running canary.`,
+    );
+  }
+  const rows = await deps.readWindow(input.model, new Date(alias.canary.startedAt), deps.clock.now());
+  const canary = rows.filter((r) => r.modelVersion === input.version).map((r) => r.score);
+  const incumbent = rows.filter((r) => r.modelVersion === alias.current).map((r) => r.score);
+  const check: CanaryCheck = {
+    healthy: true,
+    canarySamples: canary.length,
+    incumbentSamples: incumbent.length,
+    scorePsi: null,
+    reasons: [],
+  };
+  if (canary.length < settings.minSamples || incumbent.length < settings.minSamples) {
+    check.reasons.push(
+      `too few predictions to compare (canary ${canary.length}, incumbent ${incumbent.length}; at least ${settings.minSamples} each): the canary is judged healthy on the offline evidence alone`,
+    );
+    return { ...check };
+  }
+  const value = psi(scoreHistogram(incumbent), scoreHistogram(canary));
+  check.scorePsi = value;
+  if (!(value <= settings.maxScorePsi)) {
+    check.healthy = false;
+    check.reasons.push(
+      `served scores of v${input.version} drift from v${alias.current}'s: PSI ${value.toFixed(4)} > max ${settings.maxScorePsi.toFixed(4)} (${canary.length} vs ${incumbent.length} predictions)`,
+    );
+  } else {
+    check.reasons.push(
+      `served-score PSI ${value.toFixed(4)} <= max ${settings.maxScorePsi.toFixed(4)} (${canary.length} vs ${incumbent.length} predictions)`,
+    );
+  }
+  return { ...check };
+}
