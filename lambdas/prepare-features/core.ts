@@ -22,6 +22,7 @@ import {
 } from '../shared/features/index.ts';
 import { lakeKeys, type RawPointer } from '../shared/lake.ts';
 import type { Clock, ObjectStore } from '../shared/ports.ts';
+import { seededRandom } from '../shared/random.ts';
 
 export interface PrepareInput {
   model: string;
@@ -86,18 +87,6 @@ interface ValidRow {
 }
 
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
-
-/** mulberry32: a small seeded generator, so the split depends only on the seed. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function stamp(d: Date): string {
   return d.toISOString().replace(/[-:T]/g, '').slice(0, 14);

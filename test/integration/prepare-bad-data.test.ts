@@ -5,18 +5,11 @@ import type { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-
 import { type ModelDefinition, parseModelDefinition } from '../../lambdas/shared/features/index.ts';
 import { systemClock } from '../../lambdas/shared/ports.ts';
 import { credit } from '../support/fixtures.ts';
-import { ingestCsv } from '../support/ingest.ts';
+import { prepareEnv as env, ingestCsv } from '../support/ingest.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
 
 const demo = readFileSync('data/credit_data.csv', 'utf8').trimEnd().split('\n');
 const header = demo[0]!;
-const env = {
-  trainingSourceUri: 's3://code/sourcedir.tar.gz',
-  trainingCodeSha256: 'c',
-  featureCodeSha256: 'f',
-  trainingImageUri: 'img',
-};
-
 describe('prepare step on bad data (against s3rver)', () => {
   let aws: LocalAws;
   let lake: S3ObjectStore;

@@ -19,15 +19,8 @@ import {
 } from '../../lambdas/shared/features/index.ts';
 import { systemClock } from '../../lambdas/shared/ports.ts';
 import { credit } from '../support/fixtures.ts';
-import { ingestCsv } from '../support/ingest.ts';
+import { prepareEnv as env, ingestCsv } from '../support/ingest.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
-
-const env = {
-  trainingSourceUri: 's3://code/sourcedir.tar.gz',
-  trainingCodeSha256: 'c',
-  featureCodeSha256: 'f',
-  trainingImageUri: 'img',
-};
 
 describe('batch vectors (prepare) equal online vectors (predict)', () => {
   let aws: LocalAws;

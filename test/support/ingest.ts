@@ -33,3 +33,11 @@ export async function ingestCsv(
   await lake.put(lakeKeys.rawLatest(model), JSON.stringify(pointer), 'application/json');
   return pointer;
 }
+
+/** The environment the prepare step gets from its construct, with placeholder values. */
+export const prepareEnv = {
+  trainingSourceUri: 's3://code/sourcedir.tar.gz',
+  trainingCodeSha256: 'c',
+  featureCodeSha256: 'f',
+  trainingImageUri: 'img',
+};

@@ -10,18 +10,7 @@ import {
 } from '../../lambdas/shared/evaluation/metrics.ts';
 import type { FeatureDef } from '../../lambdas/shared/features/spec.ts';
 import type { CleanRow } from '../../lambdas/shared/features/transform.ts';
-
-/** A small seeded generator (mulberry32), so "random" features are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../lambdas/shared/random.ts';
 
 describe('binaryMetrics', () => {
   it('computes precision, recall, positive rate, accuracy, AUC and ECE on a hand-worked case', () => {
@@ -241,7 +230,7 @@ describe('singleFeatureAuc', () => {
     { name: 'noise_num', type: 'numeric', missing: 'native', transforms: [] },
     { name: 'noise_cat', type: 'categorical', missing: 'native', minCount: 1, maxCategories: 100 },
   ];
-  const rand = prng(7);
+  const rand = seededRandom(7);
   const labels: number[] = [];
   const rows: CleanRow[] = [];
   for (let i = 0; i < 2000; i++) {
