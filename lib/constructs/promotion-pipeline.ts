@@ -39,6 +39,8 @@ export class PromotionPipeline extends Construct {
   public readonly compareModels: MlopsFunction;
   /** Decides on the evidence, promoting or refusing with reasons. */
   public readonly guardrail: MlopsFunction;
+  /** Marks a candidate Failed when a promotion step fails. */
+  public readonly markFailed: MlopsFunction;
   /** Starts, checks and aborts the canary. */
   public readonly canary: MlopsFunction;
   /** Puts a registered version in service. */
@@ -79,6 +81,11 @@ export class PromotionPipeline extends Construct {
     })
       .bindRegistry(props.registry, 'readWrite')
       .bindPredictionLog(props.predictionLog, 'read');
+    this.markFailed = new MlopsFunction(this, 'MarkFailed', {
+      ...props.functions,
+      name: 'mark-failed',
+      description: 'Marks a candidate Failed when its promotion fails',
+    }).bindRegistry(props.registry, 'readWrite');
     this.setAlias = new MlopsFunction(this, 'SetAlias', {
       ...props.functions,
       name: 'set-alias',
@@ -89,7 +96,14 @@ export class PromotionPipeline extends Construct {
       definitionFile: props.definitionFile ?? join(PIPELINES_DIR, 'promotion.asl.json'),
       logEncryptionKey: props.functions.logEncryptionKey,
       removalPolicy: props.functions.removalPolicy,
-      invokes: [this.compareModels, this.guardrail, this.deployModel, this.canary, this.setAlias],
+      invokes: [
+        this.compareModels,
+        this.guardrail,
+        this.deployModel,
+        this.canary,
+        this.setAlias,
+        this.markFailed,
+      ],
       publishesTo: [props.operatorTopic],
       substitutions: {
         CompareModelsFunctionArn: this.compareModels.functionArn,
@@ -97,6 +111,7 @@ export class PromotionPipeline extends Construct {
         DeployModelFunctionArn: this.deployModel.functionArn,
         SetAliasFunctionArn: this.setAlias.functionArn,
         CanaryFunctionArn: this.canary.functionArn,
+        MarkFailedFunctionArn: this.markFailed.functionArn,
         OperatorTopicArn: props.operatorTopic.topicArn,
       },
     });

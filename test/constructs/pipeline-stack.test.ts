@@ -105,6 +105,7 @@ describe('PipelineStack', () => {
       'CompareModelsFunctionArn',
       'DeployModelFunctionArn',
       'GuardrailFunctionArn',
+      'MarkFailedFunctionArn',
       'OperatorTopicArn',
       'SetAliasFunctionArn',
     ]);
@@ -178,9 +179,9 @@ describe('PipelineStack', () => {
     expect(json).toContain('log-group:/aws/sagemaker/TrainingJobs');
   });
 
-  it('GIVEN the nine task functions WHEN synthesized THEN each is Node.js 22 on arm64, traced, with its own log group', () => {
+  it('GIVEN the ten task functions WHEN synthesized THEN each is Node.js 22 on arm64, traced, with its own log group', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Resource[];
-    expect(functions).toHaveLength(9);
+    expect(functions).toHaveLength(10);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -229,6 +230,7 @@ describe('PipelineStack', () => {
     expect(env('deploy-model').sort()).toEqual(['LAKE_BUCKET', 'REGISTRY_TABLE']);
     expect(env('set-alias')).toEqual(['REGISTRY_TABLE']);
     expect(env('canary').sort()).toEqual(['PREDICTION_LOG_TABLE', 'REGISTRY_TABLE']);
+    expect(env('mark-failed')).toEqual(['REGISTRY_TABLE']);
     expect(env('rollback')).toEqual(['REGISTRY_TABLE']);
   });
 

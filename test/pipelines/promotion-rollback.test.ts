@@ -162,6 +162,21 @@ describe('promotion and rollback state machines, run locally from the synthesize
     expect((await t.registry.requireVersion('credit', winner)).status).toBe('Production');
   });
 
+  it('marks the candidate Failed and tells operators when its evaluation fails', async () => {
+    await t.ingestText('credit', demoCsv);
+    const version = await trainVersion(t, 21);
+    const v = await t.registry.requireVersion('credit', version);
+    // A lost artifact: the comparison cannot score the candidate.
+    await t.lake.put(v.artifacts.modelJson, 'not a model');
+    const run = await t.twin.execute('promotion', { model: 'credit', version });
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('PromotionFailed');
+    expect(run.taskError).toMatchObject({ state: 'CompareWithIncumbent', error: 'ArtifactInvalid' });
+    expect((await t.registry.requireVersion('credit', version)).status).toBe('Failed');
+    expect(t.twin.notifications.at(-1)).toMatchObject({ subject: 'Promotion failed' });
+    expect(t.twin.notifications.at(-1)?.message).toContain(`version ${version} failed with ArtifactInvalid`);
+  });
+
   it('rolls a canary back when its served scores drift from the incumbent, and the incumbent keeps serving', async () => {
     const base = JSON.parse(readFileSync('models/credit.json', 'utf8'));
     // Weighting the positive class eightfold keeps the ranking (AUC) but lifts every score.

@@ -29,7 +29,7 @@ export type VersionStatus =
 /** Allowed status transitions; anything else is refused. */
 export const allowedTransitions: Record<VersionStatus, readonly VersionStatus[]> = {
   Candidate: ['Approved', 'Rejected', 'Failed'],
-  Approved: ['Production', 'Rejected', 'RolledBack'],
+  Approved: ['Production', 'Rejected', 'RolledBack', 'Failed'],
   Rejected: [],
   Production: ['Retired', 'RolledBack'],
   Retired: ['Production'],
