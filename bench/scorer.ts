@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { seededRandom } from '../lambdas/shared/random.ts';
 import { loadXgbModel, type XgbModel } from '../lambdas/shared/scorer/index.ts';
 
 // Debian's python3-xgboost is only importable by the system interpreter; a pyenv python3 earlier on
@@ -102,23 +103,12 @@ function progress(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-/** Small seeded PRNG (mulberry32), so the data set is the same on every run. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Rows of a binary classification problem with interactions and thresholds, so the trees use their
  * full depth, features on different scales (some integer-valued), and missing cells.
  */
 function syntheticData(count: number, seed: number): { x: Float64Array; y: Float64Array } {
-  const rand = random(seed);
+  const rand = seededRandom(seed);
   const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   const x = new Float64Array(count * NUM_FEATURES);
   const y = new Float64Array(count);

@@ -336,10 +336,6 @@ export class LocalTwin {
     return this.machines.get(kind)!.arn;
   }
 
-  definition(kind: MachineKind): Record<string, unknown> {
-    return this.machines.get(kind)!.definition;
-  }
-
   /** Waits for every execution that another execution started; returns their records. */
   async settle(): Promise<ExecutionRecord[]> {
     const done: ExecutionRecord[] = [];

@@ -90,10 +90,6 @@ const servingCache = new Map<
   Promise<{ version: ModelVersion; serving: ServingModel; hashOk: boolean }>
 >();
 
-export function clearServingCache(): void {
-  servingCache.clear();
-}
-
 /** A request id's place in [0, 1), for splitting traffic. */
 function shareOf(requestId: string): number {
   let h = 2166136261;

@@ -5,7 +5,6 @@ export const lakeKeys = {
   rawDefinition: (model: string, ingestId: string) => `raw/${model}/${ingestId}/model.json`,
   curated: (model: string, snapshotId: string) => `curated/${model}/${snapshotId}/`,
   quarantine: (model: string, snapshotId: string) => `quarantine/${model}/${snapshotId}/rows.jsonl`,
-  trainingOutput: () => 'artifacts/training-jobs/',
   jobArtifacts: (model: string, jobName: string) => `artifacts/${model}/jobs/${jobName}/`,
 } as const;
 

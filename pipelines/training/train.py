@@ -304,10 +304,9 @@ def build_baseline(x_train, validation_scores):
     }
 
 
-def train(args, x_train, y_train, x_val, y_val):
-    dtrain = xgb.DMatrix(x_train, label=y_train, missing=np.nan)
-    dval = xgb.DMatrix(x_val, label=y_val, missing=np.nan)
-    params = {
+def booster_params(args):
+    """The XGBoost parameters that define the model; metrics.json records the same dictionary."""
+    return {
         "objective": args.objective,
         "eval_metric": args.eval_metric,
         "max_depth": args.max_depth,
@@ -320,9 +319,13 @@ def train(args, x_train, y_train, x_val, y_val):
         "alpha": args.alpha,
         "scale_pos_weight": args.scale_pos_weight,
         "seed": args.seed,
-        "tree_method": args.tree_method,
-        "verbosity": 1,
     }
+
+
+def train(args, x_train, y_train, x_val, y_val):
+    dtrain = xgb.DMatrix(x_train, label=y_train, missing=np.nan)
+    dval = xgb.DMatrix(x_val, label=y_val, missing=np.nan)
+    params = dict(booster_params(args), tree_method=args.tree_method, verbosity=1)
     callbacks = []
     if args.early_stopping_rounds:
         # Stops on the last eval_metric (logloss by default), as XGBoost does. save_best trims the trees
@@ -413,21 +416,7 @@ def main(argv=None, environ=None):
         "xgboost_version": xgb.__version__,
         "rows": {"train": int(x_train.shape[0]), "validation": int(x_val.shape[0])},
         "num_features": int(x_train.shape[1]),
-        "hyperparameters": {
-            "max_depth": args.max_depth,
-            "eta": args.eta,
-            "subsample": args.subsample,
-            "colsample_bytree": args.colsample_bytree,
-            "min_child_weight": args.min_child_weight,
-            "gamma": args.gamma,
-            "lambda": args.reg_lambda,
-            "alpha": args.alpha,
-            "scale_pos_weight": args.scale_pos_weight,
-            "seed": args.seed,
-            "objective": args.objective,
-            "eval_metric": args.eval_metric,
-            "early_stopping_rounds": args.early_stopping_rounds,
-        },
+        "hyperparameters": dict(booster_params(args), early_stopping_rounds=args.early_stopping_rounds),
     }
     metrics_path = os.path.join(model_dir, "metrics.json")
     write_json(metrics_path, metrics)

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../lambdas/shared/random.ts';
 import { loadXgbModel } from '../../lambdas/shared/scorer/index.ts';
 
 // Debian's python3-xgboost (1.7, the SageMaker container's minor) is only visible to the system
@@ -13,17 +14,6 @@ const hasXgboost = spawnSync(PYTHON, ['-c', 'import xgboost'], { stdio: 'ignore'
 
 const NUM_FEATURES = 8;
 
-/** Small seeded PRNG (mulberry32), so the data set is the same on every run. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Row {
   label: number;
   features: number[];
@@ -31,7 +21,7 @@ interface Row {
 
 /** Rows with a learnable label, features on different scales, an integer feature and ~10% missing cells. */
 function syntheticRows(count: number, seed: number): Row[] {
-  const rand = random(seed);
+  const rand = seededRandom(seed);
   const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   return Array.from({ length: count }, () => {
     const x = [
