@@ -17,6 +17,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { StateMachine } from 'aws-local-stepfunctions';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
+import { httpTimeouts } from '../lambdas/shared/adapters/aws/clients.ts';
 import { S3ObjectStore } from '../lambdas/shared/adapters/aws/s3-object-store.ts';
 import type { ObjectStore } from '../lambdas/shared/ports.ts';
 import { LogCapture } from './log-capture.ts';
@@ -57,6 +58,8 @@ export interface ExecutionRecord {
   error?: string;
   cause?: string;
   taskError?: { state: string; error: string; cause: string };
+  /** The states entered, in order. */
+  states: string[];
   startedAt: string;
   stoppedAt?: string;
 }
@@ -130,6 +133,7 @@ export class LocalTwin {
       endpoint: this.endpoints.s3,
       forcePathStyle: true,
       credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      requestHandler: httpTimeouts,
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
@@ -356,6 +360,7 @@ export class LocalTwin {
       stateMachine: kind,
       status: 'RUNNING',
       input,
+      states: [],
       startedAt: new Date().toISOString(),
     };
     this.executions.push(record);
@@ -395,6 +400,7 @@ export class LocalTwin {
           ...((e.Error ?? e.error) ? { error: e.Error ?? e.error } : {}),
           ...((e.Cause ?? e.cause) ? { cause: String(e.Cause ?? e.cause) } : {}),
         };
+        if (e.type === 'StateEntered' && event.state) record.states.push(event.state);
         if (e.type === 'StateFailed' && !record.taskError && event.state) {
           record.taskError = { state: event.state, error: event.error ?? 'Error', cause: event.cause ?? '' };
         }

@@ -1,8 +1,10 @@
 /**
  * The canary steps of the promotion pipeline. `start` lets the candidate serve a share of traffic
- * beside production; after the bake, `check` compares the scores the canary served with the
- * incumbent's over the same window (population stability index); `abort` takes the canary out and
- * marks the candidate RolledBack, so production never stopped serving.
+ * beside production; after each bake, `check` compares the scores the canary served with the
+ * incumbent's over the whole window so far (population stability index) and answers `healthy`,
+ * `unhealthy`, or `bake` again when either side has too few predictions to judge (up to the
+ * model's `maxBakes`); `abort` takes the canary out and marks the candidate RolledBack, so
+ * production never stopped serving.
  */
 import type { PredictionRecord } from '../shared/adapters/aws/dynamo-prediction-log.ts';
 import { errorNames, PlatformError } from '../shared/errors.ts';
@@ -16,12 +18,19 @@ export interface CanaryInput {
   version: number;
   /** For `start`: the production version the candidate was compared with. */
   expectedCurrent?: number | null;
+  /** For `check`: bakes completed before this one. */
+  bakes?: number;
   /** For `abort`: why. */
   reason?: string;
 }
 
 export interface CanaryCheck {
+  verdict: 'healthy' | 'unhealthy' | 'bake';
   healthy: boolean;
+  /** Bakes completed, this one included. */
+  bakes: number;
+  /** The reasons in one line: what an abort records and operators are told. */
+  summary: string;
   canarySamples: number;
   incumbentSamples: number;
   scorePsi: number | null;
@@ -48,7 +57,7 @@ export async function runCanary(input: CanaryInput, deps: CanaryDeps): Promise<R
       version: input.version,
       weight: settings.weight,
     });
-    return { ...state, bakeSeconds: settings.bakeSeconds };
+    return { ...state, bakeSeconds: settings.bakeSeconds, bakes: 0 };
   }
   if (input.action === 'abort') {
     const reason = input.reason ?? 'canary unhealthy';
@@ -66,22 +75,41 @@ export async function runCanary(input: CanaryInput, deps: CanaryDeps): Promise<R
   const rows = await deps.readWindow(input.model, new Date(alias.canary.startedAt), deps.clock.now());
   const canary = rows.filter((r) => r.modelVersion === input.version).map((r) => r.score);
   const incumbent = rows.filter((r) => r.modelVersion === alias.current).map((r) => r.score);
+  const bakes = (input.bakes ?? 0) + 1;
   const check: CanaryCheck = {
+    verdict: 'healthy',
     healthy: true,
+    bakes,
     canarySamples: canary.length,
     incumbentSamples: incumbent.length,
     scorePsi: null,
     reasons: [],
+    summary: '',
   };
   if (canary.length < settings.minSamples || incumbent.length < settings.minSamples) {
-    check.reasons.push(
-      `too few predictions to compare (canary ${canary.length}, incumbent ${incumbent.length}; at least ${settings.minSamples} each): the canary is judged healthy on the offline evidence alone`,
-    );
-    return { ...check };
+    const counts = `canary ${canary.length}, incumbent ${incumbent.length}; at least ${settings.minSamples} each`;
+    if (bakes < settings.maxBakes) {
+      check.verdict = 'bake';
+      check.reasons.push(
+        `too few predictions to compare after bake ${bakes} of ${settings.maxBakes} (${counts}): baking again`,
+      );
+    } else if (settings.lowTraffic === 'rollback') {
+      check.verdict = 'unhealthy';
+      check.healthy = false;
+      check.reasons.push(
+        `too few predictions to compare after ${bakes} bakes (${counts}): lowTraffic is rollback`,
+      );
+    } else {
+      check.reasons.push(
+        `too few predictions to compare after ${bakes} bakes (${counts}): the canary is judged healthy on the offline evidence alone`,
+      );
+    }
+    return { ...check, summary: check.reasons.join('; ') };
   }
   const value = psi(scoreHistogram(incumbent), scoreHistogram(canary));
   check.scorePsi = value;
   if (!(value <= settings.maxScorePsi)) {
+    check.verdict = 'unhealthy';
     check.healthy = false;
     check.reasons.push(
       `served scores of v${input.version} drift from v${alias.current}'s: PSI ${value.toFixed(4)} > max ${settings.maxScorePsi.toFixed(4)} (${canary.length} vs ${incumbent.length} predictions)`,
@@ -91,5 +119,5 @@ export async function runCanary(input: CanaryInput, deps: CanaryDeps): Promise<R
       `served-score PSI ${value.toFixed(4)} <= max ${settings.maxScorePsi.toFixed(4)} (${canary.length} vs ${incumbent.length} predictions)`,
     );
   }
-  return { ...check };
+  return { ...check, summary: check.reasons.join('; ') };
 }

@@ -197,7 +197,7 @@ describe('promotion and rollback state machines, run locally from the synthesize
         },
         promotion: {
           approval: 'manual',
-          canary: { weight: 0.5, bakeSeconds: 1, minSamples: 20, maxScorePsi: 0.1 },
+          canary: { weight: 0.5, bakeSeconds: 1, minSamples: 20, maxScorePsi: 0.1, maxBakes: 100 },
         },
       },
       'shifted definition',
@@ -205,7 +205,8 @@ describe('promotion and rollback state machines, run locally from the synthesize
     await ingestCsv(t.lake, 'credit', demoCsv, shifted);
     const candidateVersion = await trainVersion(t, 42);
     const incumbent = (await t.registry.getAlias('credit'))!.current;
-    t.twin.waitMs.Bake = 4000;
+    // Short bakes, repeated until both versions have served enough predictions, however slow the machine.
+    t.twin.waitMs.Bake = 500;
     const promotion = t.twin.execute('promotion', { model: 'credit', version: candidateVersion });
     for (let i = 0; i < 100 && !(await t.registry.getAlias('credit'))?.canary; i++)
       await new Promise((r) => setTimeout(r, 50));
@@ -240,6 +241,39 @@ describe('promotion and rollback state machines, run locally from the synthesize
     expect(alias?.canary).toBeUndefined();
     expect((await t.registry.requireVersion('credit', candidateVersion)).status).toBe('RolledBack');
     expect(t.twin.notifications.at(-1)?.subject).toBe('Canary rolled back');
+    expect(t.twin.notifications.at(-1)?.message).toMatch(
+      new RegExp(
+        `version ${candidateVersion} was rolled back \\(served scores of v${candidateVersion} drift from v${incumbent}'s: PSI \\d\\.\\d{4} > max 0\\.1000`,
+      ),
+    );
+    await t.ingestText('credit', demoCsv);
+  });
+
+  it('bakes again while traffic is too low to judge, then follows lowTraffic: rollback', async () => {
+    const base = JSON.parse(readFileSync('models/credit.json', 'utf8'));
+    const quiet = parseModelDefinition(
+      {
+        ...base,
+        guardrail: { ...base.guardrail, maxAucDrop: 0.05, maxLogLossIncrease: 5, maxSliceAucDrop: 0.5 },
+        promotion: {
+          approval: 'manual',
+          canary: { weight: 0.5, bakeSeconds: 1, minSamples: 20, maxBakes: 3, lowTraffic: 'rollback' },
+        },
+      },
+      'quiet definition',
+    );
+    await ingestCsv(t.lake, 'credit', demoCsv, quiet);
+    const candidateVersion = await trainVersion(t, 5);
+    const incumbent = (await t.registry.getAlias('credit'))!.current;
+    const run = await t.twin.execute('promotion', { model: 'credit', version: candidateVersion });
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('CanaryRolledBack');
+    expect(run.states.filter((s) => s === 'CheckCanary')).toHaveLength(3);
+    expect((await t.registry.getAlias('credit'))?.current).toBe(incumbent);
+    expect((await t.registry.requireVersion('credit', candidateVersion)).status).toBe('RolledBack');
+    expect(t.twin.notifications.at(-1)?.message).toContain(
+      'too few predictions to compare after 3 bakes (canary 0, incumbent 0; at least 20 each): lowTraffic is rollback',
+    );
     await t.ingestText('credit', demoCsv);
   });
 });

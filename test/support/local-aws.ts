@@ -8,6 +8,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
+import { httpTimeouts } from '../../lambdas/shared/adapters/aws/clients.ts';
 import { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
 
 export interface LocalAws {
@@ -30,13 +31,19 @@ export async function startLocalAws(): Promise<LocalAws> {
   const s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir });
   const { port } = await s3rver.run();
   const s3Endpoint = `http://127.0.0.1:${port}`;
-  const raw = new DynamoDBClient({ region: 'us-east-1', endpoint: dynamoEndpoint, credentials });
+  const raw = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: dynamoEndpoint,
+    credentials,
+    requestHandler: httpTimeouts,
+  });
   const db = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
   const s3 = new S3Client({
     region: 'us-east-1',
     endpoint: s3Endpoint,
     forcePathStyle: true,
     credentials,
+    requestHandler: httpTimeouts,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });

@@ -256,7 +256,10 @@ export const modelDefinitionSchema = z
         /**
          * Before taking all traffic, the candidate serves `weight` of it for `bakeSeconds` while its
          * served scores are compared with the incumbent's (PSI); above `maxScorePsi` it is rolled
-         * back and the incumbent keeps serving. `weight` 0 skips the canary.
+         * back and the incumbent keeps serving. `weight` 0 skips the canary. When either side has
+         * served fewer than `minSamples` predictions, the bake is repeated, up to `maxBakes` bakes
+         * in all; after that `lowTraffic` decides: `promote` on the offline evidence alone (the
+         * reason is recorded), or `rollback`.
          */
         canary: z
           .object({
@@ -264,6 +267,8 @@ export const modelDefinitionSchema = z
             bakeSeconds: z.number().int().min(0).max(86_400).default(600),
             minSamples: z.number().int().min(1).default(50),
             maxScorePsi: z.number().positive().default(0.25),
+            maxBakes: z.number().int().min(1).max(100).default(3),
+            lowTraffic: z.enum(['promote', 'rollback']).default('promote'),
           })
           .strict()
           .prefault({}),
