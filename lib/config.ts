@@ -40,6 +40,28 @@ export const platformConfigSchema = z
       })
       .strict()
       .default({ rateLimit: 50, burstLimit: 100 }),
+    /**
+     * How predictions are scored. `lambda`: the predict function scores with the TypeScript scorer
+     * (no endpoint; cheapest for tree models). `endpoint`: each model gets a SageMaker real-time
+     * endpoint with one variant per version, created and changed by the pipelines.
+     */
+    serving: z
+      .object({
+        mode: z.enum(['lambda', 'endpoint']).default('lambda'),
+        instanceType: z
+          .string()
+          .regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'must be a SageMaker instance type such as ml.m5.large')
+          .default('ml.m5.large'),
+        instanceCount: z.number().int().min(1).max(10).default(1),
+        /** How long the replaced production variant stays deployed (weight 0) for a fast rollback. */
+        incumbentWarmMinutes: z.number().int().min(0).max(10_080).default(60),
+        /** Seconds between DescribeEndpoint checks while an endpoint change goes into service. */
+        checkIntervalSeconds: z.number().int().min(5).max(600).default(30),
+        /** Checks after which a change still not in service fails the pipeline. */
+        maxChecks: z.number().int().min(1).max(1000).default(60),
+      })
+      .strict()
+      .prefault({}),
     /** `retain` keeps the lake, registry and log when a stack is deleted; default: retain for prod. */
     removalPolicy: z.enum(['retain', 'destroy']).optional(),
   })

@@ -22,6 +22,7 @@ import { S3ObjectStore } from '../lambdas/shared/adapters/aws/s3-object-store.ts
 import type { ObjectStore } from '../lambdas/shared/ports.ts';
 import { LogCapture } from './log-capture.ts';
 import { type CreateTrainingJobRequest, runTrainingJob } from './sagemaker.ts';
+import { LocalSageMakerEndpoints } from './sagemaker-endpoint.ts';
 import { type Assembly, LOCAL_REGION, Resolver, readAssembly, type StackTemplate } from './template.ts';
 
 export type MachineKind = 'training' | 'promotion' | 'rollback';
@@ -84,13 +85,18 @@ export class LocalTwin {
   readonly assembly: Assembly;
   readonly resolver: Resolver;
   readonly notifications: Notification[] = [];
-  /** How long each Wait state lasts in the twin, in ms, by state name (default 0). */
+  /**
+   * How long each Wait state lasts in the twin, in ms, by state name (default 0; the endpoint
+   * checks default to 25 ms, as long as a local endpoint change takes).
+   */
   waitMs: Record<string, number> = {};
+  /** SageMaker endpoints (serving mode `endpoint`), served locally with the TypeScript scorer. */
+  readonly sagemaker: LocalSageMakerEndpoints;
   /** Executions started by other executions (`states:startExecution`), still running or done. */
   private readonly background: Promise<ExecutionRecord>[] = [];
   readonly executions: ExecutionRecord[] = [];
   readonly logs: LogCapture;
-  endpoints = { s3: '', dynamodb: '' };
+  endpoints = { s3: '', dynamodb: '', sagemaker: '' };
   private readonly functions = new Map<string, LocalFunction>();
   private readonly machines = new Map<MachineKind, { arn: string; definition: Record<string, unknown> }>();
   private dynamo?: ReturnType<typeof dynalite>;
@@ -108,6 +114,7 @@ export class LocalTwin {
     this.workDir = options.workDir ?? mkdtempSync(join(tmpdir(), 'mlops-twin-'));
     this.logs = new LogCapture(join(this.workDir, 'functions.log'));
     this.log = options.log ?? (() => {});
+    this.sagemaker = new LocalSageMakerEndpoints({ getStore: (bucket) => this.store(bucket) });
   }
 
   /** Starts dynalite and s3rver on loopback and creates what the templates declare. */
@@ -119,6 +126,7 @@ export class LocalTwin {
     this.s3 = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: this.s3Dir });
     const { port } = (await this.s3.run()) as AddressInfo;
     this.endpoints.s3 = `http://127.0.0.1:${port}`;
+    this.endpoints.sagemaker = await this.sagemaker.start();
 
     Object.assign(process.env, {
       AWS_REGION: LOCAL_REGION,
@@ -127,6 +135,8 @@ export class LocalTwin {
       AWS_SECRET_ACCESS_KEY: 'S3RVER',
       AWS_ENDPOINT_URL_S3: this.endpoints.s3,
       AWS_ENDPOINT_URL_DYNAMODB: this.endpoints.dynamodb,
+      AWS_ENDPOINT_URL_SAGEMAKER: this.endpoints.sagemaker,
+      AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: this.endpoints.sagemaker,
     });
     this.s3Client = new S3Client({
       region: LOCAL_REGION,
@@ -148,6 +158,7 @@ export class LocalTwin {
   async stop(): Promise<void> {
     await this.settle().catch(() => {});
     this.logs.stop();
+    await this.sagemaker.stop();
     await new Promise<void>((res) => (this.dynamo ? this.dynamo.close(() => res()) : res()));
     if (this.s3) await this.s3.close();
     if (this.s3Dir) rmSync(this.s3Dir, { recursive: true, force: true });
@@ -374,7 +385,8 @@ export class LocalTwin {
     for (const [name, state] of Object.entries(states)) {
       if (state.Retry) retryIntervalOverrides[name] = 10;
       // A bake of minutes would stall the twin; Wait states last waitMs[state] (default none).
-      if (state.Type === 'Wait') waitTimeOverrides[name] = this.waitMs[name] ?? 0;
+      if (state.Type === 'Wait')
+        waitTimeOverrides[name] = this.waitMs[name] ?? (name === 'WaitForEndpoint' ? 25 : 0);
       if (state.Type !== 'Task') continue;
       handlers[name] = this.taskHandler(name, String(state.Resource));
     }

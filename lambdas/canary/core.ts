@@ -6,7 +6,7 @@
  * model's `maxBakes`); `abort` takes the canary out and marks the candidate RolledBack, so
  * production never stopped serving.
  */
-import type { PredictionRecord } from '../shared/adapters/aws/dynamo-prediction-log.ts';
+import { isScored, type PredictionRecord } from '../shared/adapters/aws/dynamo-prediction-log.ts';
 import { errorNames, PlatformError } from '../shared/errors.ts';
 import { psi, scoreHistogram } from '../shared/evaluation.ts';
 import type { Clock } from '../shared/ports.ts';
@@ -34,6 +34,9 @@ export interface CanaryCheck {
   canarySamples: number;
   incumbentSamples: number;
   scorePsi: number | null;
+  /** Share of the canary's predictions that failed, once it served at least minSamples. */
+  errorRate: number | null;
+  latencyP95Ms: { canary: number; incumbent: number } | null;
   reasons: string[];
 }
 
@@ -73,8 +76,10 @@ export async function runCanary(input: CanaryInput, deps: CanaryDeps): Promise<R
     );
   }
   const rows = await deps.readWindow(input.model, new Date(alias.canary.startedAt), deps.clock.now());
-  const canary = rows.filter((r) => r.modelVersion === input.version).map((r) => r.score);
-  const incumbent = rows.filter((r) => r.modelVersion === alias.current).map((r) => r.score);
+  const canaryRows = rows.filter((r) => r.modelVersion === input.version);
+  const incumbentRows = rows.filter((r) => r.modelVersion === alias.current);
+  const canary = canaryRows.filter(isScored).map((r) => r.score);
+  const incumbent = incumbentRows.filter(isScored).map((r) => r.score);
   const bakes = (input.bakes ?? 0) + 1;
   const check: CanaryCheck = {
     verdict: 'healthy',
@@ -83,9 +88,24 @@ export async function runCanary(input: CanaryInput, deps: CanaryDeps): Promise<R
     canarySamples: canary.length,
     incumbentSamples: incumbent.length,
     scorePsi: null,
+    errorRate: null,
+    latencyP95Ms: null,
     reasons: [],
     summary: '',
   };
+  // Errors need no comparison: once the canary has been asked often enough, too many failures end it.
+  const failed = canaryRows.length - canary.length;
+  if (canaryRows.length >= settings.minSamples) {
+    check.errorRate = failed / canaryRows.length;
+    if (check.errorRate > settings.maxErrorRate) {
+      check.verdict = 'unhealthy';
+      check.healthy = false;
+      check.reasons.push(
+        `v${input.version} failed ${failed} of ${canaryRows.length} predictions (${(check.errorRate * 100).toFixed(1)}% > max ${(settings.maxErrorRate * 100).toFixed(1)}%)`,
+      );
+      return { ...check, summary: check.reasons.join('; ') };
+    }
+  }
   if (canary.length < settings.minSamples || incumbent.length < settings.minSamples) {
     const counts = `canary ${canary.length}, incumbent ${incumbent.length}; at least ${settings.minSamples} each`;
     if (bakes < settings.maxBakes) {
@@ -106,6 +126,17 @@ export async function runCanary(input: CanaryInput, deps: CanaryDeps): Promise<R
     }
     return { ...check, summary: check.reasons.join('; ') };
   }
+  const canaryP95 = p95Latency(canaryRows);
+  const incumbentP95 = p95Latency(incumbentRows);
+  check.latencyP95Ms = { canary: canaryP95, incumbent: incumbentP95 };
+  const latencyBound = incumbentP95 * settings.maxLatencyRatio + settings.latencySlackMs;
+  if (canaryP95 > latencyBound) {
+    check.verdict = 'unhealthy';
+    check.healthy = false;
+    check.reasons.push(
+      `v${input.version} is slower: p95 latency ${canaryP95} ms > ${latencyBound.toFixed(0)} ms (v${alias.current}'s ${incumbentP95} ms x ${settings.maxLatencyRatio} + ${settings.latencySlackMs} ms)`,
+    );
+  }
   const value = psi(scoreHistogram(incumbent), scoreHistogram(canary));
   check.scorePsi = value;
   if (!(value <= settings.maxScorePsi)) {
@@ -120,4 +151,13 @@ export async function runCanary(input: CanaryInput, deps: CanaryDeps): Promise<R
     );
   }
   return { ...check, summary: check.reasons.join('; ') };
+}
+
+/** The 95th percentile of request latency (one value per request, not per instance). */
+function p95Latency(rows: readonly PredictionRecord[]): number {
+  const byRequest = new Map<string, number>();
+  for (const r of rows) byRequest.set(r.requestId, r.latencyMs);
+  const sorted = [...byRequest.values()].sort((a, b) => a - b);
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)]!;
 }

@@ -4,7 +4,7 @@
  * stability index), and publishes the figure as a metric that the drift alarm watches.
  * Too few predictions in the window publish nothing: a PSI on a handful of rows is noise.
  */
-import type { PredictionRecord } from '../shared/adapters/aws/dynamo-prediction-log.ts';
+import { isScored, type PredictionRecord } from '../shared/adapters/aws/dynamo-prediction-log.ts';
 import { psi, scoreHistogram } from '../shared/evaluation.ts';
 import type { ModelDefinition } from '../shared/features/index.ts';
 import type { Clock, ObjectStore } from '../shared/ports.ts';
@@ -46,7 +46,9 @@ export async function runDriftJob(
       results.push({ model: def.name, samples: 0, status: 'no-production-model' });
       continue;
     }
-    const rows = (await deps.readWindow(def.name, from, to)).filter((r) => r.modelVersion === alias.current);
+    const rows = (await deps.readWindow(def.name, from, to))
+      .filter(isScored)
+      .filter((r) => r.modelVersion === alias.current);
     if (rows.length < def.drift.minSamples) {
       results.push({
         model: def.name,

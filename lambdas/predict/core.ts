@@ -16,6 +16,7 @@ import {
 import { loadServingModel, type ServingModel } from '../shared/model-artifacts.ts';
 import type { Clock, ObjectStore } from '../shared/ports.ts';
 import type { ModelRegistry, ModelVersion } from '../shared/registry/registry.ts';
+import { inProcessRuntime, type ModelRuntime } from '../shared/serving/model-runtime.ts';
 
 export interface HttpRequest {
   method: string;
@@ -40,7 +41,8 @@ export type MetricName =
   | 'InvalidRequests'
   | 'NoProductionModel'
   | 'FeatureSchemaMismatch'
-  | 'UpstreamErrors';
+  | 'UpstreamErrors'
+  | 'ModelErrors';
 
 export interface PredictDeps {
   registry: Pick<ModelRegistry, 'getAlias' | 'getVersion'>;
@@ -52,6 +54,8 @@ export interface PredictDeps {
   metric: (model: string, name: MetricName, value: number) => void;
   /** Logs unexpected failures (the response hides their detail). */
   onError: (err: unknown, context: Record<string, unknown>) => void;
+  /** Where scores come from; default: the TypeScript scorer in-process (serving mode `lambda`). */
+  runtime?: ModelRuntime;
 }
 
 interface InstanceError {
@@ -212,10 +216,42 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
 
   const { spec } = def;
   const vectors = rows.map((row) => transformRow(spec, loaded.serving.transform, row));
-  const scores =
-    vectors.length === 1
-      ? [loaded.serving.model.predictOne(vectors[0]!)]
-      : loaded.serving.model.predictBatch(vectors);
+  const runtime = deps.runtime ?? inProcessRuntime;
+  let scored: { scores: ArrayLike<number>; variant: string };
+  try {
+    scored = await runtime.score(modelName, loaded.serving, vectors);
+  } catch (err) {
+    deps.metric(modelName, 'ModelErrors', 1);
+    deps.onError(err, { model: modelName, requestId, stage: 'score', version: loaded.version.version });
+    const at = deps.clock.now().toISOString();
+    const failed: PredictionRecord[] = rows.map((row, index) => ({
+      model: modelName,
+      requestId,
+      index,
+      at,
+      modelVersion: loaded.version.version,
+      variant: `v${loaded.version.version}`,
+      route: canary ? 'canary' : 'production',
+      featureSchemaHash: loaded.version.featureSchemaHash,
+      features: row,
+      score: null,
+      label: null,
+      latencyMs: deps.clock.now().getTime() - started,
+      error: (err as { name?: string }).name ?? 'Error',
+    }));
+    await deps.log
+      .write(failed)
+      .catch((logErr: unknown) =>
+        deps.onError(logErr, { model: modelName, requestId, stage: 'prediction-log' }),
+      );
+    return problem(
+      503,
+      'ModelUnavailable',
+      `Model "${modelName}" version ${loaded.version.version} could not score the request; retry.`,
+      requestId,
+    );
+  }
+  const scores = scored.scores;
   const predictions = Array.from(scores, (score) => ({
     score,
     label: score >= def.serving.threshold ? spec.label.positive : spec.label.negative,
@@ -229,7 +265,8 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
     index,
     at,
     modelVersion: version,
-    variant: canary ? `canary-v${version}` : `v${version}`,
+    variant: scored.variant,
+    route: canary ? 'canary' : 'production',
     featureSchemaHash: loaded.version.featureSchemaHash,
     features: rows[index]!,
     score: p.score,
@@ -253,7 +290,7 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
   return json(
     200,
     { predictions, modelVersion: String(version), model: modelName, requestId },
-    { 'x-model-version': String(version), 'x-model-variant': canary ? `canary-v${version}` : `v${version}` },
+    { 'x-model-version': String(version), 'x-model-variant': scored.variant },
   );
 }
 

@@ -2,11 +2,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { lakeStore, predictionLog, registry } from '../shared/deps.ts';
+import { EndpointRuntime } from '../shared/adapters/aws/sagemaker-runtime.ts';
+import { lakeStore, predictionLog, registry, sagemakerRuntime } from '../shared/deps.ts';
 import { requireEnv } from '../shared/env.ts';
 import { getModel } from '../shared/models.ts';
 import { logger, modelMetric } from '../shared/observability.ts';
 import { systemClock } from '../shared/ports.ts';
+import { inProcessRuntime } from '../shared/serving/model-runtime.ts';
+import { endpointPrefix, servingMode } from '../shared/serving/settings.ts';
 import { handlePredict, type MetricName } from './core.ts';
 
 const units: Record<MetricName, (typeof MetricUnit)[keyof typeof MetricUnit]> = {
@@ -16,7 +19,11 @@ const units: Record<MetricName, (typeof MetricUnit)[keyof typeof MetricUnit]> = 
   NoProductionModel: MetricUnit.Count,
   FeatureSchemaMismatch: MetricUnit.Count,
   UpstreamErrors: MetricUnit.Count,
+  ModelErrors: MetricUnit.Count,
 };
+
+const runtime =
+  servingMode() === 'endpoint' ? new EndpointRuntime(sagemakerRuntime(), endpointPrefix()) : inProcessRuntime;
 
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
   .use(injectLambdaContext(logger))
@@ -46,6 +53,7 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
         defaultModel: requireEnv('DEFAULT_MODEL'),
         metric: (model, name, value) => modelMetric(model, name, units[name], value),
         onError: (err, ctx) => logger.error('prediction failed', { ...ctx, error: err as Error }),
+        runtime,
       },
     ),
   );

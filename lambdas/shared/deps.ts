@@ -1,8 +1,14 @@
 /** Adapters built once per function instance, from the environment the construct sets. */
 
-import { makeDocumentClient, makeS3Client } from './adapters/aws/clients.ts';
+import {
+  makeDocumentClient,
+  makeS3Client,
+  makeSageMakerClient,
+  makeSageMakerRuntimeClient,
+} from './adapters/aws/clients.ts';
 import { DynamoPredictionLog } from './adapters/aws/dynamo-prediction-log.ts';
 import { S3ObjectStore } from './adapters/aws/s3-object-store.ts';
+import { SageMakerEndpoints } from './adapters/aws/sagemaker-endpoints.ts';
 import { requireEnv } from './env.ts';
 import { systemClock } from './ports.ts';
 import { ModelRegistry } from './registry/registry.ts';
@@ -27,3 +33,5 @@ export const predictionLog = once(
       Number(process.env.PREDICTION_LOG_TTL_DAYS ?? '90'),
     ),
 );
+export const endpointControl = once(() => new SageMakerEndpoints(makeSageMakerClient()));
+export const sagemakerRuntime = once(() => makeSageMakerRuntimeClient());

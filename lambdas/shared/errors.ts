@@ -20,4 +20,6 @@ export const errorNames = {
   unknownModel: 'UnknownModel',
   artifactInvalid: 'ArtifactInvalid',
   featureSchemaMismatch: 'FeatureSchemaMismatch',
+  endpointFailed: 'EndpointFailed',
+  endpointTimeout: 'EndpointTimeout',
 } as const;

@@ -1,8 +1,10 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { acknowledgeWildcards, nagText } from '../nag.ts';
 import type { DataLake } from './data-lake.ts';
 import { type FunctionSettings, MlopsFunction } from './mlops-function.ts';
 import type { ModelRegistry } from './model-registry.ts';
@@ -45,6 +47,11 @@ export interface PredictionApiProps {
    * @default 'api'
    */
   readonly stageName?: string;
+  /**
+   * Serve through the SageMaker endpoints named `<prefix>-<model>` (serving mode `endpoint`).
+   * @default - the predict function scores in-process (serving mode `lambda`)
+   */
+  readonly endpointPrefix?: string;
 }
 
 /**
@@ -102,6 +109,23 @@ export class PredictionApi extends Construct {
       .bindRegistry(props.registry, 'read')
       .bindLake(props.lake, 'read', 'artifacts')
       .bindPredictionLog(props.predictionLog, 'write');
+    this.handler.addEnvironment('SERVING_MODE', props.endpointPrefix ? 'endpoint' : 'lambda');
+    if (props.endpointPrefix) {
+      const endpoints = Stack.of(this).formatArn({
+        service: 'sagemaker',
+        resource: 'endpoint',
+        resourceName: `${props.endpointPrefix}-*`,
+      });
+      this.handler.addEnvironment('ENDPOINT_PREFIX', props.endpointPrefix);
+      this.handler.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['sagemaker:InvokeEndpoint'], resources: [endpoints] }),
+      );
+      acknowledgeWildcards(
+        this.handler,
+        [`Resource::${nagText(this, endpoints)}`],
+        `The pipelines create one endpoint per model at run time, named ${props.endpointPrefix}-<model>; the grant is limited to that stage prefix.`,
+      );
+    }
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
       retention: logs.RetentionDays.ONE_MONTH,

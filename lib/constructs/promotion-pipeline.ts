@@ -47,6 +47,8 @@ export class PromotionPipeline extends Construct {
   public readonly deployModel: MlopsFunction;
   /** Moves the production alias with a conditional update. */
   public readonly setAlias: MlopsFunction;
+  /** Brings the serving target (SageMaker endpoint, in that mode) in line with the registry. */
+  public readonly syncEndpoint: MlopsFunction;
 
   constructor(scope: Construct, id: string, props: PromotionPipelineProps) {
     super(scope, id);
@@ -91,6 +93,12 @@ export class PromotionPipeline extends Construct {
       name: 'set-alias',
       description: 'Moves the production alias of a model',
     }).bindRegistry(props.registry, 'readWrite');
+    this.syncEndpoint = new MlopsFunction(this, 'SyncEndpoint', {
+      ...props.functions,
+      name: 'sync-endpoint',
+      description: 'Moves a model endpoint towards the variants the registry plans, and verifies them',
+      timeout: Duration.minutes(1),
+    }).bindRegistry(props.registry, 'read');
 
     this.machine = new AslStateMachine(this, 'Machine', {
       definitionFile: props.definitionFile ?? join(PIPELINES_DIR, 'promotion.asl.json'),
@@ -103,6 +111,7 @@ export class PromotionPipeline extends Construct {
         this.canary,
         this.setAlias,
         this.markFailed,
+        this.syncEndpoint,
       ],
       publishesTo: [props.operatorTopic],
       substitutions: {
@@ -112,6 +121,7 @@ export class PromotionPipeline extends Construct {
         SetAliasFunctionArn: this.setAlias.functionArn,
         CanaryFunctionArn: this.canary.functionArn,
         MarkFailedFunctionArn: this.markFailed.functionArn,
+        SyncEndpointFunctionArn: this.syncEndpoint.functionArn,
         OperatorTopicArn: props.operatorTopic.topicArn,
       },
     });

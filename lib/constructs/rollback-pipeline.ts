@@ -15,6 +15,8 @@ export interface RollbackPipelineProps {
   readonly registry: ModelRegistry;
   /** The deploy function (owned by the promotion pipeline). */
   readonly deployModel: lambda.IFunction;
+  /** The promotion pipeline's endpoint sync function, reused to put the target back in service. */
+  readonly syncEndpoint: lambda.IFunction;
   /** Topic told about every rollback. */
   readonly operatorTopic: sns.ITopic;
   /**
@@ -46,11 +48,12 @@ export class RollbackPipeline extends Construct {
       definitionFile: props.definitionFile ?? join(PIPELINES_DIR, 'rollback.asl.json'),
       logEncryptionKey: props.functions.logEncryptionKey,
       removalPolicy: props.functions.removalPolicy,
-      invokes: [this.rollback, props.deployModel],
+      invokes: [this.rollback, props.deployModel, props.syncEndpoint],
       publishesTo: [props.operatorTopic],
       substitutions: {
         RollbackFunctionArn: this.rollback.functionArn,
         DeployModelFunctionArn: props.deployModel.functionArn,
+        SyncEndpointFunctionArn: props.syncEndpoint.functionArn,
         OperatorTopicArn: props.operatorTopic.topicArn,
       },
     });

@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { PlatformConfig } from '../config.ts';
 import type { FunctionSettings } from '../constructs/mlops-function.ts';
+import { endpointPrefix, ModelEndpoints } from '../constructs/model-endpoints.ts';
 import { PromotionPipeline } from '../constructs/promotion-pipeline.ts';
 import { RollbackPipeline } from '../constructs/rollback-pipeline.ts';
 import { TrainingPipeline } from '../constructs/training-pipeline.ts';
@@ -23,6 +24,8 @@ export class PipelineStack extends Stack {
   public readonly promotion: PromotionPipeline;
   /** The rollback pipeline. */
   public readonly rollback: RollbackPipeline;
+  /** Endpoint serving: the model role and the sync function's grants. */
+  public readonly endpoints: ModelEndpoints;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -57,7 +60,17 @@ export class PipelineStack extends Stack {
       functions,
       registry: data.registry,
       deployModel: this.promotion.deployModel,
+      syncEndpoint: this.promotion.syncEndpoint,
       operatorTopic,
+    });
+    this.endpoints = new ModelEndpoints(this, 'Endpoints', {
+      settings: config.serving,
+      prefix: endpointPrefix(config.stage),
+      lake: data.lake,
+      trainingCode: this.training.trainingCode,
+      image: this.training.image,
+      encryptionKey: data.key,
+      syncFunction: this.promotion.syncEndpoint,
     });
 
     new CfnOutput(this, 'TrainingStateMachineArn', {

@@ -1,6 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { PlatformConfig } from '../config.ts';
+import { endpointPrefix } from '../constructs/model-endpoints.ts';
 import { PredictionApi } from '../constructs/prediction-api.ts';
 import type { DataStack } from './data-stack.ts';
 
@@ -34,6 +35,7 @@ export class ServingStack extends Stack {
       predictionLogTtlDays: config.predictionLogTtlDays,
       throttle: config.apiThrottle,
       accessLogEncryptionKey: data.key,
+      ...(config.serving.mode === 'endpoint' ? { endpointPrefix: endpointPrefix(config.stage) } : {}),
     });
 
     new CfnOutput(this, 'ApiUrl', {

@@ -108,10 +108,16 @@ describe('PipelineStack', () => {
       'MarkFailedFunctionArn',
       'OperatorTopicArn',
       'SetAliasFunctionArn',
+      'SyncEndpointFunctionArn',
     ]);
     expect(
       Object.keys(stateMachine('RollbackFunctionArn').Properties.DefinitionSubstitutions as object).sort(),
-    ).toEqual(['DeployModelFunctionArn', 'OperatorTopicArn', 'RollbackFunctionArn']);
+    ).toEqual([
+      'DeployModelFunctionArn',
+      'OperatorTopicArn',
+      'RollbackFunctionArn',
+      'SyncEndpointFunctionArn',
+    ]);
   });
 
   it('GIVEN no trainingImageUri WHEN synthesized THEN the XGBoost 1.7-1 image account comes from a region mapping', () => {
@@ -179,9 +185,9 @@ describe('PipelineStack', () => {
     expect(json).toContain('log-group:/aws/sagemaker/TrainingJobs');
   });
 
-  it('GIVEN the ten task functions WHEN synthesized THEN each is Node.js 22 on arm64, traced, with its own log group', () => {
+  it('GIVEN the eleven task functions WHEN synthesized THEN each is Node.js 22 on arm64, traced, with its own log group', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Resource[];
-    expect(functions).toHaveLength(10);
+    expect(functions).toHaveLength(11);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',

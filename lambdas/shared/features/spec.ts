@@ -259,7 +259,9 @@ export const modelDefinitionSchema = z
          * back and the incumbent keeps serving. `weight` 0 skips the canary. When either side has
          * served fewer than `minSamples` predictions, the bake is repeated, up to `maxBakes` bakes
          * in all; after that `lowTraffic` decides: `promote` on the offline evidence alone (the
-         * reason is recorded), or `rollback`.
+         * reason is recorded), or `rollback`. A canary whose variant fails more than `maxErrorRate`
+         * of its predictions, or whose p95 latency exceeds the incumbent's by more than
+         * `maxLatencyRatio` (plus `latencySlackMs`), is rolled back too.
          */
         canary: z
           .object({
@@ -269,6 +271,11 @@ export const modelDefinitionSchema = z
             maxScorePsi: z.number().positive().default(0.25),
             maxBakes: z.number().int().min(1).max(100).default(3),
             lowTraffic: z.enum(['promote', 'rollback']).default('promote'),
+            /** Share of the canary's predictions that may fail (scored by its variant). */
+            maxErrorRate: z.number().min(0).max(1).default(0.01),
+            /** The canary's p95 request latency may be at most the incumbent's times this, plus the slack. */
+            maxLatencyRatio: z.number().min(1).default(2),
+            latencySlackMs: z.number().int().min(0).default(50),
           })
           .strict()
           .prefault({}),

@@ -1,18 +1,33 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 
-/** One row per served prediction. */
+/**
+ * One row per served prediction, and one per instance of a request the model failed to score
+ * (`error` set, no score or label): the canary's error rate is read from the same log.
+ */
 export interface PredictionRecord {
   model: string;
   requestId: string;
   index: number;
   at: string;
   modelVersion: number;
+  /** The serving variant that answered: `v<N>`, one per model version. */
   variant: string;
+  /** Whether the request went to production or to a running canary. */
+  route?: 'production' | 'canary';
   featureSchemaHash: string;
   features: Record<string, unknown>;
-  score: number;
-  label: string;
+  score: number | null;
+  label: string | null;
   latencyMs: number;
+  /** Why the model did not score this instance (its serving variant failed). */
+  error?: string;
+}
+
+/** A row the model scored. */
+export type ScoredRecord = PredictionRecord & { score: number; label: string };
+
+export function isScored(r: PredictionRecord): r is ScoredRecord {
+  return r.error === undefined && typeof r.score === 'number';
 }
 
 export interface PredictionLogPort {

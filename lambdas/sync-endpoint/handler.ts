@@ -1,0 +1,47 @@
+import { endpointControl, registry } from '../shared/deps.ts';
+import { requireEnv } from '../shared/env.ts';
+import { systemClock } from '../shared/ports.ts';
+import { endpointPrefix, servingMode } from '../shared/serving/settings.ts';
+import { taskHandler } from '../shared/task-handler.ts';
+import { type EndpointSettings, type SyncInput, syncEndpoint } from './core.ts';
+
+function settings(): EndpointSettings {
+  const mode = servingMode();
+  if (mode === 'lambda') {
+    return {
+      mode,
+      prefix: '',
+      instanceType: '',
+      instanceCount: 0,
+      warmMinutes: 0,
+      image: '',
+      executionRoleArn: '',
+      lakeBucket: '',
+      maxAttempts: 1,
+      checkSeconds: 0,
+    };
+  }
+  const kmsKeyId = process.env.ENDPOINT_KMS_KEY_ARN;
+  return {
+    mode,
+    prefix: endpointPrefix(),
+    instanceType: requireEnv('ENDPOINT_INSTANCE_TYPE'),
+    instanceCount: Number(requireEnv('ENDPOINT_INSTANCE_COUNT')),
+    warmMinutes: Number(requireEnv('ENDPOINT_WARM_MINUTES')),
+    image: requireEnv('INFERENCE_IMAGE_URI'),
+    executionRoleArn: requireEnv('MODEL_EXECUTION_ROLE_ARN'),
+    lakeBucket: requireEnv('LAKE_BUCKET'),
+    maxAttempts: Number(process.env.ENDPOINT_MAX_CHECKS ?? '60'),
+    checkSeconds: Number(process.env.ENDPOINT_CHECK_SECONDS ?? '30'),
+    ...(kmsKeyId ? { kmsKeyId } : {}),
+  };
+}
+
+export const handler = taskHandler((input: SyncInput) =>
+  syncEndpoint(input, {
+    registry: registry(),
+    endpoints: endpointControl(),
+    clock: systemClock,
+    settings: settings(),
+  }),
+);

@@ -1,0 +1,199 @@
+/**
+ * Serving mode `endpoint`, run locally: the app synthesized with SageMaker endpoint serving, its
+ * promotion and rollback pipelines run from the synthesized ASL against the twin's local endpoint
+ * service, and the predict function invoking the variant of the version it routes to.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeDocumentClient } from '../../lambdas/shared/adapters/aws/clients.ts';
+import { parseModelDefinition } from '../../lambdas/shared/features/spec.ts';
+import { systemClock } from '../../lambdas/shared/ports.ts';
+import { ModelRegistry } from '../../lambdas/shared/registry/registry.ts';
+import { buildConfig, loadModels } from '../../lib/config.ts';
+import { MODELS_DIR } from '../../lib/paths.ts';
+import { synthesize } from '../../local/synth.ts';
+import { LocalTwin } from '../../local/twin.ts';
+import { ingestCsv } from '../support/ingest.ts';
+
+const demoCsv = readFileSync('data/credit_data.csv', 'utf8');
+const ENDPOINT = 'mlops-endpoint-credit';
+let requestCounter = 0;
+
+describe('serving mode endpoint: one variant per version, canary by variant weights, verified', () => {
+  let dir: string;
+  let twin: LocalTwin;
+  let registry: ModelRegistry;
+  let lake: ReturnType<LocalTwin['store']>;
+  const base = JSON.parse(readFileSync('models/credit.json', 'utf8'));
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mlops-endpoint-assembly-'));
+    synthesize(
+      dir,
+      buildConfig({ stage: 'endpoint', serving: { mode: 'endpoint' } }, loadModels(MODELS_DIR)),
+    );
+    twin = new LocalTwin({ assemblyDir: dir });
+    await twin.start();
+    lake = twin.store(twin.resolver.output('LakeBucketName')!);
+    registry = new ModelRegistry(
+      makeDocumentClient(),
+      twin.resolver.output('RegistryTableName')!,
+      systemClock,
+    );
+  }, 240_000);
+  afterAll(async () => {
+    await twin?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function train(seed: number, definition?: Record<string, unknown>): Promise<number> {
+    await ingestCsv(
+      lake,
+      'credit',
+      demoCsv,
+      definition ? parseModelDefinition(definition, 'test') : undefined,
+    );
+    const run = await twin.execute('training', { model: 'credit', seed });
+    expect(run.status, JSON.stringify(run.taskError)).toBe('SUCCEEDED');
+    return (run.output as { version: number }).version;
+  }
+
+  async function predict(n = 20): Promise<{ status: number; version: string; variant: string }> {
+    const res = (await twin.invoke(twin.apiFunctionArn(), {
+      httpMethod: 'POST',
+      path: '/v1/predict',
+      resource: '/v1/predict',
+      pathParameters: null,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: sampleRows(n) }),
+      isBase64Encoded: false,
+      requestContext: { requestId: `endpoint-test-${requestCounter++}` },
+    })) as { statusCode: number; body: string; headers: Record<string, string> };
+    return {
+      status: res.statusCode,
+      version: JSON.parse(res.body).modelVersion,
+      variant: res.headers['x-model-variant'] ?? '',
+    };
+  }
+
+  const weights = () =>
+    Object.fromEntries(
+      twin.sagemaker.describe(ENDPOINT).ProductionVariants.map((v) => [v.VariantName, v.CurrentWeight]),
+    );
+
+  it('creates the endpoint with the first version as its only variant, and serves through it', async () => {
+    const v1 = await train(42);
+    const run = await twin.execute('promotion', { model: 'credit', version: v1 });
+    expect(run.status, JSON.stringify(run.taskError)).toBe('SUCCEEDED');
+    // The pipeline waited for the endpoint and verified it: in service with exactly the planned variant.
+    expect(run.states).toContain('WaitForEndpoint');
+    expect(twin.sagemaker.describe(ENDPOINT).EndpointStatus).toBe('InService');
+    expect(weights()).toEqual({ v1: 1 });
+    const res = await predict();
+    expect(res).toEqual({ status: 200, version: '1', variant: 'v1' });
+    expect(twin.sagemaker.variantStats(ENDPOINT).v1).toMatchObject({ invocations: 1, rows: 20, errors: 0 });
+  });
+
+  it('runs the canary as a second variant with the canary weight, then shifts all traffic and keeps the incumbent warm', async () => {
+    const v2 = await train(7, {
+      ...base,
+      promotion: {
+        approval: 'manual',
+        canary: {
+          weight: 0.5,
+          bakeSeconds: 1,
+          minSamples: 20,
+          maxBakes: 100,
+          maxScorePsi: 1,
+          latencySlackMs: 5000,
+        },
+      },
+    });
+    twin.waitMs.Bake = 300;
+    const promotion = twin.execute('promotion', { model: 'credit', version: v2 });
+    // The canary weight is on the endpoint, verified, before the bake starts.
+    for (let i = 0; i < 200 && weights().v2 !== 0.5; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(weights()).toEqual({ v1: 0.5, v2: 0.5 });
+    const served = new Set<string>();
+    for (let i = 0; i < 30; i++) {
+      const res = await predict();
+      expect(res.status).toBe(200);
+      expect(res.variant).toBe(`v${res.version}`);
+      served.add(res.variant);
+    }
+    const run = await promotion;
+    twin.waitMs = {};
+    expect(run.status, JSON.stringify(run.taskError)).toBe('SUCCEEDED');
+    expect(served).toEqual(new Set(['v1', 'v2']));
+    const stats = twin.sagemaker.variantStats(ENDPOINT);
+    expect(stats.v2!.invocations).toBeGreaterThan(0);
+    expect(stats.v1!.invocations).toBeGreaterThan(1);
+    // v1 stays deployed at weight 0 for the warm window, so a rollback is a weight shift.
+    expect(weights()).toEqual({ v1: 0, v2: 1 });
+    expect((await registry.getAlias('credit'))?.current).toBe(v2);
+    expect(await predict()).toEqual({ status: 200, version: '2', variant: 'v2' });
+  });
+
+  it('rolls back inside the warm window without waiting for a deploy, then takes the bad version off the endpoint', async () => {
+    const run = await twin.execute('rollback', { model: 'credit', reason: 'test' });
+    expect(run.status, JSON.stringify(run.taskError)).toBe('SUCCEEDED');
+    // v1 was still deployed: the endpoint was already ready for the alias to move back.
+    const beforeAlias = run.states.slice(0, run.states.indexOf('RollbackAlias'));
+    expect(beforeAlias).toEqual(['SyncRollbackTarget', 'SyncEndpoint', 'EndpointReady?', 'AfterSync']);
+    // Afterwards the rolled-back version leaves the endpoint.
+    expect(weights()).toEqual({ v1: 1 });
+    expect(await predict()).toEqual({ status: 200, version: '1', variant: 'v1' });
+  });
+
+  it('rolls back a canary whose variant fails, takes its variant off the endpoint, and production keeps serving', async () => {
+    const v3 = await train(11, {
+      ...base,
+      promotion: {
+        approval: 'manual',
+        canary: {
+          weight: 0.5,
+          bakeSeconds: 1,
+          minSamples: 20,
+          maxBakes: 100,
+          maxScorePsi: 1,
+          latencySlackMs: 5000,
+        },
+      },
+    });
+    twin.waitMs.Bake = 300;
+    const promotion = twin.execute('promotion', { model: 'credit', version: v3 });
+    for (let i = 0; i < 200 && weights()[`v${v3}`] !== 0.5; i++) await new Promise((r) => setTimeout(r, 25));
+    twin.sagemaker.injectFault(ENDPOINT, `v${v3}`, 'error');
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) statuses.push((await predict()).status);
+    const run = await promotion;
+    twin.waitMs = {};
+    expect(statuses).toContain(503);
+    expect(statuses).toContain(200);
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('CanaryRolledBack');
+    expect(twin.notifications.at(-1)?.message).toMatch(new RegExp(`v${v3} failed \\d+ of \\d+ predictions`));
+    expect(twin.sagemaker.variantStats(ENDPOINT)[`v${v3}`]!.errors).toBeGreaterThan(0);
+    expect(Object.keys(weights())).not.toContain(`v${v3}`);
+    expect(weights().v1).toBe(1);
+    expect((await registry.requireVersion('credit', v3)).status).toBe('RolledBack');
+    expect((await predict()).status).toBe(200);
+  });
+});
+
+function sampleRows(n: number): Record<string, unknown>[] {
+  const def = parseModelDefinition(JSON.parse(readFileSync('models/credit.json', 'utf8')), 'credit');
+  const [header, ...lines] = demoCsv.trimEnd().split('\n') as [string, ...string[]];
+  const cols = header.split(',').map((c) => c.replaceAll('"', ''));
+  return lines.slice(0, n).map((line) => {
+    const cells = line.split(',').map((c) => c.replaceAll('"', ''));
+    const out: Record<string, unknown> = {};
+    for (const f of def.spec.features) {
+      const v = cells[cols.indexOf(f.name)]!;
+      if (v !== '') out[f.name] = f.type === 'numeric' ? Number(v) : v;
+    }
+    return out;
+  });
+}
