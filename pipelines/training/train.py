@@ -439,6 +439,36 @@ def model_fn(model_dir):
     return booster
 
 
+def input_fn(request_body, content_type):
+    """The endpoint's request: numeric CSV rows of the feature vectors the platform computed (no
+    header, no label), an empty cell for a missing value."""
+    if (content_type or "").split(";")[0].strip().lower() != "text/csv":
+        raise ValueError("content type must be text/csv, got %r" % content_type)
+    text = request_body.decode("utf-8") if isinstance(request_body, (bytes, bytearray)) else request_body
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line:
+            continue
+        try:
+            rows.append([float(cell) if cell != "" else np.nan for cell in line.split(",")])
+        except ValueError:
+            raise ValueError("row %d is not numeric CSV" % number)
+    if not rows:
+        raise ValueError("the request has no rows")
+    return xgb.DMatrix(np.array(rows, dtype=np.float64), missing=np.nan)
+
+
+def predict_fn(data, model):
+    return model.predict(data)
+
+
+def output_fn(prediction, accept):
+    """The endpoint's answer: {"scores": [probability per row]}."""
+    if (accept or "application/json").split(";")[0].strip().lower() not in ("application/json", "*/*"):
+        raise ValueError("accept must be application/json, got %r" % accept)
+    return json.dumps({"scores": [float(p) for p in prediction]}), "application/json"
+
+
 def _report_failure(message, environ):
     sys.stderr.write("[train] error: %s\n" % message)
     sys.stderr.flush()

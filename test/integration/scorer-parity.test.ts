@@ -253,6 +253,41 @@ describe.skipIf(!hasXgboost)(
       expect(modelJson(otherSeed).equals(modelJson(seeded))).toBe(false);
     }, 180_000);
 
+    it('answers the endpoint contract (CSV vectors in, {"scores"} out) with the scores the TypeScript scorer computes', () => {
+      const rows = [...heldOut.slice(0, 50), heldOut[0]!.map(() => Number.NaN)];
+      const body = rows.map((r) => r.map((v) => (Number.isNaN(v) ? '' : String(v))).join(',')).join('\n');
+      const script = [
+        'import importlib.util, json, sys',
+        'spec = importlib.util.spec_from_file_location("train", sys.argv[1])',
+        'train = importlib.util.module_from_spec(spec); spec.loader.exec_module(train)',
+        'model = train.model_fn(sys.argv[2])',
+        'body, content_type = train.output_fn(train.predict_fn(train.input_fn(sys.stdin.read().encode(), "text/csv"), model), "application/json")',
+        'print(content_type); print(body)',
+      ].join('\n');
+      const run = spawnSync(PYTHON, ['-c', script, TRAIN_SCRIPT, main.modelDir], {
+        input: body,
+        encoding: 'utf8',
+      });
+      expect(run.status, run.stderr).toBe(0);
+      const [contentType, json] = run.stdout.trim().split('\n') as [string, string];
+      expect(contentType).toBe('application/json');
+      const scores = (JSON.parse(json) as { scores: number[] }).scores;
+      const model = loadXgbModel(readFileSync(join(main.modelDir, 'model.json'), 'utf8'));
+      const ours = model.predictBatch(rows);
+      expect(scores).toHaveLength(rows.length);
+      expect(Math.max(...scores.map((s, i) => Math.abs(s - ours[i]!)))).toBeLessThanOrEqual(1e-6);
+      const refused = spawnSync(
+        PYTHON,
+        ['-c', script.replace('"text/csv"', '"application/json"'), TRAIN_SCRIPT, main.modelDir],
+        {
+          input: body,
+          encoding: 'utf8',
+        },
+      );
+      expect(refused.status).not.toBe(0);
+      expect(refused.stderr).toContain("content type must be text/csv, got 'application/json'");
+    });
+
     it('fails with one line naming the file and line of a bad label', () => {
       mkdirSync(join(dir, 'bad-train'));
       writeFileSync(join(dir, 'bad-train', 'a.csv'), '1,0.5,2\n0,1.5,3\n2,0.1,1\n');
