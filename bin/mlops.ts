@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type ModelDefinition, parseModelDefinition } from '../lambdas/shared/features/spec.ts';
-import { getModel, modelNames } from '../lambdas/shared/models.ts';
+import { findModel, getModel, modelNames } from '../lambdas/shared/models.ts';
 import {
   CliError,
   ingest,
@@ -23,6 +23,7 @@ import {
   train,
 } from '../lib/cli/commands.ts';
 import { runDemo } from '../lib/cli/demo.ts';
+import { registerGoldenCommand } from '../lib/cli/golden.ts';
 import { startTwin } from '../lib/cli/local-up.ts';
 import { bold, dim, fail, info, red } from '../lib/cli/print.ts';
 import { registerScoreCommand } from '../lib/cli/score.ts';
@@ -356,6 +357,13 @@ withTarget(
     console.log(JSON.stringify(res.body, null, 2));
     if (res.status !== 200) process.exitCode = 1;
   });
+
+registerGoldenCommand(program, {
+  withTarget,
+  withModel,
+  lake: async (opts) => (await target(opts as unknown as TargetOpts)).lake,
+  deployed: findModel,
+});
 
 registerScoreCommand(program);
 

@@ -13,11 +13,13 @@ import type { Clock } from '../shared/ports.ts';
 import type { ModelRegistry } from '../shared/registry/registry.ts';
 
 export interface CanaryInput {
-  action: 'start' | 'check' | 'abort';
+  action: 'start' | 'check' | 'step' | 'abort';
   model: string;
   version: number;
   /** For `start`: the production version the candidate was compared with. */
   expectedCurrent?: number | null;
+  /** For `step`: the new share of traffic. */
+  weight?: number;
   /** For `check`: bakes completed before this one. */
   bakes?: number;
   /** For `abort`: why. */
@@ -25,7 +27,9 @@ export interface CanaryInput {
 }
 
 export interface CanaryCheck {
-  verdict: 'healthy' | 'unhealthy' | 'bake';
+  /** `step`: healthy at this share; raise it to `nextWeight` and bake again. */
+  verdict: 'healthy' | 'unhealthy' | 'bake' | 'step';
+  nextWeight?: number;
   healthy: boolean;
   /** Bakes completed, this one included. */
   bakes: number;
@@ -60,6 +64,16 @@ export async function runCanary(input: CanaryInput, deps: CanaryDeps): Promise<R
       version: input.version,
       weight: settings.weight,
     });
+    return { ...state, bakeSeconds: settings.bakeSeconds, bakes: 0 };
+  }
+  if (input.action === 'step') {
+    if (typeof input.weight !== 'number' || !(input.weight > 0 && input.weight < 1)) {
+      throw new PlatformError(
+        errorNames.invalidInput,
+        `A canary step needs a weight in (0, 1), got ${input.weight}.`,
+      );
+    }
+    const state = await deps.registry.setCanaryWeight(input.model, input.version, input.weight);
     return { ...state, bakeSeconds: settings.bakeSeconds, bakes: 0 };
   }
   if (input.action === 'abort') {
@@ -150,7 +164,27 @@ export async function runCanary(input: CanaryInput, deps: CanaryDeps): Promise<R
       `served-score PSI ${value.toFixed(4)} <= max ${settings.maxScorePsi.toFixed(4)} (${canary.length} vs ${incumbent.length} predictions)`,
     );
   }
+  if (check.verdict === 'healthy') {
+    const next = nextStepWeight(settings.weight, settings.steps, alias.canary.weight);
+    if (next !== undefined) {
+      check.verdict = 'step';
+      check.nextWeight = next;
+      check.reasons.push(`healthy at ${pct(alias.canary.weight)} of traffic: stepping to ${pct(next)}`);
+    }
+  }
   return { ...check, summary: check.reasons.join('; ') };
+}
+
+const pct = (w: number) => `${(w * 100).toFixed(1)}%`;
+
+/**
+ * The share after `current` on the linear path from `weight` to 100% in `steps` steps
+ * (weight + (1 - weight) * k / steps, k = 0 .. steps - 1); undefined after the last step.
+ */
+export function nextStepWeight(weight: number, steps: number, current: number): number | undefined {
+  const k = Math.round(((current - weight) / (1 - weight)) * steps);
+  if (k + 1 >= steps) return undefined;
+  return Math.round((weight + ((1 - weight) * (k + 1)) / steps) * 1e6) / 1e6;
 }
 
 /** The 95th percentile of request latency (one value per request, not per instance). */

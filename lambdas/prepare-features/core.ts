@@ -2,7 +2,9 @@
  * Prepare step of the training pipeline: validates the raw data against the model's spec, puts
  * bad rows in quarantine with a reason each, splits deterministically (by seed, or by the time
  * column) into train / validation / golden, fits the transform on the training split only, and
- * writes the curated snapshot with a manifest whose hash identifies the data version.
+ * writes the curated snapshot with a manifest whose hash identifies the data version. When the
+ * model has a golden set (`golden/<model>/LATEST.json`), its rows are the golden split and raw rows
+ * identical to one of them are kept out of training and validation.
  */
 import { createHash } from 'node:crypto';
 import { errorNames, PlatformError } from '../shared/errors.ts';
@@ -20,7 +22,8 @@ import {
   validateRow,
   vectorToCsv,
 } from '../shared/features/index.ts';
-import { lakeKeys, type RawPointer } from '../shared/lake.ts';
+import { checkGoldenRows, formatProblems, type GoldenRow, rowIdentity } from '../shared/golden.ts';
+import { type GoldenLineage, type GoldenPointer, lakeKeys, type RawPointer } from '../shared/lake.ts';
 import type { Clock, ObjectStore } from '../shared/ports.ts';
 import { seededRandom } from '../shared/random.ts';
 
@@ -65,10 +68,14 @@ export interface PrepareOutput {
     train: number;
     validation: number;
     golden: number;
+    /** Valid raw rows left out of train and validation because they repeat a golden-set row. */
+    goldenDuplicates: number;
   };
   codeSha256: string;
   featureCodeSha256: string;
   trainingImage: string;
+  /** Where the golden rows came from: the model's golden set, or a split of the raw rows. */
+  golden: GoldenLineage;
 }
 
 interface QuarantinedRow {
@@ -107,20 +114,30 @@ function parseTime(cell: string | undefined): number | undefined {
  * the same split in every snapshot and with every seed (the incumbent never trained on the rows a
  * candidate is compared on); `random`: a shuffle by the seed with exact fractions; `time`: the
  * oldest rows train, the next are validation, the newest are golden.
+ *
+ * With `goldenSet`, the golden rows come from the model's golden set and no raw row is golden. Under
+ * `hash`, the rows `goldenFraction` would have held out train instead and the validation band stays
+ * where it was, so validation keeps the same rows (and stays disjoint from what an incumbent built
+ * before the golden set trained on).
  */
 export function splitRows(
   def: ModelDefinition,
   rows: readonly ValidRow[],
   seed: number,
+  goldenSet = false,
 ): Record<SplitName, ValidRow[]> {
-  const { validationFraction, goldenFraction } = def.training;
+  const { validationFraction } = def.training;
+  const goldenFraction = goldenSet ? 0 : def.training.goldenFraction;
   if (def.training.split === 'hash') {
     const out: Record<SplitName, ValidRow[]> = { train: [], validation: [], golden: [] };
+    const band = def.training.goldenFraction;
     for (const r of rows) {
       const split =
-        r.bucket < goldenFraction
-          ? 'golden'
-          : r.bucket < goldenFraction + validationFraction
+        r.bucket < band
+          ? goldenSet
+            ? 'train'
+            : 'golden'
+          : r.bucket < band + validationFraction
             ? 'validation'
             : 'train';
       out[split].push(r);
@@ -157,6 +174,66 @@ export function splitRows(
         validation: pick(nGolden, nValidation),
         train: pick(nGolden + nValidation, nTrain),
       };
+}
+
+interface GoldenSet {
+  pointer: GoldenPointer;
+  rows: GoldenRow[];
+}
+
+/**
+ * Reads the model's current golden set, if it has one, and checks every row against the definition
+ * the snapshot is built with. A row that fails fails the run: a curated set is never trimmed.
+ */
+async function loadGoldenSet(lake: ObjectStore, def: ModelDefinition): Promise<GoldenSet | undefined> {
+  const pointerText = await lake.tryGetText(lakeKeys.goldenLatest(def.name));
+  if (pointerText === undefined) return undefined;
+  const pointer = JSON.parse(pointerText) as GoldenPointer;
+  const where = `Golden set ${pointer.goldenId} of "${def.name}" (s3://${lake.bucket}/${pointer.key})`;
+  const again = `store a corrected file with \`mlops golden set <csv> --model ${def.name}\``;
+  let bytes: Uint8Array;
+  try {
+    bytes = await lake.getBytes(pointer.key);
+  } catch (err) {
+    if ((err as { name?: string }).name !== 'NoSuchKey') throw err;
+    throw new PlatformError(errorNames.invalidInput, `${where} does not exist; ${again}.`);
+  }
+  if (sha256(bytes) !== pointer.sha256) {
+    throw new PlatformError(
+      errorNames.invalidInput,
+      `${where} does not match the sha256 ${pointer.sha256} recorded in ${lakeKeys.goldenLatest(def.name)}: golden sets are write-once; ${again}.`,
+    );
+  }
+  let parsed: ReturnType<typeof parseCsv>;
+  try {
+    parsed = parseCsv(Buffer.from(bytes).toString('utf8'), where);
+  } catch (err) {
+    if (err instanceof CsvFormatError) throw new PlatformError(errorNames.invalidInput, err.message);
+    throw err;
+  }
+  const check = checkGoldenRows(def.spec, parsed);
+  if (check.absent.length > 0) {
+    throw new PlatformError(
+      errorNames.invalidInput,
+      `${where} lacks column(s) ${check.absent.join(', ')} that the definition of "${def.name}" needs; ${again}.`,
+    );
+  }
+  if (check.problems.length > 0) {
+    const total = parsed.records.length + parsed.malformed.length;
+    throw new PlatformError(
+      errorNames.invalidInput,
+      `${where} no longer validates against the definition this snapshot is built with: ${check.badRows} of ${total} rows are invalid. ${formatProblems(
+        check.problems,
+      ).join(' | ')}. Fix the rows or the definition; ${again}.`,
+    );
+  }
+  if (check.rows.length < 2 || new Set(check.rows.map((r) => r.label)).size < 2) {
+    throw new PlatformError(
+      errorNames.invalidInput,
+      `${where} has ${check.rows.length} row(s)${check.rows.length >= 2 ? ' of a single class' : ''}: a golden set needs rows of both classes; ${again}.`,
+    );
+  }
+  return { pointer, rows: check.rows };
 }
 
 export async function prepareFeatures(
@@ -206,6 +283,7 @@ export async function prepareFeatures(
       `seed must be a non-negative integer, got ${JSON.stringify(input.seed)}`,
     );
   }
+  const goldenSet = await loadGoldenSet(lake, def);
   const rawBytes = await lake.getBytes(pointer.key);
   let parsed: ReturnType<typeof parseCsv>;
   try {
@@ -265,6 +343,8 @@ export async function prepareFeatures(
       def.training.validationFraction,
       def.training.goldenFraction,
       TRANSFORM_CODE_VERSION,
+      // Only with a golden set, so snapshots without one keep the ids they had.
+      ...(goldenSet ? [goldenSet.pointer.goldenId] : []),
     ]),
   ).slice(0, 16);
   let quarantineKey: string | undefined;
@@ -291,17 +371,37 @@ export async function prepareFeatures(
     );
   }
 
-  const splits = splitRows(def, valid, seed);
+  // Leakage guard: a raw row that repeats a golden row would let the model train (or be validated)
+  // on the very rows it is judged on.
+  let pool = valid;
+  if (goldenSet) {
+    const goldenRows = new Set(goldenSet.rows.map((r) => rowIdentity(spec, r.row, r.label)));
+    pool = valid.filter((r) => !goldenRows.has(rowIdentity(spec, r.row, r.label)));
+  }
+  const goldenDuplicates = valid.length - pool.length;
+  const split = splitRows(def, pool, seed, goldenSet !== undefined);
+  const splits: Record<SplitName, Pick<ValidRow, 'line' | 'row' | 'label'>[]> = {
+    ...split,
+    golden: goldenSet ? goldenSet.rows : split.golden,
+  };
+  const golden: GoldenLineage = goldenSet
+    ? {
+        source: 'golden-set',
+        goldenId: goldenSet.pointer.goldenId,
+        sha256: goldenSet.pointer.sha256,
+        rows: goldenSet.rows.length,
+      }
+    : { source: 'split', fraction: def.training.goldenFraction };
   if (splits.validation.length === 0) {
     throw new PlatformError(
       errorNames.invalidInput,
-      `No row of the ${valid.length} valid rows fell in the validation split; add data or use training.split "random".`,
+      `No row of the ${pool.length} valid rows fell in the validation split; add data or use training.split "random".`,
     );
   }
   if (splits.train.length < 2 || new Set(splits.train.map((r) => r.label)).size < 2) {
     throw new PlatformError(
       errorNames.invalidInput,
-      `The training split has ${splits.train.length} rows${splits.train.length >= 2 ? ' of a single class' : ''}: too few to train a classifier on (${valid.length} valid rows in all).`,
+      `The training split has ${splits.train.length} rows${splits.train.length >= 2 ? ' of a single class' : ''}: too few to train a classifier on (${valid.length} valid rows in all${goldenDuplicates > 0 ? `, ${goldenDuplicates} of them left out as copies of golden rows` : ''}).`,
     );
   }
   let transform: ReturnType<typeof fitTransform>;
@@ -315,7 +415,7 @@ export async function prepareFeatures(
     throw err;
   }
   const schemaHash = featureSchemaHash(spec, transform);
-  const toCsv = (rows: ValidRow[]) =>
+  const toCsv = (rows: readonly Pick<ValidRow, 'row' | 'label'>[]) =>
     `${rows.map((r) => vectorToCsv(r.label, transformRow(spec, transform, r.row))).join('\n')}\n`;
   const prefix = lakeKeys.curated(def.name, snapshotId);
   const bodies = {
@@ -351,11 +451,14 @@ export async function prepareFeatures(
     source: { sha256: pointer.sha256 },
     split: def.training.split,
     seed,
-    fractions: { validation: def.training.validationFraction, golden: def.training.goldenFraction },
+    fractions: goldenSet
+      ? { validation: def.training.validationFraction }
+      : { validation: def.training.validationFraction, golden: def.training.goldenFraction },
+    golden,
     featureSchemaHash: schemaHash,
     columns: transform.columns,
     files,
-    counts: { rows: total, valid: valid.length, quarantined: quarantined.length },
+    counts: { rows: total, valid: valid.length, quarantined: quarantined.length, goldenDuplicates },
   };
   const dataManifestHash = sha256(JSON.stringify(manifestBody));
   const manifestKey = `${prefix}manifest.json`;
@@ -408,9 +511,11 @@ export async function prepareFeatures(
       train: splits.train.length,
       validation: splits.validation.length,
       golden: splits.golden.length,
+      goldenDuplicates,
     },
     codeSha256: env.trainingCodeSha256,
     featureCodeSha256: env.featureCodeSha256,
     trainingImage: env.trainingImageUri,
+    golden,
   };
 }

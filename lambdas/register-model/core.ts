@@ -31,6 +31,7 @@ export async function registerModel(
     createdAt: deps.clock.now().toISOString(),
     featureSchemaHash: input.prepared.featureSchemaHash,
     dataManifestHash: input.prepared.dataManifestHash,
+    golden: input.prepared.golden,
     snapshotId: input.prepared.snapshotId,
     trainingJobName: input.training.trainingJobName,
     trainingImage: input.prepared.trainingImage,

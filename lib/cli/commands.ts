@@ -114,6 +114,12 @@ export async function train(target: Target, model: string, seed?: number): Promi
   info(
     `rows: ${out.counts.rows} read, ${out.counts.quarantined} quarantined, ${out.counts.train} train / ${out.counts.validation} validation / ${out.counts.golden} golden`,
   );
+  const golden = (await target.registry.getVersion(model, out.version))?.golden;
+  if (golden?.source === 'golden-set') {
+    info(
+      `golden: set ${golden.goldenId} (${golden.rows} rows); ${out.counts.goldenDuplicates ?? 0} raw row(s) identical to a golden row left out of train and validation`,
+    );
+  }
   return out;
 }
 

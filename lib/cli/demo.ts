@@ -1,6 +1,6 @@
 /**
  * The guided demo: the whole loop on the credit data set, each step printed and checked:
- * ingest → train v1 → promote → predict (v1) → train v2 → promote → predict (v2) → rollback →
+ * ingest → golden set → train v1 → promote → predict (v1) → train v2 → promote → predict (v2) → rollback →
  * predict (v1 again). Any step that does not do what it should ends the demo with a non-zero exit.
  */
 import { readFileSync } from 'node:fs';
@@ -9,10 +9,12 @@ import { parseCsv } from '../../lambdas/shared/features/index.ts';
 import type { ModelDefinition } from '../../lambdas/shared/features/spec.ts';
 import { projectRoot } from '../../local/synth.ts';
 import { CliError, ingest, listModels, predict, promote, rollback, train } from './commands.ts';
+import { setGolden } from './golden.ts';
 import { bold, info, ok, step } from './print.ts';
 import type { Target } from './target.ts';
 
 export const DEMO_DATA = join(projectRoot, 'data', 'credit_data.csv');
+export const DEMO_GOLDEN = join(projectRoot, 'data', 'credit_golden.csv');
 
 /** Two applicants from the data set, as a client would send them (raw fields, no label). */
 export function sampleInstances(def: ModelDefinition, count = 2): Record<string, unknown>[] {
@@ -61,29 +63,37 @@ export async function runDemo(target: Target, def: ModelDefinition): Promise<voi
   step(`1. Ingest ${DEMO_DATA.slice(projectRoot.length + 1)} into the lake`);
   await ingest(target, def, DEMO_DATA);
 
-  step('2. Train v1 (seed 42): prepare → SageMaker training (local XGBoost) → evaluate → register');
+  step(`2. Set the reviewed golden set every candidate and incumbent is scored on`);
+  const golden = await setGolden(target.lake, { def, from: `models/${def.name}.json` }, DEMO_GOLDEN, {
+    note: 'demo: reviewed cases, stratified by class and slice',
+  });
+  ok(
+    `golden set ${bold(golden.goldenId)}: ${golden.manifest.rows} rows (${golden.created ? 'stored' : 'already stored'})`,
+  );
+
+  step('3. Train v1 (seed 42): prepare → SageMaker training (local XGBoost) → evaluate → register');
   const v1 = await train(target, def.name, 42);
 
-  step(`3. Promote v${v1.version}: guardrail → deploy → production alias`);
+  step(`4. Promote v${v1.version}: guardrail → deploy → production alias`);
   const p1 = await promote(target, def.name, v1.version);
   if (!p1.promoted) throw new CliError(`v${v1.version} was refused: ${p1.reasons.join('; ')}`);
 
-  step('4. Predict over HTTP');
+  step('5. Predict over HTTP');
   await expectServedBy(target, def, v1.version);
 
-  step('5. Train v2 (seed 7) and promote it');
+  step('6. Train v2 (seed 7) and promote it');
   const v2 = await train(target, def.name, 7);
   const p2 = await promote(target, def.name, v2.version);
   if (!p2.promoted) throw new CliError(`v${v2.version} was refused: ${p2.reasons.join('; ')}`);
   await expectServedBy(target, def, v2.version);
 
-  step('6. Roll back with one command: mlops rollback');
+  step('7. Roll back with one command: mlops rollback');
   const rb = await rollback(target, def.name, 'demo: operator rollback');
   if (rb.version !== v1.version)
     throw new CliError(`Rollback restored v${rb.version}, expected v${v1.version}.`);
   await expectServedBy(target, def, v1.version);
 
-  step('7. A worse candidate is refused, with its reasons, and production stays');
+  step('8. A worse candidate is refused, with its reasons, and production stays');
   await ingest(target, weakened(def), DEMO_DATA);
   const v3 = await train(target, def.name, 42);
   const p3 = await promote(target, def.name, v3.version);
@@ -92,7 +102,7 @@ export async function runDemo(target: Target, def: ModelDefinition): Promise<voi
   await expectServedBy(target, def, v1.version);
   await ingest(target, def, DEMO_DATA);
 
-  step('8. The registry now');
+  step('9. The registry now');
   await listModels(target, def.name);
   const served = await target.predictionLog.readWindow(def.name, new Date(Date.now() - 3600_000), new Date());
   const byVersion = new Map<number, number>();

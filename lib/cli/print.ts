@@ -54,6 +54,12 @@ export function versionTable(versions: ModelVersion[], alias: ProductionAlias | 
     .join('\n');
 }
 
+function goldenSource(g: NonNullable<ModelVersion['golden']>): string {
+  return g.source === 'golden-set'
+    ? `${g.goldenId} (${g.rows} rows, sha256 ${g.sha256})`
+    : `none: ${Math.round(g.fraction * 100)}% of the raw rows held out by the split`;
+}
+
 export function lineage(v: ModelVersion, bucket: string): string {
   const lines = [
     `model          ${v.model}`,
@@ -61,6 +67,7 @@ export function lineage(v: ModelVersion, bucket: string): string {
     `status         ${v.status}`,
     `created        ${v.createdAt}`,
     `data manifest  ${v.dataManifestHash}`,
+    ...(v.golden ? [`golden set     ${goldenSource(v.golden)}`] : []),
     `snapshot       ${v.snapshotId}`,
     `feature schema ${v.featureSchemaHash}`,
     `training code  sha256 ${v.codeSha256}`,

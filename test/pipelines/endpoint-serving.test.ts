@@ -96,12 +96,13 @@ describe('serving mode endpoint: one variant per version, canary by variant weig
     expect(twin.sagemaker.variantStats(ENDPOINT).v1).toMatchObject({ invocations: 1, rows: 20, errors: 0 });
   });
 
-  it('runs the canary as a second variant with the canary weight, then shifts all traffic and keeps the incumbent warm', async () => {
+  it('runs the canary as a second variant with the canary weight, steps it up, then shifts all traffic and keeps the incumbent warm', async () => {
     const v2 = await train(7, {
       ...base,
       promotion: {
         approval: 'manual',
         canary: {
+          steps: 2,
           weight: 0.5,
           bakeSeconds: 1,
           minSamples: 20,
@@ -130,6 +131,10 @@ describe('serving mode endpoint: one variant per version, canary by variant weig
     const stats = twin.sagemaker.variantStats(ENDPOINT);
     expect(stats.v2!.invocations).toBeGreaterThan(0);
     expect(stats.v1!.invocations).toBeGreaterThan(1);
+    // Healthy at 50%, the canary stepped to 75% (verified on the endpoint) before taking all traffic.
+    expect(run.states.filter((x) => x === 'StepCanary')).toHaveLength(1);
+    const steps = (await registry.listAudit('credit')).filter((e) => e.action === 'CanaryStepped');
+    expect(steps.map((e) => e.detail.weight)).toEqual([0.75]);
     // v1 stays deployed at weight 0 for the warm window, so a rollback is a weight shift.
     expect(weights()).toEqual({ v1: 0, v2: 1 });
     expect((await registry.getAlias('credit'))?.current).toBe(v2);

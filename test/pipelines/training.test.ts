@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { compareModels } from '../../lambdas/compare-models/core.ts';
+import type { PrepareOutput } from '../../lambdas/prepare-features/core.ts';
+import type { Evidence } from '../../lambdas/shared/evaluation/guardrail-policy.ts';
 import { parseModelDefinition } from '../../lambdas/shared/features/spec.ts';
+import { systemClock } from '../../lambdas/shared/ports.ts';
+import { storeGolden } from '../../lib/cli/golden.ts';
+import { lineage } from '../../lib/cli/print.ts';
+import { credit } from '../support/fixtures.ts';
 import { ingestCsv } from '../support/ingest.ts';
 import { startTestTwin, type TestTwin } from '../support/twin.ts';
 
@@ -70,6 +77,7 @@ describe('training state machine, run locally from the synthesized ASL', () => {
     expect(v.featureCodeSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(v.definition.name).toBe('credit');
     expect(v.metrics.golden?.rows).toBe(440);
+    expect(v.golden).toEqual({ source: 'split', fraction: 0.1 });
     const model = JSON.parse(await t.lake.getText(v.artifacts.modelJson));
     expect(model.learner.objective.name).toBe('binary:logistic');
   });
@@ -117,5 +125,40 @@ describe('training state machine, run locally from the synthesized ASL', () => {
     expect(
       (await t.registry.requireVersion('credit', (run.output as { version: number }).version)).status,
     ).toBe('Candidate');
+  });
+
+  it('evaluates on the golden set when the model has one, records which one, and compares both models on it', async () => {
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    const { goldenId } = await storeGolden(
+      t.lake,
+      { def: credit, from: 'models/credit.json' },
+      readFileSync('data/credit_golden.csv'),
+      'credit_golden.csv',
+    ).finally(() => log.mockRestore());
+    await t.ingestText('credit', demoCsv);
+    const run = await t.twin.execute('training', { model: 'credit', seed: 42 });
+    expect(run.status, JSON.stringify(run.taskError)).toBe('SUCCEEDED');
+    const out = run.output as { version: number; counts: PrepareOutput['counts'] };
+    // Every golden row is a row of the demo data (each once), so those 200 raw rows stay out of training.
+    expect(out.counts.golden).toBe(200);
+    expect(out.counts.goldenDuplicates).toBe(200);
+    expect(out.counts.train + out.counts.validation + out.counts.goldenDuplicates).toBe(4454);
+    const v = await t.registry.requireVersion('credit', out.version);
+    expect(v.golden).toMatchObject({ source: 'golden-set', goldenId, rows: 200 });
+    expect(v.metrics.golden?.rows).toBe(200);
+    expect(lineage(v, t.lake.bucket)).toContain(`golden set     ${goldenId} (200 rows, sha256 `);
+
+    const alias = await t.registry.getAlias('credit');
+    expect(alias?.current).toBeDefined();
+    const compared = await compareModels(
+      { model: 'credit', version: out.version },
+      { registry: t.registry, lake: t.lake, clock: systemClock },
+    );
+    expect(compared.incumbent).toBe(alias!.current);
+    const { evidence } = JSON.parse(await t.lake.getText(compared.evidenceKey)) as { evidence: Evidence };
+    expect(evidence.candidate.golden?.rows).toBe(200);
+    expect(evidence.incumbent?.golden?.rows).toBe(200);
+    expect(evidence.candidate.golden?.positives).toBe(56);
+    expect(evidence.incumbent?.golden?.positives).toBe(56);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { nextStepWeight } from '../../lambdas/canary/core.ts';
 import type { ProductionAlias } from '../../lambdas/shared/registry/registry.ts';
 import { matchesPlan, planVariants, versionOfVariant } from '../../lambdas/shared/serving/endpoint-plan.ts';
 
@@ -92,5 +93,15 @@ describe('matchesPlan', () => {
     expect(versionOfVariant('v12')).toBe(12);
     expect(versionOfVariant('canary')).toBeUndefined();
     expect(versionOfVariant('v0')).toBeUndefined();
+  });
+});
+
+describe('nextStepWeight (linear canary steps)', () => {
+  it('walks from the first share towards 100% in equal steps, and ends after the last', () => {
+    expect(nextStepWeight(0.1, 1, 0.1)).toBeUndefined();
+    expect(nextStepWeight(0.1, 3, 0.1)).toBe(0.4);
+    expect(nextStepWeight(0.1, 3, 0.4)).toBe(0.7);
+    expect(nextStepWeight(0.1, 3, 0.7)).toBeUndefined();
+    expect(nextStepWeight(0.5, 2, 0.5)).toBe(0.75);
   });
 });

@@ -270,6 +270,11 @@ export const modelDefinitionSchema = z
             minSamples: z.number().int().min(1).default(50),
             maxScorePsi: z.number().positive().default(0.25),
             maxBakes: z.number().int().min(1).max(100).default(3),
+            /**
+             * Linear steps: the canary's share rises from `weight` towards 100% in this many steps,
+             * each baked and judged (1: straight from `weight` to 100% after one healthy bake).
+             */
+            steps: z.number().int().min(1).max(10).default(1),
             lowTraffic: z.enum(['promote', 'rollback']).default('promote'),
             /** Share of the canary's predictions that may fail (scored by its variant). */
             maxErrorRate: z.number().min(0).max(1).default(0.01),

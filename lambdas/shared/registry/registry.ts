@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { errorNames, PlatformError } from '../errors.ts';
 import type { ModelDefinition } from '../features/spec.ts';
+import type { GoldenLineage } from '../lake.ts';
 import type { Clock } from '../ports.ts';
 
 export type VersionStatus =
@@ -58,6 +59,8 @@ export interface ModelVersion {
   createdAt: string;
   featureSchemaHash: string;
   dataManifestHash: string;
+  /** The golden rows the version was evaluated on; absent on versions registered before it was recorded. */
+  golden?: GoldenLineage;
   snapshotId: string;
   trainingJobName: string;
   trainingImage: string;
@@ -424,6 +427,33 @@ export class ModelRegistry {
       throw err;
     }
     await this.audit({ model, action: 'CanaryEnded', version, detail: { reason } });
+  }
+
+  /** Raises the running canary's share of traffic (a linear step); refused if it is no longer running. */
+  async setCanaryWeight(model: string, version: number, weight: number): Promise<CanaryState> {
+    let res: { Attributes?: Record<string, unknown> };
+    try {
+      res = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pk(model), sk: ALIAS_SK },
+          UpdateExpression: 'SET canary.weight = :weight',
+          ConditionExpression: 'canary.version = :version',
+          ExpressionAttributeValues: { ':version': version, ':weight': weight },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) {
+        throw new PlatformError(
+          errorNames.aliasConflict,
+          `Cannot step the canary of "${model}" v${version}: it is no longer running.`,
+        );
+      }
+      throw err;
+    }
+    await this.audit({ model, action: 'CanaryStepped', version, detail: { weight } });
+    return (res.Attributes as unknown as ProductionAlias).canary!;
   }
 
   async audit(event: Omit<AuditEvent, 'at'>): Promise<void> {
