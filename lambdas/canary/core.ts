@@ -11,9 +11,10 @@ import { errorNames, PlatformError } from '../shared/errors.ts';
 import { psi, scoreHistogram } from '../shared/evaluation.ts';
 import type { Clock } from '../shared/ports.ts';
 import type { ModelRegistry } from '../shared/registry/registry.ts';
+import { checkShadow, endShadow, startShadow } from './shadow.ts';
 
 export interface CanaryInput {
-  action: 'start' | 'check' | 'step' | 'abort';
+  action: 'start' | 'check' | 'step' | 'abort' | 'shadow-start' | 'shadow-check' | 'shadow-end';
   model: string;
   version: number;
   /** For `start`: the production version the candidate was compared with. */
@@ -24,6 +25,8 @@ export interface CanaryInput {
   bakes?: number;
   /** For `abort`: why. */
   reason?: string;
+  /** For `shadow-end`: the shadow check's verdict and summary. */
+  report?: { verdict?: string; summary?: string };
 }
 
 export interface CanaryCheck {
@@ -51,6 +54,11 @@ export interface CanaryDeps {
 }
 
 export async function runCanary(input: CanaryInput, deps: CanaryDeps): Promise<Record<string, unknown>> {
+  if (input.action === 'shadow-start')
+    return startShadow(input.model, input.version, input.expectedCurrent, deps);
+  if (input.action === 'shadow-check')
+    return { ...(await checkShadow(input.model, input.version, input.bakes ?? 0, deps)) };
+  if (input.action === 'shadow-end') return endShadow(input.model, input.version, input.report ?? {}, deps);
   const candidate = await deps.registry.requireVersion(input.model, input.version);
   const settings = candidate.definition.promotion.canary;
   if (input.action === 'start') {
@@ -89,7 +97,9 @@ export async function runCanary(input: CanaryInput, deps: CanaryDeps): Promise<R
       `Model "${input.model}" v${input.version} is not the running canary.`,
     );
   }
-  const rows = await deps.readWindow(input.model, new Date(alias.canary.startedAt), deps.clock.now());
+  const rows = (
+    await deps.readWindow(input.model, new Date(alias.canary.startedAt), deps.clock.now())
+  ).filter((r) => r.route !== 'shadow');
   const canaryRows = rows.filter((r) => r.modelVersion === input.version);
   const incumbentRows = rows.filter((r) => r.modelVersion === alias.current);
   const canary = canaryRows.filter(isScored).map((r) => r.score);

@@ -26,6 +26,8 @@ export interface CompareOutput {
   productionAtComparison: number | null;
   /** Share of traffic the candidate gets as a canary (0: no canary). */
   canaryWeight: number;
+  /** Seconds the candidate shadows production before its canary (0: no shadow). */
+  shadowBakeSeconds: number;
   /** Why the incumbent could not be scored on the candidate's rows, when it could not. */
   incumbentNote?: string;
   evidenceKey: string;
@@ -144,6 +146,7 @@ export async function compareModels(
     incumbent: evidence.incumbent?.version ?? null,
     productionAtComparison: alias?.current ?? null,
     canaryWeight: candidate.definition.promotion.canary.weight,
+    shadowBakeSeconds: candidate.definition.promotion.shadow.bakeSeconds,
     ...(incumbentNote ? { incumbentNote } : {}),
     evidenceKey,
   };

@@ -155,6 +155,7 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
   // features with that one (not with whatever this code was deployed with) is what prevents skew.
   let loaded: { version: ModelVersion; serving: ServingModel; hashOk: boolean };
   let canary = false;
+  let shadowVersion: number | undefined;
   try {
     const alias = await deps.registry.getAlias(modelName, false);
     if (!alias) {
@@ -172,6 +173,8 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
     // A running canary serves its share of requests, chosen by request id so a retried request
     // lands on the same version.
     canary = alias.canary !== undefined && shareOf(requestId) < alias.canary.weight;
+    // A shadow scores a copy of what production answers; it never answers itself.
+    if (!canary && alias.shadow) shadowVersion = alias.shadow.version;
     loaded = await loadVersion(modelName, canary ? alias.canary!.version : alias.current, deps);
   } catch (err) {
     deps.metric(modelName, 'UpstreamErrors', 1);
@@ -287,6 +290,16 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
   }
   deps.metric(modelName, 'Predictions', predictions.length);
   deps.metric(modelName, 'LatencyMs', deps.clock.now().getTime() - started);
+  if (shadowVersion !== undefined) {
+    await scoreShadow(
+      modelName,
+      shadowVersion,
+      instances as Record<string, unknown>[],
+      requestId,
+      runtime,
+      deps,
+    );
+  }
   return json(
     200,
     { predictions, modelVersion: String(version), model: modelName, requestId },
@@ -310,4 +323,74 @@ async function loadVersion(model: string, versionNumber: number, deps: PredictDe
     entry.catch(() => servingCache.delete(key));
   }
   return entry;
+}
+
+/**
+ * Scores a shadow's copy of a request with the shadow version's own definition and transform, and
+ * logs it with the route `shadow`. Whatever happens here, the answer already computed stands: a
+ * failure is logged as shadow error rows, never returned.
+ */
+async function scoreShadow(
+  modelName: string,
+  versionNumber: number,
+  instances: readonly Record<string, unknown>[],
+  requestId: string,
+  runtime: ModelRuntime,
+  deps: PredictDeps,
+): Promise<void> {
+  const started = deps.clock.now().getTime();
+  let records: PredictionRecord[];
+  let hash = '';
+  try {
+    const shadow = await loadVersion(modelName, versionNumber, deps);
+    hash = shadow.version.featureSchemaHash;
+    if (!shadow.hashOk) throw new Error('the shadow version was trained on another feature schema');
+    const def = shadow.version.definition;
+    const rows = instances.map((instance, i) => {
+      const res = validateRow(def.spec, instance, 'json');
+      if (!res.ok) throw new Error(`instance ${i} does not fit the shadow's spec: ${res.errors[0]?.field}`);
+      return res.row;
+    });
+    const vectors = rows.map((row) => transformRow(def.spec, shadow.serving.transform, row));
+    const scored = await runtime.score(modelName, shadow.serving, vectors);
+    const at = deps.clock.now().toISOString();
+    records = rows.map((row, index) => {
+      const score = scored.scores[index]!;
+      return {
+        model: modelName,
+        requestId,
+        index,
+        at,
+        modelVersion: versionNumber,
+        variant: scored.variant,
+        route: 'shadow' as const,
+        featureSchemaHash: hash,
+        features: row,
+        score,
+        label: score >= def.serving.threshold ? def.spec.label.positive : def.spec.label.negative,
+        latencyMs: deps.clock.now().getTime() - started,
+      };
+    });
+  } catch (err) {
+    deps.onError(err, { model: modelName, requestId, stage: 'shadow', version: versionNumber });
+    const at = deps.clock.now().toISOString();
+    records = instances.map((instance, index) => ({
+      model: modelName,
+      requestId,
+      index,
+      at,
+      modelVersion: versionNumber,
+      variant: `v${versionNumber}`,
+      route: 'shadow' as const,
+      featureSchemaHash: hash,
+      features: instance,
+      score: null,
+      label: null,
+      latencyMs: deps.clock.now().getTime() - started,
+      error: (err as { name?: string }).name ?? 'Error',
+    }));
+  }
+  await deps.log
+    .write(records)
+    .catch((err: unknown) => deps.onError(err, { model: modelName, requestId, stage: 'shadow-log' }));
 }

@@ -186,6 +186,44 @@ describe('serving mode endpoint: one variant per version, canary by variant weig
     expect((await registry.requireVersion('credit', v3)).status).toBe('RolledBack');
     expect((await predict()).status).toBe(200);
   });
+
+  it('shadows production before going live: the candidate scores copies on its own variant, answers nobody, and the agreement is recorded', async () => {
+    const production = (await registry.getAlias('credit'))!.current;
+    const v = await train(13, {
+      ...base,
+      promotion: {
+        approval: 'manual',
+        canary: { weight: 0 },
+        shadow: { bakeSeconds: 1, minSamples: 20, maxBakes: 100 },
+      },
+    });
+    twin.waitMs.ShadowBake = 300;
+    const promotion = twin.execute('promotion', { model: 'credit', version: v });
+    for (let i = 0; i < 200 && !(await registry.getAlias('credit'))?.shadow; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    expect((await registry.getAlias('credit'))?.shadow?.version).toBe(v);
+    for (let i = 0; i < 10; i++) {
+      expect(await predict()).toEqual({
+        status: 200,
+        version: String(production),
+        variant: `v${production}`,
+      });
+    }
+    const run = await promotion;
+    twin.waitMs = {};
+    expect(run.status, JSON.stringify(run.taskError)).toBe('SUCCEEDED');
+    expect(run.states).toContain('CheckShadow');
+    // The shadow's scores came from its own (zero-weight) variant.
+    expect(twin.sagemaker.variantStats(ENDPOINT)[`v${v}`]!.invocations).toBeGreaterThan(0);
+    const ended = (await registry.listAudit('credit')).find(
+      (e) => e.action === 'ShadowEnded' && e.version === v,
+    );
+    expect(ended?.detail).toMatchObject({ verdict: 'agree', shadowErrors: 0 });
+    expect(ended?.detail.pairs as number).toBeGreaterThanOrEqual(20);
+    expect(ended?.detail.agreement as number).toBeGreaterThan(0.8);
+    expect(ended?.detail.summary as string).toMatch(/labels agree on \d+\.\d% of \d+ predictions/);
+    expect((await registry.getAlias('credit'))?.current).toBe(v);
+  });
 });
 
 function sampleRows(n: number): Record<string, unknown>[] {

@@ -249,6 +249,63 @@ describe('promotion and rollback state machines, run locally from the synthesize
     await t.ingestText('credit', demoCsv);
   });
 
+  it('rolls back a candidate whose shadow disagrees with production beyond minAgreement, before it answers anyone', async () => {
+    const base = JSON.parse(readFileSync('models/credit.json', 'utf8'));
+    const shifted = parseModelDefinition(
+      {
+        ...base,
+        training: {
+          ...base.training,
+          hyperparameters: { ...base.training.hyperparameters, scale_pos_weight: 8 },
+        },
+        guardrail: {
+          ...base.guardrail,
+          maxAucDrop: 0.05,
+          maxLogLossIncrease: 5,
+          maxSliceAucDrop: 0.5,
+          maxPositiveRateGap: 1,
+          maxTprGap: 1,
+        },
+        promotion: {
+          approval: 'manual',
+          shadow: { bakeSeconds: 1, minSamples: 20, maxBakes: 100, minAgreement: 0.95 },
+        },
+      },
+      'shifted definition',
+    );
+    await ingestCsv(t.lake, 'credit', demoCsv, shifted);
+    const candidateVersion = await trainVersion(t, 3);
+    const incumbent = (await t.registry.getAlias('credit'))!.current;
+    t.twin.waitMs.ShadowBake = 300;
+    const promotion = t.twin.execute('promotion', { model: 'credit', version: candidateVersion });
+    for (let i = 0; i < 200 && !(await t.registry.getAlias('credit'))?.shadow; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    const instances = sampleRows(20);
+    for (let i = 0; i < 5; i++) {
+      const res = (await t.twin.invoke(t.twin.apiFunctionArn(), predictEvent(instances))) as {
+        statusCode: number;
+        body: string;
+      };
+      expect(res.statusCode).toBe(200);
+      expect(JSON.parse(res.body).modelVersion).toBe(String(incumbent));
+    }
+    const run = await promotion;
+    t.twin.waitMs = {};
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('ShadowDisagreed');
+    expect(run.states).not.toContain('StartCanary');
+    expect((await t.registry.getAlias('credit'))?.current).toBe(incumbent);
+    expect((await t.registry.getAlias('credit'))?.shadow).toBeUndefined();
+    expect((await t.registry.requireVersion('credit', candidateVersion)).status).toBe('RolledBack');
+    expect(t.twin.notifications.at(-1)?.subject).toBe('Shadow refused');
+    expect(t.twin.notifications.at(-1)?.message).toMatch(
+      new RegExp(
+        `shadow v${candidateVersion} vs production v${incumbent}: labels agree on \\d+\\.\\d% of \\d+ predictions.*below min agreement 95\\.0%`,
+      ),
+    );
+    await t.ingestText('credit', demoCsv);
+  });
+
   it('bakes again while traffic is too low to judge, then follows lowTraffic: rollback', async () => {
     const base = JSON.parse(readFileSync('models/credit.json', 'utf8'));
     const quiet = parseModelDefinition(

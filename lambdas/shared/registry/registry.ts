@@ -92,11 +92,18 @@ export interface CanaryState {
   startedAt: string;
 }
 
+export interface ShadowState {
+  version: number;
+  startedAt: string;
+}
+
 export interface ProductionAlias {
   model: string;
   current: number;
   /** A candidate serving a share of traffic while it bakes. */
   canary?: CanaryState;
+  /** A candidate scoring a copy of production traffic without answering. */
+  shadow?: ShadowState;
   /** Earlier production versions, most recent last: rollback pops from here. */
   history: number[];
   updatedAt: string;
@@ -387,7 +394,8 @@ export class ModelRegistry {
           TableName: this.table,
           Key: { pk: pk(model), sk: ALIAS_SK },
           UpdateExpression: 'SET canary = :canary',
-          ConditionExpression: '#current = :expected AND attribute_not_exists(canary)',
+          ConditionExpression:
+            '#current = :expected AND attribute_not_exists(canary) AND attribute_not_exists(shadow)',
           ExpressionAttributeNames: { '#current': 'current' },
           ExpressionAttributeValues: { ':canary': state, ':expected': expectedCurrent },
         }),
@@ -427,6 +435,52 @@ export class ModelRegistry {
       throw err;
     }
     await this.audit({ model, action: 'CanaryEnded', version, detail: { reason } });
+  }
+
+  /** Starts a shadow of `version` beside production `expectedCurrent`; refused if production moved, or a shadow or canary runs. */
+  async startShadow(model: string, expectedCurrent: number, version: number): Promise<ShadowState> {
+    const state: ShadowState = { version, startedAt: this.clock.now().toISOString() };
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pk(model), sk: ALIAS_SK },
+          UpdateExpression: 'SET shadow = :shadow',
+          ConditionExpression:
+            '#current = :expected AND attribute_not_exists(canary) AND attribute_not_exists(shadow)',
+          ExpressionAttributeNames: { '#current': 'current' },
+          ExpressionAttributeValues: { ':shadow': state, ':expected': expectedCurrent },
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) {
+        throw new PlatformError(
+          errorNames.aliasConflict,
+          `Cannot start a shadow of "${model}" v${version}: production is no longer v${expectedCurrent}, or another shadow or canary is running.`,
+        );
+      }
+      throw err;
+    }
+    await this.audit({ model, action: 'ShadowStarted', version, detail: { beside: expectedCurrent } });
+    return state;
+  }
+
+  /** Ends the shadow of `version`, if it is still the one running, recording the report. */
+  async endShadow(model: string, version: number, report: Record<string, unknown>): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pk(model), sk: ALIAS_SK },
+          UpdateExpression: 'REMOVE shadow',
+          ConditionExpression: 'shadow.version = :version',
+          ExpressionAttributeValues: { ':version': version },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    await this.audit({ model, action: 'ShadowEnded', version, detail: report });
   }
 
   /** Raises the running canary's share of traffic (a linear step); refused if it is no longer running. */

@@ -12,8 +12,8 @@ export interface PredictionRecord {
   modelVersion: number;
   /** The serving variant that answered: `v<N>`, one per model version. */
   variant: string;
-  /** Whether the request went to production or to a running canary. */
-  route?: 'production' | 'canary';
+  /** Whether the request went to production, to a running canary, or is a shadow's copy (not answered). */
+  route?: 'production' | 'canary' | 'shadow';
   featureSchemaHash: string;
   features: Record<string, unknown>;
   score: number | null;
