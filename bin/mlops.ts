@@ -119,6 +119,13 @@ function withModel(cmd: Command): Command {
   return cmd.option('-m, --model <name>', 'model name (a file in models/)', projectConfig().defaultModel);
 }
 
+function servingOption(): Option {
+  return new Option(
+    '--serving <mode>',
+    'serving mode of a twin synthesized here: lambda (the scorer in the predict function) or endpoint (local SageMaker endpoints); default: the config',
+  ).choices(['lambda', 'endpoint']);
+}
+
 const local = program.command('local').description('The local twin: the whole platform on this machine.');
 local
   .command('up')
@@ -133,38 +140,50 @@ local
     '--assembly <dir>',
     'boot from this synthesized cloud assembly (e.g. cdk.out of `npx cdk synth`) instead of synthesizing',
   )
-  .action(async (opts: { port: number; host: string; assembly?: string }) => {
-    if (opts.assembly && !existsSync(join(opts.assembly, 'manifest.json'))) {
-      throw new CliError(
-        `--assembly ${opts.assembly} is not a cloud assembly (no manifest.json); run \`npx cdk synth\` first.`,
+  .addOption(servingOption())
+  .action(
+    async (opts: { port: number; host: string; assembly?: string; serving?: 'lambda' | 'endpoint' }) => {
+      if (opts.assembly && opts.serving) {
+        throw new CliError(
+          '--serving applies when the twin synthesizes; an --assembly keeps the mode it was synthesized with.',
+        );
+      }
+      if (opts.assembly && !existsSync(join(opts.assembly, 'manifest.json'))) {
+        throw new CliError(
+          `--assembly ${opts.assembly} is not a cloud assembly (no manifest.json); run \`npx cdk synth\` first.`,
+        );
+      }
+      info(
+        opts.assembly
+          ? `booting the local twin from ${opts.assembly}…`
+          : 'synthesizing the CDK app and booting the local twin…',
       );
-    }
-    info(
-      opts.assembly
-        ? `booting the local twin from ${opts.assembly}…`
-        : 'synthesizing the CDK app and booting the local twin…',
-    );
-    const running = await startTwin({
-      host: opts.host,
-      port: opts.port,
-      log: (l) => info(dim(l)),
-      ...(opts.assembly ? { assemblyDir: opts.assembly } : {}),
-    });
-    console.log(`\n${bold('Local twin ready')} at ${running.url}`);
-    info(`prediction API   POST ${running.url}/v1/predict   POST ${running.url}/v1/models/<name>/predict`);
-    info(`DynamoDB         ${running.twin.endpoints.dynamodb} (dynalite)`);
-    info(`S3               ${running.twin.endpoints.s3} (s3rver)`);
-    info(`function logs    ${running.twin.logs.logFile}`);
-    info('try              npx mlops demo      (in another terminal)');
-    info('stop             Ctrl-C');
-    const shutdown = async () => {
-      info('stopping the twin…');
-      await running.stop();
-      process.exit(0);
-    };
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
-  });
+      const running = await startTwin({
+        host: opts.host,
+        port: opts.port,
+        log: (l) => info(dim(l)),
+        ...(opts.assembly ? { assemblyDir: opts.assembly } : {}),
+        ...(opts.serving ? { serving: opts.serving } : {}),
+      });
+      console.log(`\n${bold('Local twin ready')} at ${running.url}`);
+      info(`prediction API   POST ${running.url}/v1/predict   POST ${running.url}/v1/models/<name>/predict`);
+      info(`DynamoDB         ${running.twin.endpoints.dynamodb} (dynalite)`);
+      info(`S3               ${running.twin.endpoints.s3} (s3rver)`);
+      info(
+        `SageMaker        ${running.twin.endpoints.sagemaker} (local endpoints; GET ${running.url}/_twin/endpoints)`,
+      );
+      info(`function logs    ${running.twin.logs.logFile}`);
+      info('try              npx mlops demo      (in another terminal)');
+      info('stop             Ctrl-C');
+      const shutdown = async () => {
+        info('stopping the twin…');
+        await running.stop();
+        process.exit(0);
+      };
+      process.once('SIGINT', shutdown);
+      process.once('SIGTERM', shutdown);
+    },
+  );
 
 withModel(
   program
@@ -181,15 +200,23 @@ withModel(
       new Option('-p, --port <port>', 'port for a twin the demo starts itself (0: any free port)')
         .argParser(port)
         .default(0),
-    ),
-).action(async (opts: { twin: string; port: number; model: string }) => {
+    )
+    .addOption(servingOption()),
+).action(async (opts: { twin: string; port: number; model: string; serving?: 'lambda' | 'endpoint' }) => {
   const def = modelDef(opts.model);
   if (await isTwinListening(opts.twin)) {
+    if (opts.serving)
+      info(`--serving applies to a twin the demo starts; the twin at ${opts.twin} keeps its own mode`);
     await runDemo(await twinTarget(opts.twin), def);
     return;
   }
   info(`no twin at ${opts.twin}; starting one for this demo (synthesizing the CDK app)…`);
-  const running = await startTwin({ host: '127.0.0.1', port: opts.port, log: (l) => info(dim(`  ${l}`)) });
+  const running = await startTwin({
+    host: '127.0.0.1',
+    port: opts.port,
+    log: (l) => info(dim(`  ${l}`)),
+    ...(opts.serving ? { serving: opts.serving } : {}),
+  });
   try {
     await runDemo(await twinTarget(running.url), def);
   } finally {

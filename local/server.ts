@@ -86,6 +86,16 @@ export function createTwinServer(twin: LocalTwin): Server {
       if (path === '/_twin/info') return send(res, 200, twinInfo(twin, server));
       if (path === '/_twin/notifications') return send(res, 200, twin.notifications);
       if (path === '/_twin/metrics') return send(res, 200, twin.logs.metrics);
+      if (path === '/_twin/endpoints') {
+        return send(
+          res,
+          200,
+          twin.sagemaker.endpoints().map((name) => ({
+            ...twin.sagemaker.describe(name),
+            stats: twin.sagemaker.variantStats(name),
+          })),
+        );
+      }
       if (path === '/_twin/executions' && req.method === 'POST') {
         const { stateMachine, input } = JSON.parse(await readBody(req)) as {
           stateMachine: MachineKind;

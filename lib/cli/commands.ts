@@ -202,8 +202,22 @@ export async function show(target: Target, model: string, version: number): Prom
     for (const c of failed) console.log(`  ✗ ${c.detail}`);
     console.log(`  evidence file s3://${target.lake.bucket}/${e.evidenceKey}`);
   }
+  // What happened to the version: status changes, shadow, canary and its steps, in order.
+  const rollout = (await target.registry.listAudit(model)).filter(
+    (a) => a.version === version && ROLLOUT_ACTIONS[a.action] !== undefined,
+  );
+  for (const a of rollout) console.log(`rollout        ${a.at}  ${ROLLOUT_ACTIONS[a.action]!(a.detail)}`);
   return v;
 }
+
+const ROLLOUT_ACTIONS: Record<string, (d: Record<string, unknown>) => string> = {
+  ShadowStarted: (d) => `shadow started beside v${d.beside}`,
+  ShadowEnded: (d) => `shadow ended (${d.verdict}): ${d.summary}`,
+  CanaryStarted: (d) => `canary started at ${Number(d.weight) * 100}% beside v${d.beside}`,
+  CanaryStepped: (d) => `canary stepped to ${Number(d.weight) * 100}%`,
+  CanaryEnded: (d) => `canary ended: ${d.reason}`,
+  StatusChanged: (d) => `${d.from} → ${d.to}${d.reason ? `: ${d.reason}` : ''}`,
+};
 
 export interface PredictResponse {
   status: number;

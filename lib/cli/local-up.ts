@@ -22,6 +22,8 @@ export interface StartTwinOptions {
   port: number;
   /** An already synthesized assembly; default: synthesize into a fresh temp dir. */
   assemblyDir?: string;
+  /** Overrides the config's serving mode when synthesizing. */
+  serving?: 'lambda' | 'endpoint';
   log?: (line: string) => void;
 }
 
@@ -36,7 +38,11 @@ export async function startTwin(opts: StartTwinOptions): Promise<RunningTwin> {
   if (!assemblyDir) {
     ownAssembly = mkdtempSync(join(tmpdir(), 'mlops-assembly-'));
     mkdirSync(ownAssembly, { recursive: true });
-    assemblyDir = synthesize(ownAssembly, projectConfig());
+    const config = projectConfig();
+    assemblyDir = synthesize(
+      ownAssembly,
+      opts.serving ? { ...config, serving: { ...config.serving, mode: opts.serving } } : config,
+    );
   }
   const twin = new LocalTwin({ assemblyDir, ...(opts.log ? { log: opts.log } : {}) });
   await twin.start();

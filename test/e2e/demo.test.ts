@@ -50,6 +50,40 @@ describe('npx mlops demo, end to end', () => {
     );
   });
 
+  it('runs the same loop on SageMaker endpoints with `local up --serving endpoint`, one variant per version', async () => {
+    const twin = spawn(
+      process.execPath,
+      ['bin/mlops.js', 'local', 'up', '--port', '0', '--serving', 'endpoint'],
+      { env: { ...process.env, NO_COLOR: '1' } },
+    );
+    try {
+      const [, url] = await waitForLine(twin, /Local twin ready at (http:\/\/127\.0\.0\.1:\d+)/, 120_000);
+      const { code, out } = await run(['demo', '--twin', url!]);
+      expect(code, out).toBe(0);
+      expect([...out.matchAll(/served by v(\d+)/g)].map((m) => m[1])).toEqual(['1', '2', '1', '1']);
+      const endpoints = (await (await fetch(`${url}/_twin/endpoints`)).json()) as {
+        EndpointName: string;
+        EndpointStatus: string;
+        ProductionVariants: { VariantName: string; CurrentWeight: number }[];
+        stats: Record<string, { invocations: number }>;
+      }[];
+      expect(endpoints).toHaveLength(1);
+      const [endpoint] = endpoints;
+      expect(endpoint).toMatchObject({ EndpointName: 'mlops-dev-credit', EndpointStatus: 'InService' });
+      // After the rollback only v1 serves; v2 answered its two predictions from its own variant.
+      expect(endpoint!.ProductionVariants.map((v) => [v.VariantName, v.CurrentWeight])).toEqual([['v1', 1]]);
+      expect(endpoint!.stats.v1!.invocations).toBe(3);
+      expect(endpoint!.stats.v2!.invocations).toBe(1);
+      const show = await run(['show', '2', '--twin', url!]);
+      expect(show.out).toMatch(/rollout\s+\S+\s+canary started at 10% beside v1/);
+      expect(show.out).toMatch(/rollout\s+\S+\s+Production → RolledBack: demo: operator rollback/);
+    } finally {
+      const closed = new Promise<number | null>((r) => twin.on('close', r));
+      twin.kill('SIGINT');
+      await closed;
+    }
+  });
+
   it('uses the twin that `mlops local up` runs, and the twin stops cleanly on SIGINT', async () => {
     const twin = spawn(process.execPath, ['bin/mlops.js', 'local', 'up', '--port', '0'], {
       env: { ...process.env, NO_COLOR: '1' },

@@ -520,14 +520,22 @@ export class ModelRegistry {
     );
   }
 
+  /** Every audit event of a model, oldest first (all pages). */
   async listAudit(model: string): Promise<AuditEvent[]> {
-    const res = await this.db.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk(model), ':prefix': 'AUDIT#' },
-      }),
-    );
-    return (res.Items ?? []).map((i) => strip<AuditEvent>(i));
+    const events: AuditEvent[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': pk(model), ':prefix': 'AUDIT#' },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const i of res.Items ?? []) events.push(strip<AuditEvent>(i));
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return events;
   }
 }
