@@ -224,6 +224,28 @@ describe('serving mode endpoint: one variant per version, canary by variant weig
     expect(ended?.detail.summary as string).toMatch(/labels agree on \d+\.\d% of \d+ predictions/);
     expect((await registry.getAlias('credit'))?.current).toBe(v);
   });
+
+  it('fails a candidate whose variant cannot go into service, leaves the endpoint as it was, and tells operators', async () => {
+    const production = (await registry.getAlias('credit'))!.current;
+    const before = twin.sagemaker.describe(ENDPOINT).EndpointConfigName;
+    const v = await train(17);
+    const version = await registry.requireVersion('credit', v);
+    // The serving container could not load this model: SageMaker rolls the update back.
+    await lake.put(version.artifacts.modelTarball, 'not a model tarball');
+    const run = await twin.execute('promotion', { model: 'credit', version: v });
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('PromotionFailed');
+    expect(run.taskError).toMatchObject({ state: 'SyncEndpoint', error: 'EndpointFailed' });
+    expect(run.states).toContain('CleanUpEndpoint');
+    expect((await registry.requireVersion('credit', v)).status).toBe('Failed');
+    expect((await registry.getAlias('credit'))?.current).toBe(production);
+    expect(twin.sagemaker.describe(ENDPOINT).EndpointConfigName).toBe(before);
+    expect(twin.notifications.at(-1)?.subject).toBe('Promotion failed');
+    expect(twin.notifications.at(-1)?.message).toMatch(
+      /failed with EndpointFailed: .*rolled back the update/,
+    );
+    expect(await predict()).toEqual({ status: 200, version: String(production), variant: `v${production}` });
+  });
 });
 
 function sampleRows(n: number): Record<string, unknown>[] {
