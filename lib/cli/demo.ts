@@ -64,12 +64,9 @@ export async function runDemo(target: Target, def: ModelDefinition): Promise<voi
   await ingest(target, def, DEMO_DATA);
 
   step(`2. Set the reviewed golden set every candidate and incumbent is scored on`);
-  const golden = await setGolden(target.lake, { def, from: `models/${def.name}.json` }, DEMO_GOLDEN, {
+  await setGolden(target.lake, { def, from: `models/${def.name}.json` }, DEMO_GOLDEN, {
     note: 'demo: reviewed cases, stratified by class and slice',
   });
-  ok(
-    `golden set ${bold(golden.goldenId)}: ${golden.manifest.rows} rows (${golden.created ? 'stored' : 'already stored'})`,
-  );
 
   step('3. Train v1 (seed 42): prepare → SageMaker training (local XGBoost) → evaluate → register');
   const v1 = await train(target, def.name, 42);

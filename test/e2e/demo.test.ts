@@ -43,7 +43,7 @@ describe('npx mlops demo, end to end', () => {
     const served = [...out.matchAll(/served by v(\d+)/g)].map((m) => m[1]);
     expect(served).toEqual(['1', '2', '1', '1']);
     expect(out).toContain('rolled back from v2 to v1');
-    expect(out).toMatch(/golden set g-[0-9a-f]{12}: 200 rows \(stored\)/);
+    expect(out).toMatch(/golden set of credit is now g-[0-9a-f]{12}: the next training run evaluates on it/);
     expect(out).toMatch(/prediction log: 8 rows \(v1: 6, v2: 2\)/);
     expect(out).toMatch(
       /credit v3 was refused by the guardrail:\n\s+- validation AUC 0\.\d{4} vs incumbent v1 0\.\d{4}: drop 0\.\d{4} > max 0\.0200/,
