@@ -59,6 +59,8 @@ export const platformConfigSchema = z
         checkIntervalSeconds: z.number().int().min(5).max(600).default(30),
         /** Checks after which a change still not in service fails the pipeline. */
         maxChecks: z.number().int().min(1).max(1000).default(60),
+        /** Minutes between scheduled syncs, which take variants out once their warm window passed. */
+        syncScheduleMinutes: z.number().int().min(5).max(1440).default(15),
       })
       .strict()
       .prefault({}),

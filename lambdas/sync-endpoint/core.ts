@@ -66,7 +66,7 @@ export interface EndpointSettings {
 }
 
 export interface SyncDeps {
-  registry: Pick<ModelRegistry, 'getAlias' | 'requireVersion'>;
+  registry: Pick<ModelRegistry, 'getAlias' | 'requireVersion' | 'listVersions'>;
   endpoints: EndpointControl;
   clock: Clock;
   settings: EndpointSettings;
@@ -74,8 +74,26 @@ export interface SyncDeps {
 
 export async function syncEndpoint(input: SyncInput, deps: SyncDeps): Promise<SyncOutput> {
   const { settings } = deps;
+  if (settings.mode === 'lambda') {
+    return {
+      model: input.model,
+      planned: [],
+      attempt: (input.previous?.attempt ?? 0) + 1,
+      waitSeconds: settings.checkSeconds,
+      mode: 'lambda',
+      ready: true,
+      action: 'none',
+      requestedConfig: null,
+    };
+  }
   const alias = await deps.registry.getAlias(input.model);
+  // Approved versions are on their way to production (a promotion is between its decision and the
+  // alias): their variants stay, whoever runs the sync.
+  const approved = (await deps.registry.listVersions(input.model))
+    .filter((v) => v.status === 'Approved')
+    .map((v) => v.version);
   const planned = planVariants(alias, {
+    approved,
     now: deps.clock.now(),
     warmMinutes: settings.warmMinutes,
     include: [
@@ -85,9 +103,6 @@ export async function syncEndpoint(input: SyncInput, deps: SyncDeps): Promise<Sy
   });
   const attempt = (input.previous?.attempt ?? 0) + 1;
   const base = { model: input.model, planned, attempt, waitSeconds: settings.checkSeconds };
-  if (settings.mode === 'lambda') {
-    return { ...base, mode: 'lambda', ready: true, action: 'none', requestedConfig: null };
-  }
   const endpoint = endpointNames.endpoint(settings.prefix, input.model);
   const out = (
     ready: boolean,

@@ -1,5 +1,7 @@
-import { Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -24,6 +26,8 @@ export interface ServingSettings {
   readonly maxChecks: number;
   /** Seconds between the checks. */
   readonly checkIntervalSeconds: number;
+  /** Minutes between scheduled syncs of every model's endpoint. */
+  readonly syncScheduleMinutes: number;
 }
 
 /** Properties of {@link ModelEndpoints}. */
@@ -42,6 +46,8 @@ export interface ModelEndpointsProps {
   readonly encryptionKey: kms.IKey;
   /** The function that creates and changes endpoints. */
   readonly syncFunction: MlopsFunction;
+  /** The models whose endpoints the schedule keeps in line with the registry. */
+  readonly models: readonly string[];
 }
 
 /**
@@ -125,6 +131,20 @@ export class ModelEndpoints extends Construct {
       'Endpoints, endpoint configs and models are created by the pipelines at run time, named ' +
         `${props.prefix}-<model>[-v<version>|-<config hash>]; the grant is limited to that stage prefix.`,
     );
+    // A replaced version's variant keeps billing its instances until a sync drops it: the schedule
+    // does so soon after its warm window, even when no promotion or rollback runs.
+    for (const model of props.models) {
+      new events.Rule(this, `Sync-${model}`, {
+        description: `Keeps the ${model} endpoint in line with the registry (drops variants whose warm window passed)`,
+        schedule: events.Schedule.rate(Duration.minutes(settings.syncScheduleMinutes)),
+        targets: [
+          new targets.LambdaFunction(fn, {
+            event: events.RuleTargetInput.fromObject({ model, include: [], previous: null }),
+            retryAttempts: 2,
+          }),
+        ],
+      });
+    }
     fn.addEnvironment('ENDPOINT_PREFIX', props.prefix);
     fn.addEnvironment('ENDPOINT_INSTANCE_TYPE', settings.instanceType);
     fn.addEnvironment('ENDPOINT_INSTANCE_COUNT', String(settings.instanceCount));

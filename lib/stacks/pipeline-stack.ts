@@ -71,6 +71,7 @@ export class PipelineStack extends Stack {
       image: this.training.image,
       encryptionKey: data.key,
       syncFunction: this.promotion.syncEndpoint,
+      models: config.models.map((m) => m.name),
     });
 
     new CfnOutput(this, 'TrainingStateMachineArn', {

@@ -91,6 +91,19 @@ describe('serving mode endpoint', () => {
     expect(text).not.toContain('s3:PutObject');
   });
 
+  it('GIVEN serving mode endpoint WHEN synthesized THEN a schedule per model runs the sync, so warm variants leave after their window', () => {
+    const rules = Object.values(pipeline.findResources('AWS::Events::Rule')) as Resource[];
+    const syncRules = rules.filter((r) =>
+      String(r.Properties.Description).includes('endpoint in line with the registry'),
+    );
+    expect(syncRules).toHaveLength(synth.config.models.length);
+    for (const rule of syncRules) {
+      expect(rule.Properties.ScheduleExpression).toBe('rate(15 minutes)');
+      const [target] = rule.Properties.Targets as { Input: string }[];
+      expect(JSON.parse(target!.Input)).toMatchObject({ include: [], previous: null });
+    }
+  });
+
   it('GIVEN serving mode endpoint WHEN synthesized THEN the predict function invokes only the stage endpoints', () => {
     const fn = functionNamed(serving, 'predict');
     expect((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({

@@ -25,7 +25,10 @@ describe('sync-endpoint against the local endpoint service', () => {
   let endpoints: SageMakerEndpoints;
   let dir: string;
   let alias: ProductionAlias | undefined;
-  const versions = new Map<number, Pick<ModelVersion, 'hyperParameters' | 'artifacts'>>();
+  const versions = new Map<
+    number,
+    Pick<ModelVersion, 'version' | 'status' | 'hyperParameters' | 'artifacts'>
+  >();
   const settings = {
     mode: 'endpoint' as const,
     prefix: 'mlops-t',
@@ -45,6 +48,7 @@ describe('sync-endpoint against the local endpoint service', () => {
       if (!found) throw new Error(`no v${v}`);
       return found as ModelVersion;
     },
+    listVersions: async () => [...versions.values()] as ModelVersion[],
   };
 
   async function putVersion(version: number, modelJson: string): Promise<void> {
@@ -57,6 +61,8 @@ describe('sync-endpoint against the local endpoint service', () => {
     const key = `artifacts/credit/v${version}/model.tar.gz`;
     await lake.put(key, readFileSync(join(dir, `v${version}.tar.gz`)));
     versions.set(version, {
+      version,
+      status: 'Retired',
       hyperParameters: { sagemaker_submit_directory: JSON.stringify('s3://code/sourcedir.tar.gz') },
       artifacts: { modelTarball: key } as ModelVersion['artifacts'],
     });
@@ -148,6 +154,26 @@ describe('sync-endpoint against the local endpoint service', () => {
     // The previous config kept serving.
     expect(service.describe('mlops-t-credit').EndpointStatus).toBe('InService');
     expect(Object.keys(weights()).sort()).toEqual(['v1', 'v2']);
+  });
+
+  it('run on a schedule, keeps an approved candidate on its way and drops a replaced version once its warm window has passed', async () => {
+    versions.get(3)!.status = 'Rejected';
+    await putVersion(4, stumpModel(4, 2, 0.5, -0.2, 0.2));
+    versions.get(4)!.status = 'Approved';
+    // v1 replaced production v2 two hours ago: beyond the 60-minute window.
+    alias = {
+      model: 'credit',
+      current: 2,
+      history: [1],
+      updatedAt: new Date(Date.now() - 2 * 3600_000).toISOString(),
+    };
+    const calls = await converge({ model: 'credit' });
+    expect(calls[0]?.planned).toEqual([
+      { version: 2, weight: 1 },
+      { version: 4, weight: 0 },
+    ]);
+    expect(weights()).toEqual({ v2: 1, v4: 0 });
+    versions.get(4)!.status = 'Failed';
   });
 
   it('fails once the checks run out while the endpoint is still changing', async () => {

@@ -43,6 +43,13 @@ describe('planVariants', () => {
     ]);
   });
 
+  it('keeps approved candidates on their way at weight 0', () => {
+    expect(planVariants(alias(), { now, warmMinutes: 0, approved: [4] })).toEqual([
+      { version: 3, weight: 1 },
+      { version: 4, weight: 0 },
+    ]);
+  });
+
   it('gives the traffic to the first version when there is no production yet', () => {
     expect(planVariants(undefined, { now, warmMinutes: 60, include: [7] })).toEqual([
       { version: 7, weight: 1 },

@@ -4,7 +4,9 @@
  * on every response). Production takes the traffic the canary does not; the canary takes its
  * weight; the version production replaced stays as a zero-weight variant for the warm window, so a
  * rollback inside the window is a weight shift rather than a redeploy; a version about to be used
- * (a candidate before its canary, a rollback target before the alias moves) is added at weight 0.
+ * (an approved candidate on its way to production, a rollback target before the alias moves) is
+ * added at weight 0. Everything else leaves the endpoint at the next sync: a scheduled sync, a
+ * promotion or a rollback.
  */
 import type { ProductionAlias } from '../registry/registry.ts';
 
@@ -22,7 +24,7 @@ export function versionOfVariant(name: string): number | undefined {
 
 export function planVariants(
   alias: ProductionAlias | undefined,
-  opts: { now: Date; warmMinutes: number; include?: readonly number[] },
+  opts: { now: Date; warmMinutes: number; include?: readonly number[]; approved?: readonly number[] },
 ): PlannedVariant[] {
   const weights = new Map<number, number>();
   if (alias) {
@@ -35,7 +37,7 @@ export function planVariants(
       if (!weights.has(previous)) weights.set(previous, 0);
     }
   }
-  for (const v of opts.include ?? []) if (!weights.has(v)) weights.set(v, 0);
+  for (const v of [...(opts.include ?? []), ...(opts.approved ?? [])]) if (!weights.has(v)) weights.set(v, 0);
   // An endpoint needs some traffic somewhere; with no production yet, the first version takes it all.
   if (weights.size > 0 && [...weights.values()].every((w) => w === 0)) {
     const first = Math.min(...weights.keys());
