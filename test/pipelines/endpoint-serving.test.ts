@@ -16,6 +16,7 @@ import { MODELS_DIR } from '../../lib/paths.ts';
 import { synthesize } from '../../local/synth.ts';
 import { LocalTwin } from '../../local/twin.ts';
 import { ingestCsv } from '../support/ingest.ts';
+import { until } from '../support/until.ts';
 
 const demoCsv = readFileSync('data/credit_data.csv', 'utf8');
 const ENDPOINT = 'mlops-endpoint-credit';
@@ -115,7 +116,7 @@ describe('serving mode endpoint: one variant per version, canary by variant weig
     twin.waitMs.Bake = 300;
     const promotion = twin.execute('promotion', { model: 'credit', version: v2 });
     // The canary weight is on the endpoint, verified, before the bake starts.
-    for (let i = 0; i < 200 && weights().v2 !== 0.5; i++) await new Promise((r) => setTimeout(r, 25));
+    await until(() => weights().v2 === 0.5, 'the canary weight on the endpoint');
     expect(weights()).toEqual({ v1: 0.5, v2: 0.5 });
     const served = new Set<string>();
     for (let i = 0; i < 30; i++) {
@@ -169,7 +170,7 @@ describe('serving mode endpoint: one variant per version, canary by variant weig
     });
     twin.waitMs.Bake = 300;
     const promotion = twin.execute('promotion', { model: 'credit', version: v3 });
-    for (let i = 0; i < 200 && weights()[`v${v3}`] !== 0.5; i++) await new Promise((r) => setTimeout(r, 25));
+    await until(() => weights()[`v${v3}`] === 0.5, 'the canary weight on the endpoint');
     twin.sagemaker.injectFault(ENDPOINT, `v${v3}`, 'error');
     const statuses: number[] = [];
     for (let i = 0; i < 30; i++) statuses.push((await predict()).status);
@@ -199,8 +200,7 @@ describe('serving mode endpoint: one variant per version, canary by variant weig
     });
     twin.waitMs.ShadowBake = 300;
     const promotion = twin.execute('promotion', { model: 'credit', version: v });
-    for (let i = 0; i < 200 && !(await registry.getAlias('credit'))?.shadow; i++)
-      await new Promise((r) => setTimeout(r, 25));
+    await until(async () => (await registry.getAlias('credit'))?.shadow !== undefined, 'the shadow to start');
     expect((await registry.getAlias('credit'))?.shadow?.version).toBe(v);
     for (let i = 0; i < 10; i++) {
       expect(await predict()).toEqual({

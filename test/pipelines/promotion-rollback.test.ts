@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseModelDefinition } from '../../lambdas/shared/features/spec.ts';
 import { ingestCsv } from '../support/ingest.ts';
 import { shuffledLabels, startTestTwin, type TestTwin } from '../support/twin.ts';
+import { until } from '../support/until.ts';
 
 const demoCsv = readFileSync('data/credit_data.csv', 'utf8');
 
@@ -208,7 +209,7 @@ describe('promotion and rollback state machines, run locally from the synthesize
     // Short bakes, repeated until both versions have served enough predictions, however slow the machine.
     t.twin.waitMs.Bake = 500;
     const promotion = t.twin.execute('promotion', { model: 'credit', version: candidateVersion });
-    for (let i = 0; i < 100 && !(await t.registry.getAlias('credit'))?.canary; i++)
+    for (let i = 0; i < 600 && !(await t.registry.getAlias('credit'))?.canary; i++)
       await new Promise((r) => setTimeout(r, 50));
     if (!(await t.registry.getAlias('credit'))?.canary) {
       const r = await promotion;
@@ -278,8 +279,10 @@ describe('promotion and rollback state machines, run locally from the synthesize
     const incumbent = (await t.registry.getAlias('credit'))!.current;
     t.twin.waitMs.ShadowBake = 300;
     const promotion = t.twin.execute('promotion', { model: 'credit', version: candidateVersion });
-    for (let i = 0; i < 200 && !(await t.registry.getAlias('credit'))?.shadow; i++)
-      await new Promise((r) => setTimeout(r, 25));
+    await until(
+      async () => (await t.registry.getAlias('credit'))?.shadow !== undefined,
+      'the shadow to start',
+    );
     const instances = sampleRows(20);
     for (let i = 0; i < 5; i++) {
       const res = (await t.twin.invoke(t.twin.apiFunctionArn(), predictEvent(instances))) as {
