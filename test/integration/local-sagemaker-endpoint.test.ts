@@ -35,7 +35,8 @@ const hasXgboost = spawnSync(PYTHON, ['-c', 'import xgboost'], { stdio: 'ignore'
 
 const NUM_FEATURES = 6;
 const BUCKET = 'models';
-const TRANSITION_MS = 150;
+/** Long enough that a loaded machine still sees Creating / Updating between two calls. */
+const TRANSITION_MS = 1_000;
 const IMAGE = '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1';
 const ROLE = 'arn:aws:iam::000000000000:role/sagemaker-execution';
 
