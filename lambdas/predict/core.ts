@@ -226,22 +226,16 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
   } catch (err) {
     deps.metric(modelName, 'ModelErrors', 1);
     deps.onError(err, { model: modelName, requestId, stage: 'score', version: loaded.version.version });
-    const at = deps.clock.now().toISOString();
-    const failed: PredictionRecord[] = rows.map((row, index) => ({
+    const failed = failureRecords(err, rows, {
       model: modelName,
       requestId,
-      index,
-      at,
+      at: deps.clock.now().toISOString(),
       modelVersion: loaded.version.version,
       variant: `v${loaded.version.version}`,
       route: canary ? 'canary' : 'production',
       featureSchemaHash: loaded.version.featureSchemaHash,
-      features: row,
-      score: null,
-      label: null,
       latencyMs: deps.clock.now().getTime() - started,
-      error: (err as { name?: string }).name ?? 'Error',
-    }));
+    });
     await deps.log
       .write(failed)
       .catch((logErr: unknown) =>
@@ -373,24 +367,35 @@ async function scoreShadow(
     });
   } catch (err) {
     deps.onError(err, { model: modelName, requestId, stage: 'shadow', version: versionNumber });
-    const at = deps.clock.now().toISOString();
-    records = instances.map((instance, index) => ({
+    records = failureRecords(err, instances, {
       model: modelName,
       requestId,
-      index,
-      at,
+      at: deps.clock.now().toISOString(),
       modelVersion: versionNumber,
       variant: `v${versionNumber}`,
-      route: 'shadow' as const,
+      route: 'shadow',
       featureSchemaHash: hash,
-      features: instance,
-      score: null,
-      label: null,
       latencyMs: deps.clock.now().getTime() - started,
-      error: (err as { name?: string }).name ?? 'Error',
-    }));
+    });
   }
   await deps.log
     .write(records)
     .catch((err: unknown) => deps.onError(err, { model: modelName, requestId, stage: 'shadow-log' }));
+}
+
+/** One log row per instance a model failed to score: no score or label, the error's name. */
+function failureRecords(
+  err: unknown,
+  instances: readonly Record<string, unknown>[],
+  common: Omit<PredictionRecord, 'index' | 'features' | 'score' | 'label' | 'error'>,
+): PredictionRecord[] {
+  const error = (err as { name?: string }).name ?? 'Error';
+  return instances.map((features, index) => ({
+    ...common,
+    index,
+    features,
+    score: null,
+    label: null,
+    error,
+  }));
 }

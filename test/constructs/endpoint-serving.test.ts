@@ -1,18 +1,8 @@
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type SynthResult, synthPlatform, validationViolations } from './fixture.ts';
+import { functionNamed, type SynthResult, synthPlatform, validationViolations } from './fixture.ts';
 
 type Resource = { Properties: Record<string, unknown> };
-
-function functionNamed(template: Template, name: string): Resource {
-  const found = Object.values(
-    template.findResources('AWS::Lambda::Function', {
-      Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: name } } },
-    }),
-  ) as Resource[];
-  expect(found).toHaveLength(1);
-  return found[0]!;
-}
 
 /** Every policy statement attached to the role of a function, flattened. */
 function statementsOf(

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
 import { addComplianceChecks, buildApp, type PlatformStacks, readCdkJsonContext } from '../../lib/app.ts';
 import { buildConfig, loadModels, type PlatformConfig } from '../../lib/config.ts';
 import { MODELS_DIR } from '../../lib/paths.ts';
@@ -47,4 +48,15 @@ export function validationViolations(assembly: CloudAssembly): unknown[] {
     pluginReports?: { violations?: unknown[]; conclusion?: string }[];
   };
   return (report.pluginReports ?? []).flatMap((r) => r.violations ?? []);
+}
+
+/** The one function of a template whose Powertools service name (its `lambdas/` directory) is `name`. */
+export function functionNamed(template: Template, name: string): { Properties: Record<string, unknown> } {
+  const found = Object.values(
+    template.findResources('AWS::Lambda::Function', {
+      Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: name } } },
+    }),
+  ) as { Properties: Record<string, unknown> }[];
+  if (found.length !== 1) throw new Error(`expected one function named ${name}, found ${found.length}`);
+  return found[0]!;
 }

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { AslStateMachine, readDefinition } from '../../lib/constructs/asl-state-machine.ts';
 import { XGBOOST_REGISTRY_ACCOUNTS } from '../../lib/constructs/training-image.ts';
 import { buildSourceDirTarball } from '../../lib/sourcedir.ts';
-import { type SynthResult, synthPlatform } from './fixture.ts';
+import { functionNamed as fixtureFunctionNamed, type SynthResult, synthPlatform } from './fixture.ts';
 
 let synth: SynthResult;
 let template: Template;
@@ -34,15 +34,7 @@ function stateMachine(substitutionKey: string): Resource {
   return found[0]!;
 }
 
-function functionNamed(name: string): Resource {
-  const found = Object.values(
-    template.findResources('AWS::Lambda::Function', {
-      Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: name } } },
-    }),
-  ) as Resource[];
-  expect(found).toHaveLength(1);
-  return found[0]!;
-}
+const functionNamed = (name: string): Resource => fixtureFunctionNamed(template, name);
 
 describe('PipelineStack', () => {
   it('GIVEN the pipelines WHEN synthesized THEN three state machines log ALL events to encrypted log groups and trace', () => {

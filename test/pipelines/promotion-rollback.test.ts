@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseModelDefinition } from '../../lambdas/shared/features/spec.ts';
 import { ingestCsv } from '../support/ingest.ts';
+import { predictEvent, sampleRows, shiftedCredit } from '../support/requests.ts';
 import { shuffledLabels, startTestTwin, type TestTwin } from '../support/twin.ts';
 import { until } from '../support/until.ts';
 
@@ -179,30 +180,9 @@ describe('promotion and rollback state machines, run locally from the synthesize
   });
 
   it('rolls a canary back when its served scores drift from the incumbent, and the incumbent keeps serving', async () => {
-    const base = JSON.parse(readFileSync('models/credit.json', 'utf8'));
-    // Weighting the positive class eightfold keeps the ranking (AUC) but lifts every score.
-    const shifted = parseModelDefinition(
-      {
-        ...base,
-        training: {
-          ...base.training,
-          hyperparameters: { ...base.training.hyperparameters, scale_pos_weight: 8 },
-        },
-        guardrail: {
-          ...base.guardrail,
-          maxAucDrop: 0.05,
-          maxLogLossIncrease: 5,
-          maxSliceAucDrop: 0.5,
-          maxPositiveRateGap: 1,
-          maxTprGap: 1,
-        },
-        promotion: {
-          approval: 'manual',
-          canary: { weight: 0.5, bakeSeconds: 1, minSamples: 20, maxScorePsi: 0.1, maxBakes: 100 },
-        },
-      },
-      'shifted definition',
-    );
+    const shifted = shiftedCredit({
+      canary: { weight: 0.5, bakeSeconds: 1, minSamples: 20, maxScorePsi: 0.1, maxBakes: 100 },
+    });
     await ingestCsv(t.lake, 'credit', demoCsv, shifted);
     const candidateVersion = await trainVersion(t, 42);
     const incumbent = (await t.registry.getAlias('credit'))!.current;
@@ -251,29 +231,9 @@ describe('promotion and rollback state machines, run locally from the synthesize
   });
 
   it('rolls back a candidate whose shadow disagrees with production beyond minAgreement, before it answers anyone', async () => {
-    const base = JSON.parse(readFileSync('models/credit.json', 'utf8'));
-    const shifted = parseModelDefinition(
-      {
-        ...base,
-        training: {
-          ...base.training,
-          hyperparameters: { ...base.training.hyperparameters, scale_pos_weight: 8 },
-        },
-        guardrail: {
-          ...base.guardrail,
-          maxAucDrop: 0.05,
-          maxLogLossIncrease: 5,
-          maxSliceAucDrop: 0.5,
-          maxPositiveRateGap: 1,
-          maxTprGap: 1,
-        },
-        promotion: {
-          approval: 'manual',
-          shadow: { bakeSeconds: 1, minSamples: 20, maxBakes: 100, minAgreement: 0.95 },
-        },
-      },
-      'shifted definition',
-    );
+    const shifted = shiftedCredit({
+      shadow: { bakeSeconds: 1, minSamples: 20, maxBakes: 100, minAgreement: 0.95 },
+    });
     await ingestCsv(t.lake, 'credit', demoCsv, shifted);
     const candidateVersion = await trainVersion(t, 3);
     const incumbent = (await t.registry.getAlias('credit'))!.current;
@@ -337,33 +297,3 @@ describe('promotion and rollback state machines, run locally from the synthesize
     await t.ingestText('credit', demoCsv);
   });
 });
-
-function sampleRows(n: number): Record<string, unknown>[] {
-  const def = parseModelDefinition(JSON.parse(readFileSync('models/credit.json', 'utf8')), 'credit');
-  const [header, ...lines] = demoCsv.trimEnd().split('\n') as [string, ...string[]];
-  const cols = header.split(',').map((c) => c.replaceAll('"', ''));
-  return lines.slice(0, n).map((line) => {
-    const cells = line.split(',').map((c) => c.replaceAll('"', ''));
-    const out: Record<string, unknown> = {};
-    for (const f of def.spec.features) {
-      const v = cells[cols.indexOf(f.name)]!;
-      if (v !== '') out[f.name] = f.type === 'numeric' ? Number(v) : v;
-    }
-    return out;
-  });
-}
-
-let requestCounter = 0;
-function predictEvent(instances: unknown[]) {
-  const requestId = `canary-test-${requestCounter++}`;
-  return {
-    httpMethod: 'POST',
-    path: '/v1/predict',
-    resource: '/v1/predict',
-    pathParameters: null,
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ instances }),
-    isBase64Encoded: false,
-    requestContext: { requestId },
-  };
-}

@@ -381,33 +381,57 @@ export class ModelRegistry {
     return (res.Items ?? []).map((i) => strip<EvidenceRecord>(i));
   }
 
-  /** Starts a canary beside production `expectedCurrent`; refused if production moved or a canary runs. */
+  /** A conditional update of the production alias item: its new attributes, or undefined when the condition failed. */
+  private async updateAliasIf(
+    model: string,
+    update: {
+      set: string;
+      condition: string;
+      values: Record<string, unknown>;
+      names?: Record<string, string>;
+    },
+  ): Promise<Record<string, unknown> | undefined> {
+    try {
+      const res = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pk(model), sk: ALIAS_SK },
+          UpdateExpression: update.set,
+          ConditionExpression: update.condition,
+          ExpressionAttributeValues: update.values,
+          ...(update.names ? { ExpressionAttributeNames: update.names } : {}),
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return res.Attributes ?? {};
+    } catch (err) {
+      if (isConditionFailure(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Production is `expected`, and no canary or shadow runs beside it. */
+  private static readonly quietBeside =
+    '#current = :expected AND attribute_not_exists(canary) AND attribute_not_exists(shadow)';
+
+  /** Starts a canary beside production `expectedCurrent`; refused if production moved, or a canary or shadow runs. */
   async startCanary(
     model: string,
     expectedCurrent: number,
     canary: Omit<CanaryState, 'startedAt'>,
   ): Promise<CanaryState> {
     const state: CanaryState = { ...canary, startedAt: this.clock.now().toISOString() };
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: pk(model), sk: ALIAS_SK },
-          UpdateExpression: 'SET canary = :canary',
-          ConditionExpression:
-            '#current = :expected AND attribute_not_exists(canary) AND attribute_not_exists(shadow)',
-          ExpressionAttributeNames: { '#current': 'current' },
-          ExpressionAttributeValues: { ':canary': state, ':expected': expectedCurrent },
-        }),
+    const done = await this.updateAliasIf(model, {
+      set: 'SET canary = :canary',
+      condition: ModelRegistry.quietBeside,
+      names: { '#current': 'current' },
+      values: { ':canary': state, ':expected': expectedCurrent },
+    });
+    if (!done) {
+      throw new PlatformError(
+        errorNames.aliasConflict,
+        `Cannot start a canary of "${model}" v${canary.version}: production is no longer v${expectedCurrent}, or another canary is running.`,
       );
-    } catch (err) {
-      if (isConditionFailure(err)) {
-        throw new PlatformError(
-          errorNames.aliasConflict,
-          `Cannot start a canary of "${model}" v${canary.version}: production is no longer v${expectedCurrent}, or another canary is running.`,
-        );
-      }
-      throw err;
     }
     await this.audit({
       model,
@@ -420,94 +444,58 @@ export class ModelRegistry {
 
   /** Ends the canary of `version`, if it is still the one running. */
   async endCanary(model: string, version: number, reason: string): Promise<void> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: pk(model), sk: ALIAS_SK },
-          UpdateExpression: 'REMOVE canary',
-          ConditionExpression: 'canary.version = :version',
-          ExpressionAttributeValues: { ':version': version },
-        }),
+    const done = await this.updateAliasIf(model, {
+      set: 'REMOVE canary',
+      condition: 'canary.version = :version',
+      values: { ':version': version },
+    });
+    if (done) await this.audit({ model, action: 'CanaryEnded', version, detail: { reason } });
+  }
+
+  /** Raises the running canary's share of traffic (a linear step); refused if it is no longer running. */
+  async setCanaryWeight(model: string, version: number, weight: number): Promise<CanaryState> {
+    const alias = await this.updateAliasIf(model, {
+      set: 'SET canary.weight = :weight',
+      condition: 'canary.version = :version',
+      values: { ':version': version, ':weight': weight },
+    });
+    if (!alias) {
+      throw new PlatformError(
+        errorNames.aliasConflict,
+        `Cannot step the canary of "${model}" v${version}: it is no longer running.`,
       );
-    } catch (err) {
-      if (isConditionFailure(err)) return;
-      throw err;
     }
-    await this.audit({ model, action: 'CanaryEnded', version, detail: { reason } });
+    await this.audit({ model, action: 'CanaryStepped', version, detail: { weight } });
+    return (alias as unknown as ProductionAlias).canary!;
   }
 
   /** Starts a shadow of `version` beside production `expectedCurrent`; refused if production moved, or a shadow or canary runs. */
   async startShadow(model: string, expectedCurrent: number, version: number): Promise<ShadowState> {
     const state: ShadowState = { version, startedAt: this.clock.now().toISOString() };
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: pk(model), sk: ALIAS_SK },
-          UpdateExpression: 'SET shadow = :shadow',
-          ConditionExpression:
-            '#current = :expected AND attribute_not_exists(canary) AND attribute_not_exists(shadow)',
-          ExpressionAttributeNames: { '#current': 'current' },
-          ExpressionAttributeValues: { ':shadow': state, ':expected': expectedCurrent },
-        }),
+    const done = await this.updateAliasIf(model, {
+      set: 'SET shadow = :shadow',
+      condition: ModelRegistry.quietBeside,
+      names: { '#current': 'current' },
+      values: { ':shadow': state, ':expected': expectedCurrent },
+    });
+    if (!done) {
+      throw new PlatformError(
+        errorNames.aliasConflict,
+        `Cannot start a shadow of "${model}" v${version}: production is no longer v${expectedCurrent}, or another shadow or canary is running.`,
       );
-    } catch (err) {
-      if (isConditionFailure(err)) {
-        throw new PlatformError(
-          errorNames.aliasConflict,
-          `Cannot start a shadow of "${model}" v${version}: production is no longer v${expectedCurrent}, or another shadow or canary is running.`,
-        );
-      }
-      throw err;
     }
     await this.audit({ model, action: 'ShadowStarted', version, detail: { beside: expectedCurrent } });
     return state;
   }
 
-  /** Ends the shadow of `version`, if it is still the one running, recording the report. */
+  /** Ends the shadow of `version` (if it is still the one running) and records its report. */
   async endShadow(model: string, version: number, report: Record<string, unknown>): Promise<void> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: pk(model), sk: ALIAS_SK },
-          UpdateExpression: 'REMOVE shadow',
-          ConditionExpression: 'shadow.version = :version',
-          ExpressionAttributeValues: { ':version': version },
-        }),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-    }
+    await this.updateAliasIf(model, {
+      set: 'REMOVE shadow',
+      condition: 'shadow.version = :version',
+      values: { ':version': version },
+    });
     await this.audit({ model, action: 'ShadowEnded', version, detail: report });
-  }
-
-  /** Raises the running canary's share of traffic (a linear step); refused if it is no longer running. */
-  async setCanaryWeight(model: string, version: number, weight: number): Promise<CanaryState> {
-    let res: { Attributes?: Record<string, unknown> };
-    try {
-      res = await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: pk(model), sk: ALIAS_SK },
-          UpdateExpression: 'SET canary.weight = :weight',
-          ConditionExpression: 'canary.version = :version',
-          ExpressionAttributeValues: { ':version': version, ':weight': weight },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-    } catch (err) {
-      if (isConditionFailure(err)) {
-        throw new PlatformError(
-          errorNames.aliasConflict,
-          `Cannot step the canary of "${model}" v${version}: it is no longer running.`,
-        );
-      }
-      throw err;
-    }
-    await this.audit({ model, action: 'CanaryStepped', version, detail: { weight } });
-    return (res.Attributes as unknown as ProductionAlias).canary!;
   }
 
   async audit(event: Omit<AuditEvent, 'at'>): Promise<void> {
