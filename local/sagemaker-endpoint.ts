@@ -21,10 +21,9 @@ import type { AddressInfo } from 'node:net';
 import { untar } from '../lambdas/shared/model-artifacts.ts';
 import { type ObjectStore, parseS3Uri } from '../lambdas/shared/ports.ts';
 import { loadXgbModel, type XgbModel } from '../lambdas/shared/scorer/index.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from './template.ts';
 
 /** The account and region the twin's ARNs and messages name. */
-export const LOCAL_ACCOUNT = '000000000000';
-export const LOCAL_REGION = 'us-east-1';
 
 /** InvokeEndpoint's payload limit (6 MB), as documented for real-time endpoints. */
 const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;

@@ -81,14 +81,17 @@ interface LocalFunction {
   handler?: (event: unknown, context: unknown) => Promise<unknown>;
 }
 
+/**
+ * A bake of minutes or an endpoint check every 30 s would stall the twin, so its Wait states last
+ * 25 ms: about as long as a local endpoint change takes to go into service.
+ */
+const DEFAULT_WAIT_MS = 25;
+
 export class LocalTwin {
   readonly assembly: Assembly;
   readonly resolver: Resolver;
   readonly notifications: Notification[] = [];
-  /**
-   * How long each Wait state lasts in the twin, in ms, by state name (default 0; the endpoint
-   * checks default to 25 ms, as long as a local endpoint change takes).
-   */
+  /** How long each Wait state lasts in the twin, in ms, by state name (default {@link DEFAULT_WAIT_MS}). */
   waitMs: Record<string, number> = {};
   /** SageMaker endpoints (serving mode `endpoint`), served locally with the TypeScript scorer. */
   readonly sagemaker: LocalSageMakerEndpoints;
@@ -384,9 +387,7 @@ export class LocalTwin {
     const waitTimeOverrides: Record<string, number> = {};
     for (const [name, state] of Object.entries(states)) {
       if (state.Retry) retryIntervalOverrides[name] = 10;
-      // A bake of minutes would stall the twin; Wait states last waitMs[state] (default none).
-      if (state.Type === 'Wait')
-        waitTimeOverrides[name] = this.waitMs[name] ?? (name === 'WaitForEndpoint' ? 25 : 0);
+      if (state.Type === 'Wait') waitTimeOverrides[name] = this.waitMs[name] ?? DEFAULT_WAIT_MS;
       if (state.Type !== 'Task') continue;
       handlers[name] = this.taskHandler(name, String(state.Resource));
     }

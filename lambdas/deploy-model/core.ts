@@ -1,7 +1,8 @@
 /**
- * Deploy step: makes a version servable and verifies it. In the `lambda` serving mode the predict
- * function scores with the TypeScript scorer, so deploying means proving that the artifacts load,
- * fit the transform, and carry the feature-schema hash the serving code computes.
+ * Deploy step: proves a version servable before anything routes to it: its artifacts load in the
+ * scorer, the model fits the transform, and the version carries the feature-schema hash the
+ * serving code computes. Both serving modes need this (the predict function computes the features
+ * either way); in the `endpoint` mode the sync step then puts the version's variant in service.
  */
 import { errorNames, PlatformError } from '../shared/errors.ts';
 import { featureSchemaHash } from '../shared/features/index.ts';
@@ -17,7 +18,6 @@ export interface DeployInput {
 export interface DeployOutput {
   model: string;
   version: number;
-  servingMode: 'lambda';
   featureSchemaHash: string;
   numFeatures: number;
 }
@@ -39,7 +39,6 @@ export async function deployModel(
   return {
     model: input.model,
     version: v.version,
-    servingMode: 'lambda',
     featureSchemaHash: computed,
     numFeatures: serving.model.numFeatures,
   };

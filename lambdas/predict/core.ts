@@ -270,6 +270,18 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
     label: p.label,
     latencyMs,
   }));
+  // The shadow's copy is scored while production's rows are written; it never changes the answer.
+  const shadow =
+    shadowVersion === undefined
+      ? Promise.resolve()
+      : scoreShadow(
+          modelName,
+          shadowVersion,
+          instances as Record<string, unknown>[],
+          requestId,
+          runtime,
+          deps,
+        );
   try {
     await deps.log.write(records);
   } catch (err) {
@@ -281,19 +293,11 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
       'The prediction could not be logged, so it was not served; retry.',
       requestId,
     );
+  } finally {
+    await shadow;
   }
   deps.metric(modelName, 'Predictions', predictions.length);
   deps.metric(modelName, 'LatencyMs', deps.clock.now().getTime() - started);
-  if (shadowVersion !== undefined) {
-    await scoreShadow(
-      modelName,
-      shadowVersion,
-      instances as Record<string, unknown>[],
-      requestId,
-      runtime,
-      deps,
-    );
-  }
   return json(
     200,
     { predictions, modelVersion: String(version), model: modelName, requestId },

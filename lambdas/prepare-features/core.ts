@@ -16,14 +16,19 @@ import {
   fitTransform,
   type ModelDefinition,
   parseCsv,
-  parseModelDefinition,
   TRANSFORM_CODE_VERSION,
   transformRow,
   validateRow,
   vectorToCsv,
 } from '../shared/features/index.ts';
 import { checkGoldenRows, formatProblems, type GoldenRow, rowIdentity } from '../shared/golden.ts';
-import { type GoldenLineage, type GoldenPointer, lakeKeys, type RawPointer } from '../shared/lake.ts';
+import {
+  type GoldenLineage,
+  type GoldenPointer,
+  ingestedDefinition,
+  lakeKeys,
+  type RawPointer,
+} from '../shared/lake.ts';
 import type { Clock, ObjectStore } from '../shared/ports.ts';
 import { seededRandom } from '../shared/random.ts';
 
@@ -250,24 +255,12 @@ export async function prepareFeatures(
     );
   }
   const pointer = JSON.parse(pointerText) as RawPointer;
-  let def: ModelDefinition;
-  if (pointer.definitionKey) {
-    try {
-      def = parseModelDefinition(
-        JSON.parse(await lake.getText(pointer.definitionKey)),
-        `s3://${lake.bucket}/${pointer.definitionKey}`,
-      );
-    } catch (err) {
-      throw new PlatformError(errorNames.invalidInput, (err as Error).message);
-    }
-  } else {
-    const found = deployed(input.model);
-    if (!found)
-      throw new PlatformError(
-        errorNames.unknownModel,
-        `Model "${input.model}" has no definition: ingest its data with --spec <model.json>.`,
-      );
-    def = found;
+  const def = (await ingestedDefinition(lake, pointer)) ?? deployed(input.model);
+  if (!def) {
+    throw new PlatformError(
+      errorNames.unknownModel,
+      `Model "${input.model}" has no definition: ingest its data with --spec <model.json>.`,
+    );
   }
   if (def.name !== input.model) {
     throw new PlatformError(

@@ -1,4 +1,8 @@
 /** Where things live in the data lake. One place, so every step agrees on the layout. */
+import { errorNames, PlatformError } from './errors.ts';
+import { type ModelDefinition, parseModelDefinition } from './features/spec.ts';
+import type { ObjectStore } from './ports.ts';
+
 export const lakeKeys = {
   rawLatest: (model: string) => `raw/${model}/LATEST.json`,
   rawData: (model: string, ingestId: string) => `raw/${model}/${ingestId}/data.csv`,
@@ -57,3 +61,22 @@ export interface GoldenPointer {
 export type GoldenLineage =
   | { source: 'golden-set'; goldenId: string; sha256: string; rows: number }
   | { source: 'split'; fraction: number };
+
+/**
+ * The definition ingested with the raw data a pointer names (undefined when it carries none: the
+ * deployed `models/<name>.json` applies). A stored definition that no longer parses is InvalidInput.
+ */
+export async function ingestedDefinition(
+  lake: ObjectStore,
+  pointer: RawPointer,
+): Promise<ModelDefinition | undefined> {
+  if (!pointer.definitionKey) return undefined;
+  try {
+    return parseModelDefinition(
+      JSON.parse(await lake.getText(pointer.definitionKey)),
+      `s3://${lake.bucket}/${pointer.definitionKey}`,
+    );
+  } catch (err) {
+    throw new PlatformError(errorNames.invalidInput, (err as Error).message);
+  }
+}

@@ -48,8 +48,9 @@ export interface SyncOutput {
   status?: string;
 }
 
+/** What the sync needs in the `endpoint` serving mode. */
 export interface EndpointSettings {
-  mode: 'lambda' | 'endpoint';
+  mode: 'endpoint';
   prefix: string;
   instanceType: string;
   instanceCount: number;
@@ -69,22 +70,15 @@ export interface SyncDeps {
   registry: Pick<ModelRegistry, 'getAlias' | 'requireVersion' | 'listVersions'>;
   endpoints: EndpointControl;
   clock: Clock;
-  settings: EndpointSettings;
+  settings: { mode: 'lambda' } | EndpointSettings;
 }
 
 export async function syncEndpoint(input: SyncInput, deps: SyncDeps): Promise<SyncOutput> {
+  const attempt = (input.previous?.attempt ?? 0) + 1;
   const { settings } = deps;
   if (settings.mode === 'lambda') {
-    return {
-      model: input.model,
-      planned: [],
-      attempt: (input.previous?.attempt ?? 0) + 1,
-      waitSeconds: settings.checkSeconds,
-      mode: 'lambda',
-      ready: true,
-      action: 'none',
-      requestedConfig: null,
-    };
+    const base = { model: input.model, planned: [], attempt, waitSeconds: 0 };
+    return { ...base, mode: 'lambda', ready: true, action: 'none', requestedConfig: null };
   }
   const alias = await deps.registry.getAlias(input.model);
   // Approved versions are on their way to production (a promotion is between its decision and the
@@ -101,16 +95,18 @@ export async function syncEndpoint(input: SyncInput, deps: SyncDeps): Promise<Sy
       ...(input.includePrevious && alias?.history.length ? [alias.history.at(-1)!] : []),
     ],
   });
-  const attempt = (input.previous?.attempt ?? 0) + 1;
-  const base = { model: input.model, planned, attempt, waitSeconds: settings.checkSeconds };
+  if (planned.length === 0) {
+    throw new PlatformError(
+      errorNames.invalidInput,
+      `Model "${input.model}" has no production version and none was named: there is nothing to serve.`,
+    );
+  }
   const endpoint = endpointNames.endpoint(settings.prefix, input.model);
-  const out = (
-    ready: boolean,
-    action: SyncOutput['action'],
-    state?: EndpointState,
-    requested?: string | null,
-  ) => ({
-    ...base,
+  const out = (ready: boolean, action: SyncOutput['action'], state?: EndpointState, requested?: string) => ({
+    model: input.model,
+    planned,
+    attempt,
+    waitSeconds: settings.checkSeconds,
     mode: 'endpoint' as const,
     ready,
     action,
@@ -118,35 +114,34 @@ export async function syncEndpoint(input: SyncInput, deps: SyncDeps): Promise<Sy
     endpoint,
     ...(state ? { status: state.status } : {}),
   });
-  if (planned.length === 0) {
+
+  const state = await deps.endpoints.describe(endpoint);
+  if (state?.status === 'Failed') {
     throw new PlatformError(
-      errorNames.invalidInput,
-      `Model "${input.model}" has no production version and none was named: there is nothing to serve.`,
+      errorNames.endpointFailed,
+      `Endpoint ${endpoint} failed: ${state.failureReason ?? 'no reason given'}.`,
     );
   }
+  if (state?.status === 'InService' && matchesPlan(state.variants, planned)) return out(true, 'none', state);
   if (attempt > settings.maxAttempts) {
     throw new PlatformError(
       errorNames.endpointTimeout,
       `Endpoint ${endpoint} did not reach the planned variants (${describePlan(planned)}) in ${settings.maxAttempts} checks.`,
     );
   }
+  if (state && state.status !== 'InService') return out(false, 'wait', state);
 
-  const state = await deps.endpoints.describe(endpoint);
-  if (state && state.status !== 'InService') {
-    if (state.status === 'Failed') {
-      throw new PlatformError(
-        errorNames.endpointFailed,
-        `Endpoint ${endpoint} failed: ${state.failureReason ?? 'no reason given'}.`,
-      );
-    }
-    return out(false, 'wait', state);
-  }
-  if (state && matchesPlan(state.variants, planned)) return out(true, 'none', state);
-
-  const variants = await variantSpecs(input.model, planned, deps);
-  const configName = endpointNames.config(settings.prefix, input.model, variants, settings.instanceType);
+  const variants: VariantSpec[] = planned.map((p) => ({
+    variant: variantName(p.version),
+    modelName: endpointNames.model(settings.prefix, input.model, p.version),
+    weight: p.weight,
+  }));
+  const configName = endpointNames.config(settings.prefix, input.model, variants, {
+    type: settings.instanceType,
+    count: settings.instanceCount,
+  });
   if (!state) {
-    await ensureAll(variants, configName, input.model, planned, deps);
+    await ensureModelsAndConfig(input.model, planned, variants, configName, settings, deps);
     await deps.endpoints.createEndpoint(endpoint, configName);
     return out(false, 'create', undefined, configName);
   }
@@ -156,7 +151,7 @@ export async function syncEndpoint(input: SyncInput, deps: SyncDeps): Promise<Sy
   if (sameVariants) {
     await deps.endpoints.updateWeights(
       endpoint,
-      planned.map((p) => ({ variant: variantName(p.version), weight: p.weight })),
+      variants.map((v) => ({ variant: v.variant, weight: v.weight })),
     );
     return out(false, 'update-weights', state);
   }
@@ -167,7 +162,7 @@ export async function syncEndpoint(input: SyncInput, deps: SyncDeps): Promise<Sy
       `Endpoint ${endpoint} rolled back the update to ${configName}: ${state.failureReason ?? 'no reason given'}.`,
     );
   }
-  await ensureAll(variants, configName, input.model, planned, deps);
+  await ensureModelsAndConfig(input.model, planned, variants, configName, settings, deps);
   await deps.endpoints.updateEndpoint(endpoint, configName);
   return out(false, 'update-config', state, configName);
 }
@@ -176,26 +171,15 @@ function describePlan(planned: readonly PlannedVariant[]): string {
   return planned.map((p) => `${variantName(p.version)}=${p.weight}`).join(', ');
 }
 
-async function variantSpecs(
+/** One SageMaker model per version (created once, never changed), then the endpoint config. */
+async function ensureModelsAndConfig(
   model: string,
   planned: readonly PlannedVariant[],
-  deps: SyncDeps,
-): Promise<VariantSpec[]> {
-  return planned.map((p) => ({
-    variant: variantName(p.version),
-    modelName: endpointNames.model(deps.settings.prefix, model, p.version),
-    weight: p.weight,
-  }));
-}
-
-async function ensureAll(
   variants: readonly VariantSpec[],
   configName: string,
-  model: string,
-  planned: readonly PlannedVariant[],
+  settings: EndpointSettings,
   deps: SyncDeps,
 ): Promise<void> {
-  const { settings } = deps;
   for (const [i, p] of planned.entries()) {
     const v = await deps.registry.requireVersion(model, p.version);
     const submitDirectory = JSON.parse(v.hyperParameters.sagemaker_submit_directory ?? '""') as string;

@@ -3,27 +3,13 @@ import { requireEnv } from '../shared/env.ts';
 import { systemClock } from '../shared/ports.ts';
 import { endpointPrefix, servingMode } from '../shared/serving/settings.ts';
 import { taskHandler } from '../shared/task-handler.ts';
-import { type EndpointSettings, type SyncInput, syncEndpoint } from './core.ts';
+import { type SyncDeps, type SyncInput, syncEndpoint } from './core.ts';
 
-function settings(): EndpointSettings {
-  const mode = servingMode();
-  if (mode === 'lambda') {
-    return {
-      mode,
-      prefix: '',
-      instanceType: '',
-      instanceCount: 0,
-      warmMinutes: 0,
-      image: '',
-      executionRoleArn: '',
-      lakeBucket: '',
-      maxAttempts: 1,
-      checkSeconds: 0,
-    };
-  }
+function settings(): SyncDeps['settings'] {
+  if (servingMode() === 'lambda') return { mode: 'lambda' };
   const kmsKeyId = process.env.ENDPOINT_KMS_KEY_ARN;
   return {
-    mode,
+    mode: 'endpoint',
     prefix: endpointPrefix(),
     instanceType: requireEnv('ENDPOINT_INSTANCE_TYPE'),
     instanceCount: Number(requireEnv('ENDPOINT_INSTANCE_COUNT')),
@@ -37,11 +23,14 @@ function settings(): EndpointSettings {
   };
 }
 
+// Read once per function instance: the environment does not change between invocations.
+const syncSettings = settings();
+
 export const handler = taskHandler((input: SyncInput) =>
   syncEndpoint(input, {
     registry: registry(),
     endpoints: endpointControl(),
     clock: systemClock,
-    settings: settings(),
+    settings: syncSettings,
   }),
 );

@@ -7,16 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import {
-  CsvFormatError,
-  type ModelDefinition,
-  parseCsv,
-  parseModelDefinition,
-} from '../../lambdas/shared/features/index.ts';
+import { CsvFormatError, type ModelDefinition, parseCsv } from '../../lambdas/shared/features/index.ts';
 import { checkGoldenRows, formatProblems, goldenIdFor, sha256Hex } from '../../lambdas/shared/golden.ts';
 import {
   type GoldenManifest,
   type GoldenPointer,
+  ingestedDefinition,
   lakeKeys,
   type RawPointer,
 } from '../../lambdas/shared/lake.ts';
@@ -45,11 +41,11 @@ export async function currentDefinition(
   const pointerText = await lake.tryGetText(lakeKeys.rawLatest(model));
   const pointer = pointerText === undefined ? undefined : (JSON.parse(pointerText) as RawPointer);
   if (pointer?.definitionKey) {
-    const source = `s3://${lake.bucket}/${pointer.definitionKey}`;
     try {
+      const def = (await ingestedDefinition(lake, pointer))!;
       return {
-        def: parseModelDefinition(JSON.parse(await lake.getText(pointer.definitionKey)), source),
-        from: `the definition ingested with the latest data (${source})`,
+        def,
+        from: `the definition ingested with the latest data (s3://${lake.bucket}/${pointer.definitionKey})`,
       };
     } catch (err) {
       throw new CliError((err as Error).message);

@@ -106,9 +106,7 @@ export class ModelEndpoints extends Construct {
       new iam.PolicyStatement({
         actions: [
           'sagemaker:CreateModel',
-          'sagemaker:DescribeModel',
           'sagemaker:CreateEndpointConfig',
-          'sagemaker:DescribeEndpointConfig',
           'sagemaker:CreateEndpoint',
           'sagemaker:UpdateEndpoint',
           'sagemaker:UpdateEndpointWeightsAndCapacities',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { nextStepWeight } from '../../lambdas/canary/core.ts';
 import type { ProductionAlias } from '../../lambdas/shared/registry/registry.ts';
-import { matchesPlan, planVariants, versionOfVariant } from '../../lambdas/shared/serving/endpoint-plan.ts';
+import { matchesPlan, planVariants } from '../../lambdas/shared/serving/endpoint-plan.ts';
 
 const now = new Date('2026-01-01T12:00:00Z');
 const alias = (over: Partial<ProductionAlias> = {}): ProductionAlias => ({
@@ -95,11 +95,6 @@ describe('matchesPlan', () => {
         plan,
       ),
     ).toBe(false);
-  });
-  it('reads versions back from variant names', () => {
-    expect(versionOfVariant('v12')).toBe(12);
-    expect(versionOfVariant('canary')).toBeUndefined();
-    expect(versionOfVariant('v0')).toBeUndefined();
   });
 });
 

@@ -215,18 +215,23 @@ export class ModelRegistry {
   }
 
   async listVersions(model: string): Promise<ModelVersion[]> {
-    const items: ModelVersion[] = [];
+    return this.queryPrefix<ModelVersion>(model, 'VERSION#');
+  }
+
+  /** Every item of a model's partition whose sort key starts with `prefix`, in key order (all pages). */
+  private async queryPrefix<T>(model: string, prefix: string): Promise<T[]> {
+    const items: T[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const res = await this.db.send(
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': pk(model), ':prefix': 'VERSION#' },
-          ExclusiveStartKey: start,
+          ExpressionAttributeValues: { ':pk': pk(model), ':prefix': prefix },
+          ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
-      for (const item of res.Items ?? []) items.push(strip<ModelVersion>(item));
+      for (const item of res.Items ?? []) items.push(strip<T>(item));
       start = res.LastEvaluatedKey;
     } while (start);
     return items;
@@ -368,17 +373,7 @@ export class ModelRegistry {
   }
 
   async listEvidence(model: string, version: number): Promise<EvidenceRecord[]> {
-    const res = await this.db.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: {
-          ':pk': pk(model),
-          ':prefix': `EVIDENCE#${String(version).padStart(10, '0')}#`,
-        },
-      }),
-    );
-    return (res.Items ?? []).map((i) => strip<EvidenceRecord>(i));
+    return this.queryPrefix<EvidenceRecord>(model, `EVIDENCE#${String(version).padStart(10, '0')}#`);
   }
 
   /** A conditional update of the production alias item: its new attributes, or undefined when the condition failed. */
@@ -508,22 +503,8 @@ export class ModelRegistry {
     );
   }
 
-  /** Every audit event of a model, oldest first (all pages). */
+  /** Every audit event of a model, oldest first. */
   async listAudit(model: string): Promise<AuditEvent[]> {
-    const events: AuditEvent[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': pk(model), ':prefix': 'AUDIT#' },
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const i of res.Items ?? []) events.push(strip<AuditEvent>(i));
-      start = res.LastEvaluatedKey;
-    } while (start);
-    return events;
+    return this.queryPrefix<AuditEvent>(model, 'AUDIT#');
   }
 }

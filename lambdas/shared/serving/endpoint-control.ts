@@ -71,10 +71,15 @@ export const endpointNames = {
   endpoint: (prefix: string, model: string) => sagemakerName(prefix, model),
   model: (prefix: string, model: string, version: number) => sagemakerName(prefix, model, `v${version}`),
   /** Configs are named by their content, so asking twice for the same variants reuses one. */
-  config: (prefix: string, model: string, variants: readonly VariantSpec[], instanceType: string) =>
+  config: (
+    prefix: string,
+    model: string,
+    variants: readonly VariantSpec[],
+    instance: { type: string; count: number },
+  ) =>
     sagemakerName(
       prefix,
       model,
-      createHash('sha256').update(JSON.stringify({ variants, instanceType })).digest('hex').slice(0, 10),
+      createHash('sha256').update(JSON.stringify({ variants, instance })).digest('hex').slice(0, 10),
     ),
 };

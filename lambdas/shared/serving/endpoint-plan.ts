@@ -17,11 +17,6 @@ export interface PlannedVariant {
 
 export const variantName = (version: number): string => `v${version}`;
 
-export function versionOfVariant(name: string): number | undefined {
-  const m = /^v([1-9][0-9]*)$/.exec(name);
-  return m ? Number(m[1]) : undefined;
-}
-
 export function planVariants(
   alias: ProductionAlias | undefined,
   opts: { now: Date; warmMinutes: number; include?: readonly number[]; approved?: readonly number[] },

@@ -4,8 +4,6 @@ import {
   CreateEndpointConfigCommand,
   CreateModelCommand,
   DescribeEndpointCommand,
-  DescribeEndpointConfigCommand,
-  DescribeModelCommand,
   type SageMakerClient,
   UpdateEndpointCommand,
   UpdateEndpointWeightsAndCapacitiesCommand,
@@ -16,6 +14,17 @@ import type {
   ModelSpec,
   VariantSpec,
 } from '../../serving/endpoint-control.ts';
+
+/** SageMaker answers a second create of a name with a ValidationException ("Cannot create already existing ..."). */
+async function ignoreExisting(call: Promise<unknown>): Promise<void> {
+  try {
+    await call;
+  } catch (err) {
+    const e = err as { name?: string; message?: string };
+    if (e.name === 'ValidationException' && /already exist/i.test(e.message ?? '')) return;
+    throw err;
+  }
+}
 
 /** SageMaker answers a missing resource with a ValidationException whose message says so. */
 function isNotFound(err: unknown): boolean {
@@ -48,23 +57,20 @@ export class SageMakerEndpoints implements EndpointControl {
     }
   }
 
+  // Models and configs are immutable and named by what they hold: creating one that exists is done.
   async ensureModel(spec: ModelSpec): Promise<void> {
-    try {
-      await this.client.send(new DescribeModelCommand({ ModelName: spec.name }));
-      return;
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-    await this.client.send(
-      new CreateModelCommand({
-        ModelName: spec.name,
-        ExecutionRoleArn: spec.executionRoleArn,
-        PrimaryContainer: {
-          Image: spec.image,
-          ModelDataUrl: spec.modelDataUrl,
-          Environment: spec.environment,
-        },
-      }),
+    await ignoreExisting(
+      this.client.send(
+        new CreateModelCommand({
+          ModelName: spec.name,
+          ExecutionRoleArn: spec.executionRoleArn,
+          PrimaryContainer: {
+            Image: spec.image,
+            ModelDataUrl: spec.modelDataUrl,
+            Environment: spec.environment,
+          },
+        }),
+      ),
     );
   }
 
@@ -73,24 +79,20 @@ export class SageMakerEndpoints implements EndpointControl {
     variants: readonly VariantSpec[],
     instance: { type: string; count: number; kmsKeyId?: string },
   ): Promise<void> {
-    try {
-      await this.client.send(new DescribeEndpointConfigCommand({ EndpointConfigName: configName }));
-      return;
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-    await this.client.send(
-      new CreateEndpointConfigCommand({
-        EndpointConfigName: configName,
-        ...(instance.kmsKeyId ? { KmsKeyId: instance.kmsKeyId } : {}),
-        ProductionVariants: variants.map((v) => ({
-          VariantName: v.variant,
-          ModelName: v.modelName,
-          InitialInstanceCount: instance.count,
-          InstanceType: instance.type as never,
-          InitialVariantWeight: v.weight,
-        })),
-      }),
+    await ignoreExisting(
+      this.client.send(
+        new CreateEndpointConfigCommand({
+          EndpointConfigName: configName,
+          ...(instance.kmsKeyId ? { KmsKeyId: instance.kmsKeyId } : {}),
+          ProductionVariants: variants.map((v) => ({
+            VariantName: v.variant,
+            ModelName: v.modelName,
+            InitialInstanceCount: instance.count,
+            InstanceType: instance.type as never,
+            InitialVariantWeight: v.weight,
+          })),
+        }),
+      ),
     );
   }
 
