@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { seededRandom } from '../lambdas/shared/random.ts';
-import { loadXgbModel, type XgbModel } from '../lambdas/shared/scorer/index.ts';
+import { seededRandom } from '../core/random.ts';
+import { loadXgbModel, type XgbModel } from '../core/scorer/xgboost.ts';
 
 // Debian's python3-xgboost is only importable by the system interpreter; a pyenv python3 earlier on
 // PATH would not find it.

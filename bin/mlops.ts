@@ -9,8 +9,6 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { type ModelDefinition, parseModelDefinition } from '../lambdas/shared/features/spec.ts';
-import { findModel, getModel, modelNames } from '../lambdas/shared/models.ts';
 import {
   CliError,
   ingest,
@@ -21,16 +19,18 @@ import {
   rollback,
   show,
   train,
-} from '../lib/cli/commands.ts';
-import { runDemo } from '../lib/cli/demo.ts';
-import { registerGoldenCommand } from '../lib/cli/golden.ts';
-import { startTwin } from '../lib/cli/local-up.ts';
-import { bold, dim, fail, info, red } from '../lib/cli/print.ts';
-import { registerScoreCommand } from '../lib/cli/score.ts';
-import { inferDefinition } from '../lib/cli/spec-infer.ts';
-import { awsTarget, isTwinListening, type Target, twinTarget } from '../lib/cli/target.ts';
+} from '../cli/commands.ts';
+import { runDemo } from '../cli/demo.ts';
+import { registerGoldenCommand } from '../cli/golden.ts';
+import { startTwin } from '../cli/local-up.ts';
+import { bold, dim, fail, info, red } from '../cli/print.ts';
+import { registerScoreCommand } from '../cli/score.ts';
+import { inferDefinition } from '../cli/spec-infer.ts';
+import { awsTarget, isTwinListening, type Target, twinTarget } from '../cli/target.ts';
+import { type ModelDefinition, parseModelDefinition } from '../core/model/definition.ts';
+import { findModel, getModel, modelNames } from '../lambdas/shared/models.ts';
+import { projectConfig } from '../lib/config.ts';
 import { MODELS_DIR } from '../lib/paths.ts';
-import { projectConfig } from '../local/synth.ts';
 
 const DEFAULT_PORT = 3000;
 

@@ -2,11 +2,8 @@
  * Builds the platform's four stacks into an app. `bin/app.ts` calls it for `cdk synth`/`deploy`; tests and
  * the local twin call it to synthesize in-process.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { type App, Tags, Validations } from 'aws-cdk-lib';
 import type { PlatformConfig } from './config.ts';
-import { PROJECT_ROOT } from './paths.ts';
 import { DataStack } from './stacks/data-stack.ts';
 import { MonitoringStack } from './stacks/monitoring-stack.ts';
 import { PipelineStack } from './stacks/pipeline-stack.ts';
@@ -24,15 +21,6 @@ export interface PlatformStacks {
   readonly serving: ServingStack;
   /** `Mlops-<stage>-Monitoring`: drift job, alarms, rollback rules, dashboard. */
   readonly monitoring: MonitoringStack;
-}
-
-/**
- * The `context` block of `cdk.json` (feature flags and the `mlops` config). Apps synthesized in-process
- * (tests, the local twin) pass it to `new App({ context })` so they build what `cdk synth` builds.
- */
-export function readCdkJsonContext(file: string = join(PROJECT_ROOT, 'cdk.json')): Record<string, unknown> {
-  const parsed = JSON.parse(readFileSync(file, 'utf8')) as { context?: Record<string, unknown> };
-  return { ...(parsed.context ?? {}) };
 }
 
 /** The name of a platform stack for a stage. */

@@ -6,7 +6,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { formatIssues, type ModelDefinition, parseModelDefinition } from '../lambdas/shared/features/spec.ts';
+import { formatIssues } from '../core/issues.ts';
+import { type ModelDefinition, parseModelDefinition } from '../core/model/definition.ts';
+import { MODELS_DIR, PROJECT_ROOT } from './paths.ts';
 
 export const platformConfigSchema = z
   .object({
@@ -125,4 +127,22 @@ export function buildConfig(
     removalPolicy: cfg.removalPolicy ?? (cfg.stage === 'prod' ? 'retain' : 'destroy'),
     models,
   };
+}
+
+/**
+ * The `context` block of `cdk.json` (feature flags and the `mlops` config). Apps synthesized in-process
+ * (tests, the local twin) pass it to `new App({ context })` so they build what `cdk synth` builds.
+ */
+export function readCdkJsonContext(file: string = join(PROJECT_ROOT, 'cdk.json')): Record<string, unknown> {
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as { context?: Record<string, unknown> };
+  return { ...(parsed.context ?? {}) };
+}
+
+/** The platform config from cdk.json's `mlops` context and `models/`, with the stage optionally overridden. */
+export function projectConfig(stage?: string): PlatformConfig {
+  const raw = {
+    ...((readCdkJsonContext().mlops as Record<string, unknown>) ?? {}),
+    ...(stage ? { stage } : {}),
+  };
+  return buildConfig(raw, loadModels(MODELS_DIR));
 }

@@ -1,5 +1,5 @@
 /**
- * The hash of the feature code: every file of `lambdas/shared/features/`, by relative path and
+ * The hash of the feature code: every file of `core/features/`, by relative path and
  * content. It goes into each model version's lineage beside the training script's hash, since the
  * features are computed by this code, not by the script.
  */
@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { PROJECT_ROOT } from './paths.ts';
 
-export const FEATURE_CODE_DIR = join(PROJECT_ROOT, 'lambdas', 'shared', 'features');
+export const FEATURE_CODE_DIR = join(PROJECT_ROOT, 'core', 'features');
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })

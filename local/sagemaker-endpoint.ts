@@ -18,9 +18,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseS3Uri } from '../core/lake.ts';
+import type { ObjectStore } from '../core/ports.ts';
+import { loadXgbModel, type XgbModel } from '../core/scorer/xgboost.ts';
 import { untar } from '../lambdas/shared/model-artifacts.ts';
-import { type ObjectStore, parseS3Uri } from '../lambdas/shared/ports.ts';
-import { loadXgbModel, type XgbModel } from '../lambdas/shared/scorer/index.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './template.ts';
 
 /** The account and region the twin's ARNs and messages name. */

@@ -13,13 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { StateMachine } from 'aws-local-stepfunctions';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
-import { httpTimeouts } from '../lambdas/shared/adapters/aws/clients.ts';
+import type { ObjectStore } from '../core/ports.ts';
+import { type ClientTarget, clientConfig, makeS3Client } from '../lambdas/shared/adapters/aws/clients.ts';
 import { S3ObjectStore } from '../lambdas/shared/adapters/aws/s3-object-store.ts';
-import type { ObjectStore } from '../lambdas/shared/ports.ts';
 import { LogCapture } from './log-capture.ts';
 import { type CreateTrainingJobRequest, runTrainingJob } from './sagemaker.ts';
 import { LocalSageMakerEndpoints } from './sagemaker-endpoint.ts';
@@ -120,6 +120,20 @@ export class LocalTwin {
     this.sagemaker = new LocalSageMakerEndpoints({ getStore: (bucket) => this.store(bucket) });
   }
 
+  /** Where SDK clients reach the twin's services (its loopback endpoints, local credentials). */
+  clientTarget(): ClientTarget {
+    return {
+      region: LOCAL_REGION,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      endpoints: {
+        s3: this.endpoints.s3,
+        dynamodb: this.endpoints.dynamodb,
+        sagemaker: this.endpoints.sagemaker,
+        sagemakerRuntime: this.endpoints.sagemaker,
+      },
+    };
+  }
+
   /** Starts dynalite and s3rver on loopback and creates what the templates declare. */
   async start(): Promise<void> {
     this.dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
@@ -141,15 +155,7 @@ export class LocalTwin {
       AWS_ENDPOINT_URL_SAGEMAKER: this.endpoints.sagemaker,
       AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: this.endpoints.sagemaker,
     });
-    this.s3Client = new S3Client({
-      region: LOCAL_REGION,
-      endpoint: this.endpoints.s3,
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-      requestHandler: httpTimeouts,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    this.s3Client = makeS3Client(this.clientTarget());
     await this.createTables();
     await this.createBuckets();
     await this.publishAssets();
@@ -186,11 +192,7 @@ export class LocalTwin {
   }
 
   private async createTables(): Promise<void> {
-    const client = new DynamoDBClient({
-      region: LOCAL_REGION,
-      endpoint: this.endpoints.dynamodb,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+    const client = new DynamoDBClient(clientConfig('dynamodb', this.clientTarget()));
     for (const { stack, id, props } of this.resources([
       'AWS::DynamoDB::Table',
       'AWS::DynamoDB::GlobalTable',

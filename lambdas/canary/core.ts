@@ -6,11 +6,12 @@
  * model's `maxBakes`); `abort` takes the canary out and marks the candidate RolledBack, so
  * production never stopped serving.
  */
-import { isScored, type PredictionRecord } from '../shared/adapters/aws/dynamo-prediction-log.ts';
-import { errorNames, PlatformError } from '../shared/errors.ts';
-import { psi, scoreHistogram } from '../shared/evaluation.ts';
-import type { Clock } from '../shared/ports.ts';
-import type { ModelRegistry } from '../shared/registry/registry.ts';
+
+import { psi, scoreHistogram } from '../../core/drift/statistics.ts';
+import { errorNames, PlatformError } from '../../core/errors.ts';
+import { nextStepWeight } from '../../core/policy/canary.ts';
+import type { Clock, ModelRegistryPort } from '../../core/ports.ts';
+import { isScored, type PredictionRecord } from '../../core/prediction-log.ts';
 import { checkShadow, endShadow, startShadow } from './shadow.ts';
 
 export interface CanaryInput {
@@ -48,7 +49,7 @@ export interface CanaryCheck {
 }
 
 export interface CanaryDeps {
-  registry: ModelRegistry;
+  registry: ModelRegistryPort;
   readWindow: (model: string, from: Date, to: Date) => Promise<PredictionRecord[]>;
   clock: Clock;
 }
@@ -186,16 +187,6 @@ export async function runCanary(input: CanaryInput, deps: CanaryDeps): Promise<R
 }
 
 const pct = (w: number) => `${(w * 100).toFixed(1)}%`;
-
-/**
- * The share after `current` on the linear path from `weight` to 100% in `steps` steps
- * (weight + (1 - weight) * k / steps, k = 0 .. steps - 1); undefined after the last step.
- */
-export function nextStepWeight(weight: number, steps: number, current: number): number | undefined {
-  const k = Math.round(((current - weight) / (1 - weight)) * steps);
-  if (k + 1 >= steps) return undefined;
-  return Math.round((weight + ((1 - weight) * (k + 1)) / steps) * 1e6) / 1e6;
-}
 
 /** The 95th percentile of request latency (one value per request, not per instance). */
 function p95Latency(rows: readonly PredictionRecord[]): number {

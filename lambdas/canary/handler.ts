@@ -1,5 +1,5 @@
+import { systemClock } from '../../core/ports.ts';
 import { predictionLog, registry } from '../shared/deps.ts';
-import { systemClock } from '../shared/ports.ts';
 import { taskHandler } from '../shared/task-handler.ts';
 import { type CanaryInput, runCanary } from './core.ts';
 

@@ -6,11 +6,11 @@
  * distributions. Below the model's `minAgreement` the candidate is rolled back before it answers
  * anyone.
  */
-import { isScored, type PredictionRecord } from '../shared/adapters/aws/dynamo-prediction-log.ts';
-import { errorNames, PlatformError } from '../shared/errors.ts';
-import { psi, scoreHistogram } from '../shared/evaluation.ts';
-import type { Clock } from '../shared/ports.ts';
-import type { ModelRegistry } from '../shared/registry/registry.ts';
+
+import { psi, scoreHistogram } from '../../core/drift/statistics.ts';
+import { errorNames, PlatformError } from '../../core/errors.ts';
+import type { Clock, ModelRegistryPort } from '../../core/ports.ts';
+import { isScored, type PredictionRecord } from '../../core/prediction-log.ts';
 
 export interface ShadowReport {
   verdict: 'agree' | 'disagree' | 'bake';
@@ -27,7 +27,10 @@ export interface ShadowReport {
 }
 
 export interface ShadowDeps {
-  registry: Pick<ModelRegistry, 'requireVersion' | 'getAlias' | 'startShadow' | 'endShadow' | 'transition'>;
+  registry: Pick<
+    ModelRegistryPort,
+    'requireVersion' | 'getAlias' | 'startShadow' | 'endShadow' | 'transition'
+  >;
   readWindow: (model: string, from: Date, to: Date) => Promise<PredictionRecord[]>;
   clock: Clock;
 }

@@ -5,13 +5,14 @@
  * per slice, with fairness gaps and a single-feature leakage check. The evidence is written to the
  * lake; the guardrail step decides on it.
  */
-import { errorNames, PlatformError } from '../shared/errors.ts';
-import type { Evidence, ModelEvidence } from '../shared/evaluation/guardrail-policy.ts';
-import { binaryMetrics, fairnessGaps, singleFeatureAuc, sliceGroups } from '../shared/evaluation/metrics.ts';
-import { type CleanRow, transformRow } from '../shared/features/index.ts';
+import { lakeKeys } from '../../contracts/lake.ts';
+import { errorNames, PlatformError } from '../../core/errors.ts';
+import { binaryMetrics, fairnessGaps, singleFeatureAuc, sliceGroups } from '../../core/evaluation/metrics.ts';
+import { type CleanRow, transformRow } from '../../core/features/transform.ts';
+import type { Evidence, ModelEvidence } from '../../core/policy/guardrail.ts';
+import type { Clock, ModelRegistryPort, ObjectStore } from '../../core/ports.ts';
+import type { ModelVersion } from '../../core/registry/model.ts';
 import { loadServingModel } from '../shared/model-artifacts.ts';
-import type { Clock, ObjectStore } from '../shared/ports.ts';
-import type { ModelRegistry, ModelVersion } from '../shared/registry/registry.ts';
 
 export interface CompareInput {
   model: string;
@@ -90,7 +91,7 @@ function evidenceFor(
 
 export async function compareModels(
   input: CompareInput,
-  deps: { registry: ModelRegistry; lake: ObjectStore; clock: Clock },
+  deps: { registry: ModelRegistryPort; lake: ObjectStore; clock: Clock },
 ): Promise<CompareOutput> {
   const candidate = await deps.registry.requireVersion(input.model, input.version);
   if (!candidate.artifacts.evalRows) {
@@ -134,7 +135,7 @@ export async function compareModels(
     }
   }
   const at = deps.clock.now().toISOString();
-  const evidenceKey = `artifacts/${input.model}/evidence/v${input.version}-${at.replace(/[-:.]/g, '')}.json`;
+  const evidenceKey = lakeKeys.evidence(input.model, input.version, at);
   await deps.lake.put(
     evidenceKey,
     `${JSON.stringify({ model: input.model, version: input.version, at, incumbentNote, evidence }, null, 2)}\n`,

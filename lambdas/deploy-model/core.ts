@@ -4,11 +4,10 @@
  * serving code computes. Both serving modes need this (the predict function computes the features
  * either way); in the `endpoint` mode the sync step then puts the version's variant in service.
  */
-import { errorNames, PlatformError } from '../shared/errors.ts';
-import { featureSchemaHash } from '../shared/features/index.ts';
+import { errorNames, PlatformError } from '../../core/errors.ts';
+import { featureSchemaHash } from '../../core/features/transform.ts';
+import type { ModelRegistryPort, ObjectStore } from '../../core/ports.ts';
 import { loadServingModel } from '../shared/model-artifacts.ts';
-import type { ObjectStore } from '../shared/ports.ts';
-import type { ModelRegistry } from '../shared/registry/registry.ts';
 
 export interface DeployInput {
   model: string;
@@ -24,7 +23,7 @@ export interface DeployOutput {
 
 export async function deployModel(
   input: DeployInput,
-  deps: { registry: ModelRegistry; lake: ObjectStore },
+  deps: { registry: ModelRegistryPort; lake: ObjectStore },
 ): Promise<DeployOutput> {
   const v = await deps.registry.requireVersion(input.model, input.version);
   const def = v.definition;

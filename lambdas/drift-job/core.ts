@@ -4,11 +4,11 @@
  * stability index), and publishes the figure as a metric that the drift alarm watches.
  * Too few predictions in the window publish nothing: a PSI on a handful of rows is noise.
  */
-import { isScored, type PredictionRecord } from '../shared/adapters/aws/dynamo-prediction-log.ts';
-import { psi, scoreHistogram } from '../shared/evaluation.ts';
-import type { ModelDefinition } from '../shared/features/index.ts';
-import type { Clock, ObjectStore } from '../shared/ports.ts';
-import type { ModelRegistry } from '../shared/registry/registry.ts';
+
+import { psi, scoreHistogram } from '../../core/drift/statistics.ts';
+import type { ModelDefinition } from '../../core/model/definition.ts';
+import type { Clock, ModelRegistryPort, ObjectStore } from '../../core/ports.ts';
+import { isScored, type PredictionRecord } from '../../core/prediction-log.ts';
 
 export interface DriftInput {
   /** Window length in minutes; default 60. */
@@ -24,7 +24,7 @@ export interface DriftResult {
 }
 
 export interface DriftDeps {
-  registry: Pick<ModelRegistry, 'getAlias' | 'getVersion'>;
+  registry: Pick<ModelRegistryPort, 'getAlias' | 'getVersion'>;
   lake: ObjectStore;
   readWindow: (model: string, from: Date, to: Date) => Promise<PredictionRecord[]>;
   publish: (model: string, psi: number, samples: number) => void;

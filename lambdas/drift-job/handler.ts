@@ -1,8 +1,8 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { systemClock } from '../../core/ports.ts';
 import { lakeStore, predictionLog, registry } from '../shared/deps.ts';
 import { getModel, modelNames } from '../shared/models.ts';
 import { logger, modelMetric } from '../shared/observability.ts';
-import { systemClock } from '../shared/ports.ts';
 import { taskHandler } from '../shared/task-handler.ts';
 import { type DriftInput, runDriftJob } from './core.ts';
 

@@ -4,26 +4,19 @@
  * serves), and stores the artifacts the version will point at.
  */
 
-import type { PrepareOutput } from '../prepare-features/core.ts';
-import { errorNames, PlatformError } from '../shared/errors.ts';
-import { classificationMetrics, scoreHistogram } from '../shared/evaluation.ts';
-import { lakeKeys } from '../shared/lake.ts';
+import { lakeKeys } from '../../contracts/lake.ts';
+import { scoreHistogram } from '../../core/drift/statistics.ts';
+import { errorNames, PlatformError } from '../../core/errors.ts';
+import { classificationMetrics } from '../../core/evaluation/classification.ts';
+import { parseS3Uri } from '../../core/lake.ts';
+import type { ObjectStore } from '../../core/ports.ts';
+import type { EvaluateOutput, PrepareOutput } from '../../core/training-run.ts';
 import { loadServingModel, untar } from '../shared/model-artifacts.ts';
-import { type ObjectStore, parseS3Uri } from '../shared/ports.ts';
-import type { Metrics, ModelVersion } from '../shared/registry/registry.ts';
 
 export interface EvaluateInput {
   model: string;
   prepared: PrepareOutput;
   training: { trainingJobName: string; modelArtifacts: string };
-}
-
-export interface EvaluateOutput {
-  metrics: Metrics;
-  /** Metrics on the golden split, when the snapshot has one. */
-  goldenMetrics?: Metrics;
-  trainingMetrics: Record<string, unknown>;
-  artifacts: ModelVersion['artifacts'];
 }
 
 /** Reads the curated CSV matrix: label first, missing values empty. */
@@ -62,13 +55,13 @@ export async function evaluateModel(
       );
     }
   }
-  const prefix = lakeKeys.jobArtifacts(def.name, input.training.trainingJobName);
+  const job = input.training.trainingJobName;
   const artifacts = {
-    modelJson: `${prefix}model.json`,
+    modelJson: lakeKeys.jobModelJson(def.name, job),
     transform: input.prepared.keys.transform,
-    baseline: `${prefix}baseline.json`,
+    baseline: lakeKeys.jobBaseline(def.name, job),
     modelTarball: tarball.key,
-    evaluation: `${prefix}evaluation.json`,
+    evaluation: lakeKeys.jobEvaluation(def.name, job),
     evalRows: input.prepared.keys.evalRows,
   };
   await Promise.all([

@@ -4,10 +4,10 @@
  * records the decision with every check as an immutable evidence item, and moves the version to
  * Approved or Rejected. A forced promotion is approved whatever the checks say, and recorded as such.
  */
-import { errorNames, PlatformError } from '../shared/errors.ts';
-import { decide, type Evidence } from '../shared/evaluation/guardrail-policy.ts';
-import type { Clock, ObjectStore } from '../shared/ports.ts';
-import type { GuardrailDecision, ModelRegistry } from '../shared/registry/registry.ts';
+import { errorNames, PlatformError } from '../../core/errors.ts';
+import { decide, type Evidence } from '../../core/policy/guardrail.ts';
+import type { Clock, ModelRegistryPort, ObjectStore } from '../../core/ports.ts';
+import type { GuardrailDecision } from '../../core/registry/model.ts';
 
 export interface GuardrailInput {
   model: string;
@@ -27,7 +27,7 @@ export interface GuardrailOutput {
 
 export async function runGuardrail(
   input: GuardrailInput,
-  deps: { registry: ModelRegistry; lake: ObjectStore; clock: Clock },
+  deps: { registry: ModelRegistryPort; lake: ObjectStore; clock: Clock },
 ): Promise<GuardrailOutput> {
   if (input.force && !input.reason?.trim()) {
     throw new PlatformError(

@@ -3,7 +3,7 @@
  * failed is marked Failed, with the error, so it cannot be promoted by mistake later. A candidate
  * that only lost a race for the alias keeps its status: its evidence is sound, production moved.
  */
-import type { ModelRegistry } from '../shared/registry/registry.ts';
+import type { ModelRegistryPort } from '../../core/ports.ts';
 
 export interface MarkFailedInput {
   model: string;
@@ -18,7 +18,7 @@ export interface MarkFailedOutput {
 
 export async function markFailed(
   input: MarkFailedInput,
-  deps: { registry: ModelRegistry },
+  deps: { registry: ModelRegistryPort },
 ): Promise<MarkFailedOutput> {
   const error = input.error?.Error ?? 'Error';
   if (error === 'AliasConflict')

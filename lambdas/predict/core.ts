@@ -5,18 +5,25 @@
  * unusable one is a 503 with Retry-After; nothing is served without being logged.
  */
 import { randomUUID } from 'node:crypto';
-import type { PredictionLogPort, PredictionRecord } from '../shared/adapters/aws/dynamo-prediction-log.ts';
 import {
   type CleanRow,
   featureSchemaHash,
-  type ModelDefinition,
   transformRow,
   validateRow,
-} from '../shared/features/index.ts';
-import { loadServingModel, type ServingModel } from '../shared/model-artifacts.ts';
-import type { Clock, ObjectStore } from '../shared/ports.ts';
-import type { ModelRegistry, ModelVersion } from '../shared/registry/registry.ts';
-import { inProcessRuntime, type ModelRuntime } from '../shared/serving/model-runtime.ts';
+} from '../../core/features/transform.ts';
+import type { ModelDefinition } from '../../core/model/definition.ts';
+import type {
+  Clock,
+  ModelRegistryPort,
+  ModelRuntime,
+  ObjectStore,
+  PredictionLogPort,
+} from '../../core/ports.ts';
+import type { PredictionRecord } from '../../core/prediction-log.ts';
+import type { ModelVersion } from '../../core/registry/model.ts';
+import type { ServingModel } from '../../core/serving/model.ts';
+import { inProcessRuntime } from '../../core/serving/runtime.ts';
+import { loadServingModel } from '../shared/model-artifacts.ts';
 
 export interface HttpRequest {
   method: string;
@@ -45,7 +52,7 @@ export type MetricName =
   | 'ModelErrors';
 
 export interface PredictDeps {
-  registry: Pick<ModelRegistry, 'getAlias' | 'getVersion'>;
+  registry: Pick<ModelRegistryPort, 'getAlias' | 'getVersion'>;
   lake: ObjectStore;
   log: PredictionLogPort;
   clock: Clock;

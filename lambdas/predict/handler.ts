@@ -2,14 +2,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { systemClock } from '../../core/ports.ts';
+import { inProcessRuntime } from '../../core/serving/runtime.ts';
 import { EndpointRuntime } from '../shared/adapters/aws/sagemaker-runtime.ts';
 import { lakeStore, predictionLog, registry, sagemakerRuntime } from '../shared/deps.ts';
 import { requireEnv } from '../shared/env.ts';
 import { getModel } from '../shared/models.ts';
 import { logger, modelMetric } from '../shared/observability.ts';
-import { systemClock } from '../shared/ports.ts';
-import { inProcessRuntime } from '../shared/serving/model-runtime.ts';
-import { endpointPrefix, servingMode } from '../shared/serving/settings.ts';
+import { endpointPrefix, servingMode } from '../shared/serving-settings.ts';
 import { handlePredict, type MetricName } from './core.ts';
 
 const units: Record<MetricName, (typeof MetricUnit)[keyof typeof MetricUnit]> = {

@@ -6,31 +6,28 @@
  * model has a golden set (`golden/<model>/LATEST.json`), its rows are the golden split and raw rows
  * identical to one of them are kept out of training and validation.
  */
+
 import { createHash } from 'node:crypto';
-import { errorNames, PlatformError } from '../shared/errors.ts';
+import { lakeKeys } from '../../contracts/lake.ts';
+import { errorNames, PlatformError } from '../../core/errors.ts';
+import { CsvFormatError, parseCsv } from '../../core/features/csv.ts';
+import { checkGoldenRows, formatProblems, type GoldenRow, rowIdentity } from '../../core/features/golden.ts';
 import {
   type CleanRow,
-  CsvFormatError,
   FitError,
   featureSchemaHash,
   fitTransform,
-  type ModelDefinition,
-  parseCsv,
   TRANSFORM_CODE_VERSION,
   transformRow,
   validateRow,
   vectorToCsv,
-} from '../shared/features/index.ts';
-import { checkGoldenRows, formatProblems, type GoldenRow, rowIdentity } from '../shared/golden.ts';
-import {
-  type GoldenLineage,
-  type GoldenPointer,
-  ingestedDefinition,
-  lakeKeys,
-  type RawPointer,
-} from '../shared/lake.ts';
-import type { Clock, ObjectStore } from '../shared/ports.ts';
-import { seededRandom } from '../shared/random.ts';
+} from '../../core/features/transform.ts';
+import type { GoldenLineage, GoldenPointer, RawPointer } from '../../core/lake.ts';
+import type { ModelDefinition } from '../../core/model/definition.ts';
+import type { Clock, ObjectStore } from '../../core/ports.ts';
+import { seededRandom } from '../../core/random.ts';
+import type { PrepareOutput, SplitName } from '../../core/training-run.ts';
+import { ingestedDefinition } from '../shared/ingested-definition.ts';
 
 export interface PrepareInput {
   model: string;
@@ -43,44 +40,6 @@ export interface PrepareEnv {
   trainingCodeSha256: string;
   featureCodeSha256: string;
   trainingImageUri: string;
-}
-
-export type SplitName = 'train' | 'validation' | 'golden';
-
-export interface PrepareOutput {
-  model: string;
-  /** The definition the snapshot was built with; the version keeps it, and serving uses it. */
-  definition: ModelDefinition;
-  snapshotId: string;
-  dataManifestHash: string;
-  featureSchemaHash: string;
-  seed: number;
-  trainingJobName: string;
-  hyperParameters: Record<string, string>;
-  channels: { train: string; validation: string };
-  keys: {
-    manifest: string;
-    transform: string;
-    validation: string;
-    evalRows: string;
-    golden?: string;
-    quarantine?: string;
-  };
-  counts: {
-    rows: number;
-    valid: number;
-    quarantined: number;
-    train: number;
-    validation: number;
-    golden: number;
-    /** Valid raw rows left out of train and validation because they repeat a golden-set row. */
-    goldenDuplicates: number;
-  };
-  codeSha256: string;
-  featureCodeSha256: string;
-  trainingImage: string;
-  /** Where the golden rows came from: the model's golden set, or a split of the raw rows. */
-  golden: GoldenLineage;
 }
 
 interface QuarantinedRow {

@@ -1,7 +1,7 @@
+import { systemClock } from '../../core/ports.ts';
 import { lakeStore } from '../shared/deps.ts';
 import { requireEnv } from '../shared/env.ts';
 import { findModel } from '../shared/models.ts';
-import { systemClock } from '../shared/ports.ts';
 import { taskHandler } from '../shared/task-handler.ts';
 import { type PrepareInput, prepareFeatures } from './core.ts';
 

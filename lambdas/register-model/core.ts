@@ -1,8 +1,8 @@
 /** Register step: gives the evaluated model the next version number and records its full lineage, write-once. */
-import type { EvaluateOutput } from '../evaluate-model/core.ts';
-import type { PrepareOutput } from '../prepare-features/core.ts';
-import type { Clock } from '../shared/ports.ts';
-import type { ModelRegistry, ModelVersion } from '../shared/registry/registry.ts';
+
+import type { Clock, ModelRegistryPort } from '../../core/ports.ts';
+import type { ModelVersion } from '../../core/registry/model.ts';
+import type { EvaluateOutput, PrepareOutput } from '../../core/training-run.ts';
 
 export interface RegisterInput {
   model: string;
@@ -21,7 +21,7 @@ export interface RegisterOutput {
 
 export async function registerModel(
   input: RegisterInput,
-  deps: { registry: ModelRegistry; clock: Clock },
+  deps: { registry: ModelRegistryPort; clock: Clock },
 ): Promise<RegisterOutput> {
   const version = await deps.registry.allocateVersion(input.model);
   const record: ModelVersion = {

@@ -1,5 +1,5 @@
+import { systemClock } from '../../core/ports.ts';
 import { registry } from '../shared/deps.ts';
-import { systemClock } from '../shared/ports.ts';
 import { taskHandler } from '../shared/task-handler.ts';
 import { type RegisterInput, registerModel } from './core.ts';
 

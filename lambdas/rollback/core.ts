@@ -2,8 +2,8 @@
  * Rollback step: moves the production alias back to the version that served before, in one
  * conditional write, and marks the version it replaces RolledBack.
  */
-import { errorNames, PlatformError } from '../shared/errors.ts';
-import type { ModelRegistry } from '../shared/registry/registry.ts';
+import { errorNames, PlatformError } from '../../core/errors.ts';
+import type { ModelRegistryPort } from '../../core/ports.ts';
 
 export interface RollbackInput {
   model: string;
@@ -19,7 +19,7 @@ export interface RollbackOutput {
 
 export async function rollback(
   input: RollbackInput,
-  deps: { registry: ModelRegistry },
+  deps: { registry: ModelRegistryPort },
 ): Promise<RollbackOutput> {
   const alias = await deps.registry.getAlias(input.model);
   if (!alias) {

@@ -2,8 +2,8 @@
  * Final step of the promotion pipeline: points the production alias at the approved version. The
  * alias moves by a conditional write first, so of two racing promotions only one gets this far.
  */
-import { errorNames, PlatformError } from '../shared/errors.ts';
-import type { ModelRegistry } from '../shared/registry/registry.ts';
+import { errorNames, PlatformError } from '../../core/errors.ts';
+import type { ModelRegistryPort } from '../../core/ports.ts';
 
 export interface SetAliasInput {
   model: string;
@@ -24,7 +24,7 @@ export interface SetAliasOutput {
 
 export async function setAlias(
   input: SetAliasInput,
-  deps: { registry: ModelRegistry },
+  deps: { registry: ModelRegistryPort },
 ): Promise<SetAliasOutput> {
   const v = await deps.registry.requireVersion(input.model, input.version);
   if (v.status !== 'Approved') {

@@ -1,5 +1,6 @@
 /** Adapters built once per function instance, from the environment the construct sets. */
 
+import { systemClock } from '../../core/ports.ts';
 import {
   makeDocumentClient,
   makeS3Client,
@@ -7,11 +8,10 @@ import {
   makeSageMakerRuntimeClient,
 } from './adapters/aws/clients.ts';
 import { DynamoPredictionLog } from './adapters/aws/dynamo-prediction-log.ts';
+import { DynamoModelRegistry } from './adapters/aws/dynamo-registry.ts';
 import { S3ObjectStore } from './adapters/aws/s3-object-store.ts';
 import { SageMakerEndpoints } from './adapters/aws/sagemaker-endpoints.ts';
 import { requireEnv } from './env.ts';
-import { systemClock } from './ports.ts';
-import { ModelRegistry } from './registry/registry.ts';
 
 function once<T>(make: () => T): () => T {
   let value: T | undefined;
@@ -23,7 +23,7 @@ function once<T>(make: () => T): () => T {
 
 export const lakeStore = once(() => new S3ObjectStore(makeS3Client(), requireEnv('LAKE_BUCKET')));
 export const registry = once(
-  () => new ModelRegistry(makeDocumentClient(), requireEnv('REGISTRY_TABLE'), systemClock),
+  () => new DynamoModelRegistry(makeDocumentClient(), requireEnv('REGISTRY_TABLE'), systemClock),
 );
 export const predictionLog = once(
   () =>

@@ -1,9 +1,11 @@
 /** Reading model artifacts: SageMaker's model.tar.gz and the files a version points at. */
+
 import { Parser, type ReadEntry } from 'tar';
-import { errorNames, PlatformError } from './errors.ts';
-import type { TransformArtifact } from './features/transform.ts';
-import type { ObjectStore } from './ports.ts';
-import { loadXgbModel, type XgbModel } from './scorer/index.ts';
+import { errorNames, PlatformError } from '../../core/errors.ts';
+import type { TransformArtifact } from '../../core/features/transform.ts';
+import type { ObjectStore } from '../../core/ports.ts';
+import { loadXgbModel, type XgbModel } from '../../core/scorer/xgboost.ts';
+import type { ServingModel } from '../../core/serving/model.ts';
 
 /** Extracts the regular files of a (gzipped) tarball into memory, keyed by their path without `./`. */
 export async function untar(bytes: Uint8Array): Promise<Map<string, Buffer>> {
@@ -23,12 +25,6 @@ export async function untar(bytes: Uint8Array): Promise<Map<string, Buffer>> {
     parser.end(Buffer.from(bytes));
   });
   return files;
-}
-
-export interface ServingModel {
-  version: number;
-  model: XgbModel;
-  transform: TransformArtifact;
 }
 
 /** Loads and checks a version's model and transform: the scorer must accept the model and the widths must agree. */

@@ -5,8 +5,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { errorNames, PlatformError } from './errors.ts';
-import { type ModelDefinition, parseModelDefinition } from './features/spec.ts';
+import { errorNames, PlatformError } from '../../core/errors.ts';
+import { type ModelDefinition, parseModelDefinition } from '../../core/model/definition.ts';
 
 declare const __MLOPS_MODELS_B64__: string | undefined;
 

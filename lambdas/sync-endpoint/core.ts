@@ -7,21 +7,21 @@
  * are exactly the planned ones. A failed endpoint, a rolled-back update or too many attempts fail
  * the step with the reason.
  */
-import { errorNames, PlatformError } from '../shared/errors.ts';
-import type { Clock } from '../shared/ports.ts';
-import type { ModelRegistry } from '../shared/registry/registry.ts';
-import {
-  type EndpointControl,
-  type EndpointState,
-  endpointNames,
-  type VariantSpec,
-} from '../shared/serving/endpoint-control.ts';
+import { errorNames, PlatformError } from '../../core/errors.ts';
+import type {
+  Clock,
+  EndpointControl,
+  EndpointState,
+  ModelRegistryPort,
+  VariantSpec,
+} from '../../core/ports.ts';
+import { endpointNames } from '../../core/serving/endpoint-names.ts';
 import {
   matchesPlan,
   type PlannedVariant,
   planVariants,
   variantName,
-} from '../shared/serving/endpoint-plan.ts';
+} from '../../core/serving/endpoint-plan.ts';
 
 export interface SyncInput {
   model: string;
@@ -67,7 +67,7 @@ export interface EndpointSettings {
 }
 
 export interface SyncDeps {
-  registry: Pick<ModelRegistry, 'getAlias' | 'requireVersion' | 'listVersions'>;
+  registry: Pick<ModelRegistryPort, 'getAlias' | 'requireVersion' | 'listVersions'>;
   endpoints: EndpointControl;
   clock: Clock;
   settings: { mode: 'lambda' } | EndpointSettings;

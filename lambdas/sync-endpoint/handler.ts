@@ -1,7 +1,7 @@
+import { systemClock } from '../../core/ports.ts';
 import { endpointControl, registry } from '../shared/deps.ts';
 import { requireEnv } from '../shared/env.ts';
-import { systemClock } from '../shared/ports.ts';
-import { endpointPrefix, servingMode } from '../shared/serving/settings.ts';
+import { endpointPrefix, servingMode } from '../shared/serving-settings.ts';
 import { taskHandler } from '../shared/task-handler.ts';
 import { type SyncDeps, type SyncInput, syncEndpoint } from './core.ts';
 

@@ -3,26 +3,8 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { type LakeZone, lakeZones } from '../../contracts/lake.ts';
 import { acknowledgeWildcards, nagText, policyOwner, referenceFrom } from '../nag.ts';
-
-/** The lake's zones: key prefixes inside the one lake bucket. */
-export const LAKE_ZONES = {
-  /** Data as it arrived. */
-  raw: 'raw/',
-  /** Rows that failed validation, kept as evidence. */
-  quarantine: 'quarantine/',
-  /** Validated, versioned feature snapshots (`curated/<model>/<snapshot>/`). */
-  curated: 'curated/',
-  /** Golden sets every candidate must pass. */
-  golden: 'golden/',
-  /** Training outputs and model artifacts. */
-  artifacts: 'artifacts/',
-  /** Training baseline statistics used by the drift job. */
-  baselines: 'baselines/',
-} as const;
-
-/** Name of a lake zone. */
-export type LakeZone = keyof typeof LAKE_ZONES;
 
 /** Properties of a {@link DataLake}. */
 export interface DataLakeProps {
@@ -64,7 +46,7 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
  */
 export class DataLake extends Construct {
   /** The zone prefixes (`raw/`, `curated/`, ...). */
-  public static readonly ZONES = LAKE_ZONES;
+  public static readonly ZONES = lakeZones;
 
   /** The lake bucket. */
   public readonly bucket: s3.Bucket;
@@ -121,7 +103,7 @@ export class DataLake extends Construct {
 
   /** `s3://<bucket>/<zone>` for a zone. */
   public zoneUri(zone: LakeZone): string {
-    return this.bucket.s3UrlForObject(LAKE_ZONES[zone]);
+    return this.bucket.s3UrlForObject(lakeZones[zone]);
   }
 
   /** Grants read access to one zone (or to the whole lake) and decrypt on the lake key. */
@@ -158,14 +140,14 @@ export class DataLake extends Construct {
   }
 
   private keyPattern(zone: LakeZone | undefined): string {
-    return zone ? `${LAKE_ZONES[zone]}*` : '*';
+    return zone ? `${lakeZones[zone]}*` : '*';
   }
 
   private acknowledge(grantee: iam.IGrantable, zone: LakeZone | undefined, actions: string[]): void {
     const owner = policyOwner(grantee);
     const arn = referenceFrom(owner, this.bucket, this.bucket.bucketArn);
     const objects = `Resource::${nagText(owner, `${arn}/${this.keyPattern(zone)}`)}`;
-    const where = zone ? `the ${LAKE_ZONES[zone]} zone` : 'the lake';
+    const where = zone ? `the ${lakeZones[zone]} zone` : 'the lake';
     acknowledgeWildcards(
       grantee,
       [...actions, objects],

@@ -7,10 +7,11 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { ModelDefinition } from '../../lambdas/shared/features/spec.ts';
+import type { LakeZone } from '../../contracts/lake.ts';
+import type { ModelDefinition } from '../../core/model/definition.ts';
 import { acknowledgeWildcards } from '../nag.ts';
 import { PROJECT_ROOT } from '../paths.ts';
-import type { DataLake, LakeZone } from './data-lake.ts';
+import type { DataLake } from './data-lake.ts';
 import type { ModelRegistry } from './model-registry.ts';
 import type { PredictionLog } from './prediction-log.ts';
 

@@ -8,7 +8,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { ModelDefinition } from '../../lambdas/shared/features/spec.ts';
+import type { ModelDefinition } from '../../core/model/definition.ts';
 
 /** How urgent an alarm is; it prefixes the alarm description. */
 export type Severity = 'critical' | 'warning';

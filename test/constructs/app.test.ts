@@ -6,8 +6,8 @@ import { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, readCdkJsonContext } from '../../lib/app.ts';
-import { buildConfig, loadModels } from '../../lib/config.ts';
+import { buildApp } from '../../lib/app.ts';
+import { buildConfig, loadModels, readCdkJsonContext } from '../../lib/config.ts';
 import { MODELS_DIR, PROJECT_ROOT } from '../../lib/paths.ts';
 import { type SynthResult, synthPlatform, validationViolations } from './fixture.ts';
 

@@ -2,8 +2,9 @@ import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { lakeZones } from '../../contracts/lake.ts';
 import { buildConfig, loadModels } from '../../lib/config.ts';
-import { DataLake, LAKE_ZONES } from '../../lib/constructs/data-lake.ts';
+import { DataLake } from '../../lib/constructs/data-lake.ts';
 import { OperatorAlerts } from '../../lib/constructs/operator-alerts.ts';
 import { MODELS_DIR } from '../../lib/paths.ts';
 import { DataStack } from '../../lib/stacks/data-stack.ts';
@@ -129,7 +130,7 @@ describe('DataStack', () => {
   });
 
   it('GIVEN the zone constants WHEN read THEN they are the documented key prefixes', () => {
-    expect(Object.values(LAKE_ZONES)).toEqual([
+    expect(Object.values(lakeZones)).toEqual([
       'raw/',
       'quarantine/',
       'curated/',

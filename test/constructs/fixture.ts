@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
-import { addComplianceChecks, buildApp, type PlatformStacks, readCdkJsonContext } from '../../lib/app.ts';
-import { buildConfig, loadModels, type PlatformConfig } from '../../lib/config.ts';
+import { addComplianceChecks, buildApp, type PlatformStacks } from '../../lib/app.ts';
+import { buildConfig, loadModels, type PlatformConfig, readCdkJsonContext } from '../../lib/config.ts';
 import { MODELS_DIR } from '../../lib/paths.ts';
 
 type CloudAssembly = ReturnType<App['synth']>;

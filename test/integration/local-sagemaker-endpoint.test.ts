@@ -20,10 +20,10 @@ import {
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../core/random.ts';
+import { loadXgbModel } from '../../core/scorer/xgboost.ts';
 import { httpTimeouts } from '../../lambdas/shared/adapters/aws/clients.ts';
 import { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
-import { seededRandom } from '../../lambdas/shared/random.ts';
-import { loadXgbModel } from '../../lambdas/shared/scorer/index.ts';
 import { LocalSageMakerEndpoints } from '../../local/sagemaker-endpoint.ts';
 import { stumpModel } from '../support/fixtures.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';

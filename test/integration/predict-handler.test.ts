@@ -1,9 +1,9 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../core/ports.ts';
+import { DynamoModelRegistry } from '../../lambdas/shared/adapters/aws/dynamo-registry.ts';
 import type { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
-import { systemClock } from '../../lambdas/shared/ports.ts';
-import { ModelRegistry } from '../../lambdas/shared/registry/registry.ts';
 import { seedVersion } from '../support/fixtures.ts';
 import { type LocalAws, startLocalAws, useLocalEndpoints } from '../support/local-aws.ts';
 
@@ -52,7 +52,7 @@ const applicant = {
 describe('predict handler on dynalite and s3rver', () => {
   let aws: LocalAws;
   let lake: S3ObjectStore;
-  let registry: ModelRegistry;
+  let registry: DynamoModelRegistry;
   let handler: Handler;
 
   beforeAll(async () => {
@@ -68,7 +68,7 @@ describe('predict handler on dynalite and s3rver', () => {
       POWERTOOLS_METRICS_NAMESPACE: 'Mlops/test',
       POWERTOOLS_SERVICE_NAME: 'predict',
     });
-    registry = new ModelRegistry(aws.db, 'registry', systemClock);
+    registry = new DynamoModelRegistry(aws.db, 'registry', systemClock);
     ({ handler } = (await import('../../lambdas/predict/handler.ts')) as unknown as { handler: Handler });
   });
   afterAll(async () => aws.stop());

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PrepareOutput, prepareFeatures } from '../../lambdas/prepare-features/core.ts';
+import { type ModelDefinition, parseModelDefinition } from '../../core/model/definition.ts';
+import { systemClock } from '../../core/ports.ts';
+import type { PrepareOutput } from '../../core/training-run.ts';
+import { prepareFeatures } from '../../lambdas/prepare-features/core.ts';
 import type { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
-import { type ModelDefinition, parseModelDefinition } from '../../lambdas/shared/features/index.ts';
-import { systemClock } from '../../lambdas/shared/ports.ts';
 import { credit } from '../support/fixtures.ts';
 import { prepareEnv as env, ingestCsv } from '../support/ingest.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';

@@ -1,16 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type PrepareOutput, prepareFeatures } from '../../lambdas/prepare-features/core.ts';
+import { storeGolden } from '../../cli/golden.ts';
+import { lakeKeys } from '../../contracts/lake.ts';
+import { parseCsv } from '../../core/features/csv.ts';
+import { validateRow } from '../../core/features/transform.ts';
+import { type ModelDefinition, parseModelDefinition } from '../../core/model/definition.ts';
+import { systemClock } from '../../core/ports.ts';
+import type { PrepareOutput } from '../../core/training-run.ts';
+import { prepareFeatures } from '../../lambdas/prepare-features/core.ts';
 import type { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
-import {
-  type ModelDefinition,
-  parseCsv,
-  parseModelDefinition,
-  validateRow,
-} from '../../lambdas/shared/features/index.ts';
-import { lakeKeys } from '../../lambdas/shared/lake.ts';
-import { systemClock } from '../../lambdas/shared/ports.ts';
-import { storeGolden } from '../../lib/cli/golden.ts';
 import { credit } from '../support/fixtures.ts';
 import { prepareEnv as env, ingestCsv } from '../support/ingest.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../lambdas/shared/ports.ts';
-import { ModelRegistry, type ModelVersion } from '../../lambdas/shared/registry/registry.ts';
+import { systemClock } from '../../core/ports.ts';
+import type { ModelVersion } from '../../core/registry/model.ts';
+import { DynamoModelRegistry } from '../../lambdas/shared/adapters/aws/dynamo-registry.ts';
 import { credit } from '../support/fixtures.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
 
@@ -26,14 +27,14 @@ function version(model: string, n: number): ModelVersion {
   };
 }
 
-describe('ModelRegistry on dynalite', () => {
+describe('DynamoModelRegistry on dynalite', () => {
   let aws: LocalAws;
-  let registry: ModelRegistry;
+  let registry: DynamoModelRegistry;
 
   beforeAll(async () => {
     aws = await startLocalAws();
     await aws.createTable('registry');
-    registry = new ModelRegistry(aws.db, 'registry', systemClock);
+    registry = new DynamoModelRegistry(aws.db, 'registry', systemClock);
   });
   afterAll(async () => aws.stop());
 

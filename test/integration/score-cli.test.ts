@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { fitTransform, parseCsv, type TransformArtifact } from '../../lambdas/shared/features/index.ts';
-import { SUPPORTED_OBJECTIVES } from '../../lambdas/shared/scorer/index.ts';
-import { CliError } from '../../lib/cli/commands.ts';
-import { registerScoreCommand } from '../../lib/cli/score.ts';
+import { CliError } from '../../cli/commands.ts';
+import { registerScoreCommand } from '../../cli/score.ts';
+import { parseCsv } from '../../core/features/csv.ts';
+import { fitTransform, type TransformArtifact } from '../../core/features/transform.ts';
+import { SUPPORTED_OBJECTIVES } from '../../core/scorer/xgboost.ts';
 import { credit, creditRows, stumpModel } from '../support/fixtures.ts';
 
 // Debian's python3-xgboost is only importable by the system interpreter, not a pyenv python3 on PATH.

@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom } from '../../lambdas/shared/random.ts';
-import { loadXgbModel } from '../../lambdas/shared/scorer/index.ts';
+import { seededRandom } from '../../core/random.ts';
+import { loadXgbModel } from '../../core/scorer/xgboost.ts';
 
 // Debian's python3-xgboost (1.7, the SageMaker container's minor) is only visible to the system
 // interpreter; a pyenv python3 earlier on PATH cannot import it.

@@ -6,18 +6,17 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepareFeatures } from '../../lambdas/prepare-features/core.ts';
-import type { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
+import { parseCsv } from '../../core/features/csv.ts';
 import {
-  type ModelDefinition,
-  parseCsv,
-  parseModelDefinition,
   type TransformArtifact,
   transformRow,
   validateRow,
   vectorToCsv,
-} from '../../lambdas/shared/features/index.ts';
-import { systemClock } from '../../lambdas/shared/ports.ts';
+} from '../../core/features/transform.ts';
+import { type ModelDefinition, parseModelDefinition } from '../../core/model/definition.ts';
+import { systemClock } from '../../core/ports.ts';
+import { prepareFeatures } from '../../lambdas/prepare-features/core.ts';
+import type { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
 import { credit } from '../support/fixtures.ts';
 import { prepareEnv as env, ingestCsv } from '../support/ingest.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';

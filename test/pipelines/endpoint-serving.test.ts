@@ -7,13 +7,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseModelDefinition } from '../../core/model/definition.ts';
+import { systemClock } from '../../core/ports.ts';
 import { makeDocumentClient } from '../../lambdas/shared/adapters/aws/clients.ts';
-import { parseModelDefinition } from '../../lambdas/shared/features/spec.ts';
-import { systemClock } from '../../lambdas/shared/ports.ts';
-import { ModelRegistry } from '../../lambdas/shared/registry/registry.ts';
+import { DynamoModelRegistry } from '../../lambdas/shared/adapters/aws/dynamo-registry.ts';
 import { buildConfig, loadModels } from '../../lib/config.ts';
 import { MODELS_DIR } from '../../lib/paths.ts';
-import { synthesize } from '../../local/synth.ts';
+import { synthesize } from '../../lib/synth.ts';
 import { LocalTwin } from '../../local/twin.ts';
 import { ingestCsv } from '../support/ingest.ts';
 import { predictEvent, sampleRows } from '../support/requests.ts';
@@ -25,7 +25,7 @@ const ENDPOINT = 'mlops-endpoint-credit';
 describe('serving mode endpoint: one variant per version, canary by variant weights, verified', () => {
   let dir: string;
   let twin: LocalTwin;
-  let registry: ModelRegistry;
+  let registry: DynamoModelRegistry;
   let lake: ReturnType<LocalTwin['store']>;
   const base = JSON.parse(readFileSync('models/credit.json', 'utf8'));
 
@@ -38,7 +38,7 @@ describe('serving mode endpoint: one variant per version, canary by variant weig
     twin = new LocalTwin({ assemblyDir: dir });
     await twin.start();
     lake = twin.store(twin.resolver.output('LakeBucketName')!);
-    registry = new ModelRegistry(
+    registry = new DynamoModelRegistry(
       makeDocumentClient(),
       twin.resolver.output('RegistryTableName')!,
       systemClock,

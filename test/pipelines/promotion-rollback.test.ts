@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseModelDefinition } from '../../lambdas/shared/features/spec.ts';
+import { parseModelDefinition } from '../../core/model/definition.ts';
 import { ingestCsv } from '../support/ingest.ts';
 import { predictEvent, sampleRows, shiftedCredit } from '../support/requests.ts';
 import { shuffledLabels, startTestTwin, type TestTwin } from '../support/twin.ts';

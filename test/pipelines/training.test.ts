@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { storeGolden } from '../../cli/golden.ts';
+import { lineage } from '../../cli/print.ts';
+import { parseModelDefinition } from '../../core/model/definition.ts';
+import type { Evidence } from '../../core/policy/guardrail.ts';
+import { systemClock } from '../../core/ports.ts';
+import type { PrepareOutput } from '../../core/training-run.ts';
 import { compareModels } from '../../lambdas/compare-models/core.ts';
-import type { PrepareOutput } from '../../lambdas/prepare-features/core.ts';
-import type { Evidence } from '../../lambdas/shared/evaluation/guardrail-policy.ts';
-import { parseModelDefinition } from '../../lambdas/shared/features/spec.ts';
-import { systemClock } from '../../lambdas/shared/ports.ts';
-import { storeGolden } from '../../lib/cli/golden.ts';
-import { lineage } from '../../lib/cli/print.ts';
 import { credit } from '../support/fixtures.ts';
 import { ingestCsv } from '../support/ingest.ts';
 import { startTestTwin, type TestTwin } from '../support/twin.ts';

@@ -1,17 +1,16 @@
 /** Small, fully specified fixtures: the credit model definition, a fitted transform and a hand-built XGBoost model. */
 import { readFileSync } from 'node:fs';
+import { parseCsv } from '../../core/features/csv.ts';
 import {
   type CleanRow,
   featureSchemaHash,
   fitTransform,
-  type ModelDefinition,
-  parseCsv,
-  parseModelDefinition,
   type TransformArtifact,
   validateRow,
-} from '../../lambdas/shared/features/index.ts';
-import type { ObjectStore } from '../../lambdas/shared/ports.ts';
-import type { ModelVersion } from '../../lambdas/shared/registry/registry.ts';
+} from '../../core/features/transform.ts';
+import { type ModelDefinition, parseModelDefinition } from '../../core/model/definition.ts';
+import type { ObjectStore } from '../../core/ports.ts';
+import type { ModelVersion } from '../../core/registry/model.ts';
 
 export const credit: ModelDefinition = parseModelDefinition(
   JSON.parse(readFileSync('models/credit.json', 'utf8')),

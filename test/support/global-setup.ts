@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 
 export default async function setup(project: TestProject) {
-  const { synthesize, projectConfig } = await import('../../local/synth.ts');
+  const [{ synthesize }, { projectConfig }] = await Promise.all([
+    import('../../lib/synth.ts'),
+    import('../../lib/config.ts'),
+  ]);
   const dir = mkdtempSync(join(tmpdir(), 'mlops-test-assembly-'));
   synthesize(dir, projectConfig('test'));
   project.provide('assemblyDir', dir);

@@ -1,8 +1,9 @@
 /** Puts a data set in a lake the way `mlops ingest` does: the raw CSV, its definition, the LATEST pointer. */
 import { createHash } from 'node:crypto';
-import type { ModelDefinition } from '../../lambdas/shared/features/spec.ts';
-import { lakeKeys, type RawPointer } from '../../lambdas/shared/lake.ts';
-import type { ObjectStore } from '../../lambdas/shared/ports.ts';
+import { lakeKeys } from '../../contracts/lake.ts';
+import type { RawPointer } from '../../core/lake.ts';
+import type { ModelDefinition } from '../../core/model/definition.ts';
+import type { ObjectStore } from '../../core/ports.ts';
 
 let counter = 0;
 

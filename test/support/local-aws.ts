@@ -4,11 +4,16 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
-import { httpTimeouts } from '../../lambdas/shared/adapters/aws/clients.ts';
+import {
+  type ClientTarget,
+  clientConfig,
+  makeDocumentClient,
+  makeS3Client,
+} from '../../lambdas/shared/adapters/aws/clients.ts';
 import { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
 
 export interface LocalAws {
@@ -31,22 +36,14 @@ export async function startLocalAws(): Promise<LocalAws> {
   const s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir });
   const { port } = await s3rver.run();
   const s3Endpoint = `http://127.0.0.1:${port}`;
-  const raw = new DynamoDBClient({
+  const target: ClientTarget = {
     region: 'us-east-1',
-    endpoint: dynamoEndpoint,
     credentials,
-    requestHandler: httpTimeouts,
-  });
-  const db = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
-  const s3 = new S3Client({
-    region: 'us-east-1',
-    endpoint: s3Endpoint,
-    forcePathStyle: true,
-    credentials,
-    requestHandler: httpTimeouts,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+    endpoints: { dynamodb: dynamoEndpoint, s3: s3Endpoint },
+  };
+  const raw = new DynamoDBClient(clientConfig('dynamodb', target));
+  const db = makeDocumentClient(target);
+  const s3 = makeS3Client(target);
   return {
     dynamoEndpoint,
     s3Endpoint,

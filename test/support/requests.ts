@@ -1,6 +1,6 @@
 /** Prediction requests for pipeline tests: demo rows as a client sends them, as API Gateway events. */
 import { readFileSync } from 'node:fs';
-import { parseModelDefinition } from '../../lambdas/shared/features/spec.ts';
+import { parseModelDefinition } from '../../core/model/definition.ts';
 
 const demoCsv = readFileSync('data/credit_data.csv', 'utf8');
 let requestCounter = 0;

@@ -1,17 +1,17 @@
 /** Boots the local twin from the assembly the global setup synthesized. */
 
 import { inject } from 'vitest';
+import type { ObjectStore } from '../../core/ports.ts';
+import { systemClock } from '../../core/ports.ts';
 import { makeDocumentClient } from '../../lambdas/shared/adapters/aws/clients.ts';
-import type { ObjectStore } from '../../lambdas/shared/ports.ts';
-import { systemClock } from '../../lambdas/shared/ports.ts';
-import { ModelRegistry } from '../../lambdas/shared/registry/registry.ts';
+import { DynamoModelRegistry } from '../../lambdas/shared/adapters/aws/dynamo-registry.ts';
 import { LocalTwin } from '../../local/twin.ts';
 import { ingestCsv } from './ingest.ts';
 
 export interface TestTwin {
   twin: LocalTwin;
   lake: ObjectStore;
-  registry: ModelRegistry;
+  registry: DynamoModelRegistry;
   /** Puts CSV text in the lake as the model's latest raw data, as `mlops ingest` does. */
   ingestText(model: string, csv: string): Promise<void>;
 }
@@ -20,7 +20,7 @@ export async function startTestTwin(): Promise<TestTwin> {
   const twin = new LocalTwin({ assemblyDir: inject('assemblyDir') });
   await twin.start();
   const lake = twin.store(twin.resolver.output('LakeBucketName')!);
-  const registry = new ModelRegistry(
+  const registry = new DynamoModelRegistry(
     makeDocumentClient(),
     twin.resolver.output('RegistryTableName')!,
     systemClock,

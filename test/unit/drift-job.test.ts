@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { ObjectStore } from '../../core/ports.ts';
+import type { PredictionRecord } from '../../core/prediction-log.ts';
+import type { ModelVersion, ProductionAlias } from '../../core/registry/model.ts';
 import { runDriftJob } from '../../lambdas/drift-job/core.ts';
-import type { PredictionRecord } from '../../lambdas/shared/adapters/aws/dynamo-prediction-log.ts';
-import type { ObjectStore } from '../../lambdas/shared/ports.ts';
-import type { ModelVersion, ProductionAlias } from '../../lambdas/shared/registry/registry.ts';
 import { credit } from '../support/fixtures.ts';
 
 const baseline = [100, 100, 100, 100, 100, 100, 100, 100, 100, 100];

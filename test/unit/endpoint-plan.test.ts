@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { nextStepWeight } from '../../lambdas/canary/core.ts';
-import type { ProductionAlias } from '../../lambdas/shared/registry/registry.ts';
-import { matchesPlan, planVariants } from '../../lambdas/shared/serving/endpoint-plan.ts';
+import { nextStepWeight } from '../../core/policy/canary.ts';
+import type { ProductionAlias } from '../../core/registry/model.ts';
+import { matchesPlan, planVariants } from '../../core/serving/endpoint-plan.ts';
 
 const now = new Date('2026-01-01T12:00:00Z');
 const alias = (over: Partial<ProductionAlias> = {}): ProductionAlias => ({

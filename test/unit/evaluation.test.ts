@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { accuracy, auc, logLoss, psi, scoreHistogram } from '../../lambdas/shared/evaluation.ts';
+import { psi, scoreHistogram } from '../../core/drift/statistics.ts';
+import { accuracy, auc, logLoss } from '../../core/evaluation/classification.ts';
 
 describe('classification metrics', () => {
   it('computes AUC by ranks, sharing ranks between ties', () => {

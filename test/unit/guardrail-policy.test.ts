@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { BinaryMetrics, FairnessGap, SliceGroup } from '../../core/evaluation/metrics.ts';
 import {
   type Decision,
   decide,
@@ -7,8 +8,7 @@ import {
   type GuardrailPolicy,
   guardrailPolicySchema,
   type ModelEvidence,
-} from '../../lambdas/shared/evaluation/guardrail-policy.ts';
-import type { BinaryMetrics, FairnessGap, SliceGroup } from '../../lambdas/shared/evaluation/metrics.ts';
+} from '../../core/policy/guardrail.ts';
 
 const defaults: GuardrailPolicy = guardrailPolicySchema.parse({});
 

@@ -7,10 +7,10 @@ import {
   type SliceGroup,
   singleFeatureAuc,
   sliceGroups,
-} from '../../lambdas/shared/evaluation/metrics.ts';
-import type { FeatureDef } from '../../lambdas/shared/features/spec.ts';
-import type { CleanRow } from '../../lambdas/shared/features/transform.ts';
-import { seededRandom } from '../../lambdas/shared/random.ts';
+} from '../../core/evaluation/metrics.ts';
+import type { FeatureDef } from '../../core/features/spec.ts';
+import type { CleanRow } from '../../core/features/transform.ts';
+import { seededRandom } from '../../core/random.ts';
 
 describe('binaryMetrics', () => {
   it('computes precision, recall, positive rate, accuracy, AUC and ECE on a hand-worked case', () => {

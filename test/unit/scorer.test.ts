@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadXgbModel, UnsupportedModelError } from '../../lambdas/shared/scorer/index.ts';
+import { loadXgbModel, UnsupportedModelError } from '../../core/scorer/xgboost.ts';
 
 interface TreeJson {
   left_children: number[];

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { inferDefinition, modelNameFrom } from '../../lib/cli/spec-infer.ts';
+import { inferDefinition, modelNameFrom } from '../../cli/spec-infer.ts';
 
 describe('spec infer', () => {
   it('infers the credit data: types, the rarer class as positive, slices for small categoricals', () => {

@@ -1,17 +1,17 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parseCsv } from '../../core/features/csv.ts';
 import {
   type CleanRow,
   featureSchemaHash,
   fitTransform,
-  parseCsv,
-  parseModelDefinition,
   transformBatch,
   transformRow,
   validateRow,
   vectorToCsv,
-} from '../../lambdas/shared/features/index.ts';
+} from '../../core/features/transform.ts';
+import { parseModelDefinition } from '../../core/model/definition.ts';
 
 const credit = parseModelDefinition(
   JSON.parse(readFileSync('models/credit.json', 'utf8')),

@@ -1,38 +1,10 @@
-import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-
 /**
- * One row per served prediction, and one per instance of a request the model failed to score
- * (`error` set, no score or label): the canary's error rate is read from the same log.
+ * The prediction log on DynamoDB: partitions of model, hour and shard (bounded, and readable back by
+ * hour), and a TTL on every row.
  */
-export interface PredictionRecord {
-  model: string;
-  requestId: string;
-  index: number;
-  at: string;
-  modelVersion: number;
-  /** The serving variant that answered: `v<N>`, one per model version. */
-  variant: string;
-  /** Whether the request went to production, to a running canary, or is a shadow's copy (not answered). */
-  route?: 'production' | 'canary' | 'shadow';
-  featureSchemaHash: string;
-  features: Record<string, unknown>;
-  score: number | null;
-  label: string | null;
-  latencyMs: number;
-  /** Why the model did not score this instance (its serving variant failed). */
-  error?: string;
-}
-
-/** A row the model scored. */
-export type ScoredRecord = PredictionRecord & { score: number; label: string };
-
-export function isScored(r: PredictionRecord): r is ScoredRecord {
-  return r.error === undefined && typeof r.score === 'number';
-}
-
-export interface PredictionLogPort {
-  write(rows: PredictionRecord[]): Promise<void>;
-}
+import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { PredictionLogPort } from '../../../../core/ports.ts';
+import type { PredictionRecord } from '../../../../core/prediction-log.ts';
 
 /** Writes spread over this many partitions per model and hour. */
 export const LOG_SHARDS = 4;

@@ -5,7 +5,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { ObjectStore } from '../../ports.ts';
+import type { ObjectStore } from '../../../../core/ports.ts';
 
 export class S3ObjectStore implements ObjectStore {
   constructor(

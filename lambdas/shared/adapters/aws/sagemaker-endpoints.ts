@@ -8,12 +8,7 @@ import {
   UpdateEndpointCommand,
   UpdateEndpointWeightsAndCapacitiesCommand,
 } from '@aws-sdk/client-sagemaker';
-import type {
-  EndpointControl,
-  EndpointState,
-  ModelSpec,
-  VariantSpec,
-} from '../../serving/endpoint-control.ts';
+import type { EndpointControl, EndpointState, ModelSpec, VariantSpec } from '../../../../core/ports.ts';
 
 /** SageMaker answers a second create of a name with a ValidationException ("Cannot create already existing ..."). */
 async function ignoreExisting(call: Promise<unknown>): Promise<void> {

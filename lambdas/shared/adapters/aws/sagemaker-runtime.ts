@@ -1,8 +1,9 @@
 /** The {@link ModelRuntime} port on a SageMaker endpoint (serving mode `endpoint`). */
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { endpointNames } from '../../serving/endpoint-control.ts';
-import { variantName } from '../../serving/endpoint-plan.ts';
-import { type ModelRuntime, vectorsToCsv } from '../../serving/model-runtime.ts';
+import type { ModelRuntime } from '../../../../core/ports.ts';
+import { endpointNames } from '../../../../core/serving/endpoint-names.ts';
+import { variantName } from '../../../../core/serving/endpoint-plan.ts';
+import { vectorsToCsv } from '../../../../core/serving/runtime.ts';
 
 export class EndpointRuntime implements ModelRuntime {
   readonly mode = 'endpoint' as const;

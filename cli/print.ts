@@ -1,0 +1,98 @@
+/** Terminal output helpers for the operator CLI. */
+import type { ModelVersion, ProductionAlias } from '../core/registry/model.ts';
+
+const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
+const paint = (code: number) => (s: string) => (useColor ? `\u001b[${code}m${s}\u001b[0m` : s);
+export const bold = paint(1);
+export const dim = paint(2);
+export const green = paint(32);
+export const red = paint(31);
+export const yellow = paint(33);
+
+export function step(title: string): void {
+  console.log(`\n${bold('▸')} ${bold(title)}`);
+}
+
+export function info(line: string): void {
+  console.log(`  ${line}`);
+}
+
+export function ok(line: string): void {
+  console.log(`  ${green('✓')} ${line}`);
+}
+
+export function fail(line: string): void {
+  console.error(`  ${red('✗')} ${line}`);
+}
+
+export function formatMetrics(m: ModelVersion['metrics']['validation']): string {
+  return `AUC ${m.auc.toFixed(4)}, log loss ${m.logloss.toFixed(4)}, accuracy ${m.accuracy.toFixed(4)} on ${m.rows} validation rows`;
+}
+
+export function versionTable(versions: ModelVersion[], alias: ProductionAlias | undefined): string {
+  const rows = [['VERSION', 'STATUS', 'AUC', 'CREATED', 'SNAPSHOT', 'DECISION']];
+  for (const v of [...versions].sort((a, b) => a.version - b.version)) {
+    rows.push([
+      `v${v.version}${alias?.current === v.version ? ' *' : ''}`,
+      v.status,
+      v.metrics.validation.auc.toFixed(4),
+      v.createdAt.replace('T', ' ').slice(0, 19),
+      v.snapshotId,
+      v.decision
+        ? `${v.decision.approved ? 'approved' : 'refused'}${v.decision.forced ? ' (forced)' : ''}: ${v.decision.reasons[0] ?? ''}`
+        : '',
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function goldenSource(g: NonNullable<ModelVersion['golden']>): string {
+  return g.source === 'golden-set'
+    ? `${g.goldenId} (${g.rows} rows, sha256 ${g.sha256})`
+    : `none: ${Math.round(g.fraction * 100)}% of the raw rows held out by the split`;
+}
+
+export function lineage(v: ModelVersion, bucket: string): string {
+  const lines = [
+    `model          ${v.model}`,
+    `version        ${v.version}`,
+    `status         ${v.status}`,
+    `created        ${v.createdAt}`,
+    `data manifest  ${v.dataManifestHash}`,
+    ...(v.golden ? [`golden set     ${goldenSource(v.golden)}`] : []),
+    `snapshot       ${v.snapshotId}`,
+    `feature schema ${v.featureSchemaHash}`,
+    `training code  sha256 ${v.codeSha256}`,
+    `feature code   sha256 ${v.featureCodeSha256}`,
+    `image          ${v.trainingImage}`,
+    `instance type  ${v.instanceType}`,
+    `training job   ${v.trainingJobName}`,
+    `seed           ${v.seed}`,
+    `hyperparams    ${Object.entries(v.hyperParameters)
+      .filter(([k]) => !k.startsWith('sagemaker_'))
+      .map(([k, val]) => `${k}=${val}`)
+      .join(' ')}`,
+    `metrics        ${formatMetrics(v.metrics.validation)}`,
+    ...(v.metrics.golden
+      ? [`golden         ${formatMetrics(v.metrics.golden).replace('validation rows', 'golden rows')}`]
+      : []),
+    `features       ${v.definition.spec.features.map((f) => f.name).join(', ')}`,
+    'artifacts',
+    ...Object.entries(v.artifacts).map(([k, val]) => `  ${k.padEnd(12)} s3://${bucket}/${val}`),
+  ];
+  if (v.decision) {
+    lines.push(
+      `decision       ${v.decision.approved ? 'approved' : 'refused'} at ${v.decision.decidedAt}${v.decision.forced ? ` (forced: ${v.decision.forced.reason})` : ''}`,
+    );
+    for (const r of v.decision.reasons) lines.push(`  - ${r}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,191 @@
+/**
+ * Where the operator CLI acts: the local twin (found by its health endpoint) or a deployed stage
+ * on AWS (found by its CloudFormation outputs). Both give the same registry, lake and pipeline
+ * operations, through the same AWS SDK clients.
+ */
+import {
+  CloudFormationClient,
+  DescribeStacksCommand,
+  type DescribeStacksCommandOutput,
+} from '@aws-sdk/client-cloudformation';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { type ObjectStore, systemClock } from '../core/ports.ts';
+import {
+  type ClientTarget,
+  clientConfig,
+  makeDocumentClient,
+  makeS3Client,
+} from '../lambdas/shared/adapters/aws/clients.ts';
+import { DynamoPredictionLog } from '../lambdas/shared/adapters/aws/dynamo-prediction-log.ts';
+import { DynamoModelRegistry } from '../lambdas/shared/adapters/aws/dynamo-registry.ts';
+import { S3ObjectStore } from '../lambdas/shared/adapters/aws/s3-object-store.ts';
+import type { TwinInfo } from '../local/server.ts';
+import type { ExecutionEvent, ExecutionRecord, MachineKind } from '../local/twin.ts';
+
+export interface ExecutionResult {
+  status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+  output?: unknown;
+  error?: string;
+  cause?: string;
+  taskError?: { state: string; error: string; cause: string };
+}
+
+export interface Target {
+  readonly description: string;
+  readonly apiUrl: string;
+  readonly registry: DynamoModelRegistry;
+  readonly lake: ObjectStore;
+  readonly predictionLog: DynamoPredictionLog;
+  execute(kind: MachineKind, input: unknown, onEvent?: (e: ExecutionEvent) => void): Promise<ExecutionResult>;
+  /** Starts an execution without waiting (AWS only; the twin always runs to completion). */
+  start?(kind: MachineKind, input: unknown): Promise<string>;
+}
+
+export async function isTwinListening(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/_twin/health`, { signal: AbortSignal.timeout(1500) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+export async function twinTarget(url: string): Promise<Target> {
+  const res = await fetch(`${url}/_twin/info`);
+  if (!res.ok) throw new Error(`The twin at ${url} did not answer /_twin/info (HTTP ${res.status}).`);
+  const info = (await res.json()) as TwinInfo;
+  const target: ClientTarget = {
+    region: info.region,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    endpoints: { s3: info.endpoints.s3, dynamodb: info.endpoints.dynamodb },
+  };
+  const db = makeDocumentClient(target);
+  const out = (id: string) => {
+    const v = info.outputs[id];
+    if (!v) throw new Error(`The twin reports no ${id} output.`);
+    return v;
+  };
+  return {
+    description: `local twin at ${url}`,
+    apiUrl: url,
+    registry: new DynamoModelRegistry(db, out('RegistryTableName'), systemClock),
+    lake: new S3ObjectStore(makeS3Client(target), out('LakeBucketName')),
+    predictionLog: new DynamoPredictionLog(db, out('PredictionLogTableName'), 90),
+    async execute(kind, input, onEvent = () => {}) {
+      const r = await fetch(`${url}/_twin/executions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ stateMachine: kind, input }),
+      });
+      if (!r.ok || !r.body)
+        throw new Error(`The twin refused the execution: HTTP ${r.status} ${await r.text()}`);
+      let buffer = '';
+      let record: ExecutionRecord | undefined;
+      const decoder = new TextDecoder();
+      for await (const chunk of r.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let nl = buffer.indexOf('\n');
+        while (nl >= 0) {
+          const line = buffer.slice(0, nl);
+          buffer = buffer.slice(nl + 1);
+          if (line.trim()) {
+            const msg = JSON.parse(line) as { event?: ExecutionEvent; record?: ExecutionRecord };
+            if (msg.event) onEvent(msg.event);
+            if (msg.record) record = msg.record;
+          }
+          nl = buffer.indexOf('\n');
+        }
+      }
+      if (!record) throw new Error('The twin closed the execution stream without a result.');
+      return {
+        status: record.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED',
+        output: record.output,
+        ...(record.error ? { error: record.error } : {}),
+        ...(record.cause ? { cause: record.cause } : {}),
+        ...(record.taskError ? { taskError: record.taskError } : {}),
+      };
+    },
+  };
+}
+
+const OUTPUT_STACKS = ['Data', 'Pipeline', 'Serving', 'Monitoring'];
+
+export async function awsTarget(stage: string): Promise<Target> {
+  const cfn = new CloudFormationClient(clientConfig('cloudformation'));
+  const outputs: Record<string, string> = {};
+  for (const suffix of OUTPUT_STACKS) {
+    const name = `Mlops-${stage}-${suffix}`;
+    let res: DescribeStacksCommandOutput;
+    try {
+      res = await cfn.send(new DescribeStacksCommand({ StackName: name }));
+    } catch (err) {
+      throw new Error(
+        `Cannot read stack ${name} (${(err as Error).message}). Is stage "${stage}" deployed, and are AWS credentials set? For the local twin, run \`npm start\` first.`,
+      );
+    }
+    for (const o of res.Stacks?.[0]?.Outputs ?? [])
+      if (o.OutputKey && o.OutputValue) outputs[o.OutputKey] = o.OutputValue;
+  }
+  const need = (id: string) => {
+    const v = outputs[id];
+    if (!v) throw new Error(`Stage "${stage}" has no ${id} output.`);
+    return v;
+  };
+  const db = makeDocumentClient();
+  const sfn = new SFNClient(clientConfig('sfn'));
+  const arns: Record<MachineKind, string> = {
+    training: need('TrainingStateMachineArn'),
+    promotion: need('PromotionStateMachineArn'),
+    rollback: need('RollbackStateMachineArn'),
+  };
+  const start = async (kind: MachineKind, input: unknown) => {
+    const res = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: arns[kind], input: JSON.stringify(input) }),
+    );
+    return res.executionArn!;
+  };
+  return {
+    description: `AWS stage "${stage}"`,
+    apiUrl: need('ApiUrl'),
+    registry: new DynamoModelRegistry(db, need('RegistryTableName'), systemClock),
+    lake: new S3ObjectStore(makeS3Client(), need('LakeBucketName')),
+    predictionLog: new DynamoPredictionLog(db, need('PredictionLogTableName'), 90),
+    start,
+    async execute(kind, input, onEvent = () => {}) {
+      const executionArn = await start(kind, input);
+      const seen = new Set<number>();
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 5000));
+        const history = await sfn.send(
+          new GetExecutionHistoryCommand({ executionArn, reverseOrder: false, maxResults: 1000 }),
+        );
+        for (const e of history.events ?? []) {
+          if (e.id === undefined || seen.has(e.id)) continue;
+          seen.add(e.id);
+          if (e.stateEnteredEventDetails?.name)
+            onEvent({ type: 'StateEntered', state: e.stateEnteredEventDetails.name });
+        }
+        const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+        if (d.status === 'RUNNING' || d.status === 'PENDING_REDRIVE') continue;
+        return {
+          status:
+            d.status === 'SUCCEEDED'
+              ? 'SUCCEEDED'
+              : d.status === 'TIMED_OUT'
+                ? 'TIMED_OUT'
+                : d.status === 'ABORTED'
+                  ? 'ABORTED'
+                  : 'FAILED',
+          ...(d.output ? { output: JSON.parse(d.output) as unknown } : {}),
+          ...(d.error ? { error: d.error } : {}),
+          ...(d.cause ? { cause: d.cause } : {}),
+        };
+      }
+    },
+  };
+}

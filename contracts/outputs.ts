@@ -1,0 +1,40 @@
+/**
+ * The stacks' CloudFormation output ids. The stacks declare them, the CLI reads them from a
+ * deployed stage (DescribeStacks), and the twin reads them from the synthesized templates.
+ */
+export const stackOutputs = {
+  lakeBucketName: 'LakeBucketName',
+  registryTableName: 'RegistryTableName',
+  predictionLogTableName: 'PredictionLogTableName',
+  operatorTopicArn: 'OperatorTopicArn',
+  trainingStateMachineArn: 'TrainingStateMachineArn',
+  promotionStateMachineArn: 'PromotionStateMachineArn',
+  rollbackStateMachineArn: 'RollbackStateMachineArn',
+  apiUrl: 'ApiUrl',
+  apiKeyId: 'ApiKeyId',
+  dashboardName: 'DashboardName',
+} as const;
+
+/** An output id. */
+export type StackOutputId = (typeof stackOutputs)[keyof typeof stackOutputs];
+
+/** The platform's stacks, by the part of their name after `Mlops-<stage>-`. */
+export const stackParts = ['Data', 'Pipeline', 'Serving', 'Monitoring'] as const;
+
+/** A platform stack part. */
+export type StackPart = (typeof stackParts)[number];
+
+/** The name of a platform stack for a stage. */
+export function stackName(stage: string, part: StackPart): string {
+  return `Mlops-${stage}-${part}`;
+}
+
+/** The state machines an operator starts, and the output naming each one's ARN. */
+export const stateMachineOutputs = {
+  training: stackOutputs.trainingStateMachineArn,
+  promotion: stackOutputs.promotionStateMachineArn,
+  rollback: stackOutputs.rollbackStateMachineArn,
+} as const;
+
+/** A state machine an operator starts. */
+export type MachineKind = keyof typeof stateMachineOutputs;

@@ -1,0 +1,18 @@
+/**
+ * The DynamoDB tables' key and TTL attributes. The constructs declare the tables with them, the
+ * adapters write items with them, and the twin creates its tables from the templates that hold them.
+ */
+
+/** The model registry: one partition per model (`MODEL#<name>`), items sorted by kind and number. */
+export const registryTable = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+} as const;
+
+/** The prediction log: partitions of model, hour and shard; rows expire after the stage's TTL. */
+export const predictionLogTable = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  /** Epoch seconds after which DynamoDB deletes the row. */
+  ttlAttribute: 'expiresAt',
+} as const;

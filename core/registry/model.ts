@@ -1,0 +1,119 @@
+/**
+ * The model registry's domain: version statuses and the transitions allowed between them, the
+ * version record (lineage, metrics, definition, artifacts, decision), the production alias with its
+ * canary and shadow, evidence records and audit events. The DynamoDB adapter stores these.
+ */
+import type { Metrics } from '../evaluation/classification.ts';
+import type { GoldenLineage } from '../lake.ts';
+import type { ModelDefinition } from '../model/definition.ts';
+
+export type VersionStatus =
+  | 'Candidate'
+  | 'Approved'
+  | 'Rejected'
+  | 'Production'
+  | 'Retired'
+  | 'RolledBack'
+  | 'Failed';
+
+/** Allowed status transitions; anything else is refused. */
+export const allowedTransitions: Record<VersionStatus, readonly VersionStatus[]> = {
+  Candidate: ['Approved', 'Rejected', 'Failed'],
+  Approved: ['Production', 'Rejected', 'RolledBack', 'Failed'],
+  Rejected: [],
+  Production: ['Retired', 'RolledBack'],
+  Retired: ['Production'],
+  RolledBack: [],
+  Failed: [],
+};
+
+export interface GuardrailDecision {
+  approved: boolean;
+  reasons: string[];
+  decidedAt: string;
+  forced?: { reason: string };
+}
+
+export interface ModelVersion {
+  model: string;
+  version: number;
+  status: VersionStatus;
+  createdAt: string;
+  featureSchemaHash: string;
+  dataManifestHash: string;
+  /** The golden rows the version was evaluated on; absent on versions registered before it was recorded. */
+  golden?: GoldenLineage;
+  snapshotId: string;
+  trainingJobName: string;
+  trainingImage: string;
+  instanceType: string;
+  seed: number;
+  codeSha256: string;
+  /** Hash of the feature code that built the training matrices (and serves). */
+  featureCodeSha256: string;
+  hyperParameters: Record<string, string>;
+  metrics: { validation: Metrics; golden?: Metrics; training?: Record<string, unknown> };
+  /** The model definition (feature spec and settings) the version was trained with; serving uses it. */
+  definition: ModelDefinition;
+  artifacts: {
+    modelJson: string;
+    transform: string;
+    baseline: string;
+    modelTarball: string;
+    evaluation: string;
+    /** Raw validation and golden rows of the snapshot (JSONL), for scoring any model on the same rows. */
+    evalRows?: string;
+  };
+  decision?: GuardrailDecision;
+}
+
+export interface CanaryState {
+  version: number;
+  /** Share of requests the canary serves, in [0, 1). */
+  weight: number;
+  startedAt: string;
+}
+
+export interface ShadowState {
+  version: number;
+  startedAt: string;
+}
+
+export interface ProductionAlias {
+  model: string;
+  current: number;
+  /** A candidate serving a share of traffic while it bakes. */
+  canary?: CanaryState;
+  /** A candidate scoring a copy of production traffic without answering. */
+  shadow?: ShadowState;
+  /** Earlier production versions, most recent last: rollback pops from here. */
+  history: number[];
+  updatedAt: string;
+  reason?: string;
+}
+
+/** A guardrail decision as recorded: every check with its verdict, and where the full evidence is. */
+export interface EvidenceRecord {
+  model: string;
+  version: number;
+  decidedAt: string;
+  approved: boolean;
+  incumbent: number | null;
+  checks: { name: string; passed: boolean; detail: string }[];
+  reasons: string[];
+  evidenceKey: string;
+  forced?: { reason: string };
+}
+
+export interface AuditEvent {
+  model: string;
+  at: string;
+  action: string;
+  version?: number;
+  detail: Record<string, unknown>;
+}
+
+/** Whether a version in status `from` may move to `to`. */
+export function canTransition(from: VersionStatus, to: VersionStatus): boolean {
+  return allowedTransitions[from].includes(to);
+}

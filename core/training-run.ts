@@ -1,0 +1,55 @@
+/**
+ * What the training pipeline's steps hand each other: the prepared snapshot (prepare → training job
+ * → evaluate → register) and the evaluation of the trained model (evaluate → register). The state
+ * machine carries these between functions, so each side reads the same shape.
+ */
+import type { Metrics } from './evaluation/classification.ts';
+import type { GoldenLineage } from './lake.ts';
+import type { ModelDefinition } from './model/definition.ts';
+import type { ModelVersion } from './registry/model.ts';
+
+export type SplitName = 'train' | 'validation' | 'golden';
+
+export interface PrepareOutput {
+  model: string;
+  /** The definition the snapshot was built with; the version keeps it, and serving uses it. */
+  definition: ModelDefinition;
+  snapshotId: string;
+  dataManifestHash: string;
+  featureSchemaHash: string;
+  seed: number;
+  trainingJobName: string;
+  hyperParameters: Record<string, string>;
+  channels: { train: string; validation: string };
+  keys: {
+    manifest: string;
+    transform: string;
+    validation: string;
+    evalRows: string;
+    golden?: string;
+    quarantine?: string;
+  };
+  counts: {
+    rows: number;
+    valid: number;
+    quarantined: number;
+    train: number;
+    validation: number;
+    golden: number;
+    /** Valid raw rows left out of train and validation because they repeat a golden-set row. */
+    goldenDuplicates: number;
+  };
+  codeSha256: string;
+  featureCodeSha256: string;
+  trainingImage: string;
+  /** Where the golden rows came from: the model's golden set, or a split of the raw rows. */
+  golden: GoldenLineage;
+}
+
+export interface EvaluateOutput {
+  metrics: Metrics;
+  /** Metrics on the golden split, when the snapshot has one. */
+  goldenMetrics?: Metrics;
+  trainingMetrics: Record<string, unknown>;
+  artifacts: ModelVersion['artifacts'];
+}

@@ -1,0 +1,406 @@
+/**
+ * The model registry on DynamoDB. Versions are write-once, status moves only along allowed
+ * transitions, and the production alias changes only by a conditional update on the version it
+ * expects, so two racing promotions cannot both win. Every change writes an audit item.
+ * Transactions are not used (the local DynamoDB lacks them); each write is individually conditional.
+ */
+import { randomUUID } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { errorNames, PlatformError } from '../../../../core/errors.ts';
+import type { Clock, ModelRegistryPort } from '../../../../core/ports.ts';
+import {
+  type AuditEvent,
+  allowedTransitions,
+  type CanaryState,
+  type EvidenceRecord,
+  type GuardrailDecision,
+  type ModelVersion,
+  type ProductionAlias,
+  type ShadowState,
+  type VersionStatus,
+} from '../../../../core/registry/model.ts';
+
+const pk = (model: string) => `MODEL#${model}`;
+const versionSk = (version: number) => `VERSION#${String(version).padStart(10, '0')}`;
+const ALIAS_SK = 'ALIAS#production';
+const COUNTER_SK = 'COUNTER';
+
+function isConditionFailure(err: unknown): boolean {
+  return (
+    err instanceof ConditionalCheckFailedException ||
+    (err as { name?: string }).name === 'ConditionalCheckFailedException'
+  );
+}
+
+function strip<T>(item: Record<string, unknown>): T {
+  const { pk: _pk, sk: _sk, kind: _kind, ...rest } = item;
+  return rest as T;
+}
+
+export class DynamoModelRegistry implements ModelRegistryPort {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Reserves the next version number for a model (1, 2, ...). */
+  async allocateVersion(model: string): Promise<number> {
+    const res = await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: pk(model), sk: COUNTER_SK },
+        UpdateExpression: 'ADD lastVersion :one',
+        ExpressionAttributeValues: { ':one': 1 },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(res.Attributes?.lastVersion);
+  }
+
+  /** Writes a new version; a version number is written once and never overwritten. */
+  async putVersion(record: ModelVersion): Promise<void> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: pk(record.model), sk: versionSk(record.version), kind: 'version', ...record },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) {
+        throw new PlatformError(
+          errorNames.invalidTransition,
+          `Version ${record.version} of model "${record.model}" already exists; versions are write-once.`,
+        );
+      }
+      throw err;
+    }
+    await this.audit({
+      model: record.model,
+      action: 'VersionRegistered',
+      version: record.version,
+      detail: {},
+    });
+  }
+
+  async getVersion(model: string, version: number): Promise<ModelVersion | undefined> {
+    const res = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: pk(model), sk: versionSk(version) },
+        ConsistentRead: true,
+      }),
+    );
+    return res.Item ? strip<ModelVersion>(res.Item) : undefined;
+  }
+
+  async requireVersion(model: string, version: number): Promise<ModelVersion> {
+    const v = await this.getVersion(model, version);
+    if (!v)
+      throw new PlatformError(errorNames.versionNotFound, `Model "${model}" has no version ${version}.`);
+    return v;
+  }
+
+  async listVersions(model: string): Promise<ModelVersion[]> {
+    return this.queryPrefix<ModelVersion>(model, 'VERSION#');
+  }
+
+  /** Every item of a model's partition whose sort key starts with `prefix`, in key order (all pages). */
+  private async queryPrefix<T>(model: string, prefix: string): Promise<T[]> {
+    const items: T[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': pk(model), ':prefix': prefix },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of res.Items ?? []) items.push(strip<T>(item));
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  /**
+   * Moves a version to `to`, only from a status that allows it, and only if the status is still
+   * the one read (so a concurrent change is not overwritten).
+   */
+  async transition(
+    model: string,
+    version: number,
+    to: VersionStatus,
+    extra: { decision?: GuardrailDecision; reason?: string } = {},
+  ): Promise<ModelVersion> {
+    const current = await this.requireVersion(model, version);
+    if (!allowedTransitions[current.status].includes(to)) {
+      throw new PlatformError(
+        errorNames.invalidTransition,
+        `Model "${model}" version ${version} is ${current.status}; it cannot become ${to} (allowed: ${
+          allowedTransitions[current.status].join(', ') || 'none'
+        }).`,
+      );
+    }
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = { ':to': to, ':from': current.status };
+    let update = 'SET #status = :to';
+    if (extra.decision) {
+      update += ', decision = :decision';
+      values[':decision'] = extra.decision;
+    }
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pk(model), sk: versionSk(version) },
+          UpdateExpression: update,
+          ConditionExpression: '#status = :from',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) {
+        throw new PlatformError(
+          errorNames.invalidTransition,
+          `Model "${model}" version ${version} changed status while moving to ${to}; retry.`,
+        );
+      }
+      throw err;
+    }
+    await this.audit({
+      model,
+      action: 'StatusChanged',
+      version,
+      detail: { from: current.status, to, ...(extra.reason ? { reason: extra.reason } : {}) },
+    });
+    return { ...current, status: to, ...(extra.decision ? { decision: extra.decision } : {}) };
+  }
+
+  async getAlias(model: string, consistent = true): Promise<ProductionAlias | undefined> {
+    const res = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: pk(model), sk: ALIAS_SK },
+        ConsistentRead: consistent,
+      }),
+    );
+    return res.Item ? strip<ProductionAlias>(res.Item) : undefined;
+  }
+
+  /**
+   * Points the production alias at `next`, only if it still points at `expected` (undefined: no
+   * alias yet). Of two racing updates exactly one succeeds; the other gets AliasConflict.
+   */
+  async moveAlias(
+    model: string,
+    expected: number | undefined,
+    next: { current: number; history: number[]; reason?: string },
+  ): Promise<ProductionAlias> {
+    const alias: ProductionAlias = { model, ...next, updatedAt: this.clock.now().toISOString() };
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: pk(model), sk: ALIAS_SK, kind: 'alias', ...alias },
+          ConditionExpression: expected === undefined ? 'attribute_not_exists(pk)' : '#current = :expected',
+          ...(expected === undefined
+            ? {}
+            : {
+                ExpressionAttributeNames: { '#current': 'current' },
+                ExpressionAttributeValues: { ':expected': expected },
+              }),
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) {
+        throw new PlatformError(
+          errorNames.aliasConflict,
+          `The production alias of "${model}" changed while it was being moved (expected ${
+            expected === undefined ? 'no alias' : `version ${expected}`
+          }); another promotion or rollback won. Check \`mlops models\` and retry.`,
+        );
+      }
+      throw err;
+    }
+    await this.audit({
+      model,
+      action: 'AliasMoved',
+      version: next.current,
+      detail: { from: expected ?? null, to: next.current, ...(next.reason ? { reason: next.reason } : {}) },
+    });
+    return alias;
+  }
+
+  /**
+   * Records a guardrail decision with its evidence, once: the item can never be overwritten, so
+   * the reasons a version was promoted or refused stay as they were decided.
+   */
+  async putEvidence(record: EvidenceRecord): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          pk: pk(record.model),
+          sk: `EVIDENCE#${String(record.version).padStart(10, '0')}#${record.decidedAt}`,
+          kind: 'evidence',
+          ...record,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    await this.audit({
+      model: record.model,
+      action: 'GuardrailDecision',
+      version: record.version,
+      detail: { approved: record.approved, evidenceKey: record.evidenceKey },
+    });
+  }
+
+  async listEvidence(model: string, version: number): Promise<EvidenceRecord[]> {
+    return this.queryPrefix<EvidenceRecord>(model, `EVIDENCE#${String(version).padStart(10, '0')}#`);
+  }
+
+  /** A conditional update of the production alias item: its new attributes, or undefined when the condition failed. */
+  private async updateAliasIf(
+    model: string,
+    update: {
+      set: string;
+      condition: string;
+      values: Record<string, unknown>;
+      names?: Record<string, string>;
+    },
+  ): Promise<Record<string, unknown> | undefined> {
+    try {
+      const res = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pk(model), sk: ALIAS_SK },
+          UpdateExpression: update.set,
+          ConditionExpression: update.condition,
+          ExpressionAttributeValues: update.values,
+          ...(update.names ? { ExpressionAttributeNames: update.names } : {}),
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return res.Attributes ?? {};
+    } catch (err) {
+      if (isConditionFailure(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Production is `expected`, and no canary or shadow runs beside it. */
+  private static readonly quietBeside =
+    '#current = :expected AND attribute_not_exists(canary) AND attribute_not_exists(shadow)';
+
+  /** Starts a canary beside production `expectedCurrent`; refused if production moved, or a canary or shadow runs. */
+  async startCanary(
+    model: string,
+    expectedCurrent: number,
+    canary: Omit<CanaryState, 'startedAt'>,
+  ): Promise<CanaryState> {
+    const state: CanaryState = { ...canary, startedAt: this.clock.now().toISOString() };
+    const done = await this.updateAliasIf(model, {
+      set: 'SET canary = :canary',
+      condition: DynamoModelRegistry.quietBeside,
+      names: { '#current': 'current' },
+      values: { ':canary': state, ':expected': expectedCurrent },
+    });
+    if (!done) {
+      throw new PlatformError(
+        errorNames.aliasConflict,
+        `Cannot start a canary of "${model}" v${canary.version}: production is no longer v${expectedCurrent}, or another canary is running.`,
+      );
+    }
+    await this.audit({
+      model,
+      action: 'CanaryStarted',
+      version: canary.version,
+      detail: { weight: canary.weight, beside: expectedCurrent },
+    });
+    return state;
+  }
+
+  /** Ends the canary of `version`, if it is still the one running. */
+  async endCanary(model: string, version: number, reason: string): Promise<void> {
+    const done = await this.updateAliasIf(model, {
+      set: 'REMOVE canary',
+      condition: 'canary.version = :version',
+      values: { ':version': version },
+    });
+    if (done) await this.audit({ model, action: 'CanaryEnded', version, detail: { reason } });
+  }
+
+  /** Raises the running canary's share of traffic (a linear step); refused if it is no longer running. */
+  async setCanaryWeight(model: string, version: number, weight: number): Promise<CanaryState> {
+    const alias = await this.updateAliasIf(model, {
+      set: 'SET canary.weight = :weight',
+      condition: 'canary.version = :version',
+      values: { ':version': version, ':weight': weight },
+    });
+    if (!alias) {
+      throw new PlatformError(
+        errorNames.aliasConflict,
+        `Cannot step the canary of "${model}" v${version}: it is no longer running.`,
+      );
+    }
+    await this.audit({ model, action: 'CanaryStepped', version, detail: { weight } });
+    return (alias as unknown as ProductionAlias).canary!;
+  }
+
+  /** Starts a shadow of `version` beside production `expectedCurrent`; refused if production moved, or a shadow or canary runs. */
+  async startShadow(model: string, expectedCurrent: number, version: number): Promise<ShadowState> {
+    const state: ShadowState = { version, startedAt: this.clock.now().toISOString() };
+    const done = await this.updateAliasIf(model, {
+      set: 'SET shadow = :shadow',
+      condition: DynamoModelRegistry.quietBeside,
+      names: { '#current': 'current' },
+      values: { ':shadow': state, ':expected': expectedCurrent },
+    });
+    if (!done) {
+      throw new PlatformError(
+        errorNames.aliasConflict,
+        `Cannot start a shadow of "${model}" v${version}: production is no longer v${expectedCurrent}, or another shadow or canary is running.`,
+      );
+    }
+    await this.audit({ model, action: 'ShadowStarted', version, detail: { beside: expectedCurrent } });
+    return state;
+  }
+
+  /** Ends the shadow of `version` (if it is still the one running) and records its report. */
+  async endShadow(model: string, version: number, report: Record<string, unknown>): Promise<void> {
+    await this.updateAliasIf(model, {
+      set: 'REMOVE shadow',
+      condition: 'shadow.version = :version',
+      values: { ':version': version },
+    });
+    await this.audit({ model, action: 'ShadowEnded', version, detail: report });
+  }
+
+  async audit(event: Omit<AuditEvent, 'at'>): Promise<void> {
+    const at = this.clock.now().toISOString();
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: pk(event.model), sk: `AUDIT#${at}#${randomUUID()}`, kind: 'audit', at, ...event },
+      }),
+    );
+  }
+
+  /** Every audit event of a model, oldest first. */
+  async listAudit(model: string): Promise<AuditEvent[]> {
+    return this.queryPrefix<AuditEvent>(model, 'AUDIT#');
+  }
+}

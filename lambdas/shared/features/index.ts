@@ -1,3 +1,0 @@
-export * from './csv.ts';
-export * from './spec.ts';
-export * from './transform.ts';
