@@ -3,13 +3,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { lakeKeys } from '../contracts/lake.ts';
+import type { MachineKind } from '../contracts/outputs.ts';
+import type { ExecutionEvent } from '../contracts/twin-api.ts';
 import { CsvFormatError, parseCsv } from '../core/features/csv.ts';
 import { validateRow } from '../core/features/transform.ts';
 import type { RawPointer } from '../core/lake.ts';
 import type { ModelDefinition } from '../core/model/definition.ts';
 import type { ModelVersion } from '../core/registry/model.ts';
 import type { PrepareOutput } from '../core/training-run.ts';
-import type { ExecutionEvent, MachineKind } from '../local/twin.ts';
 import { bold, dim, formatMetrics, info, lineage, ok, red, versionTable, yellow } from './print.ts';
 import type { ExecutionResult, Target } from './target.ts';
 

@@ -14,6 +14,8 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import type { MachineKind } from '../contracts/outputs.ts';
+import type { ExecutionEvent, ExecutionRecord, TwinInfo } from '../contracts/twin-api.ts';
 import { type ObjectStore, systemClock } from '../core/ports.ts';
 import {
   type ClientTarget,
@@ -24,8 +26,6 @@ import {
 import { DynamoPredictionLog } from '../lambdas/shared/adapters/aws/dynamo-prediction-log.ts';
 import { DynamoModelRegistry } from '../lambdas/shared/adapters/aws/dynamo-registry.ts';
 import { S3ObjectStore } from '../lambdas/shared/adapters/aws/s3-object-store.ts';
-import type { TwinInfo } from '../local/server.ts';
-import type { ExecutionEvent, ExecutionRecord, MachineKind } from '../local/twin.ts';
 
 export interface ExecutionResult {
   status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';

@@ -6,22 +6,17 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { LocalTwin, MachineKind } from './twin.ts';
-
-export interface TwinInfo {
-  apiUrl: string;
-  region: string;
-  endpoints: { s3: string; dynamodb: string };
-  outputs: Record<string, string | undefined>;
-}
+import { type MachineKind, stackOutputs } from '../contracts/outputs.ts';
+import type { TwinInfo } from '../contracts/twin-api.ts';
+import type { LocalTwin } from './twin.ts';
 
 const OUTPUT_IDS = [
-  'LakeBucketName',
-  'RegistryTableName',
-  'PredictionLogTableName',
-  'TrainingStateMachineArn',
-  'PromotionStateMachineArn',
-  'RollbackStateMachineArn',
+  stackOutputs.lakeBucketName,
+  stackOutputs.registryTableName,
+  stackOutputs.predictionLogTableName,
+  stackOutputs.trainingStateMachineArn,
+  stackOutputs.promotionStateMachineArn,
+  stackOutputs.rollbackStateMachineArn,
 ];
 
 async function readBody(req: IncomingMessage, limit = 6 * 1024 * 1024): Promise<string> {

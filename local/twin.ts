@@ -17,6 +17,8 @@ import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { StateMachine } from 'aws-local-stepfunctions';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
+import { type MachineKind, stateMachineOutputs } from '../contracts/outputs.ts';
+import type { ExecutionEvent, ExecutionRecord, Notification } from '../contracts/twin-api.ts';
 import type { ObjectStore } from '../core/ports.ts';
 import { type ClientTarget, clientConfig, makeS3Client } from '../lambdas/shared/adapters/aws/clients.ts';
 import { S3ObjectStore } from '../lambdas/shared/adapters/aws/s3-object-store.ts';
@@ -25,13 +27,7 @@ import { type CreateTrainingJobRequest, runTrainingJob } from './sagemaker.ts';
 import { LocalSageMakerEndpoints } from './sagemaker-endpoint.ts';
 import { type Assembly, LOCAL_REGION, Resolver, readAssembly, type StackTemplate } from './template.ts';
 
-export type MachineKind = 'training' | 'promotion' | 'rollback';
-
-const MACHINE_OUTPUTS: Record<MachineKind, string> = {
-  training: 'TrainingStateMachineArn',
-  promotion: 'PromotionStateMachineArn',
-  rollback: 'RollbackStateMachineArn',
-};
+const MACHINE_OUTPUTS = stateMachineOutputs;
 
 export interface TwinOptions {
   /** A synthesized assembly to boot from. */
@@ -40,36 +36,6 @@ export interface TwinOptions {
   workDir?: string;
   /** Progress lines (training output, notifications). */
   log?: (line: string) => void;
-}
-
-export interface ExecutionEvent {
-  type: string;
-  state?: string;
-  error?: string;
-  cause?: string;
-}
-
-export interface ExecutionRecord {
-  executionArn: string;
-  stateMachine: MachineKind;
-  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
-  input: unknown;
-  output?: unknown;
-  /** The Fail state's error, and the first task error that led there. */
-  error?: string;
-  cause?: string;
-  taskError?: { state: string; error: string; cause: string };
-  /** The states entered, in order. */
-  states: string[];
-  startedAt: string;
-  stoppedAt?: string;
-}
-
-export interface Notification {
-  at: string;
-  topicArn: string;
-  subject?: string;
-  message: string;
 }
 
 interface LocalFunction {

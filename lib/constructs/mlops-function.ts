@@ -64,6 +64,12 @@ export interface MlopsFunctionProps extends FunctionSettings {
    * @default - none
    */
   readonly description?: string;
+  /**
+   * Build-time constants for the bundle (esbuild `define`), each a JSON literal. Code under a
+   * constant that is false for this function is left out of its bundle.
+   * @default - only the model definitions
+   */
+  readonly bundleConstants?: Record<string, string>;
 }
 
 /** Access a function gets to the lake. */
@@ -156,7 +162,7 @@ export class MlopsFunction extends nodejs.NodejsFunction {
         minify: true,
         sourceMap: true,
         logLevel: nodejs.LogLevel.WARNING,
-        define: { __MLOPS_MODELS_B64__: JSON.stringify(modelsB64) },
+        define: { __MLOPS_MODELS_B64__: JSON.stringify(modelsB64), ...props.bundleConstants },
       },
     });
     this.executionRole = role;

@@ -105,6 +105,10 @@ export class PredictionApi extends Construct {
         DEFAULT_MODEL: props.defaultModel,
         PREDICTION_LOG_TTL_DAYS: String(ttlDays),
       },
+      // The SageMaker runtime client is bundled only where the function serves from endpoints.
+      bundleConstants: {
+        __MLOPS_SERVING_MODE__: JSON.stringify(props.endpointPrefix ? 'endpoint' : 'lambda'),
+      },
     })
       .bindRegistry(props.registry, 'read')
       .bindLake(props.lake, 'read', 'artifacts')
