@@ -96,7 +96,7 @@ const actions: Actions = {
 };
 
 /** Runs one canary or shadow action of the promotion pipeline. */
-export function runCanary<A extends CanaryAction>(
+export async function runCanary<A extends CanaryAction>(
   input: CanaryInput & { action: A },
   deps: CanaryDeps,
 ): Promise<CanaryResults[A]> {
