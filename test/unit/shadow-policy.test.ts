@@ -50,7 +50,13 @@ function evidence(
 
 describe('judgeShadow', () => {
   it('pairs instances by request id and index, leaving out failures and unmatched copies', () => {
-    const production = [prod('a', 0, 0.2), prod('a', 1, 0.7), prod('b', 0, 0.6, failed), prod('c', 0, 0.3)];
+    const production = [
+      prod('a', 0, 0.2),
+      prod('a', 1, 0.7),
+      prod('b', 0, 0.6, failed),
+      prod('c', 0, 0.3),
+      prod('e', 0, 0.5),
+    ];
     const copies = [
       shadow('a', 1, 0.8),
       shadow('a', 0, 0.25),
@@ -58,6 +64,8 @@ describe('judgeShadow', () => {
       shadow('b', 0, 0.6),
       shadow('c', 0, 0.3, failed),
       shadow('d', 0, 0.1),
+      // An error makes a failure, not a pair, even when the row carries a score.
+      shadow('e', 0, 0.5, { error: 'timed out' }),
     ];
     const pairs = pairShadowRows(production, copies);
     expect(pairs.map(({ p, s }) => [p.requestId, p.index, s.requestId, s.index])).toEqual([
@@ -66,7 +74,7 @@ describe('judgeShadow', () => {
     ]);
     const report = judgeShadow({ ...settings, minSamples: 2 }, evidence(production, copies));
     expect(report.pairs).toBe(2);
-    expect(report.shadowErrors).toBe(1);
+    expect(report.shadowErrors).toBe(2);
   });
 
   it('agrees when the labels agree at least minAgreement, reporting differences, PSI and shadow errors', () => {
