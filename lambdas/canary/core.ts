@@ -1,96 +1,154 @@
 /**
  * The canary steps of the promotion pipeline. `start` lets the candidate serve a share of traffic
- * beside production; after each bake, `check` compares the scores the canary served with the
- * incumbent's over the whole window so far (population stability index) and answers `healthy`,
- * `unhealthy`, or `bake` again when either side has too few predictions to judge (up to the
- * model's `maxBakes`); `abort` takes the canary out and marks the candidate RolledBack, so
- * production never stopped serving.
+ * beside production; after each bake, `check` judges what the canary served against the
+ * incumbent over the whole window so far (`judgeCanary`: errors, latency, served-score PSI) and
+ * answers `healthy`, `step` (raise the share and bake again), `unhealthy`, or `bake` again when
+ * either side has too few predictions to judge (up to the model's `maxBakes`); `abort` takes the
+ * canary out and marks the candidate RolledBack, so production never stopped serving. The shadow
+ * actions run the stage before it (`shadow.ts`).
  */
 
-import { psi, scoreHistogram } from '../../core/drift/statistics.ts';
 import { errorNames, PlatformError } from '../../core/errors.ts';
-import { nextStepWeight } from '../../core/policy/canary.ts';
-import type { Clock, ModelRegistryPort } from '../../core/ports.ts';
-import { isScored, type PredictionRecord } from '../../core/prediction-log.ts';
-import { checkShadow, endShadow, startShadow } from './shadow.ts';
+import { type CanaryCheck, judgeCanary, servedSamples } from '../../core/policy/canary.ts';
+import type { ShadowReport } from '../../core/policy/shadow.ts';
+import type { Clock, ModelRegistryPort, PredictionWindowReader } from '../../core/ports.ts';
+import type { CanaryState } from '../../core/registry/model.ts';
+import {
+  checkShadow,
+  endShadow,
+  type ShadowEnded,
+  type ShadowEndReport,
+  type ShadowStarted,
+  startShadow,
+} from './shadow.ts';
 
+/** One invocation from the promotion pipeline; which fields it carries depends on `action`. */
 export interface CanaryInput {
   action: 'start' | 'check' | 'step' | 'abort' | 'shadow-start' | 'shadow-check' | 'shadow-end';
   model: string;
   version: number;
-  /** For `start`: the production version the candidate was compared with. */
+  /** For `start` and `shadow-start`: the production version the candidate was compared with. */
   expectedCurrent?: number | null;
   /** For `step`: the new share of traffic. */
   weight?: number;
-  /** For `check`: bakes completed before this one. */
+  /** For `check` and `shadow-check`: bakes completed before this one. */
   bakes?: number;
   /** For `abort`: why. */
   reason?: string;
-  /** For `shadow-end`: the shadow check's verdict and summary. */
-  report?: { verdict?: string; summary?: string };
+  /** For `shadow-end`: the shadow check's report (its verdict and summary decide). */
+  report?: ShadowEndReport;
 }
 
-export interface CanaryCheck {
-  /** `step`: healthy at this share; raise it to `nextWeight` and bake again. */
-  verdict: 'healthy' | 'unhealthy' | 'bake' | 'step';
-  nextWeight?: number;
-  healthy: boolean;
-  /** Bakes completed, this one included. */
-  bakes: number;
-  /** The reasons in one line: what an abort records and operators are told. */
-  summary: string;
-  canarySamples: number;
-  incumbentSamples: number;
-  scorePsi: number | null;
-  /** Share of the canary's predictions that failed, once it served at least minSamples. */
-  errorRate: number | null;
-  latencyP95Ms: { canary: number; incumbent: number } | null;
-  reasons: string[];
+/** The pipeline's canary and shadow actions. */
+export type CanaryAction = CanaryInput['action'];
+
+/** What `start` and `step` return: the canary as it now runs, how long it bakes, and a fresh bake count. */
+export type CanaryStarted = CanaryState & { bakeSeconds: number; bakes: 0 };
+
+/** What `abort` returns once the canary is out and the candidate RolledBack. */
+export interface CanaryAborted {
+  model: string;
+  version: number;
+  rolledBack: true;
 }
 
+/** The result of each action, as the promotion pipeline reads it. */
+export interface CanaryResults {
+  start: CanaryStarted;
+  step: CanaryStarted;
+  check: CanaryCheck;
+  abort: CanaryAborted;
+  'shadow-start': ShadowStarted;
+  'shadow-check': ShadowReport;
+  'shadow-end': ShadowEnded;
+}
+
+/** The result of one action (of any action when `A` is the whole union). */
+export type CanaryResult<A extends CanaryAction = CanaryAction> = CanaryResults[A];
+
+/** The ports the canary and shadow actions use. */
 export interface CanaryDeps {
-  registry: ModelRegistryPort;
-  readWindow: (model: string, from: Date, to: Date) => Promise<PredictionRecord[]>;
+  registry: Pick<
+    ModelRegistryPort,
+    | 'requireVersion'
+    | 'getAlias'
+    | 'startCanary'
+    | 'setCanaryWeight'
+    | 'endCanary'
+    | 'startShadow'
+    | 'endShadow'
+    | 'transition'
+  >;
+  readWindow: PredictionWindowReader;
   clock: Clock;
 }
 
-export async function runCanary(input: CanaryInput, deps: CanaryDeps): Promise<Record<string, unknown>> {
-  if (input.action === 'shadow-start')
-    return startShadow(input.model, input.version, input.expectedCurrent, deps);
-  if (input.action === 'shadow-check')
-    return { ...(await checkShadow(input.model, input.version, input.bakes ?? 0, deps)) };
-  if (input.action === 'shadow-end') return endShadow(input.model, input.version, input.report ?? {}, deps);
+type Actions = { [A in CanaryAction]: (input: CanaryInput, deps: CanaryDeps) => Promise<CanaryResults[A]> };
+
+const actions: Actions = {
+  start: startCanary,
+  step: stepCanary,
+  check: checkCanary,
+  abort: abortCanary,
+  'shadow-start': startShadow,
+  'shadow-check': checkShadow,
+  'shadow-end': endShadow,
+};
+
+/** Runs one canary or shadow action of the promotion pipeline. */
+export async function runCanary<A extends CanaryAction>(
+  input: CanaryInput & { action: A },
+  deps: CanaryDeps,
+): Promise<CanaryResults[A]> {
+  if (!Object.hasOwn(actions, input.action)) {
+    throw new PlatformError(
+      errorNames.invalidInput,
+      `Unknown canary action "${String(input.action)}": expected one of ${Object.keys(actions).join(', ')}.`,
+    );
+  }
+  const run: Actions[A] = actions[input.action];
+  return run(input, deps);
+}
+
+async function startCanary(input: CanaryInput, deps: CanaryDeps): Promise<CanaryStarted> {
   const candidate = await deps.registry.requireVersion(input.model, input.version);
   const settings = candidate.definition.promotion.canary;
-  if (input.action === 'start') {
-    if (input.expectedCurrent === null || input.expectedCurrent === undefined) {
-      throw new PlatformError(
-        errorNames.invalidInput,
-        `Model "${input.model}" has no production version for a canary to run beside.`,
-      );
-    }
-    const state = await deps.registry.startCanary(input.model, input.expectedCurrent, {
-      version: input.version,
-      weight: settings.weight,
-    });
-    return { ...state, bakeSeconds: settings.bakeSeconds, bakes: 0 };
+  if (input.expectedCurrent === null || input.expectedCurrent === undefined) {
+    throw new PlatformError(
+      errorNames.invalidInput,
+      `Model "${input.model}" has no production version for a canary to run beside.`,
+    );
   }
-  if (input.action === 'step') {
-    if (typeof input.weight !== 'number' || !(input.weight > 0 && input.weight < 1)) {
-      throw new PlatformError(
-        errorNames.invalidInput,
-        `A canary step needs a weight in (0, 1), got ${input.weight}.`,
-      );
-    }
-    const state = await deps.registry.setCanaryWeight(input.model, input.version, input.weight);
-    return { ...state, bakeSeconds: settings.bakeSeconds, bakes: 0 };
+  const state = await deps.registry.startCanary(input.model, input.expectedCurrent, {
+    version: input.version,
+    weight: settings.weight,
+  });
+  return { ...state, bakeSeconds: settings.bakeSeconds, bakes: 0 };
+}
+
+async function stepCanary(input: CanaryInput, deps: CanaryDeps): Promise<CanaryStarted> {
+  const candidate = await deps.registry.requireVersion(input.model, input.version);
+  if (typeof input.weight !== 'number' || !(input.weight > 0 && input.weight < 1)) {
+    throw new PlatformError(
+      errorNames.invalidInput,
+      `A canary step needs a weight in (0, 1), got ${input.weight}.`,
+    );
   }
-  if (input.action === 'abort') {
-    const reason = input.reason ?? 'canary unhealthy';
-    await deps.registry.endCanary(input.model, input.version, reason);
-    await deps.registry.transition(input.model, input.version, 'RolledBack', { reason: `canary: ${reason}` });
-    return { model: input.model, version: input.version, rolledBack: true };
-  }
+  const state = await deps.registry.setCanaryWeight(input.model, input.version, input.weight);
+  return { ...state, bakeSeconds: candidate.definition.promotion.canary.bakeSeconds, bakes: 0 };
+}
+
+async function abortCanary(input: CanaryInput, deps: CanaryDeps): Promise<CanaryAborted> {
+  // The candidate must exist before its canary is ended and its status moved.
+  await deps.registry.requireVersion(input.model, input.version);
+  const reason = input.reason ?? 'canary unhealthy';
+  await deps.registry.endCanary(input.model, input.version, reason);
+  await deps.registry.transition(input.model, input.version, 'RolledBack', { reason: `canary: ${reason}` });
+  return { model: input.model, version: input.version, rolledBack: true };
+}
+
+async function checkCanary(input: CanaryInput, deps: CanaryDeps): Promise<CanaryCheck> {
+  const candidate = await deps.registry.requireVersion(input.model, input.version);
   const alias = await deps.registry.getAlias(input.model);
   if (alias?.canary?.version !== input.version) {
     throw new PlatformError(
@@ -98,101 +156,11 @@ export async function runCanary(input: CanaryInput, deps: CanaryDeps): Promise<R
       `Model "${input.model}" v${input.version} is not the running canary.`,
     );
   }
-  const rows = (
-    await deps.readWindow(input.model, new Date(alias.canary.startedAt), deps.clock.now())
-  ).filter((r) => r.route !== 'shadow');
-  const canaryRows = rows.filter((r) => r.modelVersion === input.version);
-  const incumbentRows = rows.filter((r) => r.modelVersion === alias.current);
-  const canary = canaryRows.filter(isScored).map((r) => r.score);
-  const incumbent = incumbentRows.filter(isScored).map((r) => r.score);
-  const bakes = (input.bakes ?? 0) + 1;
-  const check: CanaryCheck = {
-    verdict: 'healthy',
-    healthy: true,
-    bakes,
-    canarySamples: canary.length,
-    incumbentSamples: incumbent.length,
-    scorePsi: null,
-    errorRate: null,
-    latencyP95Ms: null,
-    reasons: [],
-    summary: '',
-  };
-  // Errors need no comparison: once the canary has been asked often enough, too many failures end it.
-  const failed = canaryRows.length - canary.length;
-  if (canaryRows.length >= settings.minSamples) {
-    check.errorRate = failed / canaryRows.length;
-    if (check.errorRate > settings.maxErrorRate) {
-      check.verdict = 'unhealthy';
-      check.healthy = false;
-      check.reasons.push(
-        `v${input.version} failed ${failed} of ${canaryRows.length} predictions (${(check.errorRate * 100).toFixed(1)}% > max ${(settings.maxErrorRate * 100).toFixed(1)}%)`,
-      );
-      return { ...check, summary: check.reasons.join('; ') };
-    }
-  }
-  if (canary.length < settings.minSamples || incumbent.length < settings.minSamples) {
-    const counts = `canary ${canary.length}, incumbent ${incumbent.length}; at least ${settings.minSamples} each`;
-    if (bakes < settings.maxBakes) {
-      check.verdict = 'bake';
-      check.reasons.push(
-        `too few predictions to compare after bake ${bakes} of ${settings.maxBakes} (${counts}): baking again`,
-      );
-    } else if (settings.lowTraffic === 'rollback') {
-      check.verdict = 'unhealthy';
-      check.healthy = false;
-      check.reasons.push(
-        `too few predictions to compare after ${bakes} bakes (${counts}): lowTraffic is rollback`,
-      );
-    } else {
-      check.reasons.push(
-        `too few predictions to compare after ${bakes} bakes (${counts}): the canary is judged healthy on the offline evidence alone`,
-      );
-    }
-    return { ...check, summary: check.reasons.join('; ') };
-  }
-  const canaryP95 = p95Latency(canaryRows);
-  const incumbentP95 = p95Latency(incumbentRows);
-  check.latencyP95Ms = { canary: canaryP95, incumbent: incumbentP95 };
-  const latencyBound = incumbentP95 * settings.maxLatencyRatio + settings.latencySlackMs;
-  if (canaryP95 > latencyBound) {
-    check.verdict = 'unhealthy';
-    check.healthy = false;
-    check.reasons.push(
-      `v${input.version} is slower: p95 latency ${canaryP95} ms > ${latencyBound.toFixed(0)} ms (v${alias.current}'s ${incumbentP95} ms x ${settings.maxLatencyRatio} + ${settings.latencySlackMs} ms)`,
-    );
-  }
-  const value = psi(scoreHistogram(incumbent), scoreHistogram(canary));
-  check.scorePsi = value;
-  if (!(value <= settings.maxScorePsi)) {
-    check.verdict = 'unhealthy';
-    check.healthy = false;
-    check.reasons.push(
-      `served scores of v${input.version} drift from v${alias.current}'s: PSI ${value.toFixed(4)} > max ${settings.maxScorePsi.toFixed(4)} (${canary.length} vs ${incumbent.length} predictions)`,
-    );
-  } else {
-    check.reasons.push(
-      `served-score PSI ${value.toFixed(4)} <= max ${settings.maxScorePsi.toFixed(4)} (${canary.length} vs ${incumbent.length} predictions)`,
-    );
-  }
-  if (check.verdict === 'healthy') {
-    const next = nextStepWeight(settings.weight, settings.steps, alias.canary.weight);
-    if (next !== undefined) {
-      check.verdict = 'step';
-      check.nextWeight = next;
-      check.reasons.push(`healthy at ${pct(alias.canary.weight)} of traffic: stepping to ${pct(next)}`);
-    }
-  }
-  return { ...check, summary: check.reasons.join('; ') };
-}
-
-const pct = (w: number) => `${(w * 100).toFixed(1)}%`;
-
-/** The 95th percentile of request latency (one value per request, not per instance). */
-function p95Latency(rows: readonly PredictionRecord[]): number {
-  const byRequest = new Map<string, number>();
-  for (const r of rows) byRequest.set(r.requestId, r.latencyMs);
-  const sorted = [...byRequest.values()].sort((a, b) => a - b);
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)]!;
+  const window = await deps.readWindow(input.model, new Date(alias.canary.startedAt), deps.clock.now());
+  const samples = servedSamples(window, { canary: input.version, incumbent: alias.current });
+  return judgeCanary(candidate.definition.promotion.canary, {
+    canary: { version: input.version, weight: alias.canary.weight, sample: samples.canary },
+    incumbent: { version: alias.current, sample: samples.incumbent },
+    bakesBefore: input.bakes ?? 0,
+  });
 }
