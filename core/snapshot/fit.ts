@@ -6,7 +6,8 @@
 import { errorNames, PlatformError } from '../errors.ts';
 import type { FeatureSpec } from '../features/spec.ts';
 import { FitError, featureSchemaHash, fitTransform, type TransformArtifact } from '../features/transform.ts';
-import type { SplitRow, Splits } from './split.ts';
+import type { SplitName } from '../training-run.ts';
+import type { SplitRow } from './split.ts';
 
 /** The fitted transform and the hash that names what its vectors mean. */
 export interface FittedTransform {
@@ -18,7 +19,10 @@ export interface FittedTransform {
  * Fits the transform on the training split of `splits` (the other splits are not read). A split
  * the transform cannot be fitted on (a feature with no value to impute from) is InvalidInput.
  */
-export function fitOnTraining(spec: FeatureSpec, splits: Pick<Splits<SplitRow>, 'train'>): FittedTransform {
+export function fitOnTraining(
+  spec: FeatureSpec,
+  splits: Readonly<Record<SplitName, readonly SplitRow[]>>,
+): FittedTransform {
   let transform: TransformArtifact;
   try {
     transform = fitTransform(
