@@ -8,8 +8,10 @@ import type { GoldenLineage } from './lake.ts';
 import type { ModelDefinition } from './model/definition.ts';
 import type { ModelVersion } from './registry/model.ts';
 
+/** A snapshot's splits: the model trains on `train`, and is judged on `validation` and `golden`. */
 export type SplitName = 'train' | 'validation' | 'golden';
 
+/** The prepare step's result: the snapshot it wrote and the training request for it. */
 export interface PrepareOutput {
   model: string;
   /** The definition the snapshot was built with; the version keeps it, and serving uses it. */
@@ -18,6 +20,7 @@ export interface PrepareOutput {
   dataManifestHash: string;
   featureSchemaHash: string;
   seed: number;
+  /** Starts with the stage's prefix (contracts/names.ts), which the training grants are scoped by. */
   trainingJobName: string;
   hyperParameters: Record<string, string>;
   channels: { train: string; validation: string };
@@ -46,6 +49,7 @@ export interface PrepareOutput {
   golden: GoldenLineage;
 }
 
+/** The evaluate step's result: the trained model's metrics and artifacts. */
 export interface EvaluateOutput {
   metrics: Metrics;
   /** Metrics on the golden split, when the snapshot has one. */

@@ -1,19 +1,24 @@
+import { parseFunctionEnv } from '../../contracts/env.ts';
 import { systemClock } from '../../core/ports.ts';
-import { lakeStore } from '../shared/deps.ts';
-import { requireEnv } from '../shared/env.ts';
+import { checkTrainingJobPrefix } from '../../core/snapshot/training-request.ts';
+import { makeS3Client } from '../shared/adapters/aws/clients.ts';
+import { S3ObjectStore } from '../shared/adapters/aws/s3-object-store.ts';
 import { findModel } from '../shared/models.ts';
 import { taskHandler } from '../shared/task-handler.ts';
-import { type PrepareInput, prepareFeatures } from './core.ts';
+import { type PrepareEnv, type PrepareInput, prepareFeatures } from './core.ts';
+
+// At cold start: a missing or malformed variable fails the init, naming it.
+const env = parseFunctionEnv('prepare-features');
+const settings: PrepareEnv = {
+  trainingSourceUri: env.TRAINING_SOURCE_URI,
+  trainingCodeSha256: env.TRAINING_CODE_SHA256,
+  featureCodeSha256: env.FEATURE_CODE_SHA256,
+  trainingImageUri: env.TRAINING_IMAGE_URI,
+  trainingJobPrefix: checkTrainingJobPrefix(env.TRAINING_JOB_PREFIX),
+};
+// Every request reads and writes the lake: the client is built once, with the function.
+const lake = new S3ObjectStore(makeS3Client(), env.LAKE_BUCKET);
 
 export const handler = taskHandler((input: PrepareInput) =>
-  prepareFeatures(input, findModel, {
-    lake: lakeStore(),
-    clock: systemClock,
-    env: {
-      trainingSourceUri: requireEnv('TRAINING_SOURCE_URI'),
-      trainingCodeSha256: requireEnv('TRAINING_CODE_SHA256'),
-      featureCodeSha256: requireEnv('FEATURE_CODE_SHA256'),
-      trainingImageUri: requireEnv('TRAINING_IMAGE_URI'),
-    },
-  }),
+  prepareFeatures(input, findModel, { lake, clock: systemClock, env: settings }),
 );

@@ -1,13 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trainingJobPrefix } from '../../contracts/names.ts';
 import { type ModelDefinition, parseModelDefinition } from '../../core/model/definition.ts';
 import { systemClock } from '../../core/ports.ts';
 import type { PrepareOutput } from '../../core/training-run.ts';
 import { prepareFeatures } from '../../lambdas/prepare-features/core.ts';
 import type { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
 import { credit } from '../support/fixtures.ts';
-import { prepareEnv as env, ingestCsv } from '../support/ingest.ts';
+import { ingestCsv, prepareEnv } from '../support/ingest.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
+
+/** The construct's environment, with the prefix of a stage named `test`. */
+const env = { ...prepareEnv, trainingJobPrefix: trainingJobPrefix('test') };
 
 const demo = readFileSync('data/credit_data.csv', 'utf8').trimEnd().split('\n');
 const header = demo[0]!;
@@ -108,5 +112,10 @@ describe('prepare step on bad data (against s3rver)', () => {
     expect(b.snapshotId).toBe(a.snapshotId);
     expect(b.dataManifestHash).toBe(a.dataManifestHash);
     expect(c.dataManifestHash).not.toBe(a.dataManifestHash);
+    // The training job is named under the stage's prefix, after the model and the snapshot.
+    expect(a.trainingJobName).toMatch(
+      new RegExp(`^mlops-test--credit-${a.snapshotId.slice(0, 8)}-\\d{14}-[0-9a-f]{6}$`),
+    );
+    expect(c.trainingJobName).not.toBe(a.trainingJobName);
   });
 });

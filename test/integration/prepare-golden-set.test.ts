@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { storeGolden } from '../../cli/golden.ts';
 import { lakeKeys } from '../../contracts/lake.ts';
+import { trainingJobPrefix } from '../../contracts/names.ts';
 import { parseCsv } from '../../core/features/csv.ts';
 import { validateRow } from '../../core/features/transform.ts';
 import { type ModelDefinition, parseModelDefinition } from '../../core/model/definition.ts';
@@ -10,8 +11,11 @@ import type { PrepareOutput } from '../../core/training-run.ts';
 import { prepareFeatures } from '../../lambdas/prepare-features/core.ts';
 import type { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
 import { credit } from '../support/fixtures.ts';
-import { prepareEnv as env, ingestCsv } from '../support/ingest.ts';
+import { ingestCsv, prepareEnv } from '../support/ingest.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
+
+/** The construct's environment, with the prefix of a stage named `test`. */
+const env = { ...prepareEnv, trainingJobPrefix: trainingJobPrefix('test') };
 
 const demo = readFileSync('data/credit_data.csv', 'utf8').trimEnd().split('\n');
 const header = demo[0]!;

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trainingJobPrefix } from '../../contracts/names.ts';
 import { parseCsv } from '../../core/features/csv.ts';
 import {
   type TransformArtifact,
@@ -18,8 +19,11 @@ import { systemClock } from '../../core/ports.ts';
 import { prepareFeatures } from '../../lambdas/prepare-features/core.ts';
 import type { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
 import { credit } from '../support/fixtures.ts';
-import { prepareEnv as env, ingestCsv } from '../support/ingest.ts';
+import { ingestCsv, prepareEnv } from '../support/ingest.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
+
+/** The construct's environment, with the prefix of a stage named `test`. */
+const env = { ...prepareEnv, trainingJobPrefix: trainingJobPrefix('test') };
 
 describe('batch vectors (prepare) equal online vectors (predict)', () => {
   let aws: LocalAws;
