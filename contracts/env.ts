@@ -56,7 +56,7 @@ export const functionEnv = {
     TRAINING_CODE_SHA256: nonEmpty,
     FEATURE_CODE_SHA256: nonEmpty,
     TRAINING_IMAGE_URI: nonEmpty,
-    /** `mlops-<stage>`: every training job name starts with it, and the IAM grant is scoped by it. */
+    /** `mlops-<stage>--` (contracts/names.ts): every training job name starts with it, and the IAM grant is scoped by it. */
     TRAINING_JOB_PREFIX: nonEmpty,
   }),
   'evaluate-model': z.object({ ...common, ...lake }),
