@@ -3,12 +3,14 @@
  * the local twin call it to synthesize in-process.
  */
 import { type App, Tags, Validations } from 'aws-cdk-lib';
+import { stackName } from '../contracts/outputs.ts';
 import type { PlatformConfig } from './config.ts';
 import { DataStack } from './stacks/data-stack.ts';
 import { MonitoringStack } from './stacks/monitoring-stack.ts';
 import { PipelineStack } from './stacks/pipeline-stack.ts';
 import { ServingStack } from './stacks/serving-stack.ts';
 
+export { stackName } from '../contracts/outputs.ts';
 export { addComplianceChecks } from './nag.ts';
 
 /** The platform's stacks. */
@@ -21,11 +23,6 @@ export interface PlatformStacks {
   readonly serving: ServingStack;
   /** `Mlops-<stage>-Monitoring`: drift job, alarms, rollback rules, dashboard. */
   readonly monitoring: MonitoringStack;
-}
-
-/** The name of a platform stack for a stage. */
-export function stackName(stage: string, part: 'Data' | 'Pipeline' | 'Serving' | 'Monitoring'): string {
-  return `Mlops-${stage}-${part}`;
 }
 
 /** Adds the platform's stacks to `app`. The stacks are environment-agnostic. */

@@ -12,13 +12,22 @@ import { MODELS_DIR, PROJECT_ROOT } from './paths.ts';
 
 export const platformConfigSchema = z
   .object({
-    /** Stage name; it prefixes stack names so that two stages can live in one account. */
+    /**
+     * Stage name; it prefixes stack names and run-time resource names (`mlops-<stage>--<job>`), so that
+     * two stages can live in one account. No `--` and no `-` at the end: then no stage's prefix is the
+     * start of another's, and an IAM grant on one stage's prefix covers nothing of another stage.
+     */
     stage: z
       .string()
-      .regex(
-        /^[a-z][a-z0-9-]{0,15}$/,
-        'must be 1-16 lower-case letters, digits or -, starting with a letter',
-      ),
+      .regex(/^[a-z][a-z0-9-]{0,15}$/, 'must be 1-16 lower-case letters, digits or -, starting with a letter')
+      .refine((s) => !s.includes('--'), {
+        error: (issue) =>
+          `"${String(issue.input)}" must not contain "--" (it ends the stage prefix of run-time names)`,
+      })
+      .refine((s) => !s.endsWith('-'), {
+        error: (issue) =>
+          `"${String(issue.input)}" must not end in "-" (its run-time names would start with another stage's prefix)`,
+      }),
     /** SageMaker instance type for training jobs. */
     trainingInstanceType: z
       .string()
@@ -66,6 +75,12 @@ export const platformConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Bundle source maps with every function and run it with `NODE_OPTIONS=--enable-source-maps`, so
+     * error stack traces point at the TypeScript sources. Off by default: the maps add to every upload
+     * and, with source maps enabled, to cold starts.
+     */
+    sourceMaps: z.boolean().default(false),
     /** `retain` keeps the lake, registry and log when a stack is deleted; default: retain for prod. */
     removalPolicy: z.enum(['retain', 'destroy']).optional(),
   })

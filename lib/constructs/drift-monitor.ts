@@ -25,12 +25,14 @@ export interface DriftMonitorProps {
 }
 
 /**
- * The drift job on a schedule: it compares recent predictions with the production version's training
- * baseline and emits the drift metrics (`PredictionDrift`, per model) that the alarms watch.
+ * The drift job on a schedule: for each model in production it compares the distribution of the scores
+ * served in the last window with the production version's validation scores (population stability
+ * index) and emits the figure (`platformMetrics.predictionDrift`, per model) that the drift alarms watch. It measures
+ * no input (feature) drift.
  */
 export class DriftMonitor extends Construct {
   /** The drift job function. */
-  public readonly job: MlopsFunction;
+  public readonly job: MlopsFunction<'drift-job'>;
   /** The schedule rule. */
   public readonly schedule: events.Rule;
   /** The time between runs (also the period the drift alarms evaluate). */
@@ -46,12 +48,15 @@ export class DriftMonitor extends Construct {
     this.job = new MlopsFunction(this, 'DriftJob', {
       ...props.functions,
       name: 'drift-job',
-      description: 'Computes input and prediction drift against the training baseline',
+      description:
+        "Computes prediction drift: the PSI of each production model's served scores against its validation scores",
       timeout: Duration.minutes(5),
+      // It runs over every deployed model, with each one's drift settings (minimum samples).
+      includeModelDefinitions: true,
     })
       .bindRegistry(props.registry, 'read')
       .bindLake(props.lake, 'read', 'artifacts', 'baselines')
-      .bindPredictionLog(props.predictionLog, 'read');
+      .bindPredictionLogReader(props.predictionLog);
     this.schedule = new events.Rule(this, 'Schedule', {
       description: 'Runs the drift job',
       // Spelled in minutes (not normalized to hours) so the schedule reads as configured.

@@ -1,14 +1,17 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { type FunctionEnv, type FunctionName, functionEnv } from '../../contracts/env.ts';
 import type { LakeZone } from '../../contracts/lake.ts';
+import { metricNamespace } from '../../contracts/metrics.ts';
 import type { ModelDefinition } from '../../core/model/definition.ts';
+import { environmentProblems } from '../function-environment.ts';
 import { acknowledgeWildcards } from '../nag.ts';
 import { PROJECT_ROOT } from '../paths.ts';
 import type { DataLake } from './data-lake.ts';
@@ -17,9 +20,12 @@ import type { PredictionLog } from './prediction-log.ts';
 
 /** Settings every platform function shares; constructs that create functions pass them through. */
 export interface FunctionSettings {
-  /** The platform stage (`MLOPS_STAGE`, and the metrics namespace `Mlops/<stage>`). */
+  /** The platform stage (`MLOPS_STAGE`, and the metrics namespace `metricNamespace(stage)`). */
   readonly stage: string;
-  /** The model definitions, compiled into each bundle. */
+  /**
+   * The deployed model definitions. Functions that opt in ({@link MlopsFunctionProps.includeModelDefinitions})
+   * get them compiled into their bundle; the others get at most their names from their construct.
+   */
   readonly models: readonly ModelDefinition[];
   /** Key that encrypts the function log groups. */
   readonly logEncryptionKey: kms.IKey;
@@ -29,16 +35,35 @@ export interface FunctionSettings {
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
+   * Bundle source maps with each function and start Node with `--enable-source-maps`, so stack traces
+   * name source files and lines. Off, the bundles are smaller and cold starts faster.
+   * @default false
+   */
+  readonly sourceMaps?: boolean;
+  /**
    * Repository root holding `lambdas/` and `package-lock.json`.
    * @default the root of this repository
    */
   readonly projectRoot?: string;
 }
 
+/** A variable of function `F`'s environment schema (`contracts/env.ts`). */
+export type EnvVar<F extends FunctionName> = F extends FunctionName
+  ? Extract<keyof FunctionEnv<F>, string>
+  : never;
+
+/** The functions whose environment schema declares variable `V`. */
+export type FunctionsWith<V extends string> = {
+  [F in FunctionName]: V extends EnvVar<F> ? F : never;
+}[FunctionName];
+
 /** Properties of an {@link MlopsFunction}. */
-export interface MlopsFunctionProps extends FunctionSettings {
-  /** Directory under `lambdas/`; the entry is `lambdas/<name>/handler.ts`, export `handler`. */
-  readonly name: string;
+export interface MlopsFunctionProps<F extends FunctionName> extends FunctionSettings {
+  /**
+   * The function, by its directory under `lambdas/` (entry `lambdas/<name>/handler.ts`, export
+   * `handler`); its environment schema in `contracts/env.ts` says which variables it may and must get.
+   */
+  readonly name: F;
   /**
    * Memory in MB.
    * @default 512
@@ -50,10 +75,10 @@ export interface MlopsFunctionProps extends FunctionSettings {
    */
   readonly timeout?: Duration;
   /**
-   * Extra environment variables.
-   * @default - only the common variables
+   * Variables of the function's schema that no `bind*()` call sets.
+   * @default - only the common variables and those of the `bind*()` calls
    */
-  readonly environment?: Record<string, string>;
+  readonly environment?: { readonly [K in EnvVar<F>]?: string };
   /**
    * Retention of the function's log group.
    * @default logs.RetentionDays.ONE_MONTH
@@ -65,9 +90,15 @@ export interface MlopsFunctionProps extends FunctionSettings {
    */
   readonly description?: string;
   /**
+   * Compile every model definition into the bundle (`__MLOPS_MODELS_B64__`), for functions that need
+   * the full definitions of all deployed models, not one read from the lake or the registry.
+   * @default false
+   */
+  readonly includeModelDefinitions?: boolean;
+  /**
    * Build-time constants for the bundle (esbuild `define`), each a JSON literal. Code under a
    * constant that is false for this function is left out of its bundle.
-   * @default - only the model definitions
+   * @default - none besides the model definitions, when included
    */
   readonly bundleConstants?: Record<string, string>;
 }
@@ -76,15 +107,14 @@ export interface MlopsFunctionProps extends FunctionSettings {
 export type LakeAccess = 'read' | 'readWrite';
 /** Access a function gets to the registry. */
 export type RegistryAccess = 'read' | 'readWrite';
-/** Access a function gets to the prediction log. */
-export type PredictionLogAccess = 'read' | 'write';
 
 const NAME = /^[a-z][a-z0-9-]{0,47}$/;
 
-function validate(props: MlopsFunctionProps, root: string): void {
-  if (!NAME.test(props.name)) {
+function validate(props: MlopsFunctionProps<FunctionName>, root: string): void {
+  if (!NAME.test(props.name) || !Object.hasOwn(functionEnv, props.name)) {
     throw new Error(
-      `MlopsFunction name: "${props.name}" must be a lambdas/ directory name (lower-case, digits, -)`,
+      `MlopsFunction name: "${props.name}" is not a platform function; add its environment schema to ` +
+        `functionEnv in contracts/env.ts (functions: ${Object.keys(functionEnv).join(', ')})`,
     );
   }
   const entry = join(root, 'lambdas', props.name, 'handler.ts');
@@ -101,23 +131,40 @@ function validate(props: MlopsFunctionProps, root: string): void {
   if (seconds < 1 || seconds > 900) {
     throw new Error(`MlopsFunction timeout: must be between 1 and 900 seconds, got ${seconds}`);
   }
+  for (const key of Object.keys(props.environment ?? {})) assertDeclared(props.name, key);
+}
+
+function assertDeclared(fn: FunctionName, key: string): void {
+  if (!Object.hasOwn(functionEnv[fn].def.shape, key)) {
+    throw new Error(
+      `MlopsFunction ${fn}: ${key} is not in its environment schema (contracts/env.ts declares: ` +
+        `${Object.keys(functionEnv[fn].def.shape).join(', ')})`,
+    );
+  }
 }
 
 /**
- * A platform Lambda function: Node.js 22 on arm64, bundled locally by esbuild as ESM with source maps,
- * X-Ray tracing, an encrypted log group with retention, and a role that only gets what its `bind*` and
- * `grant*` calls give it (no managed policies).
+ * A platform Lambda function: Node.js 22 on arm64, bundled locally by esbuild as ESM, X-Ray tracing, an
+ * encrypted log group with retention, and a role that only gets what its `bind*` and `grant*` calls give
+ * it (no managed policies).
+ *
+ * Its environment is the one its schema in `contracts/env.ts` declares: {@link addEnvironment} and the
+ * `environment` prop take only the schema's variables (a compile-time error otherwise, and a construction
+ * error for callers that bypass the types), `bind*()` exists only for functions whose schema has the
+ * variable it sets, and synthesis fails, naming the function and the variable, when a required variable
+ * is missing or a literal value does not parse.
  */
-export class MlopsFunction extends nodejs.NodejsFunction {
+export class MlopsFunction<F extends FunctionName = FunctionName> extends nodejs.NodejsFunction {
   /** The function's execution role. */
   public readonly executionRole: iam.Role;
-  /** The `lambdas/` directory name. */
-  public readonly handlerName: string;
+  /** The `lambdas/` directory name, the key of its environment schema. */
+  public readonly handlerName: F;
 
-  constructor(scope: Construct, id: string, props: MlopsFunctionProps) {
+  constructor(scope: Construct, id: string, props: MlopsFunctionProps<F>) {
     const root = props.projectRoot ?? PROJECT_ROOT;
     validate(props, root);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const sourceMaps = props.sourceMaps ?? false;
     // Created beside the function (not inside it) because they must exist before `super()`.
     const role = new iam.Role(scope, `${id}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -128,7 +175,12 @@ export class MlopsFunction extends nodejs.NodejsFunction {
       encryptionKey: props.logEncryptionKey,
       removalPolicy,
     });
-    const modelsB64 = Buffer.from(JSON.stringify(props.models)).toString('base64');
+    const define: Record<string, string> = { ...props.bundleConstants };
+    if (props.includeModelDefinitions) {
+      define.__MLOPS_MODELS_B64__ = JSON.stringify(
+        Buffer.from(JSON.stringify(props.models)).toString('base64'),
+      );
+    }
 
     super(scope, id, {
       entry: join(root, 'lambdas', props.name, 'handler.ts'),
@@ -145,10 +197,10 @@ export class MlopsFunction extends nodejs.NodejsFunction {
       description: props.description,
       environment: {
         POWERTOOLS_SERVICE_NAME: props.name,
-        POWERTOOLS_METRICS_NAMESPACE: `Mlops/${props.stage}`,
+        POWERTOOLS_METRICS_NAMESPACE: metricNamespace(props.stage),
         MLOPS_STAGE: props.stage,
-        NODE_OPTIONS: '--enable-source-maps',
-        ...props.environment,
+        ...(sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
+        ...(props.environment as Record<string, string> | undefined),
       },
       bundling: {
         format: nodejs.OutputFormat.ESM,
@@ -160,14 +212,15 @@ export class MlopsFunction extends nodejs.NodejsFunction {
         // function behaves the same in Lambda and in the local twin, whatever the runtime ships.
         externalModules: [],
         minify: true,
-        sourceMap: true,
+        sourceMap: sourceMaps,
         logLevel: nodejs.LogLevel.WARNING,
-        define: { __MLOPS_MODELS_B64__: JSON.stringify(modelsB64), ...props.bundleConstants },
+        define,
       },
     });
     this.executionRole = role;
     this.handlerName = props.name;
     logGroup.grantWrite(role);
+    this.node.addValidation({ validate: () => this.environmentProblems() });
 
     acknowledgeWildcards(
       this,
@@ -182,8 +235,23 @@ export class MlopsFunction extends nodejs.NodejsFunction {
     });
   }
 
+  /**
+   * Sets a variable of the function's environment schema. A variable the schema does not declare is a
+   * type error, and an error here when the types are bypassed.
+   */
+  public override addEnvironment(key: EnvVar<F>, value: string, options?: lambda.EnvironmentOptions): this {
+    // `handlerName` is unset while the base constructor adds its own variables.
+    if (this.handlerName !== undefined) assertDeclared(this.handlerName, key);
+    return super.addEnvironment(key, value, options);
+  }
+
   /** Sets `LAKE_BUCKET` and grants access to the lake (to one zone, or to all of it). */
-  public bindLake(lake: DataLake, access: LakeAccess, ...zones: LakeZone[]): this {
+  public bindLake<T extends MlopsFunction<FunctionsWith<'LAKE_BUCKET'>>>(
+    this: T,
+    lake: DataLake,
+    access: LakeAccess,
+    ...zones: LakeZone[]
+  ): T {
     this.addEnvironment('LAKE_BUCKET', lake.bucket.bucketName);
     const targets: (LakeZone | undefined)[] = zones.length > 0 ? zones : [undefined];
     for (const zone of targets) {
@@ -194,18 +262,57 @@ export class MlopsFunction extends nodejs.NodejsFunction {
   }
 
   /** Sets `REGISTRY_TABLE` and grants access to the model registry. */
-  public bindRegistry(registry: ModelRegistry, access: RegistryAccess): this {
+  public bindRegistry<T extends MlopsFunction<FunctionsWith<'REGISTRY_TABLE'>>>(
+    this: T,
+    registry: ModelRegistry,
+    access: RegistryAccess,
+  ): T {
     this.addEnvironment('REGISTRY_TABLE', registry.table.tableName);
     if (access === 'readWrite') registry.grantReadWriteData(this);
     else registry.grantReadData(this);
     return this;
   }
 
-  /** Sets `PREDICTION_LOG_TABLE` and grants access to the prediction log. */
-  public bindPredictionLog(log: PredictionLog, access: PredictionLogAccess): this {
+  /** Sets `PREDICTION_LOG_TABLE` and grants reading the prediction log. */
+  public bindPredictionLogReader<T extends MlopsFunction<FunctionsWith<'PREDICTION_LOG_TABLE'>>>(
+    this: T,
+    log: PredictionLog,
+  ): T {
     this.addEnvironment('PREDICTION_LOG_TABLE', log.table.tableName);
-    if (access === 'write') log.grantWriteData(this);
-    else log.grantReadData(this);
+    log.grantReadData(this);
     return this;
+  }
+
+  /**
+   * Sets `PREDICTION_LOG_TABLE` and `PREDICTION_LOG_TTL_DAYS` and grants writing the prediction log.
+   * @param ttlDays days a row is kept before the table's TTL deletes it
+   */
+  public bindPredictionLogWriter<T extends MlopsFunction<FunctionsWith<'PREDICTION_LOG_TTL_DAYS'>>>(
+    this: T,
+    log: PredictionLog,
+    ttlDays: number,
+  ): T {
+    if (!Number.isInteger(ttlDays) || ttlDays < 1) {
+      throw new Error(
+        `MlopsFunction ${this.handlerName} ttlDays: must be a positive whole number, got ${ttlDays}`,
+      );
+    }
+    this.addEnvironment('PREDICTION_LOG_TABLE', log.table.tableName);
+    this.addEnvironment('PREDICTION_LOG_TTL_DAYS', String(ttlDays));
+    log.grantWriteData(this);
+    return this;
+  }
+
+  /** The environment as the template will hold it, checked against the function's schema. */
+  private environmentProblems(): string[] {
+    const cfn = this.node.defaultChild as lambda.CfnFunction;
+    const rendered = Stack.of(this).resolve(cfn.environment) as
+      | { variables?: Record<string, unknown> }
+      | undefined;
+    return environmentProblems(this.handlerName, rendered?.variables ?? {}).map(
+      (problem) =>
+        `Function ${this.handlerName}: ${problem}. Its construct sets the variables its schema in ` +
+        'contracts/env.ts declares (bind*(), environment, addEnvironment).',
+    );
   }
 }

@@ -45,7 +45,7 @@ export interface ModelEndpointsProps {
   /** Encrypts the endpoints' storage volumes. */
   readonly encryptionKey: kms.IKey;
   /** The function that creates and changes endpoints. */
-  readonly syncFunction: MlopsFunction;
+  readonly syncFunction: MlopsFunction<'sync-endpoint'>;
   /** The models whose endpoints the schedule keeps in line with the registry. */
   readonly models: readonly string[];
 }

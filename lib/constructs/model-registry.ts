@@ -3,6 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { registryTable } from '../../contracts/tables.ts';
 import { acknowledgeWildcards } from '../nag.ts';
 
 /** Properties of a {@link ModelRegistry}. */
@@ -17,7 +18,7 @@ export interface ModelRegistryProps {
 }
 
 /**
- * The model registry: one DynamoDB table (`pk`/`sk`) holding write-once version items, the production alias
+ * The model registry: one DynamoDB table (keys in `contracts/tables.ts`) holding write-once version items, the production alias
  * and audit events of every model.
  */
 export class ModelRegistry extends Construct {
@@ -27,8 +28,8 @@ export class ModelRegistry extends Construct {
   constructor(scope: Construct, id: string, props: ModelRegistryProps) {
     super(scope, id);
     this.table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      partitionKey: { name: registryTable.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: registryTable.sortKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,

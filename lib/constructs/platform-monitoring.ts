@@ -8,14 +8,46 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import {
+  type MetricUnitName,
+  MODEL_DIMENSION,
+  metricNamespace,
+  type PlatformMetric,
+  platformMetrics,
+} from '../../contracts/metrics.ts';
 import type { ModelDefinition } from '../../core/model/definition.ts';
 
 /** How urgent an alarm is; it prefixes the alarm description. */
 export type Severity = 'critical' | 'warning';
 
+/** How a platform metric is read: its statistic, period and legend label. */
+export interface PlatformMetricOptions {
+  /**
+   * The statistic, e.g. `Sum`, `Maximum`, `p99`.
+   * @default 'Sum' for counts, 'Average' otherwise
+   */
+  readonly statistic?: string;
+  /**
+   * The period over which the statistic is computed.
+   * @default Duration.minutes(5)
+   */
+  readonly period?: Duration;
+  /**
+   * The label in graphs.
+   * @default - the metric name
+   */
+  readonly label?: string;
+}
+
+const UNITS: Record<MetricUnitName, cloudwatch.Unit> = {
+  Count: cloudwatch.Unit.COUNT,
+  Milliseconds: cloudwatch.Unit.MILLISECONDS,
+  None: cloudwatch.Unit.NONE,
+};
+
 /** Properties of {@link PlatformMonitoring}. */
 export interface PlatformMonitoringProps {
-  /** The platform stage; metrics live in the namespace `Mlops/<stage>`. */
+  /** The platform stage; its metrics live in the namespace `metricNamespace(stage)`. */
   readonly stage: string;
   /** The models; each gets its drift alarm, its rollback rule and its dashboard section. */
   readonly models: readonly ModelDefinition[];
@@ -50,13 +82,13 @@ export interface PlatformMonitoringProps {
 }
 
 /**
- * Every alarm and the dashboard, in one place. Per model: a `PredictionDrift` alarm (threshold from the
+ * Every alarm and the dashboard, in one place. Per model: a prediction drift alarm (threshold from the
  * model file) that notifies operators and, through an EventBridge rule on its state change, starts the
  * rollback state machine; a dashboard section with predictions, latency, request errors and drift.
  * Platform-wide: alarms on predict function errors, API 5xx and drift job failures.
  */
 export class PlatformMonitoring extends Construct {
-  /** The metrics namespace, `Mlops/<stage>`. */
+  /** The metrics namespace of the stage (`contracts/metrics.ts`). */
   public readonly namespace: string;
   /** The drift alarm of each model, by model name. */
   public readonly driftAlarms: Readonly<Record<string, cloudwatch.Alarm>>;
@@ -94,7 +126,7 @@ export class PlatformMonitoring extends Construct {
         throw new Error(`PlatformMonitoring ${name}: must be at least 1, got ${value}`);
       }
     }
-    this.namespace = `Mlops/${props.stage}`;
+    this.namespace = metricNamespace(props.stage);
     const notify = new actions.SnsAction(props.alarmTopic);
     const alarms: cloudwatch.Alarm[] = [];
     const alarm = (
@@ -121,7 +153,10 @@ export class PlatformMonitoring extends Construct {
         'critical',
         `Prediction drift (PSI) of model ${model.name} reached ${model.drift.psiAlarm}; the model is rolled back.`,
         {
-          metric: this.modelMetric('PredictionDrift', model.name, 'Maximum', driftInterval),
+          metric: this.metric(model.name, 'predictionDrift', {
+            statistic: cloudwatch.Stats.MAXIMUM,
+            period: driftInterval,
+          }),
           threshold: model.drift.psiAlarm,
           comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
           evaluationPeriods: 1,
@@ -134,7 +169,7 @@ export class PlatformMonitoring extends Construct {
         'critical',
         `Model ${model.name} is refused by the predict function: its feature-schema hash does not match what the serving code computes. Promote a version trained with the current feature code, or roll back.`,
         {
-          metric: this.modelMetric('FeatureSchemaMismatch', model.name, 'Sum', Duration.minutes(5)),
+          metric: this.metric(model.name, 'featureSchemaMismatch', { statistic: cloudwatch.Stats.SUM }),
           threshold: 1,
           comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
           evaluationPeriods: 1,
@@ -248,21 +283,20 @@ export class PlatformMonitoring extends Construct {
   }
 
   /**
-   * A platform metric of one model, as the handlers emit it: namespace `Mlops/<stage>`, `Model` as the only
-   * dimension.
+   * A platform metric of one model, as the functions emit it (`contracts/metrics.ts`): the stage's
+   * namespace, the metric's name and unit, the model as the one dimension. Every alarm and graph of a
+   * platform metric is built here.
    */
-  public modelMetric(
-    metricName: string,
-    model: string,
-    statistic: string,
-    period: Duration = Duration.minutes(5),
-  ): cloudwatch.Metric {
+  public metric(model: string, key: PlatformMetric, options: PlatformMetricOptions = {}): cloudwatch.Metric {
+    const { name, unit } = platformMetrics[key];
     return new cloudwatch.Metric({
       namespace: this.namespace,
-      metricName,
-      dimensionsMap: { Model: model },
-      statistic,
-      period,
+      metricName: name,
+      unit: UNITS[unit],
+      dimensionsMap: { [MODEL_DIMENSION]: model },
+      statistic: options.statistic ?? (unit === 'Count' ? cloudwatch.Stats.SUM : cloudwatch.Stats.AVERAGE),
+      period: options.period ?? Duration.minutes(5),
+      label: options.label,
     });
   }
 
@@ -271,8 +305,8 @@ export class PlatformMonitoring extends Construct {
     driftAlarm: cloudwatch.Alarm,
     driftInterval: Duration,
   ): cloudwatch.IWidget[][] {
-    const m = (name: string, statistic: string, label: string) =>
-      this.modelMetric(name, model.name, statistic).with({ label });
+    const m = (key: PlatformMetric, statistic: string, label: string, period?: Duration) =>
+      this.metric(model.name, key, { statistic, label, period });
     return [
       [
         new cloudwatch.TextWidget({
@@ -284,34 +318,28 @@ export class PlatformMonitoring extends Construct {
       [
         new cloudwatch.GraphWidget({
           title: `${model.name}: predictions`,
-          left: [m('Predictions', cloudwatch.Stats.SUM, 'Predictions')],
+          left: [m('predictions', cloudwatch.Stats.SUM, 'Predictions')],
           width: 6,
         }),
         new cloudwatch.GraphWidget({
           title: `${model.name}: latency (ms)`,
-          left: [
-            m('LatencyMs', cloudwatch.Stats.p(50), 'p50'),
-            m('LatencyMs', cloudwatch.Stats.p(99), 'p99'),
-          ],
+          left: [m('latency', cloudwatch.Stats.p(50), 'p50'), m('latency', cloudwatch.Stats.p(99), 'p99')],
           width: 6,
         }),
         new cloudwatch.GraphWidget({
           title: `${model.name}: request errors`,
           left: [
-            m('InvalidRequests', cloudwatch.Stats.SUM, 'Invalid requests'),
-            m('UpstreamErrors', cloudwatch.Stats.SUM, 'Upstream errors'),
-            m('FeatureSchemaMismatch', cloudwatch.Stats.SUM, 'Feature schema mismatch'),
-            m('NoProductionModel', cloudwatch.Stats.SUM, 'No production model'),
+            m('invalidRequests', cloudwatch.Stats.SUM, 'Invalid requests'),
+            m('upstreamErrors', cloudwatch.Stats.SUM, 'Upstream errors'),
+            m('modelErrors', cloudwatch.Stats.SUM, 'Model errors'),
+            m('featureSchemaMismatch', cloudwatch.Stats.SUM, 'Feature schema mismatch'),
+            m('noProductionModel', cloudwatch.Stats.SUM, 'No production model'),
           ],
           width: 6,
         }),
         new cloudwatch.GraphWidget({
           title: `${model.name}: prediction drift (PSI)`,
-          left: [
-            this.modelMetric('PredictionDrift', model.name, cloudwatch.Stats.MAXIMUM, driftInterval).with({
-              label: 'PSI',
-            }),
-          ],
+          left: [m('predictionDrift', cloudwatch.Stats.MAXIMUM, 'PSI', driftInterval)],
           leftAnnotations: [driftAlarm.toAnnotation()],
           width: 6,
         }),

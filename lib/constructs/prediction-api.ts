@@ -62,7 +62,7 @@ export interface PredictionApiProps {
  */
 export class PredictionApi extends Construct {
   /** The predict function. */
-  public readonly handler: MlopsFunction;
+  public readonly handler: MlopsFunction<'predict'>;
   /** The REST API. */
   public readonly api: apigw.RestApi;
   /** The API key clients send in `x-api-key`. */
@@ -95,6 +95,7 @@ export class PredictionApi extends Construct {
       throw new Error(`PredictionApi stageName: "${stageName}" may only use letters, digits and _`);
     }
 
+    const servingMode = props.endpointPrefix ? 'endpoint' : 'lambda';
     this.handler = new MlopsFunction(this, 'Predict', {
       ...props.functions,
       name: 'predict',
@@ -103,17 +104,15 @@ export class PredictionApi extends Construct {
       timeout: Duration.seconds(10),
       environment: {
         DEFAULT_MODEL: props.defaultModel,
-        PREDICTION_LOG_TTL_DAYS: String(ttlDays),
+        MODEL_NAMES: models.join(','),
+        SERVING_MODE: servingMode,
       },
       // The SageMaker runtime client is bundled only where the function serves from endpoints.
-      bundleConstants: {
-        __MLOPS_SERVING_MODE__: JSON.stringify(props.endpointPrefix ? 'endpoint' : 'lambda'),
-      },
+      bundleConstants: { __MLOPS_SERVING_MODE__: JSON.stringify(servingMode) },
     })
       .bindRegistry(props.registry, 'read')
       .bindLake(props.lake, 'read', 'artifacts')
-      .bindPredictionLog(props.predictionLog, 'write');
-    this.handler.addEnvironment('SERVING_MODE', props.endpointPrefix ? 'endpoint' : 'lambda');
+      .bindPredictionLogWriter(props.predictionLog, ttlDays);
     if (props.endpointPrefix) {
       const endpoints = Stack.of(this).formatArn({
         service: 'sagemaker',

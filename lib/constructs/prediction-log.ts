@@ -3,10 +3,8 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { predictionLogTable } from '../../contracts/tables.ts';
 import { acknowledgeWildcards } from '../nag.ts';
-
-/** The attribute that holds each row's expiry time (epoch seconds), used as the table's TTL. */
-export const PREDICTION_LOG_TTL_ATTRIBUTE = 'expiresAt';
 
 /** Properties of a {@link PredictionLog}. */
 export interface PredictionLogProps {
@@ -20,8 +18,8 @@ export interface PredictionLogProps {
 }
 
 /**
- * The prediction log: one DynamoDB table (`pk`/`sk`) with a row per prediction, including model version,
- * variant and feature-schema hash; rows expire through the `expiresAt` TTL attribute.
+ * The prediction log: one DynamoDB table (keys in `contracts/tables.ts`) with a row per prediction,
+ * including model version, variant and feature-schema hash; rows expire through its TTL attribute.
  */
 export class PredictionLog extends Construct {
   /** The prediction log table. */
@@ -30,10 +28,10 @@ export class PredictionLog extends Construct {
   constructor(scope: Construct, id: string, props: PredictionLogProps) {
     super(scope, id);
     this.table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      partitionKey: { name: predictionLogTable.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: predictionLogTable.sortKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      timeToLiveAttribute: PREDICTION_LOG_TTL_ATTRIBUTE,
+      timeToLiveAttribute: predictionLogTable.ttlAttribute,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: props.encryptionKey,

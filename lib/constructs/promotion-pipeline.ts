@@ -36,19 +36,19 @@ export class PromotionPipeline extends Construct {
   /** The state machine and its log group. */
   public readonly machine: AslStateMachine;
   /** Scores candidate and incumbent on the same frozen rows and writes the evidence. */
-  public readonly compareModels: MlopsFunction;
+  public readonly compareModels: MlopsFunction<'compare-models'>;
   /** Decides on the evidence, promoting or refusing with reasons. */
-  public readonly guardrail: MlopsFunction;
+  public readonly guardrail: MlopsFunction<'guardrail'>;
   /** Marks a candidate Failed when a promotion step fails. */
-  public readonly markFailed: MlopsFunction;
+  public readonly markFailed: MlopsFunction<'mark-failed'>;
   /** Starts, checks and aborts the canary. */
-  public readonly canary: MlopsFunction;
+  public readonly canary: MlopsFunction<'canary'>;
   /** Puts a registered version in service. */
-  public readonly deployModel: MlopsFunction;
+  public readonly deployModel: MlopsFunction<'deploy-model'>;
   /** Moves the production alias with a conditional update. */
-  public readonly setAlias: MlopsFunction;
+  public readonly setAlias: MlopsFunction<'set-alias'>;
   /** Brings the serving target (SageMaker endpoint, in that mode) in line with the registry. */
-  public readonly syncEndpoint: MlopsFunction;
+  public readonly syncEndpoint: MlopsFunction<'sync-endpoint'>;
 
   constructor(scope: Construct, id: string, props: PromotionPipelineProps) {
     super(scope, id);
@@ -82,7 +82,7 @@ export class PromotionPipeline extends Construct {
       description: 'Runs a candidate beside production while it bakes, and checks or aborts it',
     })
       .bindRegistry(props.registry, 'readWrite')
-      .bindPredictionLog(props.predictionLog, 'read');
+      .bindPredictionLogReader(props.predictionLog);
     this.markFailed = new MlopsFunction(this, 'MarkFailed', {
       ...props.functions,
       name: 'mark-failed',

@@ -34,7 +34,7 @@ export class RollbackPipeline extends Construct {
   /** The state machine and its log group. */
   public readonly machine: AslStateMachine;
   /** Moves the production alias back to the previous version. */
-  public readonly rollback: MlopsFunction;
+  public readonly rollback: MlopsFunction<'rollback'>;
 
   constructor(scope: Construct, id: string, props: RollbackPipelineProps) {
     super(scope, id);

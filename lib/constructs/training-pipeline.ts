@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { trainingJobPrefix } from '../../contracts/names.ts';
 import { featureCodeSha256 } from '../feature-code.ts';
 import { acknowledgeWildcards, nagText } from '../nag.ts';
 import { PIPELINES_DIR } from '../paths.ts';
@@ -91,11 +92,11 @@ export class TrainingPipeline extends Construct {
   /** The state machine and its log group. */
   public readonly machine: AslStateMachine;
   /** Validates raw data and writes the curated snapshot and hyperparameters. */
-  public readonly prepareFeatures: MlopsFunction;
+  public readonly prepareFeatures: MlopsFunction<'prepare-features'>;
   /** Scores candidate and incumbent on the frozen snapshot. */
-  public readonly evaluateModel: MlopsFunction;
+  public readonly evaluateModel: MlopsFunction<'evaluate-model'>;
   /** Writes the version and its evidence to the registry. */
-  public readonly registerModel: MlopsFunction;
+  public readonly registerModel: MlopsFunction<'register-model'>;
   /** The role SageMaker assumes for training jobs. */
   public readonly sageMakerRole: iam.Role;
   /** The `sourcedir.tar.gz` of the training code. */
@@ -108,6 +109,7 @@ export class TrainingPipeline extends Construct {
     const { instanceType, volume, runtime } = validate(props);
     const { lake, registry } = props;
     const stack = Stack.of(this);
+    const jobPrefix = trainingJobPrefix(props.functions.stage);
 
     this.image = new TrainingImage(this, 'Image', { imageUri: props.imageUri });
     this.trainingCode = new TrainingCode(this, 'Code', {
@@ -151,11 +153,14 @@ export class TrainingPipeline extends Construct {
       description: 'Validates raw data, writes the curated snapshot and the SageMaker training request',
       memorySize: 1024,
       timeout: Duration.minutes(5),
+      // Data ingested without its own definition is prepared with the deployed one of its model.
+      includeModelDefinitions: true,
       environment: {
         TRAINING_SOURCE_URI: this.trainingCode.s3Url,
         TRAINING_CODE_SHA256: this.trainingCode.sha256,
         FEATURE_CODE_SHA256: featureCodeSha256(),
         TRAINING_IMAGE_URI: this.image.imageUri,
+        TRAINING_JOB_PREFIX: jobPrefix,
       },
     }).bindLake(lake, 'readWrite');
     this.evaluateModel = new MlopsFunction(this, 'EvaluateModel', {
@@ -170,9 +175,7 @@ export class TrainingPipeline extends Construct {
       name: 'register-model',
       description: 'Registers the candidate version with its evidence',
       timeout: Duration.minutes(2),
-    })
-      .bindLake(lake, 'readWrite')
-      .bindRegistry(registry, 'readWrite');
+    }).bindRegistry(registry, 'readWrite');
 
     this.machine = new AslStateMachine(this, 'Machine', {
       definitionFile: props.definitionFile ?? join(PIPELINES_DIR, 'training.asl.json'),
@@ -199,10 +202,14 @@ export class TrainingPipeline extends Construct {
     props.promotionMachine.grantStartExecution(machine);
 
     // createTrainingJob.sync: start, poll and stop jobs, and the managed EventBridge rule that reports
-    // completion. No grant method exists for these service-integration permissions.
-    const jobArns = props.functions.models.map((m) =>
-      stack.formatArn({ service: 'sagemaker', resource: 'training-job', resourceName: `${m.name}-*` }),
-    );
+    // completion. No grant method exists for these service-integration permissions. Job names start
+    // with the stage's prefix (prepare-features builds them), so the grant covers every job of this
+    // stage, whatever model it trains, and none of another stage.
+    const jobArn = stack.formatArn({
+      service: 'sagemaker',
+      resource: 'training-job',
+      resourceName: `${jobPrefix}*`,
+    });
     machine.addToRolePolicy(
       new iam.PolicyStatement({
         actions: [
@@ -212,7 +219,7 @@ export class TrainingPipeline extends Construct {
           'sagemaker:AddTags',
           'sagemaker:ListTags',
         ],
-        resources: jobArns,
+        resources: [jobArn],
       }),
     );
     machine.addToRolePolicy(
@@ -235,9 +242,9 @@ export class TrainingPipeline extends Construct {
     });
     acknowledgeWildcards(
       machine,
-      jobArns.map((arn) => `Resource::${nagText(this, arn)}`),
-      'Training job names are generated per run (<model>-<snapshot>-<time>-<suffix>); the grant is limited to ' +
-        'jobs whose name starts with a configured model name.',
+      [`Resource::${nagText(this, jobArn)}`],
+      `Training job names are generated per run (${jobPrefix}<model>-<run>); the grant is limited to the ` +
+        "stage's prefix, which no other stage's prefix starts with.",
     );
   }
 }

@@ -2,6 +2,7 @@ import { Aws, CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-l
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
+import { stackOutputs } from '../../contracts/outputs.ts';
 import type { PlatformConfig } from '../config.ts';
 import { DataLake } from '../constructs/data-lake.ts';
 import { ModelRegistry } from '../constructs/model-registry.ts';
@@ -73,19 +74,19 @@ export class DataStack extends Stack {
       removalPolicy: this.removalPolicy,
     });
 
-    new CfnOutput(this, 'LakeBucketName', {
+    new CfnOutput(this, stackOutputs.lakeBucketName, {
       value: this.lake.bucket.bucketName,
       description: 'Data lake bucket',
     });
-    new CfnOutput(this, 'RegistryTableName', {
+    new CfnOutput(this, stackOutputs.registryTableName, {
       value: this.registry.table.tableName,
       description: 'Model registry table',
     });
-    new CfnOutput(this, 'PredictionLogTableName', {
+    new CfnOutput(this, stackOutputs.predictionLogTableName, {
       value: this.predictionLog.table.tableName,
       description: 'Prediction log table',
     });
-    new CfnOutput(this, 'OperatorTopicArn', {
+    new CfnOutput(this, stackOutputs.operatorTopicArn, {
       value: this.alerts.topic.topicArn,
       description: 'SNS topic of operator alerts',
     });

@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { stackOutputs } from '../../contracts/outputs.ts';
 import type { PlatformConfig } from '../config.ts';
 import { DriftMonitor } from '../constructs/drift-monitor.ts';
 import { PlatformMonitoring } from '../constructs/platform-monitoring.ts';
@@ -35,6 +36,7 @@ export class MonitoringStack extends Stack {
         models: config.models,
         logEncryptionKey: data.key,
         removalPolicy: data.removalPolicy,
+        sourceMaps: config.sourceMaps,
       },
       lake: data.lake,
       registry: data.registry,
@@ -52,11 +54,11 @@ export class MonitoringStack extends Stack {
       driftInterval: this.drift.interval,
     });
 
-    new CfnOutput(this, 'DashboardName', {
+    new CfnOutput(this, stackOutputs.dashboardName, {
       value: this.monitoring.dashboard.dashboardName,
       description: 'CloudWatch dashboard of the platform',
     });
-    new CfnOutput(this, 'OperatorTopicArn', {
+    new CfnOutput(this, stackOutputs.operatorTopicArn, {
       value: data.alerts.topic.topicArn,
       description: 'SNS topic of operator alerts (owned by the data stack)',
     });

@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { stackOutputs } from '../../contracts/outputs.ts';
 import type { PlatformConfig } from '../config.ts';
 import type { FunctionSettings } from '../constructs/mlops-function.ts';
 import { endpointPrefix, ModelEndpoints } from '../constructs/model-endpoints.ts';
@@ -35,6 +36,7 @@ export class PipelineStack extends Stack {
       models: config.models,
       logEncryptionKey: data.key,
       removalPolicy: data.removalPolicy,
+      sourceMaps: config.sourceMaps,
     };
     const operatorTopic = data.alerts.topic;
 
@@ -74,15 +76,15 @@ export class PipelineStack extends Stack {
       models: config.models.map((m) => m.name),
     });
 
-    new CfnOutput(this, 'TrainingStateMachineArn', {
+    new CfnOutput(this, stackOutputs.trainingStateMachineArn, {
       value: this.training.machine.stateMachine.stateMachineArn,
       description: 'Training state machine',
     });
-    new CfnOutput(this, 'PromotionStateMachineArn', {
+    new CfnOutput(this, stackOutputs.promotionStateMachineArn, {
       value: this.promotion.machine.stateMachine.stateMachineArn,
       description: 'Promotion state machine',
     });
-    new CfnOutput(this, 'RollbackStateMachineArn', {
+    new CfnOutput(this, stackOutputs.rollbackStateMachineArn, {
       value: this.rollback.machine.stateMachine.stateMachineArn,
       description: 'Rollback state machine',
     });

@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { stackOutputs } from '../../contracts/outputs.ts';
 import type { PlatformConfig } from '../config.ts';
 import { endpointPrefix } from '../constructs/model-endpoints.ts';
 import { PredictionApi } from '../constructs/prediction-api.ts';
@@ -27,6 +28,7 @@ export class ServingStack extends Stack {
         models: config.models,
         logEncryptionKey: data.key,
         removalPolicy: data.removalPolicy,
+        sourceMaps: config.sourceMaps,
       },
       lake: data.lake,
       registry: data.registry,
@@ -38,11 +40,11 @@ export class ServingStack extends Stack {
       ...(config.serving.mode === 'endpoint' ? { endpointPrefix: endpointPrefix(config.stage) } : {}),
     });
 
-    new CfnOutput(this, 'ApiUrl', {
+    new CfnOutput(this, stackOutputs.apiUrl, {
       value: this.prediction.url,
       description: 'Base URL of the prediction API',
     });
-    new CfnOutput(this, 'ApiKeyId', {
+    new CfnOutput(this, stackOutputs.apiKeyId, {
       value: this.prediction.apiKey.keyId,
       description:
         'Id of the API key (read its value with: aws apigateway get-api-key --include-value --api-key <id>)',

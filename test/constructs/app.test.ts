@@ -6,6 +6,7 @@ import { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { stackName, stackOutputs, stackParts } from '../../contracts/outputs.ts';
 import { buildApp } from '../../lib/app.ts';
 import { buildConfig, loadModels, readCdkJsonContext } from '../../lib/config.ts';
 import { MODELS_DIR, PROJECT_ROOT } from '../../lib/paths.ts';
@@ -43,6 +44,17 @@ describe('the platform app', () => {
       expect(stack.environment.account).toBe('unknown-account');
       expect(stack.environment.region).toBe('unknown-region');
     }
+  });
+
+  it('GIVEN contracts/outputs.ts WHEN synthesized THEN the stacks are named by stackName and declare every output id it lists, and no other', () => {
+    const declared = synth.assembly.stacks.flatMap((s) => Object.keys(s.template.Outputs ?? {}));
+    // CDK's own outputs (cross-stack exports, the REST API's endpoint) carry a hash in their id.
+    const ids = declared.filter((id) => !id.startsWith('ExportsOutput') && !/[0-9A-F]{8}$/.test(id));
+    expect(new Set(ids)).toEqual(new Set(Object.values(stackOutputs)));
+    expect(synth.stacks.pipeline.stackName).toBe(stackName('test', 'Pipeline'));
+    expect(Object.values(synth.stacks).map((s) => s.stackName)).toEqual(
+      stackParts.map((part) => stackName('test', part)),
+    );
   });
 
   it('GIVEN the AWS Solutions checks WHEN the app is synthesized THEN no finding is left unacknowledged', () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
+import { type StackPart, stackName } from '../../contracts/outputs.ts';
 import { addComplianceChecks, buildApp, type PlatformStacks } from '../../lib/app.ts';
 import { buildConfig, loadModels, type PlatformConfig, readCdkJsonContext } from '../../lib/config.ts';
 import { MODELS_DIR } from '../../lib/paths.ts';
@@ -17,7 +18,7 @@ export interface SynthOptions {
    * Stacks whose Lambda code is bundled with esbuild; the others get placeholder code.
    * @default [] (no bundling)
    */
-  readonly bundle?: readonly ('Data' | 'Pipeline' | 'Serving' | 'Monitoring')[];
+  readonly bundle?: readonly StackPart[];
 }
 
 export interface SynthResult {
@@ -32,7 +33,7 @@ export function synthPlatform(options: SynthOptions = {}): SynthResult {
   const config = buildConfig({ stage: 'test', ...options.config }, loadModels(MODELS_DIR));
   const context = readCdkJsonContext();
   delete context.mlops;
-  context['aws:cdk:bundling-stacks'] = (options.bundle ?? []).map((part) => `Mlops-${config.stage}-${part}`);
+  context['aws:cdk:bundling-stacks'] = (options.bundle ?? []).map((part) => stackName(config.stage, part));
   const app = new App({ context, outdir: mkdtempSync(join(tmpdir(), 'mlops-cdk-test-')) });
   const stacks = buildApp(app, config);
   addComplianceChecks(app);

@@ -1,9 +1,10 @@
 import { App, type CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { MODEL_DIMENSION, metricNamespace, platformMetrics } from '../../contracts/metrics.ts';
 import { DriftMonitor } from '../../lib/constructs/drift-monitor.ts';
 import { PlatformMonitoring } from '../../lib/constructs/platform-monitoring.ts';
-import { type SynthResult, synthPlatform } from './fixture.ts';
+import { functionNamed, type SynthResult, synthPlatform } from './fixture.ts';
 
 let synth: SynthResult;
 let template: Template;
@@ -36,6 +37,12 @@ describe('MonitoringStack', () => {
         }),
       },
     });
+  });
+
+  it('GIVEN the drift job WHEN synthesized THEN its description promises the prediction drift it computes, not input drift', () => {
+    const description = String(functionNamed(template, 'drift-job').Properties.Description);
+    expect(description).toMatch(/PSI of .*served scores against .*validation scores/);
+    expect(description).not.toMatch(/input/i);
   });
 
   it('GIVEN the credit model WHEN synthesized THEN its PredictionDrift alarm uses its psiAlarm and notifies operators', () => {
@@ -120,6 +127,46 @@ describe('MonitoringStack', () => {
       expect(body).toContain(`\\"Mlops/test\\",\\"${metric}\\",\\"Model\\",\\"credit\\"`);
     }
     expect(dashboard.Properties.DashboardName).toBeUndefined();
+  });
+
+  it('GIVEN contracts/metrics.ts WHEN synthesized THEN every platform alarm and graph uses its namespace, names, units and dimension', () => {
+    const entries = Object.values(platformMetrics);
+    const platformAlarms = Object.values(
+      template.findResources('AWS::CloudWatch::Alarm', {
+        Properties: { Namespace: metricNamespace('test') },
+      }),
+    );
+    expect(platformAlarms).toHaveLength(2);
+    for (const alarm of platformAlarms) {
+      const entry = entries.find((m) => m.name === alarm.Properties.MetricName);
+      expect(entry, alarm.Properties.MetricName).toBeDefined();
+      expect(alarm.Properties.Unit).toBe(entry!.unit);
+      expect(alarm.Properties.Dimensions).toEqual([{ Name: MODEL_DIMENSION, Value: 'credit' }]);
+    }
+    const body = JSON.stringify(
+      Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]!.Properties.DashboardBody,
+    );
+    for (const { name } of entries) {
+      expect(body).toContain(
+        `\\"${metricNamespace('test')}\\",\\"${name}\\",\\"${MODEL_DIMENSION}\\",\\"credit\\"`,
+      );
+    }
+  });
+
+  it('GIVEN the metric factory WHEN asked for a metric THEN it takes name and unit from the contract, with a statistic fitting the unit', () => {
+    const { monitoring } = synth.stacks.monitoring;
+    const latency = monitoring.metric('credit', 'latency');
+    expect(latency).toMatchObject({
+      namespace: 'Mlops/test',
+      metricName: platformMetrics.latency.name,
+      unit: platformMetrics.latency.unit,
+      statistic: 'Average',
+      dimensions: { [MODEL_DIMENSION]: 'credit' },
+    });
+    expect(monitoring.metric('credit', 'predictions').statistic).toBe('Sum');
+    expect(monitoring.metric('credit', 'predictionDrift', { statistic: 'Maximum' }).statistic).toBe(
+      'Maximum',
+    );
   });
 
   it('GIVEN the stack WHEN synthesized THEN it outputs DashboardName and OperatorTopicArn', () => {

@@ -6,6 +6,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { list } from 'tar';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { trainingJobPrefix } from '../../contracts/names.ts';
 import { AslStateMachine, readDefinition } from '../../lib/constructs/asl-state-machine.ts';
 import { XGBOOST_REGISTRY_ACCOUNTS } from '../../lib/constructs/training-image.ts';
 import { buildSourceDirTarball } from '../../lib/sourcedir.ts';
@@ -35,6 +36,13 @@ function stateMachine(substitutionKey: string): Resource {
 }
 
 const functionNamed = (name: string): Resource => fixtureFunctionNamed(template, name);
+
+/** The bundled `.mjs` of a function, as the asset uploads it. */
+function bundleOf(name: string): string {
+  const key = String((functionNamed(name).Properties.Code as { S3Key: string }).S3Key).replace(/\.zip$/, '');
+  const dir = join(synth.assembly.directory, `asset.${key}`);
+  return readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith('.mjs'))!), 'utf8');
+}
 
 describe('PipelineStack', () => {
   it('GIVEN the pipelines WHEN synthesized THEN three state machines log ALL events to encrypted log groups and trace', () => {
@@ -133,7 +141,7 @@ describe('PipelineStack', () => {
     expect(Object.keys(mappings[0]!)).toHaveLength(Object.keys(XGBOOST_REGISTRY_ACCOUNTS).length);
   });
 
-  it('GIVEN the training state machine WHEN synthesized THEN its role may run, poll and stop only model-named jobs', () => {
+  it("GIVEN the training state machine WHEN synthesized THEN its role may run, poll and stop only the stage's jobs", () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
@@ -146,7 +154,7 @@ describe('PipelineStack', () => {
               'sagemaker:StopTrainingJob',
             ],
             Resource: {
-              'Fn::Join': ['', Match.arrayWith([':training-job/credit-*'])],
+              'Fn::Join': ['', Match.arrayWith([`:training-job/${trainingJobPrefix('test')}*`])],
             },
           }),
           Match.objectLike({
@@ -162,6 +170,7 @@ describe('PipelineStack', () => {
         ]),
       },
     });
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain(':training-job/credit');
   });
 
   it('GIVEN the SageMaker role WHEN synthesized THEN SageMaker assumes it to read curated/ and write artifacts/', () => {
@@ -191,10 +200,14 @@ describe('PipelineStack', () => {
           Variables: expect.objectContaining({
             MLOPS_STAGE: 'test',
             POWERTOOLS_METRICS_NAMESPACE: 'Mlops/test',
-            NODE_OPTIONS: '--enable-source-maps',
           }),
         },
       });
+    }
+    for (const fn of functions) {
+      expect((fn.Properties.Environment as { Variables: object }).Variables).not.toHaveProperty(
+        'NODE_OPTIONS',
+      );
     }
     for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
@@ -213,6 +226,7 @@ describe('PipelineStack', () => {
     );
     expect(JSON.stringify(env.TRAINING_IMAGE_URI)).toContain('sagemaker-xgboost:1.7-1');
     expect(env.LAKE_BUCKET).toBeDefined();
+    expect(env.TRAINING_JOB_PREFIX).toBe(trainingJobPrefix('test'));
   });
 
   it('GIVEN each function WHEN synthesized THEN its environment names the tables and bucket it is granted', () => {
@@ -222,7 +236,7 @@ describe('PipelineStack', () => {
       );
     expect(env('prepare-features')).toEqual(['LAKE_BUCKET']);
     expect(env('evaluate-model')).toEqual(['LAKE_BUCKET']);
-    expect(env('register-model').sort()).toEqual(['LAKE_BUCKET', 'REGISTRY_TABLE']);
+    expect(env('register-model')).toEqual(['REGISTRY_TABLE']);
     expect(env('compare-models').sort()).toEqual(['LAKE_BUCKET', 'REGISTRY_TABLE']);
     expect(env('guardrail').sort()).toEqual(['LAKE_BUCKET', 'REGISTRY_TABLE']);
     expect(env('deploy-model').sort()).toEqual(['LAKE_BUCKET', 'REGISTRY_TABLE']);
@@ -233,14 +247,22 @@ describe('PipelineStack', () => {
   });
 
   it('GIVEN bundling WHEN synthesized THEN the ESM bundle carries the model definitions and the require banner', () => {
-    const fn = functionNamed('prepare-features');
-    const key = String((fn.Properties.Code as { S3Key: string }).S3Key).replace(/\.zip$/, '');
-    const dir = join(synth.assembly.directory, `asset.${key}`);
-    const bundle = readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith('.mjs'))!), 'utf8');
+    const bundle = bundleOf('prepare-features');
     expect(bundle.startsWith("import { createRequire } from 'node:module';")).toBe(true);
     const b64 = Buffer.from(JSON.stringify(synth.config.models)).toString('base64');
     expect(bundle).toContain(b64);
     expect(bundle).not.toContain('__MLOPS_MODELS_B64__ ===');
+  });
+
+  it('GIVEN bundling WHEN synthesized THEN only prepare-features has the model definitions compiled in', () => {
+    const b64 = Buffer.from(JSON.stringify(synth.config.models)).toString('base64');
+    const withModels = (Object.values(template.findResources('AWS::Lambda::Function')) as Resource[])
+      .map(
+        (fn) => (fn.Properties.Environment as { Variables: { POWERTOOLS_SERVICE_NAME: string } }).Variables,
+      )
+      .map((variables) => variables.POWERTOOLS_SERVICE_NAME)
+      .filter((name) => bundleOf(name).includes(b64));
+    expect(withModels).toEqual(['prepare-features']);
   });
 
   it('GIVEN a GPU instance type and an own image WHEN synthesized THEN the training job uses them', () => {
