@@ -11,6 +11,12 @@ import { parseVersion, resolveVersion } from '../versions.ts';
 /** Exit code of a promotion the guardrail refused: the command worked, the candidate did not pass. */
 export const REFUSED_EXIT_CODE = 3;
 
+/** A forced promotion needs a reason: it is recorded with the decision. */
+function checkForced(opts: { force?: boolean; reason?: string }): void {
+  if (opts.force && !opts.reason?.trim())
+    throw new CliError('--force needs --reason "..." (it is recorded in the registry).');
+}
+
 /**
  * Runs the promotion pipeline for a version and prints the decision with its reasons. A refusal by
  * the guardrail is an answer (`promoted: false`); any other failure is a CliError.
@@ -21,8 +27,7 @@ export async function promote(
   version: number,
   opts: { force?: boolean; reason?: string } = {},
 ): Promise<{ promoted: boolean; reasons: string[] }> {
-  if (opts.force && !opts.reason?.trim())
-    throw new CliError('--force needs --reason "..." (it is recorded in the registry).');
+  checkForced(opts);
   const res = await runMachine(target, 'promotion', {
     model,
     version,
@@ -61,6 +66,7 @@ export function register(program: Command, context: CliContext): void {
       async (version: string, opts: TargetOptions & { model: string; force?: boolean; reason?: string }) => {
         const model = checkModelName(opts.model);
         const wanted = parseVersion(version);
+        checkForced(opts);
         const target = await context.target(opts);
         const res = await promote(target, model, await resolveVersion(target.registry, model, wanted), opts);
         if (!res.promoted) process.exitCode = REFUSED_EXIT_CODE;
