@@ -1,12 +1,11 @@
 /**
- * `mlops golden`: a model's golden set, the curated rows every candidate and the incumbent are
- * scored on, the same from one retrain to the next. `set` checks every row of a CSV against the
- * model's current definition and stores it as a new write-once version under `golden/<model>/`;
- * `show` prints the current one (or every version).
+ * A model's golden set: the curated rows every candidate and the incumbent are scored on, the same
+ * from one retrain to the next. Setting one checks every row of a CSV against the model's current
+ * definition and stores it as a new write-once version under `golden/<model>/`; showing prints the
+ * current one (or every version). The `mlops golden` verb is `commands/golden.ts`.
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { Command } from 'commander';
 import { lakeKeys } from '../contracts/lake.ts';
 import { CsvFormatError, parseCsv } from '../core/features/csv.ts';
 import { checkGoldenRows, formatProblems, goldenIdFor, sha256Hex } from '../core/features/golden.ts';
@@ -14,7 +13,7 @@ import type { GoldenManifest, GoldenPointer, RawPointer } from '../core/lake.ts'
 import type { ModelDefinition } from '../core/model/definition.ts';
 import type { ObjectStore } from '../core/ports.ts';
 import { ingestedDefinition } from '../lambdas/shared/ingested-definition.ts';
-import { CliError } from './commands.ts';
+import { CliError } from './errors.ts';
 import { bold, dim, info, ok, yellow } from './print.ts';
 
 /** How many row problems a refusal lists before the count. */
@@ -272,65 +271,4 @@ export async function showGolden(
     ].join('\n'),
   );
   return m;
-}
-
-/** What the golden commands need from the CLI around them. */
-export interface GoldenCommandDeps {
-  /** Adds the options that choose where a command acts (the twin or a deployed stage). */
-  withTarget(cmd: Command): Command;
-  /** Adds `--model` with the default model. */
-  withModel(cmd: Command): Command;
-  /** The lake of the target those options name. */
-  lake(opts: Record<string, unknown>): Promise<ObjectStore>;
-  /** A model's definition file in models/, for a model whose data was ingested without one. */
-  deployed(model: string): ModelDefinition | undefined;
-}
-
-function checkModelName(name: string): string {
-  if (!/^[a-z][a-z0-9-]{0,31}$/.test(name)) {
-    throw new CliError(
-      `--model "${name}" is not a model name (lower-case letters, digits and -, at most 32).`,
-    );
-  }
-  return name;
-}
-
-export function registerGoldenCommand(program: Command, deps: GoldenCommandDeps): void {
-  const golden = program
-    .command('golden')
-    .description(
-      'The golden set of a model: curated rows every candidate and the incumbent are scored on, the same in every retrain.',
-    );
-  deps
-    .withTarget(
-      deps.withModel(
-        golden
-          .command('set')
-          .description(
-            "Check every row of a CSV against the model's current definition and make it the golden set (a new version; earlier ones stay).",
-          ),
-      ),
-    )
-    .argument('<csv>', 'the curated rows: the raw data columns, label included')
-    .option('--note <text>', 'why this set, recorded in its manifest')
-    .action(async (csv: string, opts: { model: string; note?: string }) => {
-      const model = checkModelName(opts.model);
-      const lake = await deps.lake(opts);
-      await setGolden(lake, await currentDefinition(lake, model, deps.deployed), csv, {
-        ...(opts.note === undefined ? {} : { note: opts.note }),
-      });
-    });
-  deps
-    .withTarget(
-      deps.withModel(
-        golden
-          .command('show')
-          .description("Print the model's current golden set: id, rows per class, sha256, source, note."),
-      ),
-    )
-    .option('--all', 'list every stored version, oldest first')
-    .action(async (opts: { model: string; all?: boolean }) => {
-      const model = checkModelName(opts.model);
-      await showGolden(await deps.lake(opts), model, opts.all ? { all: true } : {});
-    });
 }

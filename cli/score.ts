@@ -1,11 +1,10 @@
 /**
- * `mlops score`: scores a CSV file offline with a model's `model.json`, through the same TypeScript
- * scorer (and, with `--spec`, the same feature transform) that serves predictions, without a twin
- * or an AWS account.
+ * Offline scoring for `mlops score` (`commands/score.ts`): a CSV file scored with a model's
+ * `model.json` through the same TypeScript scorer (and, with `--spec`, the same feature transform)
+ * that serves predictions, without a twin or an AWS account.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { Command } from 'commander';
 import { parse } from 'csv-parse/sync';
 import { CsvFormatError, parseCsv } from '../core/features/csv.ts';
 import type { FeatureSpec } from '../core/features/spec.ts';
@@ -17,7 +16,7 @@ import {
 } from '../core/features/transform.ts';
 import { parseModelDefinition } from '../core/model/definition.ts';
 import { loadXgbModel, UnsupportedModelError, type XgbModel } from '../core/scorer/xgboost.ts';
-import { CliError } from './commands.ts';
+import { CliError } from './errors.ts';
 
 /** Above this many rows the command says on stderr what it is doing, since scoring takes a moment. */
 export const PROGRESS_ROWS = 100_000;
@@ -61,41 +60,6 @@ export function scoreFiles(opts: ScoreOptions): Float64Array {
   const rows = matrix.length / model.numFeatures;
   if (rows > PROGRESS_ROWS) process.stderr.write(`scoring ${rows} rows with ${model.numTrees} trees…\n`);
   return model.predictMatrix(matrix);
-}
-
-/** Adds `mlops score` to the CLI. */
-export function registerScoreCommand(program: Command): void {
-  program
-    .command('score')
-    .description(
-      'Score a CSV file offline with a model.json: prints one probability per row, in input order.',
-    )
-    .requiredOption('--model <model.json>', "the model version's XGBoost model.json")
-    .requiredOption(
-      '--input <csv>',
-      'rows to score; without --spec a numeric matrix with one column per model feature (empty cell: missing; a first line with no numbers in it is a header)',
-    )
-    .option(
-      '--spec <model-definition.json>',
-      'read the CSV as raw feature columns by header name, per this model definition (e.g. models/credit.json)',
-    )
-    .option('--transform <transform.json>', "the model version's fitted transform; required with --spec")
-    .option('--output <file>', 'write the probabilities to this file instead of stdout')
-    .action((opts: ScoreOptions & { output?: string }) => {
-      const scores = scoreFiles(opts);
-      let text = '';
-      // String() gives the shortest text that reads back as the same double: full precision.
-      for (const s of scores) text += `${s}\n`;
-      if (opts.output === undefined) {
-        process.stdout.write(text);
-        return;
-      }
-      try {
-        writeFileSync(opts.output, text);
-      } catch (err) {
-        throw new CliError(`Cannot write --output ${opts.output}: ${(err as Error).message}`);
-      }
-    });
 }
 
 function readText(file: string, option: string): string {

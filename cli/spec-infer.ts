@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { parseCsv } from '../core/features/csv.ts';
 import type { FeatureDef } from '../core/features/spec.ts';
 import { type ModelDefinition, parseModelDefinition } from '../core/model/definition.ts';
-import { CliError } from './commands.ts';
+import { CliError } from './errors.ts';
 
 export interface InferOptions {
   label: string;

@@ -1,7 +1,8 @@
 /**
  * Where the operator CLI acts: the local twin (found by its health endpoint) or a deployed stage
  * on AWS (found by its CloudFormation outputs). Both give the same registry, lake and pipeline
- * operations, through the same AWS SDK clients.
+ * operations, through the same AWS SDK clients. A target that cannot be found is a CliError that
+ * says what to do.
  */
 import {
   CloudFormationClient,
@@ -14,9 +15,21 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import type { MachineKind } from '../contracts/outputs.ts';
+import {
+  type MachineKind,
+  type StackOutputId,
+  stackName,
+  stackOutputs,
+  stackParts,
+  stateMachineOutputs,
+} from '../contracts/outputs.ts';
 import type { ExecutionEvent, ExecutionRecord, TwinInfo } from '../contracts/twin-api.ts';
-import { type ObjectStore, systemClock } from '../core/ports.ts';
+import {
+  type ModelRegistryPort,
+  type ObjectStore,
+  type PredictionWindowReader,
+  systemClock,
+} from '../core/ports.ts';
 import {
   type ClientTarget,
   clientConfig,
@@ -26,7 +39,9 @@ import {
 import { DynamoPredictionLog } from '../lambdas/shared/adapters/aws/dynamo-prediction-log.ts';
 import { DynamoModelRegistry } from '../lambdas/shared/adapters/aws/dynamo-registry.ts';
 import { S3ObjectStore } from '../lambdas/shared/adapters/aws/s3-object-store.ts';
+import { CliError } from './errors.ts';
 
+/** How a state machine run ended. */
 export interface ExecutionResult {
   status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
   output?: unknown;
@@ -35,17 +50,23 @@ export interface ExecutionResult {
   taskError?: { state: string; error: string; cause: string };
 }
 
+/** Where a command acts: a registry, a lake, the prediction log, the API and the state machines. */
 export interface Target {
+  /** Says which target, for the operator (`local twin at …`, `AWS stage "…"`). */
   readonly description: string;
+  /** Base URL of the prediction API. */
   readonly apiUrl: string;
-  readonly registry: DynamoModelRegistry;
+  readonly registry: ModelRegistryPort;
   readonly lake: ObjectStore;
-  readonly predictionLog: DynamoPredictionLog;
+  /** Reads back the prediction log rows of a model between two instants. */
+  readonly readPredictions: PredictionWindowReader;
+  /** Runs a state machine to the end, reporting its events as they happen. */
   execute(kind: MachineKind, input: unknown, onEvent?: (e: ExecutionEvent) => void): Promise<ExecutionResult>;
   /** Starts an execution without waiting (AWS only; the twin always runs to completion). */
   start?(kind: MachineKind, input: unknown): Promise<string>;
 }
 
+/** True when a twin answers its health check at `url` within 1.5 s. */
 export async function isTwinListening(url: string): Promise<boolean> {
   try {
     const res = await fetch(`${url}/_twin/health`, { signal: AbortSignal.timeout(1500) });
@@ -55,9 +76,10 @@ export async function isTwinListening(url: string): Promise<boolean> {
   }
 }
 
+/** The twin at `url`, with clients for its loopback services as `GET /_twin/info` names them. */
 export async function twinTarget(url: string): Promise<Target> {
   const res = await fetch(`${url}/_twin/info`);
-  if (!res.ok) throw new Error(`The twin at ${url} did not answer /_twin/info (HTTP ${res.status}).`);
+  if (!res.ok) throw new CliError(`The twin at ${url} did not answer /_twin/info (HTTP ${res.status}).`);
   const info = (await res.json()) as TwinInfo;
   const target: ClientTarget = {
     region: info.region,
@@ -65,17 +87,18 @@ export async function twinTarget(url: string): Promise<Target> {
     endpoints: { s3: info.endpoints.s3, dynamodb: info.endpoints.dynamodb },
   };
   const db = makeDocumentClient(target);
-  const out = (id: string) => {
+  const out = (id: StackOutputId) => {
     const v = info.outputs[id];
-    if (!v) throw new Error(`The twin reports no ${id} output.`);
+    if (!v) throw new CliError(`The twin reports no ${id} output.`);
     return v;
   };
+  const predictionLog = new DynamoPredictionLog(db, out(stackOutputs.predictionLogTableName), 90);
   return {
     description: `local twin at ${url}`,
     apiUrl: url,
-    registry: new DynamoModelRegistry(db, out('RegistryTableName'), systemClock),
-    lake: new S3ObjectStore(makeS3Client(target), out('LakeBucketName')),
-    predictionLog: new DynamoPredictionLog(db, out('PredictionLogTableName'), 90),
+    registry: new DynamoModelRegistry(db, out(stackOutputs.registryTableName), systemClock),
+    lake: new S3ObjectStore(makeS3Client(target), out(stackOutputs.lakeBucketName)),
+    readPredictions: (model, from, to) => predictionLog.readWindow(model, from, to),
     async execute(kind, input, onEvent = () => {}) {
       const r = await fetch(`${url}/_twin/executions`, {
         method: 'POST',
@@ -113,36 +136,39 @@ export async function twinTarget(url: string): Promise<Target> {
   };
 }
 
-const OUTPUT_STACKS = ['Data', 'Pipeline', 'Serving', 'Monitoring'];
-
+/**
+ * A deployed stage on AWS, found by its stacks' outputs; credentials and region come from the
+ * environment, as for any AWS SDK client.
+ */
 export async function awsTarget(stage: string): Promise<Target> {
   const cfn = new CloudFormationClient(clientConfig('cloudformation'));
   const outputs: Record<string, string> = {};
-  for (const suffix of OUTPUT_STACKS) {
-    const name = `Mlops-${stage}-${suffix}`;
+  for (const part of stackParts) {
+    const name = stackName(stage, part);
     let res: DescribeStacksCommandOutput;
     try {
       res = await cfn.send(new DescribeStacksCommand({ StackName: name }));
     } catch (err) {
-      throw new Error(
+      throw new CliError(
         `Cannot read stack ${name} (${(err as Error).message}). Is stage "${stage}" deployed, and are AWS credentials set? For the local twin, run \`npm start\` first.`,
       );
     }
     for (const o of res.Stacks?.[0]?.Outputs ?? [])
       if (o.OutputKey && o.OutputValue) outputs[o.OutputKey] = o.OutputValue;
   }
-  const need = (id: string) => {
+  const need = (id: StackOutputId) => {
     const v = outputs[id];
-    if (!v) throw new Error(`Stage "${stage}" has no ${id} output.`);
+    if (!v) throw new CliError(`Stage "${stage}" has no ${id} output.`);
     return v;
   };
   const db = makeDocumentClient();
   const sfn = new SFNClient(clientConfig('sfn'));
   const arns: Record<MachineKind, string> = {
-    training: need('TrainingStateMachineArn'),
-    promotion: need('PromotionStateMachineArn'),
-    rollback: need('RollbackStateMachineArn'),
+    training: need(stateMachineOutputs.training),
+    promotion: need(stateMachineOutputs.promotion),
+    rollback: need(stateMachineOutputs.rollback),
   };
+  const predictionLog = new DynamoPredictionLog(db, need(stackOutputs.predictionLogTableName), 90);
   const start = async (kind: MachineKind, input: unknown) => {
     const res = await sfn.send(
       new StartExecutionCommand({ stateMachineArn: arns[kind], input: JSON.stringify(input) }),
@@ -151,10 +177,10 @@ export async function awsTarget(stage: string): Promise<Target> {
   };
   return {
     description: `AWS stage "${stage}"`,
-    apiUrl: need('ApiUrl'),
-    registry: new DynamoModelRegistry(db, need('RegistryTableName'), systemClock),
-    lake: new S3ObjectStore(makeS3Client(), need('LakeBucketName')),
-    predictionLog: new DynamoPredictionLog(db, need('PredictionLogTableName'), 90),
+    apiUrl: need(stackOutputs.apiUrl),
+    registry: new DynamoModelRegistry(db, need(stackOutputs.registryTableName), systemClock),
+    lake: new S3ObjectStore(makeS3Client(), need(stackOutputs.lakeBucketName)),
+    readPredictions: (model, from, to) => predictionLog.readWindow(model, from, to),
     start,
     async execute(kind, input, onEvent = () => {}) {
       const executionArn = await start(kind, input);

@@ -6,11 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CliError } from '../../cli/commands.ts';
-import { registerGoldenCommand } from '../../cli/golden.ts';
+import { register as registerGolden } from '../../cli/commands/golden.ts';
+import type { CliContext } from '../../cli/context.ts';
+import { CliError } from '../../cli/errors.ts';
+import type { Target } from '../../cli/target.ts';
 import type { GoldenManifest, GoldenPointer } from '../../core/lake.ts';
 import { parseModelDefinition } from '../../core/model/definition.ts';
+import { systemClock } from '../../core/ports.ts';
+import { DynamoModelRegistry } from '../../lambdas/shared/adapters/aws/dynamo-registry.ts';
 import type { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
+import { projectConfig } from '../../lib/config.ts';
 import { credit } from '../support/fixtures.ts';
 import { ingestCsv } from '../support/ingest.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
@@ -27,6 +32,7 @@ interface Run {
 let aws: LocalAws;
 let lake: S3ObjectStore;
 let dir: string;
+let context: CliContext;
 
 const file = (name: string, content: string): string => {
   const path = join(dir, name);
@@ -45,12 +51,7 @@ async function golden(args: string[]): Promise<Run> {
       .name('mlops')
       .exitOverride()
       .configureOutput({ writeOut: (s) => (run.stdout += s) });
-    registerGoldenCommand(program, {
-      withTarget: (cmd) => cmd.option('--stage <name>', 'deployed stage'),
-      withModel: (cmd) => cmd.option('-m, --model <name>', 'model name', 'credit'),
-      lake: async () => lake,
-      deployed: (name) => (name === 'credit' ? credit : undefined),
-    });
+    registerGolden(program, context);
     await program.parseAsync(['node', 'mlops', 'golden', ...args]);
   } catch (err) {
     run.error = err;
@@ -68,6 +69,25 @@ beforeAll(async () => {
   aws = await startLocalAws();
   lake = await aws.createBucket('lake');
   dir = mkdtempSync(join(tmpdir(), 'mlops-golden-'));
+  // The target is the s3rver lake; the golden commands use nothing else of it.
+  const target: Target = {
+    description: 's3rver lake',
+    apiUrl: 'http://127.0.0.1:9',
+    registry: new DynamoModelRegistry(aws.db, 'registry', systemClock),
+    lake,
+    readPredictions: async () => [],
+    execute: async (kind) => {
+      throw new Error(`the golden commands run no state machine, yet ${kind} was started`);
+    },
+  };
+  // Only credit has a file in models/ here, whatever else the repository's models/ holds.
+  const config = { ...projectConfig(), models: [credit] };
+  context = {
+    config: () => config,
+    twinUrl: 'http://127.0.0.1:9',
+    twinPort: 0,
+    target: async () => target,
+  };
 });
 afterAll(async () => {
   await aws.stop();

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CliError } from '../../cli/commands.ts';
-import { registerScoreCommand } from '../../cli/score.ts';
+import { register as registerScore } from '../../cli/commands/score.ts';
+import { CliError } from '../../cli/errors.ts';
 import { parseCsv } from '../../core/features/csv.ts';
 import { fitTransform, type TransformArtifact } from '../../core/features/transform.ts';
 import { SUPPORTED_OBJECTIVES } from '../../core/scorer/xgboost.ts';
@@ -38,7 +38,7 @@ async function score(args: string[]): Promise<Run> {
   });
   try {
     const program = new Command().name('mlops').exitOverride();
-    registerScoreCommand(program);
+    registerScore(program);
     await program.parseAsync(['node', 'mlops', 'score', ...args]);
   } finally {
     out.mockRestore();

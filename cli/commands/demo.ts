@@ -1,19 +1,34 @@
 /**
- * The guided demo: the whole loop on the credit data set, each step printed and checked:
- * ingest → golden set → train v1 → promote → predict (v1) → train v2 → promote → predict (v2) → rollback →
- * predict (v1 again). Any step that does not do what it should ends the demo with a non-zero exit.
+ * `mlops demo`, the guided demo: the whole loop on the credit data set, each step printed and
+ * checked: ingest → golden set → train v1 → promote → predict (v1) → train v2 → promote → predict
+ * (v2) → rollback → predict (v1 again) → a worse candidate refused. Any step that does not do what
+ * it should ends the demo with a non-zero exit. It uses the twin at `--twin` if one answers, else
+ * starts its own for the length of the demo.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseCsv } from '../core/features/csv.ts';
-import type { ModelDefinition } from '../core/model/definition.ts';
-import { PROJECT_ROOT as projectRoot } from '../lib/paths.ts';
-import { CliError, ingest, listModels, predict, promote, rollback, train } from './commands.ts';
-import { setGolden } from './golden.ts';
-import { bold, info, ok, step } from './print.ts';
-import type { Target } from './target.ts';
+import { type Command, Option } from 'commander';
+import { parseCsv } from '../../core/features/csv.ts';
+import type { ModelDefinition } from '../../core/model/definition.ts';
+import { PROJECT_ROOT as projectRoot } from '../../lib/paths.ts';
+import type { CliContext } from '../context.ts';
+import { deployedDefinition } from '../definitions.ts';
+import { CliError } from '../errors.ts';
+import { setGolden } from '../golden.ts';
+import { parsePort, type ServingMode, servingOption, withModel } from '../options.ts';
+import { bold, dim, info, ok, step } from '../print.ts';
+import { startTwin } from '../start-twin.ts';
+import type { Target } from '../target.ts';
+import { ingest } from './ingest.ts';
+import { listModels } from './models.ts';
+import { predict } from './predict.ts';
+import { promote } from './promote.ts';
+import { rollback } from './rollback.ts';
+import { train } from './train.ts';
 
+/** The demo's training data. */
 export const DEMO_DATA = join(projectRoot, 'data', 'credit_data.csv');
+/** The demo's reviewed golden set. */
 export const DEMO_GOLDEN = join(projectRoot, 'data', 'credit_golden.csv');
 
 /** Two applicants from the data set, as a client would send them (raw fields, no label). */
@@ -58,6 +73,7 @@ function weakened(def: ModelDefinition): ModelDefinition {
   };
 }
 
+/** Runs the demo on a target; a step that does not do what it should is a CliError. */
 export async function runDemo(target: Target, def: ModelDefinition): Promise<void> {
   info(`target: ${target.description}`);
   step(`1. Ingest ${DEMO_DATA.slice(projectRoot.length + 1)} into the lake`);
@@ -101,7 +117,7 @@ export async function runDemo(target: Target, def: ModelDefinition): Promise<voi
 
   step('9. The registry now');
   await listModels(target, def.name);
-  const served = await target.predictionLog.readWindow(def.name, new Date(Date.now() - 3600_000), new Date());
+  const served = await target.readPredictions(def.name, new Date(Date.now() - 3600_000), new Date());
   const byVersion = new Map<number, number>();
   for (const r of served) byVersion.set(r.modelVersion, (byVersion.get(r.modelVersion) ?? 0) + 1);
   info(
@@ -113,4 +129,45 @@ export async function runDemo(target: Target, def: ModelDefinition): Promise<voi
   console.log(
     `\n${bold('Demo complete:')} v${v1.version} → v${v2.version} → rollback → v${v1.version} served; v${v3.version} refused.`,
   );
+}
+
+/** Adds `mlops demo`. */
+export function register(program: Command, context: CliContext): void {
+  withModel(
+    program
+      .command('demo')
+      .description(
+        'Run the whole loop on the credit data: ingest, train v1, promote, predict, train v2, promote, roll back, predict v1.',
+      )
+      .option('--twin <url>', 'use the twin at this URL if one is listening', context.twinUrl)
+      .addOption(
+        new Option('-p, --port <port>', 'port for a twin the demo starts itself (0: any free port)')
+          .argParser(parsePort)
+          .default(0),
+      )
+      .addOption(servingOption()),
+    context,
+  ).action(async (opts: { twin: string; port: number; model: string; serving?: ServingMode }) => {
+    const def = deployedDefinition(context, opts.model);
+    const { isTwinListening, twinTarget } = await import('../target.ts');
+    if (await isTwinListening(opts.twin)) {
+      if (opts.serving)
+        info(`--serving applies to a twin the demo starts; the twin at ${opts.twin} keeps its own mode`);
+      await runDemo(await twinTarget(opts.twin), def);
+      return;
+    }
+    info(`no twin at ${opts.twin}; starting one for this demo (synthesizing the CDK app)…`);
+    const running = await startTwin({
+      host: '127.0.0.1',
+      port: opts.port,
+      config: context.config(),
+      log: (l) => info(dim(`  ${l}`)),
+      ...(opts.serving ? { serving: opts.serving } : {}),
+    });
+    try {
+      await runDemo(await twinTarget(running.url), def);
+    } finally {
+      await running.stop();
+    }
+  });
 }

@@ -1,0 +1,78 @@
+/** `mlops local up`: synthesize the CDK app (or take an assembly) and boot the twin on loopback. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Command, Option } from 'commander';
+import type { CliContext } from '../context.ts';
+import { CliError } from '../errors.ts';
+import { parsePort, type ServingMode, servingOption } from '../options.ts';
+import { bold, dim, info } from '../print.ts';
+import { checkLoopbackHost, startTwin } from '../start-twin.ts';
+
+interface UpOptions {
+  port: number;
+  host: string;
+  assembly?: string;
+  serving?: ServingMode;
+}
+
+/** Adds `mlops local` and its `up` subcommand. */
+export function register(program: Command, context: CliContext): void {
+  const local = program.command('local').description('The local twin: the whole platform on this machine.');
+  local
+    .command('up')
+    .description('Synthesize the CDK app and boot the twin from it; serve the prediction API on loopback.')
+    .addOption(
+      new Option('-p, --port <port>', 'port of the prediction API')
+        .argParser(parsePort)
+        .default(context.twinPort),
+    )
+    .option('--host <host>', 'loopback address to listen on', '127.0.0.1')
+    .option(
+      '--assembly <dir>',
+      'boot from this synthesized cloud assembly (e.g. cdk.out of `npx cdk synth`) instead of synthesizing',
+    )
+    .addOption(servingOption())
+    .action(async (opts: UpOptions) => {
+      checkLoopbackHost(opts.host);
+      if (opts.assembly && opts.serving) {
+        throw new CliError(
+          '--serving applies when the twin synthesizes; an --assembly keeps the mode it was synthesized with.',
+        );
+      }
+      if (opts.assembly && !existsSync(join(opts.assembly, 'manifest.json'))) {
+        throw new CliError(
+          `--assembly ${opts.assembly} is not a cloud assembly (no manifest.json); run \`npx cdk synth\` first.`,
+        );
+      }
+      info(
+        opts.assembly
+          ? `booting the local twin from ${opts.assembly}…`
+          : 'synthesizing the CDK app and booting the local twin…',
+      );
+      const running = await startTwin({
+        host: opts.host,
+        port: opts.port,
+        config: context.config(),
+        log: (l) => info(dim(l)),
+        ...(opts.assembly ? { assemblyDir: opts.assembly } : {}),
+        ...(opts.serving ? { serving: opts.serving } : {}),
+      });
+      console.log(`\n${bold('Local twin ready')} at ${running.url}`);
+      info(`prediction API   POST ${running.url}/v1/predict   POST ${running.url}/v1/models/<name>/predict`);
+      info(`DynamoDB         ${running.endpoints.dynamodb} (dynalite)`);
+      info(`S3               ${running.endpoints.s3} (s3rver)`);
+      info(
+        `SageMaker        ${running.endpoints.sagemaker} (local endpoints; GET ${running.url}/_twin/endpoints)`,
+      );
+      info(`function logs    ${running.logFile}`);
+      info('try              npx mlops demo      (in another terminal)');
+      info('stop             Ctrl-C');
+      const shutdown = async () => {
+        info('stopping the twin…');
+        await running.stop();
+        process.exit(0);
+      };
+      process.once('SIGINT', shutdown);
+      process.once('SIGTERM', shutdown);
+    });
+}

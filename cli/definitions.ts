@@ -1,0 +1,32 @@
+/** Model definitions as the CLI finds them: the files in `models/`, or a file named on the command line. */
+import { readFileSync } from 'node:fs';
+import { type ModelDefinition, parseModelDefinition } from '../core/model/definition.ts';
+import type { CliContext } from './context.ts';
+import { CliError } from './errors.ts';
+
+/** The definition in `models/<name>.json`, or a CliError listing the models there. */
+export function deployedDefinition(context: CliContext, name: string): ModelDefinition {
+  const { models } = context.config();
+  const def = models.find((m) => m.name === name);
+  if (!def) {
+    throw new CliError(
+      `Unknown model "${name}". Models are the files in models/: ${models.map((m) => m.name).join(', ')}.`,
+    );
+  }
+  return def;
+}
+
+/** Reads and validates a model definition file; any problem is a CliError naming the file (and key). */
+export function readDefinitionFile(file: string): ModelDefinition {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CliError(`Cannot read the model definition ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return parseModelDefinition(raw, file);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+}

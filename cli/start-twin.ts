@@ -1,0 +1,107 @@
+/**
+ * Starting the local twin: synthesize (or take an assembly), boot, listen on loopback. The twin,
+ * its local services (dynalite, s3rver, the state machine runner) and the CDK app are loaded here,
+ * when a command starts a twin, and never by the commands that only talk to one.
+ */
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { PlatformConfig } from '../lib/config.ts';
+import { CliError } from './errors.ts';
+import type { ServingMode } from './options.ts';
+
+/** A twin started by {@link startTwin}. */
+export interface RunningTwin {
+  /** Base URL of the prediction API and the twin's control API. */
+  url: string;
+  /** The loopback endpoints of the twin's local services. */
+  endpoints: { s3: string; dynamodb: string; sagemaker: string };
+  /** The file the twin's functions log to. */
+  logFile: string;
+  /** Stops the server and the twin and removes what the twin made. */
+  stop(): Promise<void>;
+}
+
+export interface StartTwinOptions {
+  /** A loopback address (the twin has no authentication). */
+  host: string;
+  /** 0: any free port. */
+  port: number;
+  /** The platform config to synthesize with. */
+  config: PlatformConfig;
+  /** An already synthesized assembly; default: synthesize into a fresh temp dir. */
+  assemblyDir?: string;
+  /** Overrides the config's serving mode when synthesizing. */
+  serving?: ServingMode;
+  log?: (line: string) => void;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
+
+/** Refuses a host that is not a loopback address, before anything is synthesized or started. */
+export function checkLoopbackHost(host: string): void {
+  if (!LOOPBACK.test(host)) {
+    throw new CliError(
+      `--host must be a loopback address (127.0.0.1, localhost or ::1); got "${host}". The twin has no authentication.`,
+    );
+  }
+}
+
+/** Boots a twin and serves its API on `host:port`; an address in use is a CliError naming the port. */
+export async function startTwin(opts: StartTwinOptions): Promise<RunningTwin> {
+  checkLoopbackHost(opts.host);
+  let ownAssembly: string | undefined;
+  let stopTwin: (() => Promise<void>) | undefined;
+  try {
+    let assemblyDir = opts.assemblyDir;
+    if (!assemblyDir) {
+      const { synthesize } = await import('../lib/synth.ts');
+      ownAssembly = mkdtempSync(join(tmpdir(), 'mlops-assembly-'));
+      const { config } = opts;
+      assemblyDir = synthesize(
+        ownAssembly,
+        opts.serving ? { ...config, serving: { ...config.serving, mode: opts.serving } } : config,
+      );
+    }
+    const [{ LocalTwin }, { createTwinServer }] = await Promise.all([
+      import('../local/twin.ts'),
+      import('../local/server.ts'),
+    ]);
+    const twin = new LocalTwin({ assemblyDir, ...(opts.log ? { log: opts.log } : {}) });
+    stopTwin = () => twin.stop();
+    await twin.start();
+    const server = createTwinServer(twin);
+    server.listen(opts.port, opts.host);
+    await Promise.race([
+      once(server, 'listening'),
+      once(server, 'error').then(([err]) => {
+        throw err;
+      }),
+    ]);
+    const { port } = server.address() as AddressInfo;
+    const assembly = ownAssembly;
+    return {
+      url: `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`,
+      endpoints: { ...twin.endpoints },
+      logFile: twin.logs.logFile,
+      async stop() {
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+        await twin.stop();
+        if (assembly) rmSync(assembly, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    // A twin whose services started but which cannot serve would keep the process alive.
+    await stopTwin?.().catch(() => {});
+    if (ownAssembly) rmSync(ownAssembly, { recursive: true, force: true });
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new CliError(
+        `Port ${opts.port} on ${opts.host} is in use by something that is not the twin; pass --port <n>.`,
+      );
+    }
+    throw err;
+  }
+}
