@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -27,6 +28,12 @@ export interface AslStateMachineProps {
    * @default - none
    */
   readonly publishesTo?: readonly sns.ITopic[];
+  /**
+   * State machines the definition runs to completion as nested executions
+   * (`arn:aws:states:::states:startExecution.sync:2`).
+   * @default - none
+   */
+  readonly runs?: readonly sfn.IStateMachine[];
   /**
    * Retention of the execution log group.
    * @default logs.RetentionDays.ONE_MONTH
@@ -112,6 +119,43 @@ export class AslStateMachine extends Construct {
         [`Resource::${nagText(this, referenceFrom(this, fn, fn.functionArn))}:*`],
         `grantInvoke adds the qualified form (:version/:alias) of the ${fn.node.id} function; it is still ` +
           'that one function.',
+      );
+    }
+    const children = props.runs ?? [];
+    for (const child of children) {
+      child.grantStartExecution(this.stateMachine);
+      // `.sync` polls the child's execution and may stop it when the parent is stopped.
+      const executions = Stack.of(this).formatArn({
+        service: 'states',
+        resource: 'execution',
+        resourceName: `${Stack.of(this).splitArn(child.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName}:*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+      this.stateMachine.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['states:DescribeExecution', 'states:StopExecution'],
+          resources: [executions],
+        }),
+      );
+      acknowledgeWildcards(
+        this.stateMachine,
+        [`Resource::${nagText(this, executions)}`],
+        `A nested execution's ARN is only known once it starts; the grant covers executions of the ${child.node.id} state machine only.`,
+      );
+    }
+    if (children.length > 0) {
+      // Step Functions learns that a nested execution ended through this managed EventBridge rule.
+      this.stateMachine.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+          resources: [
+            Stack.of(this).formatArn({
+              service: 'events',
+              resource: 'rule',
+              resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule',
+            }),
+          ],
+        }),
       );
     }
     for (const topic of props.publishesTo ?? []) {

@@ -22,7 +22,8 @@ export interface PromotionPipelineProps {
   /** Where served predictions are logged; the canary check compares canary and incumbent there. */
   readonly predictionLog: PredictionLog;
   /**
-   * The ASL definition.
+   * The ASL definition of the parent state machine (its stages are `endpoint-sync`, `shadow` and
+   * `canary` beside it in `pipelines/`).
    * @default pipelines/promotion.asl.json
    */
   readonly definitionFile?: string;
@@ -30,11 +31,19 @@ export interface PromotionPipelineProps {
 
 /**
  * The promotion pipeline: the guardrail decides on the evidence, deploy puts the approved version in
- * service, set-alias moves the production alias. It owns the deploy function that rollback reuses.
+ * service, set-alias moves the production alias. Its stages are state machines of their own, run as
+ * nested executions: the endpoint sync (also run by the rollback pipeline), the shadow and the
+ * canary. It owns the deploy function that rollback reuses.
  */
 export class PromotionPipeline extends Construct {
   /** The state machine and its log group. */
   public readonly machine: AslStateMachine;
+  /** Moves a model's endpoint to the registry's plan and verifies it; never fails, answers ready or not. */
+  public readonly endpointSync: AslStateMachine;
+  /** The shadow stage: the candidate scores copies of production's requests, answering none. */
+  public readonly shadowStage: AslStateMachine;
+  /** The canary stage: the candidate serves a share of traffic while it bakes and is judged. */
+  public readonly canaryStage: AslStateMachine;
   /** Scores candidate and incumbent on the same frozen rows and writes the evidence. */
   public readonly compareModels: MlopsFunction<'compare-models'>;
   /** Decides on the evidence, promoting or refusing with reasons. */
@@ -100,28 +109,57 @@ export class PromotionPipeline extends Construct {
       timeout: Duration.minutes(1),
     }).bindRegistry(props.registry, 'read');
 
-    this.machine = new AslStateMachine(this, 'Machine', {
-      definitionFile: props.definitionFile ?? join(PIPELINES_DIR, 'promotion.asl.json'),
+    const common = {
       logEncryptionKey: props.functions.logEncryptionKey,
       removalPolicy: props.functions.removalPolicy,
-      invokes: [
-        this.compareModels,
-        this.guardrail,
-        this.deployModel,
-        this.canary,
-        this.setAlias,
-        this.markFailed,
-        this.syncEndpoint,
-      ],
+    };
+    const file = (name: string) => join(PIPELINES_DIR, `${name}.asl.json`);
+    this.endpointSync = new AslStateMachine(this, 'EndpointSync', {
+      ...common,
+      definitionFile: file('endpoint-sync'),
+      invokes: [this.syncEndpoint],
+      publishesTo: [props.operatorTopic],
+      substitutions: {
+        SyncEndpointFunctionArn: this.syncEndpoint.functionArn,
+        OperatorTopicArn: props.operatorTopic.topicArn,
+      },
+    });
+    const endpointSyncArn = this.endpointSync.stateMachine.stateMachineArn;
+    this.shadowStage = new AslStateMachine(this, 'ShadowStage', {
+      ...common,
+      definitionFile: file('shadow'),
+      invokes: [this.canary],
+      runs: [this.endpointSync.stateMachine],
+      substitutions: {
+        CanaryFunctionArn: this.canary.functionArn,
+        EndpointSyncStateMachineArn: endpointSyncArn,
+      },
+    });
+    this.canaryStage = new AslStateMachine(this, 'CanaryStage', {
+      ...common,
+      definitionFile: file('canary'),
+      invokes: [this.canary],
+      runs: [this.endpointSync.stateMachine],
+      substitutions: {
+        CanaryFunctionArn: this.canary.functionArn,
+        EndpointSyncStateMachineArn: endpointSyncArn,
+      },
+    });
+    this.machine = new AslStateMachine(this, 'Machine', {
+      ...common,
+      definitionFile: props.definitionFile ?? file('promotion'),
+      invokes: [this.compareModels, this.guardrail, this.deployModel, this.setAlias, this.markFailed],
+      runs: [this.endpointSync.stateMachine, this.shadowStage.stateMachine, this.canaryStage.stateMachine],
       publishesTo: [props.operatorTopic],
       substitutions: {
         CompareModelsFunctionArn: this.compareModels.functionArn,
         GuardrailFunctionArn: this.guardrail.functionArn,
         DeployModelFunctionArn: this.deployModel.functionArn,
         SetAliasFunctionArn: this.setAlias.functionArn,
-        CanaryFunctionArn: this.canary.functionArn,
         MarkFailedFunctionArn: this.markFailed.functionArn,
-        SyncEndpointFunctionArn: this.syncEndpoint.functionArn,
+        EndpointSyncStateMachineArn: endpointSyncArn,
+        ShadowStateMachineArn: this.shadowStage.stateMachine.stateMachineArn,
+        CanaryStateMachineArn: this.canaryStage.stateMachine.stateMachineArn,
         OperatorTopicArn: props.operatorTopic.topicArn,
       },
     });

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { PIPELINES_DIR } from '../paths.ts';
 import { AslStateMachine } from './asl-state-machine.ts';
@@ -15,8 +16,8 @@ export interface RollbackPipelineProps {
   readonly registry: ModelRegistry;
   /** The deploy function (owned by the promotion pipeline). */
   readonly deployModel: lambda.IFunction;
-  /** The promotion pipeline's endpoint sync function, reused to put the target back in service. */
-  readonly syncEndpoint: lambda.IFunction;
+  /** The promotion pipeline's endpoint sync state machine, run to put the target back in service. */
+  readonly endpointSync: sfn.IStateMachine;
   /** Topic told about every rollback. */
   readonly operatorTopic: sns.ITopic;
   /**
@@ -48,12 +49,13 @@ export class RollbackPipeline extends Construct {
       definitionFile: props.definitionFile ?? join(PIPELINES_DIR, 'rollback.asl.json'),
       logEncryptionKey: props.functions.logEncryptionKey,
       removalPolicy: props.functions.removalPolicy,
-      invokes: [this.rollback, props.deployModel, props.syncEndpoint],
+      invokes: [this.rollback, props.deployModel],
+      runs: [props.endpointSync],
       publishesTo: [props.operatorTopic],
       substitutions: {
         RollbackFunctionArn: this.rollback.functionArn,
         DeployModelFunctionArn: props.deployModel.functionArn,
-        SyncEndpointFunctionArn: props.syncEndpoint.functionArn,
+        EndpointSyncStateMachineArn: props.endpointSync.stateMachineArn,
         OperatorTopicArn: props.operatorTopic.topicArn,
       },
     });

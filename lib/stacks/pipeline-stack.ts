@@ -62,7 +62,7 @@ export class PipelineStack extends Stack {
       functions,
       registry: data.registry,
       deployModel: this.promotion.deployModel,
-      syncEndpoint: this.promotion.syncEndpoint,
+      endpointSync: this.promotion.endpointSync.stateMachine,
       operatorTopic,
     });
     this.endpoints = new ModelEndpoints(this, 'Endpoints', {

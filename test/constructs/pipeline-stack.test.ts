@@ -45,8 +45,8 @@ function bundleOf(name: string): string {
 }
 
 describe('PipelineStack', () => {
-  it('GIVEN the pipelines WHEN synthesized THEN three state machines log ALL events to encrypted log groups and trace', () => {
-    template.resourceCountIs('AWS::StepFunctions::StateMachine', 3);
+  it('GIVEN the pipelines WHEN synthesized THEN six state machines (training, promotion, rollback and the promotion stages) log ALL events to encrypted log groups and trace', () => {
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 6);
     for (const sm of Object.values(template.findResources('AWS::StepFunctions::StateMachine'))) {
       expect(sm.Properties).toMatchObject({
         StateMachineType: 'STANDARD',
@@ -97,27 +97,80 @@ describe('PipelineStack', () => {
     });
   });
 
-  it('GIVEN promotion and rollback WHEN synthesized THEN they get exactly their substitution keys', () => {
-    expect(
-      Object.keys(stateMachine('SetAliasFunctionArn').Properties.DefinitionSubstitutions as object).sort(),
-    ).toEqual([
-      'CanaryFunctionArn',
+  it('GIVEN promotion and rollback WHEN synthesized THEN they and the promotion stages get exactly their substitution keys', () => {
+    const keys = (key: string) =>
+      Object.keys(stateMachine(key).Properties.DefinitionSubstitutions as object).sort();
+    expect(keys('SetAliasFunctionArn')).toEqual([
+      'CanaryStateMachineArn',
       'CompareModelsFunctionArn',
       'DeployModelFunctionArn',
+      'EndpointSyncStateMachineArn',
       'GuardrailFunctionArn',
       'MarkFailedFunctionArn',
       'OperatorTopicArn',
       'SetAliasFunctionArn',
-      'SyncEndpointFunctionArn',
+      'ShadowStateMachineArn',
     ]);
-    expect(
-      Object.keys(stateMachine('RollbackFunctionArn').Properties.DefinitionSubstitutions as object).sort(),
-    ).toEqual([
+    expect(keys('RollbackFunctionArn')).toEqual([
       'DeployModelFunctionArn',
+      'EndpointSyncStateMachineArn',
       'OperatorTopicArn',
       'RollbackFunctionArn',
-      'SyncEndpointFunctionArn',
     ]);
+    expect(keys('SyncEndpointFunctionArn')).toEqual(['OperatorTopicArn', 'SyncEndpointFunctionArn']);
+    const stages = Object.values(
+      template.findResources('AWS::StepFunctions::StateMachine', {
+        Properties: { DefinitionSubstitutions: { CanaryFunctionArn: Match.anyValue() } },
+      }),
+    ) as Resource[];
+    expect(stages.map((sm) => Object.keys(sm.Properties.DefinitionSubstitutions as object).sort())).toEqual([
+      ['CanaryFunctionArn', 'EndpointSyncStateMachineArn'],
+      ['CanaryFunctionArn', 'EndpointSyncStateMachineArn'],
+    ]);
+  });
+
+  it('GIVEN the promotion stages WHEN synthesized THEN each inline definition is its ASL file, and a parent may run exactly the state machines it nests', () => {
+    const all = Object.entries(template.findResources('AWS::StepFunctions::StateMachine')) as [
+      string,
+      Resource,
+    ][];
+    const definitions = all.map(([, sm]) => JSON.parse(String(sm.Properties.DefinitionString)) as unknown);
+    for (const file of ['promotion', 'shadow', 'canary', 'endpoint-sync', 'rollback']) {
+      const asl = JSON.parse(readFileSync(`pipelines/${file}.asl.json`, 'utf8')) as unknown;
+      expect(definitions.filter((d) => JSON.stringify(d) === JSON.stringify(asl))).toHaveLength(1);
+    }
+    // Which state machines each role may start: the promotion its three stages, each stage and the
+    // rollback the endpoint sync, and the endpoint sync none.
+    const idWith = (state: string) =>
+      all.find(([, sm]) =>
+        Object.hasOwn(JSON.parse(String(sm.Properties.DefinitionString)).States, state),
+      )![0];
+    const starts = (id: string) => {
+      const role = JSON.stringify(all.find(([logicalId]) => logicalId === id)![1].Properties.RoleArn);
+      const roleId = /"Fn::GetAtt":\["([^"]+)","Arn"\]/.exec(role)![1]!;
+      return Object.values(template.findResources('AWS::IAM::Policy'))
+        .filter((p) => JSON.stringify(p.Properties?.Roles).includes(roleId))
+        .flatMap(
+          (p) =>
+            (p.Properties as { PolicyDocument: { Statement: Record<string, unknown>[] } }).PolicyDocument
+              .Statement,
+        )
+        .filter((st) => JSON.stringify(st.Action) === '"states:StartExecution"')
+        .flatMap((st) => [...JSON.stringify(st.Resource).matchAll(/"Ref":"([^"]+)"/g)].map((m) => m[1]!))
+        .sort();
+    };
+    const [promotion, shadow, canary, sync, rollback] = [
+      'CompareWithIncumbent',
+      'StartShadow',
+      'StartCanary',
+      'SyncEndpoint',
+      'RollbackAlias',
+    ].map(idWith) as [string, string, string, string, string];
+    expect(starts(promotion)).toEqual([sync, shadow, canary].sort());
+    expect(starts(shadow)).toEqual([sync]);
+    expect(starts(canary)).toEqual([sync]);
+    expect(starts(rollback)).toEqual([sync]);
+    expect(starts(sync)).toEqual([]);
   });
 
   it('GIVEN no trainingImageUri WHEN synthesized THEN the XGBoost 1.7-1 image account comes from a region mapping', () => {
