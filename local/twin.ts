@@ -23,8 +23,8 @@ import type { ObjectStore } from '../core/ports.ts';
 import { type ClientTarget, clientConfig, makeS3Client } from '../lambdas/shared/adapters/aws/clients.ts';
 import { S3ObjectStore } from '../lambdas/shared/adapters/aws/s3-object-store.ts';
 import { LogCapture } from './log-capture.ts';
-import { type CreateTrainingJobRequest, runTrainingJob } from './sagemaker.ts';
-import { LocalSageMakerEndpoints } from './sagemaker-endpoint.ts';
+import { LocalSageMakerEndpoints } from './sagemaker/index.ts';
+import { type CreateTrainingJobRequest, runTrainingJob } from './sagemaker/training-job.ts';
 import { type Assembly, LOCAL_REGION, Resolver, readAssembly, type StackTemplate } from './template.ts';
 
 const MACHINE_OUTPUTS = stateMachineOutputs;
