@@ -11,10 +11,9 @@
  * The states a child entered are added to its parent's record after the parent's task state, so
  * a record lists every state that ran on its behalf.
  *
- * Time is compressed: Wait states last {@link StepFunctionsOptions.waitMs}, retries 10 ms. Task
- * states without TimeoutSeconds time out after 60 s (the States Language default the library
- * applies), where Step Functions waits as long as the execution may run: a `.sync` task whose child
- * runs longer than that needs a TimeoutSeconds.
+ * Time is compressed: Wait states last {@link StepFunctionsOptions.waitMs}, retries 10 ms. A Task
+ * state without TimeoutSeconds has no time limit, as in Step Functions (the library would apply the
+ * States Language's 60 s, which a `.sync` task running a long child would hit).
  */
 import './polyfill.ts';
 import { randomUUID } from 'node:crypto';
@@ -59,10 +58,34 @@ type StateDef = {
   Type: string;
   Resource?: string;
   Retry?: unknown;
+  TimeoutSeconds?: number;
+  TimeoutSecondsPath?: string;
   Iterator?: { States?: Record<string, StateDef> };
   ItemProcessor?: { States?: Record<string, StateDef> };
   Branches?: { States?: Record<string, StateDef> }[];
 };
+
+/** The longest a timer can wait in Node (about 24 days), in seconds: "no limit" for a Task state. */
+const NO_TASK_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/** The definition with Step Functions' default (no limit) on every Task state that sets no timeout. */
+function withTaskTimeouts(states: Record<string, StateDef> | undefined): Record<string, StateDef> {
+  const out: Record<string, StateDef> = {};
+  for (const [name, state] of Object.entries(states ?? {})) {
+    const copy: StateDef = { ...state };
+    if (copy.Type === 'Task' && copy.TimeoutSeconds === undefined && copy.TimeoutSecondsPath === undefined) {
+      copy.TimeoutSeconds = NO_TASK_TIMEOUT_SECONDS;
+    }
+    if (copy.Iterator) copy.Iterator = { ...copy.Iterator, States: withTaskTimeouts(copy.Iterator.States) };
+    if (copy.ItemProcessor) {
+      copy.ItemProcessor = { ...copy.ItemProcessor, States: withTaskTimeouts(copy.ItemProcessor.States) };
+    }
+    if (copy.Branches)
+      copy.Branches = copy.Branches.map((b) => ({ ...b, States: withTaskTimeouts(b.States) }));
+    out[name] = copy;
+  }
+  return out;
+}
 
 /** Every state of a definition by name, those inside Map and Parallel states included. */
 function allStates(states: Record<string, StateDef> | undefined): [string, StateDef][] {
@@ -163,7 +186,11 @@ export class LocalStepFunctions {
         },
       });
     }
-    const sm = new StateMachine(machine.definition as never, {
+    const definition = {
+      ...machine.definition,
+      States: withTaskTimeouts(machine.definition.States as Record<string, StateDef>),
+    };
+    const sm = new StateMachine(definition as never, {
       validationOptions: { checkPaths: true, checkArn: true },
     });
     const execution = sm.run(record.input as never, {

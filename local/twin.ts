@@ -83,16 +83,7 @@ export class LocalTwin {
 
   /** Where SDK clients reach the twin's services (its loopback endpoints, local credentials). */
   clientTarget(): ClientTarget {
-    return {
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-      endpoints: {
-        s3: this.endpoints.s3,
-        dynamodb: this.endpoints.dynamodb,
-        sagemaker: this.endpoints.sagemaker,
-        sagemakerRuntime: this.endpoints.sagemaker,
-      },
-    };
+    return this.services();
   }
 
   /** Starts dynalite, s3rver and the SageMaker service on loopback and creates what the templates declare. */
@@ -112,7 +103,7 @@ export class LocalTwin {
     await this.publishAssets();
     this.functions = new LocalFunctions(
       readFunctions(this.assembly, this.resolver),
-      () => this.functionServices(),
+      () => this.services(),
       this.logs,
     );
     this.stepFunctions = new LocalStepFunctions({
@@ -135,7 +126,8 @@ export class LocalTwin {
     if (this.ownsWorkDir) rmSync(this.workDir, { recursive: true, force: true });
   }
 
-  private functionServices(): FunctionServices {
+  /** The twin's services, as the functions and the twin's own clients reach them. */
+  private services(): FunctionServices {
     return {
       region: LOCAL_REGION,
       credentials: LOCAL_CREDENTIALS,
@@ -289,10 +281,13 @@ export class LocalTwin {
     }
     const kinds = new Map([...this.machineArns].map(([kind, arn]) => [arn, kind]));
     const machines: StateMachineDefinition[] = [];
-    for (const { stack, id } of this.resources('AWS::StepFunctions::StateMachine')) {
-      const arn = this.resolver.arn(stack, id);
-      const kind = kinds.get(arn);
-      machines.push({ arn, definition: this.definition(stack, id), ...(kind ? { kind } : {}) });
+    for (const stack of this.assembly.stacks) {
+      for (const [id, res] of Object.entries(stack.Resources)) {
+        if (res.Type !== 'AWS::StepFunctions::StateMachine') continue;
+        const arn = this.resolver.arn(stack, id);
+        const kind = kinds.get(arn);
+        machines.push({ arn, definition: this.definition(stack, id), ...(kind ? { kind } : {}) });
+      }
     }
     return machines;
   }
