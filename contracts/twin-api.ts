@@ -3,15 +3,16 @@
  * `GET /_twin/info` answers, and the execution records and events `POST /_twin/executions`
  * streams. Types only, so the CLI can speak to a twin without loading the twin.
  */
-import type { MachineKind } from './outputs.ts';
-
+/** `GET /_twin/info`: where the twin listens, and the stack outputs it resolved. */
 export interface TwinInfo {
   apiUrl: string;
   region: string;
-  endpoints: { s3: string; dynamodb: string };
+  /** The loopback endpoints of the emulated services. */
+  endpoints: { s3: string; dynamodb: string; sagemaker: string };
   outputs: Record<string, string | undefined>;
 }
 
+/** One event of an execution as it runs (a state entered, failed, ...). */
 export interface ExecutionEvent {
   type: string;
   state?: string;
@@ -19,22 +20,30 @@ export interface ExecutionEvent {
   cause?: string;
 }
 
+/** An execution, while it runs and once it has ended. */
 export interface ExecutionRecord {
   executionArn: string;
-  stateMachine: MachineKind;
+  /**
+   * The state machine: what an operator calls it (`training`, `promotion`, `rollback`), or, for one
+   * that only other executions start, its name.
+   */
+  stateMachine: string;
+  stateMachineArn: string;
   status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
   input: unknown;
   output?: unknown;
-  /** The Fail state's error, and the first task error that led there. */
+  /** The execution's error and cause when it failed. */
   error?: string;
   cause?: string;
+  /** The first task error that led there; a failed child execution's own task error when there is one. */
   taskError?: { state: string; error: string; cause: string };
-  /** The states entered, in order. */
+  /** The states entered, in order; a child's (`startExecution.sync`) follow the task state that ran it. */
   states: string[];
   startedAt: string;
   stoppedAt?: string;
 }
 
+/** A message the state machines published to the operators' topic. */
 export interface Notification {
   at: string;
   topicArn: string;

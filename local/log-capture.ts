@@ -1,10 +1,11 @@
 /**
- * In Lambda, a function's stdout goes to CloudWatch Logs, where EMF lines become metrics. The twin
- * does the same with its in-process functions: EMF lines are collected as metrics and structured
- * log lines go to a log file, so the terminal shows only what a person needs.
+ * In Lambda, a function's stdout and stderr go to CloudWatch Logs, where EMF lines become metrics.
+ * The twin does the same with its functions' instances: EMF lines are collected as metrics and
+ * structured log lines go to a log file, so the terminal shows only what a person needs.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 
 export interface MetricPoint {
   namespace: string;
@@ -15,40 +16,34 @@ export interface MetricPoint {
   timestamp: number;
 }
 
-type Write = typeof process.stdout.write;
-
 export class LogCapture {
   readonly metrics: MetricPoint[] = [];
-  private original: Write | undefined;
 
   constructor(readonly logFile: string) {
     mkdirSync(dirname(logFile), { recursive: true });
   }
 
-  start(): void {
-    if (this.original) return;
-    const original = process.stdout.write.bind(process.stdout) as Write;
-    this.original = original;
+  /**
+   * Reads a function instance's stdout or stderr line by line: log and metric lines are kept, any
+   * other line is written to `passthrough`.
+   */
+  attach(stream: Readable, passthrough: Writable): void {
     let pending = '';
-    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    const pass = (lines: string[]) => {
+      const other = lines.filter((line) => !this.take(line));
+      if (other.length > 0) passthrough.write(`${other.join('\n')}\n`);
+    };
+    stream.setEncoding('utf8');
+    stream.on('data', (text: string) => {
       pending += text;
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
-      const passthrough: string[] = [];
-      for (const line of lines) {
-        if (!this.take(line)) passthrough.push(line);
-      }
-      if (passthrough.length > 0) return original(`${passthrough.join('\n')}\n`, ...(rest as []));
-      const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
-      cb?.();
-      return true;
-    }) as Write;
-  }
-
-  stop(): void {
-    if (this.original) process.stdout.write = this.original;
-    this.original = undefined;
+      pass(lines);
+    });
+    stream.on('end', () => {
+      if (pending !== '') pass([pending]);
+      pending = '';
+    });
   }
 
   /** Returns true when the line was a function's log or metric line and has been kept. */

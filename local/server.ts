@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { type MachineKind, stackOutputs } from '../contracts/outputs.ts';
 import type { TwinInfo } from '../contracts/twin-api.ts';
+import { LOCAL_REGION } from './template.ts';
 import type { LocalTwin } from './twin.ts';
 
 const OUTPUT_IDS = [
@@ -135,7 +136,7 @@ export function twinInfo(twin: LocalTwin, server: Server): TwinInfo {
   const addr = server.address() as AddressInfo | null;
   return {
     apiUrl: addr ? `http://127.0.0.1:${addr.port}` : '',
-    region: process.env.AWS_REGION ?? 'us-east-1',
+    region: LOCAL_REGION,
     endpoints: twin.endpoints,
     outputs: Object.fromEntries(OUTPUT_IDS.map((id) => [id, twin.resolver.output(id)])),
   };

@@ -24,7 +24,7 @@ import { seededRandom } from '../../core/random.ts';
 import { loadXgbModel } from '../../core/scorer/xgboost.ts';
 import { httpTimeouts } from '../../lambdas/shared/adapters/aws/clients.ts';
 import { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
-import { LocalSageMakerEndpoints } from '../../local/sagemaker-endpoint.ts';
+import { LocalSageMakerEndpoints } from '../../local/sagemaker/index.ts';
 import { stumpModel } from '../support/fixtures.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
 

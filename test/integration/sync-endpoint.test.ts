@@ -14,7 +14,7 @@ import { httpTimeouts } from '../../lambdas/shared/adapters/aws/clients.ts';
 import type { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
 import { SageMakerEndpoints } from '../../lambdas/shared/adapters/aws/sagemaker-endpoints.ts';
 import { type SyncInput, type SyncOutput, syncEndpoint } from '../../lambdas/sync-endpoint/core.ts';
-import { LocalSageMakerEndpoints } from '../../local/sagemaker-endpoint.ts';
+import { LocalSageMakerEndpoints } from '../../local/sagemaker/index.ts';
 import { stumpModel } from '../support/fixtures.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
 

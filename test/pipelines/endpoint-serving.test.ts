@@ -39,7 +39,7 @@ describe('serving mode endpoint: one variant per version, canary by variant weig
     await twin.start();
     lake = twin.store(twin.resolver.output('LakeBucketName')!);
     registry = new DynamoModelRegistry(
-      makeDocumentClient(),
+      makeDocumentClient(twin.clientTarget()),
       twin.resolver.output('RegistryTableName')!,
       systemClock,
     );

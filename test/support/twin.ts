@@ -21,7 +21,7 @@ export async function startTestTwin(): Promise<TestTwin> {
   await twin.start();
   const lake = twin.store(twin.resolver.output('LakeBucketName')!);
   const registry = new DynamoModelRegistry(
-    makeDocumentClient(),
+    makeDocumentClient(twin.clientTarget()),
     twin.resolver.output('RegistryTableName')!,
     systemClock,
   );

@@ -10,8 +10,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar';
-import { parseS3Uri } from '../core/lake.ts';
-import type { ObjectStore } from '../core/ports.ts';
+import { parseS3Uri } from '../../core/lake.ts';
+import type { ObjectStore } from '../../core/ports.ts';
 
 export const PYTHON = process.env.MLOPS_PYTHON ?? '/usr/bin/python3';
 

@@ -1,0 +1,330 @@
+/**
+ * Step Functions in the twin: state machine definitions (the templates' own ASL) run by
+ * aws-local-stepfunctions, each Task state handed to the twin by resource. Step Functions' own
+ * integrations are served here, so they work with definitions held in memory:
+ *   - `states:startExecution` starts a child execution and returns at once (settle() waits for it);
+ *   - `states:startExecution.sync` and `.sync:2` run the child to its end and return what Step
+ *     Functions returns (DescribeExecution's fields: `Output` as a JSON string for `.sync`, parsed
+ *     for `.sync:2`). A failed child fails the task with `States.TaskFailed`, its cause the child's
+ *     description as JSON, whose `Error` and `Cause` are the child's (as in Step Functions, where a
+ *     parent that wants to branch on the child's error reads them from that JSON).
+ * The states a child entered are added to its parent's record after the parent's task state, so
+ * a record lists every state that ran on its behalf.
+ *
+ * Time is compressed: Wait states last {@link StepFunctionsOptions.waitMs}, retries 10 ms. A Task
+ * state without TimeoutSeconds has no time limit, as in Step Functions (the library would apply the
+ * States Language's 60 s, which a `.sync` task running a long child would hit).
+ */
+import './polyfill.ts';
+import { randomUUID } from 'node:crypto';
+import { StateMachine } from 'aws-local-stepfunctions';
+import type { ExecutionEvent, ExecutionRecord } from '../contracts/twin-api.ts';
+
+/** A state machine the twin can run. */
+export interface StateMachineDefinition {
+  readonly arn: string;
+  /** The ASL, with its definition substitutions applied. */
+  readonly definition: Record<string, unknown>;
+  /** What an operator calls it (training, promotion, rollback), when it is one an operator starts. */
+  readonly kind?: string;
+}
+
+/** Runs one Task state's resource; the input is the state's effective input. */
+export type TaskRunner = (input: unknown) => Promise<unknown>;
+
+export interface StepFunctionsOptions {
+  readonly machines: readonly StateMachineDefinition[];
+  /** The runner of a Task resource that is not Step Functions' own (Lambda, SageMaker, SNS, ...). */
+  readonly task: (resource: string, stateName: string) => TaskRunner;
+  /** How long a Wait state lasts, in ms, by state name; read when an execution starts. */
+  readonly waitMs: (stateName: string) => number;
+  /** Progress lines (executions started by other executions). */
+  readonly log?: (line: string) => void;
+}
+
+const START_EXECUTION = 'arn:aws:states:::states:startExecution';
+const START_EXECUTION_SYNC = 'arn:aws:states:::states:startExecution.sync';
+const START_EXECUTION_SYNC2 = 'arn:aws:states:::states:startExecution.sync:2';
+
+/** Where a child execution reports the states it entered and its first task error. */
+interface ParentLink {
+  /** Called for every event of the child, so progress shows nested states as they happen. */
+  onEvent: (e: ExecutionEvent) => void;
+  /** Hands the child's record to the parent once the child has ended. */
+  ended: (child: ExecutionRecord) => void;
+}
+
+type StateDef = {
+  Type: string;
+  Resource?: string;
+  Retry?: unknown;
+  TimeoutSeconds?: number;
+  TimeoutSecondsPath?: string;
+  Iterator?: { States?: Record<string, StateDef> };
+  ItemProcessor?: { States?: Record<string, StateDef> };
+  Branches?: { States?: Record<string, StateDef> }[];
+};
+
+/** The longest a timer can wait in Node (about 24 days), in seconds: "no limit" for a Task state. */
+const NO_TASK_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/** The definition with Step Functions' default (no limit) on every Task state that sets no timeout. */
+function withTaskTimeouts(states: Record<string, StateDef> | undefined): Record<string, StateDef> {
+  const out: Record<string, StateDef> = {};
+  for (const [name, state] of Object.entries(states ?? {})) {
+    const copy: StateDef = { ...state };
+    if (copy.Type === 'Task' && copy.TimeoutSeconds === undefined && copy.TimeoutSecondsPath === undefined) {
+      copy.TimeoutSeconds = NO_TASK_TIMEOUT_SECONDS;
+    }
+    if (copy.Iterator) copy.Iterator = { ...copy.Iterator, States: withTaskTimeouts(copy.Iterator.States) };
+    if (copy.ItemProcessor) {
+      copy.ItemProcessor = { ...copy.ItemProcessor, States: withTaskTimeouts(copy.ItemProcessor.States) };
+    }
+    if (copy.Branches)
+      copy.Branches = copy.Branches.map((b) => ({ ...b, States: withTaskTimeouts(b.States) }));
+    out[name] = copy;
+  }
+  return out;
+}
+
+/** Every state of a definition by name, those inside Map and Parallel states included. */
+function allStates(states: Record<string, StateDef> | undefined): [string, StateDef][] {
+  const out: [string, StateDef][] = [];
+  for (const [name, state] of Object.entries(states ?? {})) {
+    out.push([name, state]);
+    out.push(...allStates(state.Iterator?.States), ...allStates(state.ItemProcessor?.States));
+    for (const branch of state.Branches ?? []) out.push(...allStates(branch.States));
+  }
+  return out;
+}
+
+function executionArn(machineArn: string, name: string): string {
+  return `${machineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+}
+
+/** The twin's Step Functions: executions of the given state machines, by ARN. */
+export class LocalStepFunctions {
+  /** Every execution, in the order they started (children included). */
+  readonly executions: ExecutionRecord[] = [];
+  private readonly machines = new Map<string, StateMachineDefinition>();
+  /** Executions started by other executions (`states:startExecution`), still running or done. */
+  private readonly background: Promise<ExecutionRecord>[] = [];
+
+  constructor(private readonly options: StepFunctionsOptions) {
+    for (const m of options.machines) this.machines.set(m.arn, m);
+  }
+
+  /** A state machine by ARN. */
+  machine(arn: string): StateMachineDefinition | undefined {
+    return this.machines.get(arn);
+  }
+
+  /** Runs one execution to its end; `onEvent` sees each state as it happens. */
+  async execute(
+    stateMachineArn: string,
+    input: unknown,
+    onEvent: (e: ExecutionEvent) => void = () => {},
+  ): Promise<ExecutionRecord> {
+    return this.start(stateMachineArn, input, { onEvent }).done;
+  }
+
+  /** Waits for every execution that another execution started; returns their records. */
+  async settle(): Promise<ExecutionRecord[]> {
+    const done: ExecutionRecord[] = [];
+    while (this.background.length > 0) done.push(await this.background.shift()!);
+    return done;
+  }
+
+  private start(
+    stateMachineArn: string,
+    input: unknown,
+    opts: { onEvent: (e: ExecutionEvent) => void; name?: string; parent?: ParentLink },
+  ): { record: ExecutionRecord; done: Promise<ExecutionRecord> } {
+    const machine = this.machines.get(stateMachineArn);
+    if (!machine) {
+      throw new Error(
+        `The twin has no state machine ${stateMachineArn}; it has ${[...this.machines.keys()].join(', ')}`,
+      );
+    }
+    const name = opts.name ?? randomUUID();
+    const record: ExecutionRecord = {
+      executionArn: executionArn(machine.arn, name),
+      stateMachine: machine.kind ?? machine.arn.slice(machine.arn.lastIndexOf(':') + 1),
+      stateMachineArn: machine.arn,
+      status: 'RUNNING',
+      input,
+      states: [],
+      startedAt: new Date().toISOString(),
+    };
+    this.executions.push(record);
+    return { record, done: this.run(machine, record, name, opts.onEvent, opts.parent) };
+  }
+
+  private async run(
+    machine: StateMachineDefinition,
+    record: ExecutionRecord,
+    name: string,
+    onEvent: (e: ExecutionEvent) => void,
+    parent: ParentLink | undefined,
+  ): Promise<ExecutionRecord> {
+    const handlers: Record<string, TaskRunner> = {};
+    const retryIntervalOverrides: Record<string, number> = {};
+    const waitTimeOverrides: Record<string, number> = {};
+    // A child's states and task error, by the parent's task state that ran it; added to the
+    // record when the consumer below reaches that state's end, so they follow it in order.
+    const nested = new Map<string, ExecutionRecord[]>();
+    for (const [stateName, state] of allStates(machine.definition.States as Record<string, StateDef>)) {
+      if (state.Retry) retryIntervalOverrides[stateName] = 10;
+      if (state.Type === 'Wait') waitTimeOverrides[stateName] = this.options.waitMs(stateName);
+      if (state.Type !== 'Task') continue;
+      handlers[stateName] = this.taskRunner(stateName, String(state.Resource), {
+        onEvent,
+        ended: (child) => {
+          const list = nested.get(stateName) ?? [];
+          list.push(child);
+          nested.set(stateName, list);
+        },
+      });
+    }
+    const definition = {
+      ...machine.definition,
+      States: withTaskTimeouts(machine.definition.States as Record<string, StateDef>),
+    };
+    const sm = new StateMachine(definition as never, {
+      validationOptions: { checkPaths: true, checkArn: true },
+    });
+    const execution = sm.run(record.input as never, {
+      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides, waitTimeOverrides },
+      context: {
+        Execution: { Id: record.executionArn, Name: name },
+        StateMachine: { Id: machine.arn, Name: machine.arn.slice(machine.arn.lastIndexOf(':') + 1) },
+      } as never,
+    });
+    const watching = (async () => {
+      for await (const ev of execution.eventLogs) {
+        const e = ev as {
+          type: string;
+          state?: { name: string };
+          Error?: string;
+          Cause?: string;
+          error?: string;
+          cause?: string;
+        };
+        const event: ExecutionEvent = {
+          type: e.type,
+          ...(e.state?.name ? { state: e.state.name } : {}),
+          ...((e.Error ?? e.error) ? { error: e.Error ?? e.error } : {}),
+          ...((e.Cause ?? e.cause) ? { cause: String(e.Cause ?? e.cause) } : {}),
+        };
+        if (e.type === 'StateEntered' && event.state) record.states.push(event.state);
+        const children = event.state && e.type !== 'StateEntered' ? nested.get(event.state) : undefined;
+        if (children) {
+          nested.delete(event.state!);
+          for (const child of children) {
+            record.states.push(...child.states);
+            if (!record.taskError && child.taskError) record.taskError = child.taskError;
+          }
+        }
+        if (e.type === 'StateFailed' && !record.taskError && event.state) {
+          record.taskError = { state: event.state, error: event.error ?? 'Error', cause: event.cause ?? '' };
+        }
+        onEvent(event);
+      }
+    })();
+    try {
+      record.output = await execution.result;
+      record.status = 'SUCCEEDED';
+    } catch (err) {
+      record.status = 'FAILED';
+      const e = err as { name?: string; message?: string; cause?: { name?: string; message?: string } };
+      record.error = e.cause?.name ?? e.name ?? 'Error';
+      record.cause = e.cause?.message ?? e.message ?? '';
+    }
+    await watching.catch(() => {});
+    record.stoppedAt = new Date().toISOString();
+    parent?.ended(record);
+    return record;
+  }
+
+  private taskRunner(stateName: string, resource: string, parent: ParentLink): TaskRunner {
+    if (resource === START_EXECUTION) {
+      return async (input) => {
+        const { StateMachineArn, Input, Name } = startInput(input);
+        const started = this.start(StateMachineArn, Input, {
+          name: Name,
+          onEvent: (e) => {
+            if (e.type === 'StateEntered' && e.state)
+              this.options.log?.(`[${started.record.stateMachine}] → ${e.state}`);
+          },
+        });
+        // Started, not awaited, as in Step Functions; settle() waits for such executions.
+        this.background.push(started.done);
+        return { ExecutionArn: started.record.executionArn, StartDate: Date.parse(started.record.startedAt) };
+      };
+    }
+    if (resource === START_EXECUTION_SYNC || resource === START_EXECUTION_SYNC2) {
+      const parsed = resource === START_EXECUTION_SYNC2;
+      return async (input) => {
+        const { StateMachineArn, Input, Name } = startInput(input);
+        // The parent's events are read asynchronously: let its reader reach this task state
+        // before the child's events follow it.
+        await new Promise((resolve) => setImmediate(resolve));
+        const { done } = this.start(StateMachineArn, Input, {
+          name: Name,
+          // The child's states show in the parent's progress as they happen.
+          onEvent: (e) => {
+            if (e.type.startsWith('State')) parent.onEvent(e);
+          },
+          parent,
+        });
+        const child = await done;
+        const description = describeExecution(child, parsed);
+        if (child.status === 'SUCCEEDED') return description;
+        const err = new Error(JSON.stringify(description));
+        err.name = 'States.TaskFailed';
+        throw err;
+      };
+    }
+    return this.options.task(resource, stateName);
+  }
+}
+
+/** StartExecution's parameters; `Input` may be JSON text or a JSON value, as Step Functions accepts. */
+function startInput(input: unknown): { StateMachineArn: string; Input: unknown; Name?: string } {
+  const { StateMachineArn, Input, Name } = (input ?? {}) as {
+    StateMachineArn?: unknown;
+    Input?: unknown;
+    Name?: unknown;
+  };
+  if (typeof StateMachineArn !== 'string') {
+    throw Object.assign(new Error('StartExecution needs a StateMachineArn (a string) in its Parameters'), {
+      name: 'States.Runtime',
+    });
+  }
+  return {
+    StateMachineArn,
+    Input: typeof Input === 'string' ? JSON.parse(Input) : (Input ?? {}),
+    ...(typeof Name === 'string' ? { Name } : {}),
+  };
+}
+
+/**
+ * What a `.sync` task returns for a child execution (DescribeExecution's fields): Input and Output
+ * as JSON text for `.sync`, as JSON values for `.sync:2`; dates in epoch milliseconds.
+ */
+export function describeExecution(child: ExecutionRecord, parsed: boolean): Record<string, unknown> {
+  const json = (value: unknown) => (parsed ? value : JSON.stringify(value ?? null));
+  return {
+    ExecutionArn: child.executionArn,
+    StateMachineArn: child.stateMachineArn,
+    Name: child.executionArn.slice(child.executionArn.lastIndexOf(':') + 1),
+    Status: child.status,
+    StartDate: Date.parse(child.startedAt),
+    StopDate: Date.parse(child.stoppedAt ?? child.startedAt),
+    Input: json(child.input),
+    InputDetails: { Included: true },
+    ...(child.status === 'SUCCEEDED'
+      ? { Output: json(child.output), OutputDetails: { Included: true } }
+      : { Error: child.error ?? 'Error', Cause: child.cause ?? '' }),
+  };
+}
