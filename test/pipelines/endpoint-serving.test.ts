@@ -143,9 +143,16 @@ describe('serving mode endpoint: one variant per version, canary by variant weig
   it('rolls back inside the warm window without waiting for a deploy, then takes the bad version off the endpoint', async () => {
     const run = await twin.execute('rollback', { model: 'credit', reason: 'test' });
     expect(run.status, JSON.stringify(run.taskError)).toBe('SUCCEEDED');
-    // v1 was still deployed: the endpoint was already ready for the alias to move back.
+    // v1 was still deployed: the endpoint was already ready for the alias to move back (the nested
+    // endpoint sync called once, no wait, no redeploy).
     const beforeAlias = run.states.slice(0, run.states.indexOf('RollbackAlias'));
-    expect(beforeAlias).toEqual(['SyncRollbackTarget', 'SyncEndpoint', 'EndpointReady?', 'AfterSync']);
+    expect(beforeAlias).toEqual([
+      'SyncRollbackTarget',
+      'SyncEndpoint',
+      'EndpointReady?',
+      'InService',
+      'RollbackTargetReady?',
+    ]);
     // Afterwards the rolled-back version leaves the endpoint.
     expect(weights()).toEqual({ v1: 1 });
     expect(await predict()).toEqual({ status: 200, version: '1', variant: 'v1' });
