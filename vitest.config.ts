@@ -3,8 +3,8 @@ import { defineConfig } from 'vitest/config';
 /**
  * Four projects, so the fast loop stays fast: `unit` (cores with in-memory ports: no synthesis, no
  * servers), `constructs` (template assertions; each file synthesizes what it checks), `integration`
- * (handlers and adapters against dynalite, s3rver and Debian's XGBoost), and `twin` (pipelines and
- * end-to-end runs on the twin, booted from one assembly synthesized for the run by the global setup).
+ * (handlers and adapters against dynalite, s3rver and Debian's XGBoost), and `twin` (the twin itself,
+ * pipelines and end-to-end runs, booted from one assembly synthesized for the run by the global setup).
  */
 export default defineConfig({
   test: {
@@ -18,12 +18,23 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       { extends: true, test: { name: 'constructs', include: ['test/constructs/**/*.test.ts'] } },
-      { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          exclude: ['test/integration/twin-*.test.ts'],
+        },
+      },
       {
         extends: true,
         test: {
           name: 'twin',
-          include: ['test/pipelines/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          include: [
+            'test/pipelines/**/*.test.ts',
+            'test/e2e/**/*.test.ts',
+            'test/integration/twin-*.test.ts',
+          ],
           globalSetup: ['test/support/global-setup.ts'],
         },
       },
