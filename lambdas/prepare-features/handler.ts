@@ -1,19 +1,25 @@
+import { parseFunctionEnv } from '../../contracts/env.ts';
 import { systemClock } from '../../core/ports.ts';
-import { lakeStore } from '../shared/deps.ts';
-import { requireEnv } from '../shared/env.ts';
+import { makeS3Client } from '../shared/adapters/aws/s3-client.ts';
+import { S3ObjectStore } from '../shared/adapters/aws/s3-object-store.ts';
 import { findModel } from '../shared/models.ts';
+import { observability } from '../shared/observability.ts';
 import { taskHandler } from '../shared/task-handler.ts';
 import { type PrepareInput, prepareFeatures } from './core.ts';
 
-export const handler = taskHandler((input: PrepareInput) =>
+const env = parseFunctionEnv('prepare-features');
+const { logger } = observability(env);
+const lake = new S3ObjectStore(makeS3Client(), env.LAKE_BUCKET);
+
+export const handler = taskHandler(logger, (input: PrepareInput) =>
   prepareFeatures(input, findModel, {
-    lake: lakeStore(),
+    lake,
     clock: systemClock,
     env: {
-      trainingSourceUri: requireEnv('TRAINING_SOURCE_URI'),
-      trainingCodeSha256: requireEnv('TRAINING_CODE_SHA256'),
-      featureCodeSha256: requireEnv('FEATURE_CODE_SHA256'),
-      trainingImageUri: requireEnv('TRAINING_IMAGE_URI'),
+      trainingSourceUri: env.TRAINING_SOURCE_URI,
+      trainingCodeSha256: env.TRAINING_CODE_SHA256,
+      featureCodeSha256: env.FEATURE_CODE_SHA256,
+      trainingImageUri: env.TRAINING_IMAGE_URI,
     },
   }),
 );
