@@ -103,6 +103,7 @@ export class PredictionApi extends Construct {
       timeout: Duration.seconds(10),
       environment: {
         DEFAULT_MODEL: props.defaultModel,
+        MODEL_NAMES: models.join(','),
         PREDICTION_LOG_TTL_DAYS: String(ttlDays),
       },
       // The SageMaker runtime client is bundled only where the function serves from endpoints.

@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { trainingJobPrefix } from '../../contracts/names.ts';
 import { featureCodeSha256 } from '../feature-code.ts';
 import { acknowledgeWildcards, nagText } from '../nag.ts';
 import { PIPELINES_DIR } from '../paths.ts';
@@ -156,6 +157,7 @@ export class TrainingPipeline extends Construct {
         TRAINING_CODE_SHA256: this.trainingCode.sha256,
         FEATURE_CODE_SHA256: featureCodeSha256(),
         TRAINING_IMAGE_URI: this.image.imageUri,
+        TRAINING_JOB_PREFIX: trainingJobPrefix(props.functions.stage),
       },
     }).bindLake(lake, 'readWrite');
     this.evaluateModel = new MlopsFunction(this, 'EvaluateModel', {
