@@ -4,7 +4,7 @@
  * floor is what any function talking to those services costs; the ratio is what the function's own
  * code, adapters, commands, environment schema and observability add on top.
  *
- *   npx tsx bench/cold-start.ts [--runs 15] [--assembly <dir>] [--only predict,canary]
+ *   npx tsx bench/cold-start.ts [--runs 21] [--assembly <dir>] [--only predict,canary] [--instructions]
  *
  * 1. Synthesizes the app (default stage config) into a temp dir, as `cdk synth` does, or reads an
  *    existing assembly (`--assembly`).
@@ -37,12 +37,14 @@ const TARGET_RATIO = 1.15;
 
 interface Options {
   runs: number;
+  /** Also count predict's import instructions under valgrind (steady where the clock is noisy). */
+  instructions: boolean;
   assembly?: string;
   only?: string[];
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { runs: 15 };
+  const options: Options = { runs: 21, instructions: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = argv[i + 1];
@@ -55,11 +57,15 @@ function parseArgs(argv: string[]): Options {
     } else if (arg === '--assembly' && value) {
       options.assembly = value;
       i++;
+    } else if (arg === '--instructions') {
+      options.instructions = true;
     } else if (arg === '--only' && value) {
       options.only = value.split(',');
       i++;
     } else {
-      throw new Error(`Unknown argument "${arg}". Use --runs <n>, --assembly <dir>, --only <name,...>.`);
+      throw new Error(
+        `Unknown argument "${arg}". Use --runs <n>, --assembly <dir>, --only <name,...>, --instructions.`,
+      );
     }
   }
   return options;
@@ -242,6 +248,35 @@ function coldImport(runner: string, bundle: string, env: Record<string, string>)
   return JSON.parse(res.stdout) as Sample;
 }
 
+/**
+ * Instructions a fresh node process executes to import a bundle (valgrind's callgrind count, less
+ * the count for an empty module): on a shared machine the clock moves with other jobs' load, this
+ * count hardly does. About 15 s per bundle.
+ */
+function importInstructions(runner: string, bundle: string, empty: string, env: Record<string, string>) {
+  const count = (file: string) => {
+    const res = spawnSync(
+      'valgrind',
+      [
+        '--tool=callgrind',
+        '--callgrind-out-file=/dev/null',
+        process.execPath,
+        runner,
+        pathToFileURL(file).href,
+      ],
+      { env, encoding: 'utf8', timeout: 600_000 },
+    );
+    const match = res.stderr?.match(/I\s+refs:\s+([\d,]+)/);
+    if (res.status !== 0 || !match) {
+      throw new Error(
+        `valgrind could not count ${file} (is valgrind installed?):\n${res.stderr ?? res.error}`,
+      );
+    }
+    return Number(match[1]!.replaceAll(',', ''));
+  };
+  return count(bundle) - count(empty);
+}
+
 function processWall(args: string[], env: Record<string, string>): number {
   const t0 = performance.now();
   const res = spawnSync(process.execPath, args, { env, timeout: 60_000 });
@@ -407,6 +442,17 @@ async function main(): Promise<void> {
     console.log(
       `predict cold import: ${importRatio.toFixed(3)}x its floor (target <= ${TARGET_RATIO}x: ${verdict(importRatio)}); CPU time ${cpuRatio.toFixed(3)}x`,
     );
+    if (options.instructions) {
+      const empty = join(work, 'empty.mjs');
+      writeFileSync(empty, 'export const handler = async () => 0;\n');
+      const fn = functions.find((f) => f.name === 'predict')!;
+      const env = envs.get('predict')!;
+      const bundle = importInstructions(runner, fn.bundle, empty, env);
+      const floor = importInstructions(runner, floors.get('predict')!, empty, env);
+      console.log(
+        `predict import instructions (callgrind, one run each): ${(bundle / 1e6).toFixed(1)} M vs floor ${(floor / 1e6).toFixed(1)} M = ${(bundle / floor).toFixed(3)}x`,
+      );
+    }
     if (bytesRatio > TARGET_RATIO || importRatio > TARGET_RATIO) process.exitCode = 1;
   } finally {
     rmSync(work, { recursive: true, force: true });
