@@ -206,8 +206,8 @@ export function observability(
 
 /**
  * Middy middleware that puts the invocation's Lambda context on every log line of the invocation
- * (`function_name`, `function_request_id`, `cold_start`, `xray_trace_id`), as Powertools'
- * `injectLambdaContext` does.
+ * (`cold_start`, `function_arn`, `function_memory_size`, `function_name`, `function_request_id`,
+ * `xray_trace_id`), as Powertools' `injectLambdaContext` does.
  */
 export function lambdaContext<E, R>(logger: Logger): MiddlewareObj<E, R, Error, Context> {
   let coldStart = true;
@@ -216,6 +216,8 @@ export function lambdaContext<E, R>(logger: Logger): MiddlewareObj<E, R, Error, 
       const { context } = request;
       logger.setContext({
         cold_start: coldStart,
+        function_arn: context.invokedFunctionArn,
+        function_memory_size: context.memoryLimitInMB,
         function_name: context.functionName,
         function_request_id: context.awsRequestId,
         ...(process.env._X_AMZN_TRACE_ID ? { xray_trace_id: process.env._X_AMZN_TRACE_ID } : {}),
