@@ -24,9 +24,11 @@ export interface ModelCache {
 
 /**
  * An in-memory {@link ModelCache} holding at most `maxEntries` versions, the least recently used
- * leaving first (an instance that lives through many promotions does not keep every version).
+ * leaving first (an instance that lives through many promotions does not keep every version). A
+ * model serves two versions at a time (production and a canary or shadow), so the default leaves
+ * room for several models and a rollback's incumbent.
  */
-export function createModelCache(maxEntries = 8): ModelCache {
+export function createModelCache(maxEntries = 16): ModelCache {
   if (!Number.isInteger(maxEntries) || maxEntries < 1) {
     throw new Error(`createModelCache maxEntries: must be a positive whole number, got ${maxEntries}`);
   }
