@@ -1,7 +1,8 @@
 /**
- * The predict function: its environment parsed once at cold start, the adapters it uses (the
- * registry and the lake read, the prediction log written, one DynamoDB client for both tables), a
- * model cache for the instance's life, and the middy chain around the core.
+ * The predict function: its environment parsed once at cold start (by the contract's rules, without
+ * zod: see `env.ts`), the adapters it uses (the registry and the lake read, the prediction log
+ * written, one DynamoDB client for both tables), a model cache for the instance's life, and the
+ * middy chain around the core.
  *
  * The serving mode is a build constant (`__MLOPS_SERVING_MODE__`, set by the construct), so that
  * esbuild drops the SageMaker runtime client from a `lambda`-mode bundle; code run from source (the
@@ -9,7 +10,6 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { parseFunctionEnv } from '../../contracts/env.ts';
 import { systemClock } from '../../core/ports.ts';
 import { inProcessRuntime } from '../../core/serving/runtime.ts';
 import { makeDocumentClient } from '../shared/adapters/aws/document-client.ts';
@@ -21,11 +21,12 @@ import { EndpointRuntime } from '../shared/adapters/aws/sagemaker-runtime.ts';
 import { makeSageMakerRuntimeClient } from '../shared/adapters/aws/sagemaker-runtime-client.ts';
 import { lambdaContext, observability } from '../shared/observability.ts';
 import { handlePredict, type PredictDeps } from './core.ts';
+import { parsePredictEnv } from './env.ts';
 import { createModelCache } from './model-cache.ts';
 
 declare const __MLOPS_SERVING_MODE__: 'lambda' | 'endpoint' | undefined;
 
-const env = parseFunctionEnv('predict');
+const env = parsePredictEnv();
 const { logger, metrics } = observability(env);
 const db = makeDocumentClient();
 

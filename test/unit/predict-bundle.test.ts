@@ -20,7 +20,7 @@ describe('the predict bundle (esbuild metafile)', () => {
     expect(endpoint.bytes).toBeGreaterThan(lambda.bytes);
   });
 
-  it('holds none of what predict does not call: the SageMaker control plane, tar, zod classic, Powertools', async () => {
+  it('holds none of what predict does not call: the SageMaker control plane, tar, zod, Powertools', async () => {
     const lambda = await build('lambda');
     for (const pkg of [
       '@aws-sdk/client-sagemaker',
@@ -30,9 +30,8 @@ describe('the predict bundle (esbuild metafile)', () => {
     ]) {
       expect({ pkg, bytes: packageBytes(lambda, pkg) }).toEqual({ pkg, bytes: 0 });
     }
-    // The environment schema is zod/mini; the model definition schemas (zod classic) stay out.
-    const classic = [...lambda.inputs.keys()].filter((p) => p.includes('node_modules/zod/v4/classic/'));
-    expect(classic).toEqual([]);
+    // No zod at all: neither the model definition schemas nor the environment schemas (env.ts).
+    expect(packageBytes(lambda, 'zod')).toBe(0);
     // Reading the registry and writing the log: not the registry's writes, not the log's reads.
     const modules = [...lambda.inputs.keys()];
     for (const adapter of ['dynamo-registry.ts', 'dynamo-prediction-log-reader.ts', 's3-object-store.ts']) {
