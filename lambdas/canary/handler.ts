@@ -1,12 +1,22 @@
+import { parseFunctionEnv } from '../../contracts/env.ts';
 import { systemClock } from '../../core/ports.ts';
-import { predictionLog, registry } from '../shared/deps.ts';
+import { makeDocumentClient } from '../shared/adapters/aws/document-client.ts';
+import { DynamoPredictionLogReader } from '../shared/adapters/aws/dynamo-prediction-log-reader.ts';
+import { DynamoModelRegistry } from '../shared/adapters/aws/dynamo-registry.ts';
+import { observability } from '../shared/observability.ts';
 import { taskHandler } from '../shared/task-handler.ts';
 import { type CanaryInput, runCanary } from './core.ts';
 
-export const handler = taskHandler((input: CanaryInput) =>
+const env = parseFunctionEnv('canary');
+const { logger } = observability(env);
+const db = makeDocumentClient();
+const registry = new DynamoModelRegistry(db, env.REGISTRY_TABLE, systemClock);
+const predictionLog = new DynamoPredictionLogReader(db, env.PREDICTION_LOG_TABLE);
+
+export const handler = taskHandler(logger, (input: CanaryInput) =>
   runCanary(input, {
-    registry: registry(),
-    readWindow: (model, from, to) => predictionLog().readWindow(model, from, to),
+    registry,
+    readWindow: (model, from, to) => predictionLog.readWindow(model, from, to),
     clock: systemClock,
   }),
 );

@@ -12,7 +12,7 @@ import { type CleanRow, transformRow } from '../../core/features/transform.ts';
 import type { Evidence, ModelEvidence } from '../../core/policy/guardrail.ts';
 import type { Clock, ModelRegistryPort, ObjectStore } from '../../core/ports.ts';
 import type { ModelVersion } from '../../core/registry/model.ts';
-import { loadServingModel } from '../shared/model-artifacts.ts';
+import { loadServingModel } from '../../core/serving/load.ts';
 
 export interface CompareInput {
   model: string;

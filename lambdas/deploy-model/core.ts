@@ -7,7 +7,7 @@
 import { errorNames, PlatformError } from '../../core/errors.ts';
 import { featureSchemaHash } from '../../core/features/transform.ts';
 import type { ModelRegistryPort, ObjectStore } from '../../core/ports.ts';
-import { loadServingModel } from '../shared/model-artifacts.ts';
+import { loadServingModel } from '../../core/serving/load.ts';
 
 export interface DeployInput {
   model: string;

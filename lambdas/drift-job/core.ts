@@ -25,7 +25,7 @@ export interface DriftResult {
 
 export interface DriftDeps {
   registry: Pick<ModelRegistryPort, 'getAlias' | 'getVersion'>;
-  lake: ObjectStore;
+  lake: Pick<ObjectStore, 'getText'>;
   readWindow: (model: string, from: Date, to: Date) => Promise<PredictionRecord[]>;
   publish: (model: string, psi: number, samples: number) => void;
   clock: Clock;

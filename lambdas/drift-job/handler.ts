@@ -1,20 +1,31 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { parseFunctionEnv } from '../../contracts/env.ts';
 import { systemClock } from '../../core/ports.ts';
-import { lakeStore, predictionLog, registry } from '../shared/deps.ts';
+import { makeDocumentClient } from '../shared/adapters/aws/document-client.ts';
+import { DynamoPredictionLogReader } from '../shared/adapters/aws/dynamo-prediction-log-reader.ts';
+import { DynamoRegistryReader } from '../shared/adapters/aws/dynamo-registry-reader.ts';
+import { makeS3Client } from '../shared/adapters/aws/s3-client.ts';
+import { S3ObjectReader } from '../shared/adapters/aws/s3-object-reader.ts';
 import { getModel, modelNames } from '../shared/models.ts';
-import { logger, modelMetric } from '../shared/observability.ts';
+import { observability } from '../shared/observability.ts';
 import { taskHandler } from '../shared/task-handler.ts';
 import { type DriftInput, runDriftJob } from './core.ts';
 
-export const handler = taskHandler(async (input: DriftInput) => {
+const env = parseFunctionEnv('drift-job');
+const { logger, metrics } = observability(env);
+const db = makeDocumentClient();
+const registry = new DynamoRegistryReader(db, env.REGISTRY_TABLE);
+const lake = new S3ObjectReader(makeS3Client(), env.LAKE_BUCKET);
+const predictionLog = new DynamoPredictionLogReader(db, env.PREDICTION_LOG_TABLE);
+
+export const handler = taskHandler(logger, async (input: DriftInput) => {
   const results = await runDriftJob(input ?? {}, modelNames().map(getModel), {
-    registry: registry(),
-    lake: lakeStore(),
-    readWindow: (model, from, to) => predictionLog().readWindow(model, from, to),
+    registry,
+    lake,
+    readWindow: (model, from, to) => predictionLog.readWindow(model, from, to),
     clock: systemClock,
     publish: (model, value, samples) => {
       logger.info('prediction drift', { model, psi: value, samples });
-      modelMetric(model, 'PredictionDrift', MetricUnit.NoUnit, value);
+      metrics.emit(model, 'predictionDrift', value);
     },
   });
   logger.info('drift job finished', { results });

@@ -10,8 +10,9 @@ import { errorNames, PlatformError } from '../../core/errors.ts';
 import { classificationMetrics } from '../../core/evaluation/classification.ts';
 import { parseS3Uri } from '../../core/lake.ts';
 import type { ObjectStore } from '../../core/ports.ts';
+import { loadServingModel } from '../../core/serving/load.ts';
 import type { EvaluateOutput, PrepareOutput } from '../../core/training-run.ts';
-import { loadServingModel, untar } from '../shared/model-artifacts.ts';
+import { untar } from '../shared/model-artifacts.ts';
 
 export interface EvaluateInput {
   model: string;

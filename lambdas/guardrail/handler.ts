@@ -1,8 +1,18 @@
+import { parseFunctionEnv } from '../../contracts/env.ts';
 import { systemClock } from '../../core/ports.ts';
-import { lakeStore, registry } from '../shared/deps.ts';
+import { makeDocumentClient } from '../shared/adapters/aws/document-client.ts';
+import { DynamoModelRegistry } from '../shared/adapters/aws/dynamo-registry.ts';
+import { makeS3Client } from '../shared/adapters/aws/s3-client.ts';
+import { S3ObjectStore } from '../shared/adapters/aws/s3-object-store.ts';
+import { observability } from '../shared/observability.ts';
 import { taskHandler } from '../shared/task-handler.ts';
 import { type GuardrailInput, runGuardrail } from './core.ts';
 
-export const handler = taskHandler((input: GuardrailInput) =>
-  runGuardrail(input, { registry: registry(), lake: lakeStore(), clock: systemClock }),
+const env = parseFunctionEnv('guardrail');
+const { logger } = observability(env);
+const registry = new DynamoModelRegistry(makeDocumentClient(), env.REGISTRY_TABLE, systemClock);
+const lake = new S3ObjectStore(makeS3Client(), env.LAKE_BUCKET);
+
+export const handler = taskHandler(logger, (input: GuardrailInput) =>
+  runGuardrail(input, { registry, lake, clock: systemClock }),
 );

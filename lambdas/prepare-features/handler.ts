@@ -1,14 +1,16 @@
 import { parseFunctionEnv } from '../../contracts/env.ts';
 import { systemClock } from '../../core/ports.ts';
 import { checkTrainingJobPrefix } from '../../core/snapshot/training-request.ts';
-import { makeS3Client } from '../shared/adapters/aws/clients.ts';
+import { makeS3Client } from '../shared/adapters/aws/s3-client.ts';
 import { S3ObjectStore } from '../shared/adapters/aws/s3-object-store.ts';
 import { findModel } from '../shared/models.ts';
+import { observability } from '../shared/observability.ts';
 import { taskHandler } from '../shared/task-handler.ts';
 import { type PrepareEnv, type PrepareInput, prepareFeatures } from './core.ts';
 
 // At cold start: a missing or malformed variable fails the init, naming it.
 const env = parseFunctionEnv('prepare-features');
+const { logger } = observability(env);
 const settings: PrepareEnv = {
   trainingSourceUri: env.TRAINING_SOURCE_URI,
   trainingCodeSha256: env.TRAINING_CODE_SHA256,
@@ -19,6 +21,6 @@ const settings: PrepareEnv = {
 // Every request reads and writes the lake: the client is built once, with the function.
 const lake = new S3ObjectStore(makeS3Client(), env.LAKE_BUCKET);
 
-export const handler = taskHandler((input: PrepareInput) =>
+export const handler = taskHandler(logger, (input: PrepareInput) =>
   prepareFeatures(input, findModel, { lake, clock: systemClock, env: settings }),
 );

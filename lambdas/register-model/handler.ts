@@ -1,8 +1,15 @@
+import { parseFunctionEnv } from '../../contracts/env.ts';
 import { systemClock } from '../../core/ports.ts';
-import { registry } from '../shared/deps.ts';
+import { makeDocumentClient } from '../shared/adapters/aws/document-client.ts';
+import { DynamoModelRegistry } from '../shared/adapters/aws/dynamo-registry.ts';
+import { observability } from '../shared/observability.ts';
 import { taskHandler } from '../shared/task-handler.ts';
 import { type RegisterInput, registerModel } from './core.ts';
 
-export const handler = taskHandler((input: RegisterInput) =>
-  registerModel(input, { registry: registry(), clock: systemClock }),
+const env = parseFunctionEnv('register-model');
+const { logger } = observability(env);
+const registry = new DynamoModelRegistry(makeDocumentClient(), env.REGISTRY_TABLE, systemClock);
+
+export const handler = taskHandler(logger, (input: RegisterInput) =>
+  registerModel(input, { registry, clock: systemClock }),
 );

@@ -1,5 +1,13 @@
-import { registry } from '../shared/deps.ts';
+import { parseFunctionEnv } from '../../contracts/env.ts';
+import { systemClock } from '../../core/ports.ts';
+import { makeDocumentClient } from '../shared/adapters/aws/document-client.ts';
+import { DynamoModelRegistry } from '../shared/adapters/aws/dynamo-registry.ts';
+import { observability } from '../shared/observability.ts';
 import { taskHandler } from '../shared/task-handler.ts';
 import { type SetAliasInput, setAlias } from './core.ts';
 
-export const handler = taskHandler((input: SetAliasInput) => setAlias(input, { registry: registry() }));
+const env = parseFunctionEnv('set-alias');
+const { logger } = observability(env);
+const registry = new DynamoModelRegistry(makeDocumentClient(), env.REGISTRY_TABLE, systemClock);
+
+export const handler = taskHandler(logger, (input: SetAliasInput) => setAlias(input, { registry }));

@@ -1,10 +1,15 @@
-/** The middy chain shared by the Step Functions task functions: Powertools logger with the Lambda context. */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+/**
+ * The middy chain of the Step Functions task functions: the Lambda context on every log line, then
+ * the task. A task's typed error (a stable `name` the state machine's Retry/Catch match) passes
+ * through unchanged.
+ */
 import middy from '@middy/core';
-import { logger } from './observability.ts';
+import type { Context } from 'aws-lambda';
+import { type Logger, lambdaContext } from './observability.ts';
 
-export function taskHandler<I, O>(fn: (input: I) => Promise<O>) {
-  return middy<I, O>()
-    .use(injectLambdaContext(logger))
-    .handler(async (input: I) => fn(input));
+/** Wraps a task function for Lambda. */
+export function taskHandler<I, O>(logger: Logger, task: (input: I) => Promise<O>) {
+  return middy<I, O, Error, Context>()
+    .use(lambdaContext<I, O>(logger))
+    .handler(async (input: I) => task(input));
 }

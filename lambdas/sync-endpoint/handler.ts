@@ -1,36 +1,21 @@
+import { parseFunctionEnv } from '../../contracts/env.ts';
 import { systemClock } from '../../core/ports.ts';
-import { endpointControl, registry } from '../shared/deps.ts';
-import { requireEnv } from '../shared/env.ts';
-import { endpointPrefix, servingMode } from '../shared/serving-settings.ts';
+import { makeDocumentClient } from '../shared/adapters/aws/document-client.ts';
+import { DynamoModelRegistry } from '../shared/adapters/aws/dynamo-registry.ts';
+import { makeSageMakerClient } from '../shared/adapters/aws/sagemaker-client.ts';
+import { SageMakerEndpoints } from '../shared/adapters/aws/sagemaker-endpoints.ts';
+import { observability } from '../shared/observability.ts';
 import { taskHandler } from '../shared/task-handler.ts';
-import { type SyncDeps, type SyncInput, syncEndpoint } from './core.ts';
+import { type SyncInput, syncEndpoint } from './core.ts';
+import { syncSettings } from './settings.ts';
 
-function settings(): SyncDeps['settings'] {
-  if (servingMode() === 'lambda') return { mode: 'lambda' };
-  const kmsKeyId = process.env.ENDPOINT_KMS_KEY_ARN;
-  return {
-    mode: 'endpoint',
-    prefix: endpointPrefix(),
-    instanceType: requireEnv('ENDPOINT_INSTANCE_TYPE'),
-    instanceCount: Number(requireEnv('ENDPOINT_INSTANCE_COUNT')),
-    warmMinutes: Number(requireEnv('ENDPOINT_WARM_MINUTES')),
-    image: requireEnv('INFERENCE_IMAGE_URI'),
-    executionRoleArn: requireEnv('MODEL_EXECUTION_ROLE_ARN'),
-    lakeBucket: requireEnv('LAKE_BUCKET'),
-    maxAttempts: Number(process.env.ENDPOINT_MAX_CHECKS ?? '60'),
-    checkSeconds: Number(process.env.ENDPOINT_CHECK_SECONDS ?? '30'),
-    ...(kmsKeyId ? { kmsKeyId } : {}),
-  };
-}
+const env = parseFunctionEnv('sync-endpoint');
+const { logger } = observability(env);
+// Checked at cold start: a stage in endpoint mode that lacks a setting fails the init, naming it.
+const settings = syncSettings(env);
+const registry = new DynamoModelRegistry(makeDocumentClient(), env.REGISTRY_TABLE, systemClock);
+const endpoints = new SageMakerEndpoints(makeSageMakerClient());
 
-// Read once per function instance: the environment does not change between invocations.
-const syncSettings = settings();
-
-export const handler = taskHandler((input: SyncInput) =>
-  syncEndpoint(input, {
-    registry: registry(),
-    endpoints: endpointControl(),
-    clock: systemClock,
-    settings: syncSettings,
-  }),
+export const handler = taskHandler(logger, (input: SyncInput) =>
+  syncEndpoint(input, { registry, endpoints, clock: systemClock, settings }),
 );

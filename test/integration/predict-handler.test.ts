@@ -64,7 +64,11 @@ describe('predict handler on dynalite and s3rver', () => {
       REGISTRY_TABLE: 'registry',
       PREDICTION_LOG_TABLE: 'predictions',
       LAKE_BUCKET: 'lake',
+      PREDICTION_LOG_TTL_DAYS: '90',
       DEFAULT_MODEL: 'credit',
+      MODEL_NAMES: 'credit',
+      SERVING_MODE: 'lambda',
+      MLOPS_STAGE: 'test',
       POWERTOOLS_METRICS_NAMESPACE: 'Mlops/test',
       POWERTOOLS_SERVICE_NAME: 'predict',
     });

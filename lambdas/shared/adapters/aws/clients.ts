@@ -1,76 +1,14 @@
 /**
- * The AWS SDK clients, built one way for AWS and for the twin. On AWS a client takes its region and
- * credentials from the runtime; pointed at the twin it takes the twin's loopback endpoint for its
- * service (from `target.endpoints`, or `AWS_ENDPOINT_URL_<SERVICE>`, which the twin sets for the
- * functions it runs). S3 on loopback needs path-style addressing and checksums only when required,
- * or streamed bodies are stored with their chunk framing.
+ * The AWS SDK clients, built one way for AWS and for the twin (see `client-config.ts`): this module
+ * gathers every factory for the twin, the CLI and the tests.
  *
- * Every client gives up on a connection that does not open within 5 s or a socket idle for 30 s,
- * so a stalled call is retried by the SDK instead of holding the function until its own timeout.
- *
- * Each client has its own factory so that a bundle holds only the SDK clients its handler builds.
+ * Functions import the factory of each client they build from its own module instead
+ * (`s3-client.ts`, `document-client.ts`, ...): `@aws-sdk/lib-dynamodb` does not declare itself free
+ * of side effects, so a bundle that imports it keeps the DynamoDB client even when nothing calls it
+ * (measured: 54 KB in a function that only uses S3).
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-
-export const httpTimeouts = { connectionTimeout: 5_000, requestTimeout: 30_000 } as const;
-
-/** A service whose endpoint the twin emulates. */
-export type ServiceName = 's3' | 'dynamodb' | 'sagemaker' | 'sagemakerRuntime' | 'sfn' | 'cloudformation';
-
-const ENDPOINT_ENV: Record<ServiceName, string> = {
-  s3: 'AWS_ENDPOINT_URL_S3',
-  dynamodb: 'AWS_ENDPOINT_URL_DYNAMODB',
-  sagemaker: 'AWS_ENDPOINT_URL_SAGEMAKER',
-  sagemakerRuntime: 'AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME',
-  sfn: 'AWS_ENDPOINT_URL_SFN',
-  cloudformation: 'AWS_ENDPOINT_URL_CLOUDFORMATION',
-};
-
-/** Where clients connect. Empty: AWS, as the runtime's environment says. */
-export interface ClientTarget {
-  readonly region?: string;
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
-  /** Endpoint per service (the twin's loopback URLs). */
-  readonly endpoints?: Partial<Record<ServiceName, string>>;
-}
-
-/** The configuration every platform client is built with. */
-export function clientConfig(service: ServiceName, target: ClientTarget = {}) {
-  const endpoint = target.endpoints?.[service] ?? process.env[ENDPOINT_ENV[service]];
-  return {
-    requestHandler: httpTimeouts,
-    ...(target.region ? { region: target.region } : {}),
-    ...(target.credentials ? { credentials: target.credentials } : {}),
-    ...(endpoint ? { endpoint } : {}),
-    ...(endpoint && service === 's3'
-      ? {
-          forcePathStyle: true,
-          requestChecksumCalculation: 'WHEN_REQUIRED' as const,
-          responseChecksumValidation: 'WHEN_REQUIRED' as const,
-        }
-      : {}),
-  };
-}
-
-export function makeS3Client(target?: ClientTarget): S3Client {
-  return new S3Client(clientConfig('s3', target));
-}
-
-/** The DynamoDB document client: undefined attributes are dropped, not refused. */
-export function makeDocumentClient(target?: ClientTarget): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig('dynamodb', target)), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-}
-
-export function makeSageMakerClient(target?: ClientTarget): SageMakerClient {
-  return new SageMakerClient(clientConfig('sagemaker', target));
-}
-
-export function makeSageMakerRuntimeClient(target?: ClientTarget): SageMakerRuntimeClient {
-  return new SageMakerRuntimeClient(clientConfig('sagemakerRuntime', target));
-}
+export { type ClientTarget, clientConfig, httpTimeouts, type ServiceName } from './client-config.ts';
+export { makeDocumentClient } from './document-client.ts';
+export { makeS3Client } from './s3-client.ts';
+export { makeSageMakerClient } from './sagemaker-client.ts';
+export { makeSageMakerRuntimeClient } from './sagemaker-runtime-client.ts';

@@ -6,13 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { errorNames, PlatformError } from '../../../../core/errors.ts';
 import type { Clock, ModelRegistryPort } from '../../../../core/ports.ts';
 import {
@@ -26,10 +20,14 @@ import {
   type ShadowState,
   type VersionStatus,
 } from '../../../../core/registry/model.ts';
+import {
+  ALIAS_SK,
+  DynamoRegistryReader,
+  registryPk,
+  stripKeys,
+  versionSk,
+} from './dynamo-registry-reader.ts';
 
-const pk = (model: string) => `MODEL#${model}`;
-const versionSk = (version: number) => `VERSION#${String(version).padStart(10, '0')}`;
-const ALIAS_SK = 'ALIAS#production';
 const COUNTER_SK = 'COUNTER';
 
 function isConditionFailure(err: unknown): boolean {
@@ -39,24 +37,21 @@ function isConditionFailure(err: unknown): boolean {
   );
 }
 
-function strip<T>(item: Record<string, unknown>): T {
-  const { pk: _pk, sk: _sk, kind: _kind, ...rest } = item;
-  return rest as T;
-}
-
-export class DynamoModelRegistry implements ModelRegistryPort {
+export class DynamoModelRegistry extends DynamoRegistryReader implements ModelRegistryPort {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
-    private readonly table: string,
+    db: DynamoDBDocumentClient,
+    table: string,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    super(db, table);
+  }
 
   /** Reserves the next version number for a model (1, 2, ...). */
   async allocateVersion(model: string): Promise<number> {
     const res = await this.db.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: { pk: pk(model), sk: COUNTER_SK },
+        Key: { pk: registryPk(model), sk: COUNTER_SK },
         UpdateExpression: 'ADD lastVersion :one',
         ExpressionAttributeValues: { ':one': 1 },
         ReturnValues: 'UPDATED_NEW',
@@ -71,7 +66,7 @@ export class DynamoModelRegistry implements ModelRegistryPort {
       await this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: { pk: pk(record.model), sk: versionSk(record.version), kind: 'version', ...record },
+          Item: { pk: registryPk(record.model), sk: versionSk(record.version), kind: 'version', ...record },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -90,17 +85,6 @@ export class DynamoModelRegistry implements ModelRegistryPort {
       version: record.version,
       detail: {},
     });
-  }
-
-  async getVersion(model: string, version: number): Promise<ModelVersion | undefined> {
-    const res = await this.db.send(
-      new GetCommand({
-        TableName: this.table,
-        Key: { pk: pk(model), sk: versionSk(version) },
-        ConsistentRead: true,
-      }),
-    );
-    return res.Item ? strip<ModelVersion>(res.Item) : undefined;
   }
 
   async requireVersion(model: string, version: number): Promise<ModelVersion> {
@@ -123,11 +107,11 @@ export class DynamoModelRegistry implements ModelRegistryPort {
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': pk(model), ':prefix': prefix },
+          ExpressionAttributeValues: { ':pk': registryPk(model), ':prefix': prefix },
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
-      for (const item of res.Items ?? []) items.push(strip<T>(item));
+      for (const item of res.Items ?? []) items.push(stripKeys<T>(item));
       start = res.LastEvaluatedKey;
     } while (start);
     return items;
@@ -163,7 +147,7 @@ export class DynamoModelRegistry implements ModelRegistryPort {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { pk: pk(model), sk: versionSk(version) },
+          Key: { pk: registryPk(model), sk: versionSk(version) },
           UpdateExpression: update,
           ConditionExpression: '#status = :from',
           ExpressionAttributeNames: names,
@@ -188,17 +172,6 @@ export class DynamoModelRegistry implements ModelRegistryPort {
     return { ...current, status: to, ...(extra.decision ? { decision: extra.decision } : {}) };
   }
 
-  async getAlias(model: string, consistent = true): Promise<ProductionAlias | undefined> {
-    const res = await this.db.send(
-      new GetCommand({
-        TableName: this.table,
-        Key: { pk: pk(model), sk: ALIAS_SK },
-        ConsistentRead: consistent,
-      }),
-    );
-    return res.Item ? strip<ProductionAlias>(res.Item) : undefined;
-  }
-
   /**
    * Points the production alias at `next`, only if it still points at `expected` (undefined: no
    * alias yet). Of two racing updates exactly one succeeds; the other gets AliasConflict.
@@ -213,7 +186,7 @@ export class DynamoModelRegistry implements ModelRegistryPort {
       await this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: { pk: pk(model), sk: ALIAS_SK, kind: 'alias', ...alias },
+          Item: { pk: registryPk(model), sk: ALIAS_SK, kind: 'alias', ...alias },
           ConditionExpression: expected === undefined ? 'attribute_not_exists(pk)' : '#current = :expected',
           ...(expected === undefined
             ? {}
@@ -252,7 +225,7 @@ export class DynamoModelRegistry implements ModelRegistryPort {
       new PutCommand({
         TableName: this.table,
         Item: {
-          pk: pk(record.model),
+          pk: registryPk(record.model),
           sk: `EVIDENCE#${String(record.version).padStart(10, '0')}#${record.decidedAt}`,
           kind: 'evidence',
           ...record,
@@ -286,7 +259,7 @@ export class DynamoModelRegistry implements ModelRegistryPort {
       const res = await this.db.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { pk: pk(model), sk: ALIAS_SK },
+          Key: { pk: registryPk(model), sk: ALIAS_SK },
           UpdateExpression: update.set,
           ConditionExpression: update.condition,
           ExpressionAttributeValues: update.values,
@@ -394,7 +367,7 @@ export class DynamoModelRegistry implements ModelRegistryPort {
     await this.db.send(
       new PutCommand({
         TableName: this.table,
-        Item: { pk: pk(event.model), sk: `AUDIT#${at}#${randomUUID()}`, kind: 'audit', at, ...event },
+        Item: { pk: registryPk(event.model), sk: `AUDIT#${at}#${randomUUID()}`, kind: 'audit', at, ...event },
       }),
     );
   }

@@ -1,0 +1,40 @@
+/** Reads the prediction log on DynamoDB back by model and time window (the canary and the drift job). */
+import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { PredictionRecord } from '../../../../core/prediction-log.ts';
+import { LOG_SHARDS, logPartition } from './prediction-log-keys.ts';
+
+export class DynamoPredictionLogReader {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  /** Reads the rows of one model logged in the hours that [from, to] touches. */
+  async readWindow(model: string, from: Date, to: Date): Promise<PredictionRecord[]> {
+    const out: PredictionRecord[] = [];
+    const hour = 3600_000;
+    for (let t = Math.floor(from.getTime() / hour) * hour; t <= to.getTime(); t += hour) {
+      const at = new Date(t).toISOString();
+      for (let shard = 0; shard < LOG_SHARDS; shard++) {
+        let start: Record<string, unknown> | undefined;
+        do {
+          const res = await this.db.send(
+            new QueryCommand({
+              TableName: this.table,
+              KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+              ExpressionAttributeValues: {
+                ':pk': logPartition(model, at, shard),
+                ':from': from.toISOString(),
+                ':to': `${to.toISOString()}~`,
+              },
+              ExclusiveStartKey: start,
+            }),
+          );
+          for (const item of res.Items ?? []) out.push(item as PredictionRecord);
+          start = res.LastEvaluatedKey;
+        } while (start);
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,204 @@
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MODEL_DIMENSION, platformMetrics } from '../../contracts/metrics.ts';
+import {
+  configuredLogLevel,
+  createLogger,
+  createMetrics,
+  emfDocument,
+  type LogSink,
+  lambdaContext,
+} from '../../lambdas/shared/observability.ts';
+import { LogCapture } from '../../local/log-capture.ts';
+
+function memorySink() {
+  const lines = { stdout: [] as string[], stderr: [] as string[] };
+  const sink: LogSink = {
+    stdout: (line) => lines.stdout.push(line),
+    stderr: (line) => lines.stderr.push(line),
+  };
+  return { sink, lines };
+}
+
+const at = new Date('2026-03-01T10:00:00.000Z');
+
+describe('EMF metrics', () => {
+  it('writes one EMF document per metric: namespace, the Model dimension, name and unit from the contract', () => {
+    // Prepare
+    const { sink, lines } = memorySink();
+    const metrics = createMetrics({ namespace: 'Mlops/test', sink, now: () => at });
+    // Act
+    metrics.emit('credit', 'latency', 42);
+    // Assess
+    expect(lines.stderr).toEqual([]);
+    expect(lines.stdout).toHaveLength(1);
+    expect(JSON.parse(lines.stdout[0]!)).toEqual({
+      _aws: {
+        Timestamp: at.getTime(),
+        CloudWatchMetrics: [
+          {
+            Namespace: 'Mlops/test',
+            Dimensions: [['Model']],
+            Metrics: [{ Name: 'LatencyMs', Unit: 'Milliseconds' }],
+          },
+        ],
+      },
+      Model: 'credit',
+      LatencyMs: 42,
+    });
+  });
+
+  it('spells every platform metric as the contract does', () => {
+    for (const [key, { name, unit }] of Object.entries(platformMetrics)) {
+      const doc = emfDocument('Mlops/x', 'm', key as keyof typeof platformMetrics, 1, 0) as {
+        _aws: { CloudWatchMetrics: { Metrics: { Name: string; Unit: string }[]; Dimensions: string[][] }[] };
+      } & Record<string, unknown>;
+      expect(doc._aws.CloudWatchMetrics[0]!.Metrics).toEqual([{ Name: name, Unit: unit }]);
+      expect(doc._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([[MODEL_DIMENSION]]);
+      expect(doc[name]).toBe(1);
+      expect(doc[MODEL_DIMENSION]).toBe('m');
+    }
+  });
+
+  describe('read back by the twin from stdout', () => {
+    let dir: string | undefined;
+    afterEach(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('becomes a metric point with the namespace, name, unit, value and dimension', async () => {
+      // Prepare: a function instance's stdout, read by the capture as the twin reads its workers'.
+      dir = mkdtempSync(join(tmpdir(), 'observability-'));
+      const capture = new LogCapture(join(dir, 'functions.log'));
+      const stdout = new PassThrough();
+      const rest = new PassThrough();
+      capture.attach(stdout, rest);
+      const sink: LogSink = {
+        stdout: (line) => stdout.write(`${line}\n`),
+        stderr: (line) => stdout.write(`${line}\n`),
+      };
+      const metrics = createMetrics({ namespace: 'Mlops/test', sink });
+      const logger = createLogger({ service: 'drift-job', level: 'INFO', sink });
+      // Act
+      metrics.emit('credit', 'predictionDrift', 0.31);
+      logger.info('drift job finished', { results: [] });
+      stdout.end();
+      await once(stdout, 'end');
+      // Assess
+      expect(capture.metrics).toEqual([
+        {
+          namespace: 'Mlops/test',
+          name: 'PredictionDrift',
+          value: 0.31,
+          unit: 'None',
+          dimensions: { Model: 'credit' },
+          timestamp: expect.any(Number),
+        },
+      ]);
+      const logged = readFileSync(join(dir, 'functions.log'), 'utf8').trim().split('\n');
+      expect(logged).toHaveLength(2);
+      expect(JSON.parse(logged[1]!)).toMatchObject({
+        level: 'INFO',
+        service: 'drift-job',
+        message: 'drift job finished',
+      });
+    });
+  });
+});
+
+describe('logger', () => {
+  it('writes one JSON line with level, message, service, timestamp and the fields', () => {
+    const { sink, lines } = memorySink();
+    const logger = createLogger({ service: 'predict', level: 'INFO', sink, now: () => at });
+    logger.info('loaded', { model: 'credit', version: 3 });
+    expect(lines.stdout.map((l) => JSON.parse(l))).toEqual([
+      {
+        level: 'INFO',
+        message: 'loaded',
+        service: 'predict',
+        timestamp: '2026-03-01T10:00:00.000Z',
+        model: 'credit',
+        version: 3,
+      },
+    ]);
+  });
+
+  it('writes warnings and errors to stderr, an error as its name, message and stack', () => {
+    const { sink, lines } = memorySink();
+    const logger = createLogger({ service: 'predict', level: 'INFO', sink, now: () => at });
+    const err = Object.assign(new Error('table gone'), { name: 'ResourceNotFoundException' });
+    logger.warn('slow');
+    logger.error('prediction failed', { error: err, stage: 'load-model' });
+    expect(lines.stdout).toEqual([]);
+    const [warn, error] = lines.stderr.map((l) => JSON.parse(l));
+    expect(warn).toMatchObject({ level: 'WARN', message: 'slow' });
+    expect(error).toMatchObject({
+      level: 'ERROR',
+      stage: 'load-model',
+      error: {
+        name: 'ResourceNotFoundException',
+        message: 'table gone',
+        stack: expect.stringContaining('table gone'),
+      },
+    });
+  });
+
+  it('drops entries below its level', () => {
+    const { sink, lines } = memorySink();
+    const logger = createLogger({ service: 's', level: 'ERROR', sink });
+    logger.debug('d');
+    logger.info('i');
+    logger.warn('w');
+    logger.error('e');
+    expect([...lines.stdout, ...lines.stderr].map((l) => JSON.parse(l).message)).toEqual(['e']);
+  });
+
+  it('keeps an entry whose fields cannot be serialized, saying so', () => {
+    const { sink, lines } = memorySink();
+    const logger = createLogger({ service: 's', level: 'INFO', sink });
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    logger.info('odd', { circular });
+    expect(JSON.parse(lines.stdout[0]!)).toMatchObject({
+      message: 'odd',
+      log_error: expect.stringContaining('not serializable'),
+    });
+  });
+
+  it('reads its level from POWERTOOLS_LOG_LEVEL, then AWS_LAMBDA_LOG_LEVEL, else INFO', () => {
+    expect(configuredLogLevel({ POWERTOOLS_LOG_LEVEL: 'error', AWS_LAMBDA_LOG_LEVEL: 'DEBUG' })).toBe(
+      'ERROR',
+    );
+    expect(configuredLogLevel({ AWS_LAMBDA_LOG_LEVEL: 'DEBUG' })).toBe('DEBUG');
+    expect(configuredLogLevel({ POWERTOOLS_LOG_LEVEL: 'warning' })).toBe('WARN');
+    expect(configuredLogLevel({ POWERTOOLS_LOG_LEVEL: 'chatty' })).toBe('INFO');
+    expect(configuredLogLevel({})).toBe('INFO');
+  });
+
+  it('puts the Lambda context on every line of an invocation, cold start on the first only', async () => {
+    // Prepare
+    const { sink, lines } = memorySink();
+    const logger = createLogger({ service: 'canary', level: 'INFO', sink });
+    const handler = middy<{ n: number }, number, Error, Context>()
+      .use(lambdaContext<{ n: number }, number>(logger))
+      .handler(async (event) => {
+        logger.info('step', { n: event.n });
+        return event.n;
+      });
+    const context = (id: string) => ({ functionName: 'Canary', awsRequestId: id }) as Context;
+    // Act
+    await handler({ n: 1 }, context('a'));
+    await handler({ n: 2 }, context('b'));
+    // Assess
+    expect(lines.stdout.map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({ n: 1, function_name: 'Canary', function_request_id: 'a', cold_start: true }),
+      expect.objectContaining({ n: 2, function_name: 'Canary', function_request_id: 'b', cold_start: false }),
+    ]);
+  });
+});

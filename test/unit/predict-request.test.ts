@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { parseRequest, validateInstances } from '../../lambdas/predict/request.ts';
+import { credit } from '../support/fixtures.ts';
+
+const applicant = {
+  Seniority: 9,
+  Home: 'rent',
+  Time: 60,
+  Age: 30,
+  Marital: 'married',
+  Records: 'no',
+  Job: 'freelance',
+  Expenses: 73,
+  Income: 129,
+  Assets: 0,
+  Debt: 0,
+  Amount: 800,
+  Price: 846,
+};
+
+function request(
+  body: string | null,
+  headers: Record<string, string> = { 'Content-Type': 'application/json' },
+) {
+  return { method: 'POST', headers, body, isBase64Encoded: false };
+}
+
+describe('parseRequest', () => {
+  it('accepts a JSON object holding a non-empty instances array, whatever the header name case', () => {
+    // Prepare
+    const instances = [applicant, { ...applicant, Age: 41 }];
+    // Act
+    const parsed = parseRequest(
+      request(JSON.stringify({ instances }), { 'CONTENT-type': 'application/json; charset=utf-8' }),
+    );
+    // Assess
+    expect(parsed).toEqual({ ok: true, instances });
+  });
+
+  it('decodes a base64 body as API Gateway passes binary payloads', () => {
+    const body = Buffer.from(JSON.stringify({ instances: [applicant] })).toString('base64');
+    const parsed = parseRequest({ ...request(body), isBase64Encoded: true });
+    expect(parsed).toEqual({ ok: true, instances: [applicant] });
+  });
+
+  it('refuses another method with 405 before reading anything else', () => {
+    const parsed = parseRequest({ ...request('not json', {}), method: 'GET' });
+    expect(parsed).toEqual({
+      ok: false,
+      refusal: { status: 405, error: 'MethodNotAllowed', message: 'Use POST, not GET.' },
+    });
+  });
+
+  it('refuses a missing or non-JSON content type with 415 naming what was sent', () => {
+    const none = parseRequest(request('{}', {}));
+    const text = parseRequest(request('{}', { 'content-type': 'text/plain' }));
+    const lookalike = parseRequest(request('{}', { 'content-type': 'application/jsonx' }));
+    expect(none).toMatchObject({
+      ok: false,
+      refusal: {
+        status: 415,
+        error: 'UnsupportedMediaType',
+        message: 'Content-Type must be application/json, got none.',
+      },
+    });
+    expect(text).toMatchObject({
+      ok: false,
+      refusal: { status: 415, message: expect.stringContaining('"text/plain"') },
+    });
+    expect(lookalike).toMatchObject({ ok: false, refusal: { status: 415 } });
+  });
+
+  it.each([
+    ['{"instances": [', /^The body is not valid JSON: /],
+    ['', /^The body is not valid JSON: /],
+    ['[1, 2]', /^The body must be a JSON object/],
+    ['null', /^The body must be a JSON object/],
+    ['{"rows": []}', /^"instances" must be an array of objects/],
+    ['{"instances": {}}', /^"instances" must be an array of objects/],
+    ['{"instances": []}', /^"instances" is empty/],
+    ['{"instances": [{}], "model": "x", "debug": true}', /^Unknown top-level field\(s\): model, debug\.$/],
+  ])('refuses %j with 400: %s', (body, message) => {
+    const parsed = parseRequest(request(body));
+    expect(parsed.ok).toBe(false);
+    if (parsed.ok) return;
+    expect(parsed.refusal.status).toBe(400);
+    expect(parsed.refusal.error).toBe('InvalidRequest');
+    expect(parsed.refusal.message).toMatch(message);
+  });
+
+  it('refuses a null body as invalid JSON', () => {
+    expect(parseRequest(request(null))).toMatchObject({ ok: false, refusal: { status: 400 } });
+  });
+});
+
+describe('validateInstances', () => {
+  it('returns one clean row per instance, in order', () => {
+    const result = validateInstances(credit.spec, [applicant, { ...applicant, Seniority: 2 }], 10);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.rows.map((r) => r.Seniority)).toEqual([9, 2]);
+  });
+
+  it('refuses more instances than the version allows, naming both counts', () => {
+    const result = validateInstances(credit.spec, [applicant, applicant, applicant], 2);
+    expect(result).toEqual({
+      ok: false,
+      refusal: {
+        status: 400,
+        error: 'InvalidRequest',
+        message: '"instances" has 3 items; at most 2 are allowed per request.',
+      },
+    });
+  });
+
+  it('lists every problem of every instance and names the first in the message', () => {
+    const result = validateInstances(
+      credit.spec,
+      [applicant, { ...applicant, Age: 'forty' }, 'not an object', [1]],
+      10,
+    );
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.refusal.message).toBe(
+      'instances[1].Age must be a finite number, got "forty" (and 2 more problem(s)).',
+    );
+    expect(result.refusal.details).toEqual([
+      { instance: 1, field: 'Age', message: 'must be a finite number, got "forty"' },
+      { instance: 2, field: '(instance)', message: 'must be a JSON object of feature fields' },
+      { instance: 3, field: '(instance)', message: 'must be a JSON object of feature fields' },
+    ]);
+  });
+
+  it('names a single problem without a count', () => {
+    const result = validateInstances(credit.spec, [{ ...applicant, Home: 42 }], 10);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.refusal.message).toMatch(/^instances\[0\]\.Home .*\.$/);
+    expect(result.refusal.message).not.toContain('more problem');
+  });
+});

@@ -1,0 +1,244 @@
+import { describe, expect, it } from 'vitest';
+import type { ModelRuntime, ObjectStore } from '../../core/ports.ts';
+import type { PredictionRecord } from '../../core/prediction-log.ts';
+import type { ModelVersion, ProductionAlias } from '../../core/registry/model.ts';
+import { inProcessRuntime } from '../../core/serving/runtime.ts';
+import { handlePredict, type PredictDeps, type PredictMetric } from '../../lambdas/predict/core.ts';
+import { createModelCache } from '../../lambdas/predict/model-cache.ts';
+import { credit, seedVersion } from '../support/fixtures.ts';
+
+const applicant = {
+  Seniority: 9,
+  Home: 'rent',
+  Time: 60,
+  Age: 30,
+  Marital: 'married',
+  Records: 'no',
+  Job: 'freelance',
+  Expenses: 73,
+  Income: 129,
+  Assets: 0,
+  Debt: 0,
+  Amount: 800,
+  Price: 846,
+};
+
+function memoryStore(): ObjectStore {
+  const objects = new Map<string, Uint8Array>();
+  const store: ObjectStore = {
+    bucket: 'memory',
+    async getBytes(key) {
+      const bytes = objects.get(key);
+      if (!bytes) throw Object.assign(new Error(`${key} does not exist`), { name: 'NoSuchKey' });
+      return bytes;
+    },
+    async getText(key) {
+      return Buffer.from(await store.getBytes(key)).toString('utf8');
+    },
+    async tryGetText(key) {
+      return objects.has(key) ? store.getText(key) : undefined;
+    },
+    async put(key, body) {
+      objects.set(key, typeof body === 'string' ? Buffer.from(body) : body);
+    },
+    async list(prefix) {
+      return [...objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+    },
+  };
+  return store;
+}
+
+/** In-memory ports around the real scorer, with versions 1 (production) and 2 seeded. */
+async function setup(alias: Omit<ProductionAlias, 'model' | 'history' | 'updatedAt'> | undefined) {
+  const lake = memoryStore();
+  const versions = new Map<number, ModelVersion>();
+  for (const [n, leaves] of [
+    [1, { leftLeaf: 1, rightLeaf: -1 }],
+    [2, { leftLeaf: -2, rightLeaf: 2 }],
+  ] as const) {
+    versions.set(n, (await seedVersion(lake, n, leaves)).version);
+  }
+  const rows: PredictionRecord[] = [];
+  const metrics: { model: string; metric: PredictMetric; value: number }[] = [];
+  const errors: Record<string, unknown>[] = [];
+  const reads = { getVersion: 0 };
+  const deps: PredictDeps = {
+    registry: {
+      getAlias: async (model) =>
+        model === 'credit' && alias ? { model, history: [], updatedAt: '', ...alias } : undefined,
+      getVersion: async (_model, version) => {
+        reads.getVersion++;
+        return versions.get(version);
+      },
+    },
+    lake,
+    log: {
+      write: async (batch) => {
+        rows.push(...batch);
+      },
+    },
+    cache: createModelCache(),
+    runtime: inProcessRuntime,
+    clock: { now: () => new Date('2026-03-01T10:00:00.000Z') },
+    knownModels: ['credit', 'churn'],
+    defaultModel: 'credit',
+    metric: (model, metric, value) => metrics.push({ model, metric, value }),
+    onError: (_err, context) => errors.push(context),
+  };
+  return { deps, rows, metrics, errors, versions, reads };
+}
+
+function post(instances: unknown[], requestId = 'req-1', modelParam?: string) {
+  return {
+    method: 'POST',
+    path: '/v1/predict',
+    ...(modelParam ? { modelParam } : {}),
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ instances }),
+    isBase64Encoded: false,
+    requestId,
+  };
+}
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+describe('handlePredict with in-memory ports', () => {
+  it('answers from production with its version, logs one row per instance, and counts them', async () => {
+    // Prepare
+    const { deps, rows, metrics } = await setup({ current: 1 });
+    // Act
+    const res = await handlePredict(post([applicant, { ...applicant, Seniority: 2 }]), deps);
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect(res.headers).toMatchObject({ 'x-model-version': '1', 'x-model-variant': 'v1' });
+    const body = JSON.parse(res.body);
+    expect(body).toMatchObject({ model: 'credit', modelVersion: '1', requestId: 'req-1' });
+    expect(body.predictions[0].score).toBeCloseTo(sigmoid(-1), 6);
+    expect(body.predictions[1].score).toBeCloseTo(sigmoid(1), 6);
+    expect(rows.map((r) => [r.index, r.route, r.modelVersion, r.variant])).toEqual([
+      [0, 'production', 1, 'v1'],
+      [1, 'production', 1, 'v1'],
+    ]);
+    expect(metrics.map((m) => [m.metric, m.value])).toEqual([
+      ['predictions', 2],
+      ['latency', 0],
+    ]);
+  });
+
+  it('loads a version once through the injected cache, and again with a fresh cache', async () => {
+    const { deps, reads } = await setup({ current: 1 });
+    await handlePredict(post([applicant], 'a'), deps);
+    await handlePredict(post([applicant], 'b'), deps);
+    expect(reads.getVersion).toBe(1);
+    await handlePredict(post([applicant], 'c'), { ...deps, cache: createModelCache() });
+    expect(reads.getVersion).toBe(2);
+  });
+
+  it('lets a canary of weight 1 answer, logged with the route canary', async () => {
+    const { deps, rows } = await setup({ current: 1, canary: { version: 2, weight: 1, startedAt: '' } });
+    const res = await handlePredict(post([applicant]), deps);
+    expect(JSON.parse(res.body).modelVersion).toBe('2');
+    expect(JSON.parse(res.body).predictions[0].score).toBeCloseTo(sigmoid(2), 6);
+    expect(rows.map((r) => [r.route, r.modelVersion])).toEqual([['canary', 2]]);
+  });
+
+  it('scores a shadow copy with the shadow version, logged apart, without changing the answer', async () => {
+    const { deps, rows } = await setup({ current: 1, shadow: { version: 2, startedAt: '' } });
+    const res = await handlePredict(post([applicant]), deps);
+    expect(JSON.parse(res.body).modelVersion).toBe('1');
+    expect(res.headers['x-model-version']).toBe('1');
+    const shadow = rows.filter((r) => r.route === 'shadow');
+    expect(shadow).toHaveLength(1);
+    expect(shadow[0]).toMatchObject({ modelVersion: 2, variant: 'v2', requestId: 'req-1' });
+    expect(shadow[0]!.score).toBeCloseTo(sigmoid(2), 6);
+  });
+
+  it('logs a shadow that cannot load as error rows and still answers from production', async () => {
+    const { deps, rows, errors } = await setup({ current: 1, shadow: { version: 9, startedAt: '' } });
+    const res = await handlePredict(post([applicant]), deps);
+    expect(res.statusCode).toBe(200);
+    expect(rows.filter((r) => r.route === 'shadow')).toMatchObject([
+      { modelVersion: 9, variant: 'v9', score: null, label: null, error: 'Error' },
+    ]);
+    expect(errors).toContainEqual(expect.objectContaining({ stage: 'shadow', version: 9 }));
+  });
+
+  it('answers 503 when the model fails to score, and logs the failure rows by error name', async () => {
+    const failing: ModelRuntime = {
+      mode: 'endpoint',
+      score: async () => {
+        throw Object.assign(new Error('variant down'), { name: 'ModelError' });
+      },
+    };
+    const { deps, rows, metrics } = await setup({ current: 1 });
+    const res = await handlePredict(post([applicant, applicant]), { ...deps, runtime: failing });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('30');
+    expect(JSON.parse(res.body)).toMatchObject({ error: 'ModelUnavailable' });
+    expect(rows.map((r) => [r.route, r.error, r.score])).toEqual([
+      ['production', 'ModelError', null],
+      ['production', 'ModelError', null],
+    ]);
+    expect(metrics.map((m) => m.metric)).toEqual(['modelErrors']);
+  });
+
+  it('answers 503 without a prediction when the log cannot be written', async () => {
+    const { deps, metrics } = await setup({ current: 1 });
+    const res = await handlePredict(post([applicant]), {
+      ...deps,
+      log: {
+        write: async () => {
+          throw new Error('throttled');
+        },
+      },
+    });
+    expect(res.statusCode).toBe(503);
+    expect(JSON.parse(res.body)).toMatchObject({ error: 'PredictionLogUnavailable' });
+    expect(JSON.parse(res.body).predictions).toBeUndefined();
+    expect(metrics.map((m) => m.metric)).toEqual(['upstreamErrors']);
+  });
+
+  it('refuses a version whose feature-schema hash does not match, and logs nothing', async () => {
+    const { deps, rows, metrics, versions } = await setup({ current: 1 });
+    versions.set(1, { ...versions.get(1)!, featureSchemaHash: 'other' });
+    const res = await handlePredict(post([applicant]), deps);
+    expect(res.statusCode).toBe(503);
+    expect(JSON.parse(res.body).error).toBe('FeatureSchemaMismatch');
+    expect(rows).toHaveLength(0);
+    expect(metrics.map((m) => m.metric)).toEqual(['featureSchemaMismatch']);
+  });
+
+  it('answers 503 when the alias points at a version the registry lacks, and retries the load next time', async () => {
+    const { deps, metrics, errors, reads } = await setup({ current: 5 });
+    const first = await handlePredict(post([applicant]), deps);
+    const second = await handlePredict(post([applicant]), deps);
+    expect([first.statusCode, second.statusCode]).toEqual([503, 503]);
+    expect(JSON.parse(first.body).error).toBe('ModelUnavailable');
+    expect(metrics.map((m) => m.metric)).toEqual(['upstreamErrors', 'upstreamErrors']);
+    expect(errors[0]).toMatchObject({ stage: 'load-model', model: 'credit' });
+    expect(reads.getVersion).toBe(2);
+  });
+
+  it('tells an unknown model (404) from a known one without production (503)', async () => {
+    const { deps, metrics } = await setup(undefined);
+    const unknown = await handlePredict(post([applicant], 'r', 'nope'), deps);
+    const known = await handlePredict(post([applicant], 'r', 'churn'), deps);
+    expect(unknown.statusCode).toBe(404);
+    expect(JSON.parse(unknown.body)).toMatchObject({ error: 'UnknownModel' });
+    expect(known.statusCode).toBe(503);
+    expect(JSON.parse(known.body)).toMatchObject({ error: 'NoProductionModel' });
+    expect(metrics).toEqual([{ model: 'churn', metric: 'noProductionModel', value: 1 }]);
+  });
+
+  it('counts invalid requests against the model, but not a wrong method', async () => {
+    const { deps, metrics } = await setup({ current: 1 });
+    const wrongMethod = await handlePredict({ ...post([applicant]), method: 'GET' }, deps);
+    const tooMany = await handlePredict(
+      post(Array.from({ length: credit.serving.maxInstancesPerRequest + 1 }, () => applicant)),
+      deps,
+    );
+    expect(wrongMethod.statusCode).toBe(405);
+    expect(tooMany.statusCode).toBe(400);
+    expect(metrics).toEqual([{ model: 'credit', metric: 'invalidRequests', value: 1 }]);
+  });
+});
