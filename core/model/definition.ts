@@ -6,9 +6,7 @@
 import { z } from 'zod';
 import { featureSpecSchema } from '../features/spec.ts';
 import { formatIssues } from '../issues.ts';
-import { canarySettingsSchema } from '../policy/canary.ts';
-import { guardrailPolicySchema } from '../policy/guardrail.ts';
-import { shadowSettingsSchema } from '../policy/shadow.ts';
+import { canarySettingsSchema, guardrailPolicySchema, shadowSettingsSchema } from './policies.ts';
 
 const hyperparameterValue = z.union([z.string(), z.number(), z.boolean()]);
 

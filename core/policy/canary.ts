@@ -2,43 +2,10 @@
  * The canary policy: how a candidate serves a share of traffic beside production before it takes
  * all of it, the linear path its share follows, and the verdict after each bake.
  */
-import { z } from 'zod';
+
 import { psi, scoreHistogram } from '../drift/statistics.ts';
+import type { CanarySettings } from '../model/policies.ts';
 import { isScored, type PredictionRecord } from '../prediction-log.ts';
-
-/**
- * Before taking all traffic, the candidate serves `weight` of it for `bakeSeconds` while its
- * served scores are compared with the incumbent's (PSI); above `maxScorePsi` it is rolled
- * back and the incumbent keeps serving. `weight` 0 skips the canary. When either side has
- * served fewer than `minSamples` predictions, the bake is repeated, up to `maxBakes` bakes
- * in all; after that `lowTraffic` decides: `promote` on the offline evidence alone (the
- * reason is recorded), or `rollback`. A canary whose variant fails more than `maxErrorRate`
- * of its predictions, or whose p95 latency exceeds the incumbent's by more than
- * `maxLatencyRatio` (plus `latencySlackMs`), is rolled back too.
- */
-export const canarySettingsSchema = z
-  .object({
-    weight: z.number().min(0).lt(1).default(0.1),
-    bakeSeconds: z.number().int().min(0).max(86_400).default(600),
-    minSamples: z.number().int().min(1).default(50),
-    maxScorePsi: z.number().positive().default(0.25),
-    maxBakes: z.number().int().min(1).max(100).default(3),
-    /**
-     * Linear steps: the canary's share rises from `weight` towards 100% in this many steps,
-     * each baked and judged (1: straight from `weight` to 100% after one healthy bake).
-     */
-    steps: z.number().int().min(1).max(10).default(1),
-    lowTraffic: z.enum(['promote', 'rollback']).default('promote'),
-    /** Share of the canary's predictions that may fail (scored by its variant). */
-    maxErrorRate: z.number().min(0).max(1).default(0.01),
-    /** The canary's p95 request latency may be at most the incumbent's times this, plus the slack. */
-    maxLatencyRatio: z.number().min(1).default(2),
-    latencySlackMs: z.number().int().min(0).default(50),
-  })
-  .strict();
-
-/** Parsed canary settings of one model. */
-export type CanarySettings = z.infer<typeof canarySettingsSchema>;
 
 /**
  * The share after `current` on the linear path from `weight` to 100% in `steps` steps

@@ -3,39 +3,9 @@
  * (candidate and incumbent scored on the same rows), and the decision. Every bound becomes a named
  * check whose detail a person reads in the registry, so a refusal says which bound and by how much.
  */
-import { z } from 'zod';
+
 import type { BinaryMetrics, FairnessGap, SliceGroup } from '../evaluation/metrics.ts';
-
-/** The bounds a candidate must meet to be promoted; every field has a default. */
-export const guardrailPolicySchema = z
-  .object({
-    /** Absolute floor on validation AUC. */
-    minAuc: z.number().min(0).max(1).default(0.6),
-    /** Absolute floor on golden AUC, when the snapshot has a golden split. */
-    minGoldenAuc: z.number().min(0).max(1).default(0.6),
-    /** The candidate's validation AUC may be at most this much below the incumbent's on the same rows. */
-    maxAucDrop: z.number().min(0).max(1).default(0.01),
-    /** Required validation AUC improvement over the incumbent; -1 turns the check off. */
-    minAucGain: z.number().min(-1).max(1).default(-1),
-    /** The candidate's validation log loss may be at most this much above the incumbent's. */
-    maxLogLossIncrease: z.number().min(0).default(0.02),
-    /** Per slice group, the candidate's AUC may be at most this much below the incumbent's on the same group. */
-    maxSliceAucDrop: z.number().min(0).max(1).default(0.05),
-    /** Slice groups with fewer rows are not judged (slice drop and fairness). */
-    minSliceSize: z.number().int().positive().default(30),
-    /** Largest allowed spread of predicted-positive rate across a slice's groups. */
-    maxPositiveRateGap: z.number().min(0).max(1).default(0.3),
-    /** Largest allowed spread of true-positive rate across a slice's groups. */
-    maxTprGap: z.number().min(0).max(1).default(0.3),
-    /** A single feature whose AUC alone reaches this is treated as a leak of the label. */
-    leakageAuc: z.number().min(0.5).max(1).default(0.99),
-    /** Validation AUC this much above training AUC is suspicious (a leak or a split bug). */
-    maxValidationOverTrain: z.number().min(0).max(1).default(0.05),
-  })
-  .strict();
-
-/** A parsed guardrail policy. */
-export type GuardrailPolicy = z.infer<typeof guardrailPolicySchema>;
+import type { GuardrailPolicy } from '../model/policies.ts';
 
 /** One model's metrics on the evaluation rows. */
 export interface ModelEvidence {

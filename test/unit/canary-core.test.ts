@@ -1,7 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { errorNames, PlatformError } from '../../core/errors.ts';
-import type { CanarySettings } from '../../core/policy/canary.ts';
-import type { ShadowSettings } from '../../core/policy/shadow.ts';
+import type { CanarySettings, ShadowSettings } from '../../core/model/policies.ts';
 import type { PredictionRecord } from '../../core/prediction-log.ts';
 import type {
   CanaryState,

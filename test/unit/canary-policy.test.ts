@@ -1,10 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { psi, scoreHistogram } from '../../core/drift/statistics.ts';
+import { type CanarySettings, canarySettingsSchema } from '../../core/model/policies.ts';
 import {
   type CanaryEvidence,
-  type CanarySettings,
-  canarySettingsSchema,
   judgeCanary,
   nextStepWeight,
   p95,

@@ -1,14 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { BinaryMetrics, FairnessGap, SliceGroup } from '../../core/evaluation/metrics.ts';
-import {
-  type Decision,
-  decide,
-  type Evidence,
-  type GuardrailPolicy,
-  guardrailPolicySchema,
-  type ModelEvidence,
-} from '../../core/policy/guardrail.ts';
+import { type GuardrailPolicy, guardrailPolicySchema } from '../../core/model/policies.ts';
+import { type Decision, decide, type Evidence, type ModelEvidence } from '../../core/policy/guardrail.ts';
 
 const defaults: GuardrailPolicy = guardrailPolicySchema.parse({});
 

@@ -1,13 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  judgeShadow,
-  pairShadowRows,
-  type ShadowEvidence,
-  type ShadowSettings,
-  shadowRows,
-  shadowSettingsSchema,
-} from '../../core/policy/shadow.ts';
+import { type ShadowSettings, shadowSettingsSchema } from '../../core/model/policies.ts';
+import { judgeShadow, pairShadowRows, type ShadowEvidence, shadowRows } from '../../core/policy/shadow.ts';
 import type { PredictionRecord } from '../../core/prediction-log.ts';
 
 const settings: ShadowSettings = shadowSettingsSchema.parse({ minSamples: 3, minAgreement: 0.9 });
