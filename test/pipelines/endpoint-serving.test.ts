@@ -11,13 +11,7 @@ import { buildConfig, loadModels } from '../../lib/config.ts';
 import { MODELS_DIR } from '../../lib/paths.ts';
 import { synthesize } from '../../lib/synth.ts';
 import type { LocalTwin } from '../../local/twin.ts';
-import {
-  creditJson,
-  freshModel,
-  givenCandidate,
-  givenProduction,
-  trainCandidate,
-} from '../support/pipeline-fixtures.ts';
+import { creditJson, freshModel, givenCandidate, givenProduction } from '../support/pipeline-fixtures.ts';
 import { predictEvent, sampleRows } from '../support/requests.ts';
 import { startTestTwin, type TestTwin } from '../support/twin.ts';
 import { until } from '../support/until.ts';
@@ -111,7 +105,7 @@ describe('serving mode endpoint: one variant per version, canary by variant weig
   it('runs the canary as a second variant with the canary weight, steps it up, then shifts all traffic and keeps the incumbent warm', async () => {
     const model = freshModel();
     await givenProduction(t, model);
-    const v2 = await trainCandidate(t, model, { definition: halfCanary({ steps: 2 }), seed: 7 });
+    const v2 = await givenCandidate(t, model, { definition: halfCanary({ steps: 2 }), seed: 7 });
     twin.waitMs.Bake = 300;
     const promotion = twin.execute('promotion', { model, version: v2 });
     // The canary weight is on the endpoint, verified, before the bake starts.
@@ -164,7 +158,7 @@ describe('serving mode endpoint: one variant per version, canary by variant weig
   it('rolls back a canary whose variant fails, takes its variant off the endpoint, and production keeps serving', async () => {
     const model = freshModel();
     await givenProduction(t, model);
-    const canary = await trainCandidate(t, model, { definition: halfCanary(), seed: 11 });
+    const canary = await givenCandidate(t, model, { definition: halfCanary(), seed: 7 });
     twin.waitMs.Bake = 300;
     const promotion = twin.execute('promotion', { model, version: canary });
     await until(() => weights(model)[`v${canary}`] === 0.5, 'the canary weight on the endpoint');
@@ -190,7 +184,7 @@ describe('serving mode endpoint: one variant per version, canary by variant weig
     const model = freshModel();
     await givenProduction(t, model);
     const production = (await t.registry.getAlias(model))!.current;
-    const v = await trainCandidate(t, model, {
+    const v = await givenCandidate(t, model, {
       definition: {
         ...base,
         promotion: {
@@ -199,7 +193,7 @@ describe('serving mode endpoint: one variant per version, canary by variant weig
           shadow: { bakeSeconds: 1, minSamples: 20, maxBakes: 100 },
         },
       },
-      seed: 13,
+      seed: 7,
     });
     twin.waitMs.ShadowBake = 300;
     const promotion = twin.execute('promotion', { model, version: v });

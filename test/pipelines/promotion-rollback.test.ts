@@ -6,7 +6,6 @@ import {
   givenCandidate,
   givenProduction,
   type TrainingInputs,
-  trainCandidate,
 } from '../support/pipeline-fixtures.ts';
 import { predictEvent, sampleRows, shiftedCredit } from '../support/requests.ts';
 import { shuffledLabels, startTestTwin, type TestTwin } from '../support/twin.ts';
@@ -54,7 +53,7 @@ describe('promotion and rollback state machines, run locally from the synthesize
   it('refuses a candidate below the AUC floor, records why, and leaves production alone', async () => {
     const model = freshModel();
     await givenProduction(t, model);
-    const bad = await trainCandidate(t, model, { csv: shuffledLabels(demoCsv) });
+    const bad = await givenCandidate(t, model, { csv: shuffledLabels(demoCsv) });
     const run = await t.twin.execute('promotion', { model, version: bad });
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe('GuardrailRefused');
@@ -96,7 +95,7 @@ describe('promotion and rollback state machines, run locally from the synthesize
     async function candidate(inputs: TrainingInputs): Promise<{ model: string; version: number }> {
       const model = freshModel();
       await givenProduction(t, model);
-      return { model, version: await trainCandidate(t, model, inputs) };
+      return { model, version: await givenCandidate(t, model, inputs) };
     }
     async function refusedFor({ model, version }: { model: string; version: number }): Promise<string[]> {
       const run = await t.twin.execute('promotion', { model, version });
@@ -198,7 +197,7 @@ describe('promotion and rollback state machines, run locally from the synthesize
     });
     const model = freshModel();
     await givenProduction(t, model);
-    const candidateVersion = await trainCandidate(t, model, { definition: shifted });
+    const candidateVersion = await givenCandidate(t, model, { definition: shifted });
     const incumbent = (await t.registry.getAlias(model))!.current;
     // Short bakes, repeated until both versions have served enough predictions, however slow the machine.
     t.twin.waitMs.Bake = 500;
@@ -248,7 +247,7 @@ describe('promotion and rollback state machines, run locally from the synthesize
     });
     const model = freshModel();
     await givenProduction(t, model);
-    const candidateVersion = await trainCandidate(t, model, { definition: shifted, seed: 3 });
+    const candidateVersion = await givenCandidate(t, model, { definition: shifted });
     const incumbent = (await t.registry.getAlias(model))!.current;
     t.twin.waitMs.ShadowBake = 300;
     const promotion = t.twin.execute('promotion', { model, version: candidateVersion });
@@ -289,7 +288,7 @@ describe('promotion and rollback state machines, run locally from the synthesize
     };
     const model = freshModel();
     await givenProduction(t, model);
-    const candidateVersion = await trainCandidate(t, model, { definition: quiet, seed: 5 });
+    const candidateVersion = await givenCandidate(t, model, { definition: quiet, seed: 7 });
     const incumbent = (await t.registry.getAlias(model))!.current;
     const run = await t.twin.execute('promotion', { model, version: candidateVersion });
     expect(run.status).toBe('FAILED');

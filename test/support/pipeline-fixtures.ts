@@ -6,11 +6,14 @@
  * passes alone and in any order in a twin shared with the other tests of its file.
  *
  * Training costs seconds, so a test that only needs a version to exist (an incumbent, a candidate
- * it does not inspect) gets a copy of a run trained once per twin: {@link givenCandidate} registers
- * that run's record in the test's partition with copies of the artifacts of its own, so a test may
- * corrupt them. Training is reproducible byte for byte (training.test.ts proves it), so the
- * copy holds the bytes a run of its own would have produced. A test about what training makes
- * trains its own candidate with {@link trainCandidate}.
+ * whose promotion it watches) gets a copy of a run trained once per twin: {@link givenCandidate}
+ * registers that run's record in the test's partition, with copies of the artifacts of its own (a
+ * test may corrupt them) and the test's definition. Training is reproducible byte for byte
+ * (training.test.ts proves it) and reads only the data, the seed and the definition's spec,
+ * training, serving and drift settings, so the copy holds the bytes a run of its own would have
+ * produced; its promotion and guardrail settings are the test's, and its lineage (snapshot,
+ * manifest hash, job) names the run it was copied from. Tests of the training pipeline itself run it
+ * on data ingested under their own model ({@link ingestAs}).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -89,20 +92,28 @@ export async function trainCandidate(
 /** Runs trained once per twin, by what they were trained from. */
 const trainedRuns = new WeakMap<TestTwin, Map<string, Promise<ModelVersion>>>();
 
-/** The registry record of a run trained from `inputs` in a partition of its own, trained on first use. */
+/**
+ * The registry record of a run trained in a partition of its own from the data, the seed and what
+ * training reads of the definition, trained on first use.
+ */
 function trainedOnce(t: TestTwin, inputs: TrainingInputs): Promise<ModelVersion> {
-  // The name is left out: the same definition under another name trains the same model.
-  const definition = { ...(inputs.definition ?? creditJson), name: '' };
+  const definition = definitionOf('trained', inputs.definition);
+  const { spec, training, serving, drift } = definition;
   const csv = inputs.csv ?? demoCsv;
   const id = createHash('sha256')
-    .update(JSON.stringify([definition, inputs.seed ?? 42, createHash('sha256').update(csv).digest('hex')]))
+    .update(JSON.stringify([spec, training, serving, drift, inputs.seed ?? 42]))
+    .update(csv)
     .digest('hex');
   const runs = trainedRuns.get(t) ?? new Map<string, Promise<ModelVersion>>();
   trainedRuns.set(t, runs);
   let run = runs.get(id);
   if (!run) {
     const model = freshModel('trained');
-    run = trainCandidate(t, model, inputs).then((version) => t.registry.requireVersion(model, version));
+    // Approval manual: a run only copied from is never promoted where it was trained.
+    const manual = { ...definition, promotion: { approval: 'manual' } };
+    run = trainCandidate(t, model, { ...inputs, definition: manual }).then((version) =>
+      t.registry.requireVersion(model, version),
+    );
     // A failed run is not remembered: the next test to need it trains it again and reports its own failure.
     run.catch(() => runs.delete(id));
     runs.set(id, run);
@@ -112,8 +123,8 @@ function trainedOnce(t: TestTwin, inputs: TrainingInputs): Promise<ModelVersion>
 
 /**
  * A candidate of `model` trained from `inputs` (see the module comment): the next version of the
- * model, status Candidate, its definition renamed to the model, its artifacts copies of its own
- * (under `artifacts/<model>/copies/v<version>/`).
+ * model, status Candidate, with the inputs' definition renamed to the model and copies of the
+ * artifacts of its own (under `artifacts/<model>/copies/v<version>/`).
  */
 export async function givenCandidate(
   t: TestTwin,
