@@ -6,11 +6,11 @@
  * answers the PUT before the file is complete (for a streamed body, when its hashing transform
  * finishes, not the file), so a GET soon after an overwrite, or during another one, can read an
  * empty or partial object, or the new bytes with the old size. Here every object, its MD5 and its
- * metadata are written to files outside the buckets and renamed into place once complete (the
- * names under a bucket never vanish, so s3rver's listing, which stats each name it reads, keeps
- * working), and a read opens the object once and takes its size from that open file. The renames
- * of one write and the open-and-read of one read each run synchronously, in the one process that
- * runs s3rver, so a reader sees one whole version, old or new, never a mix.
+ * metadata are written to files outside the buckets and renamed into place once complete (outside,
+ * because s3rver's listing stats each name it reads under a bucket, and a staged file renamed away
+ * in between would fail it), and a read opens the object once and takes its size from that open
+ * file. The renames of one write and the open-and-read of one read each run synchronously, in the
+ * one process that runs s3rver, so a reader sees one whole version, old or new, never a mix.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import {
