@@ -18,7 +18,6 @@ import { join } from 'node:path';
 import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import dynalite from 'dynalite';
-import S3rver from 's3rver';
 import { type MachineKind, stateMachineOutputs } from '../contracts/outputs.ts';
 import type { ExecutionEvent, ExecutionRecord, Notification } from '../contracts/twin-api.ts';
 import type { ObjectStore } from '../core/ports.ts';
@@ -26,6 +25,7 @@ import { type ClientTarget, clientConfig, makeS3Client } from '../lambdas/shared
 import { S3ObjectStore } from '../lambdas/shared/adapters/aws/s3-object-store.ts';
 import { type FunctionServices, type LocalFunction, LocalFunctions, readFunctions } from './functions.ts';
 import { LogCapture } from './log-capture.ts';
+import { type LocalS3, startLocalS3 } from './s3-server.ts';
 import { LocalSageMakerEndpoints } from './sagemaker/index.ts';
 import { type CreateTrainingJobRequest, runTrainingJob } from './sagemaker/training-job.ts';
 import { LocalStepFunctions, type StateMachineDefinition, type TaskRunner } from './step-functions.ts';
@@ -64,8 +64,7 @@ export class LocalTwin {
   private stepFunctions?: LocalStepFunctions;
   private readonly machineArns = new Map<MachineKind, string>();
   private dynamo?: ReturnType<typeof dynalite>;
-  private s3?: S3rver;
-  private s3Dir?: string;
+  private s3?: LocalS3;
   private readonly workDir: string;
   private readonly ownsWorkDir: boolean;
   private s3Client?: S3Client;
@@ -91,10 +90,8 @@ export class LocalTwin {
     this.dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
     await new Promise<void>((res) => this.dynamo!.listen(0, '127.0.0.1', () => res()));
     this.endpoints.dynamodb = `http://127.0.0.1:${(this.dynamo.address() as AddressInfo).port}`;
-    this.s3Dir = mkdtempSync(join(tmpdir(), 'mlops-s3-'));
-    this.s3 = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: this.s3Dir });
-    const { port } = (await this.s3.run()) as AddressInfo;
-    this.endpoints.s3 = `http://127.0.0.1:${port}`;
+    this.s3 = await startLocalS3();
+    this.endpoints.s3 = this.s3.endpoint;
     this.endpoints.sagemaker = await this.sagemaker.start();
 
     this.s3Client = makeS3Client(this.clientTarget());
@@ -121,8 +118,7 @@ export class LocalTwin {
     await this.sagemaker.stop();
     this.s3Client?.destroy();
     await new Promise<void>((res) => (this.dynamo ? this.dynamo.close(() => res()) : res()));
-    if (this.s3) await this.s3.close();
-    if (this.s3Dir) rmSync(this.s3Dir, { recursive: true, force: true });
+    await this.s3?.close();
     if (this.ownsWorkDir) rmSync(this.workDir, { recursive: true, force: true });
   }
 

@@ -3,31 +3,29 @@
  * promotion and rollback pipelines run from the synthesized ASL against the twin's local endpoint
  * service, and the predict function invoking the variant of the version it routes to.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseModelDefinition } from '../../core/model/definition.ts';
-import { systemClock } from '../../core/ports.ts';
-import { makeDocumentClient } from '../../lambdas/shared/adapters/aws/clients.ts';
-import { DynamoModelRegistry } from '../../lambdas/shared/adapters/aws/dynamo-registry.ts';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildConfig, loadModels } from '../../lib/config.ts';
 import { MODELS_DIR } from '../../lib/paths.ts';
 import { synthesize } from '../../lib/synth.ts';
-import { LocalTwin } from '../../local/twin.ts';
-import { ingestCsv } from '../support/ingest.ts';
+import type { LocalTwin } from '../../local/twin.ts';
+import { creditJson, freshModel, givenCandidate, givenProduction } from '../support/pipeline-fixtures.ts';
 import { predictEvent, sampleRows } from '../support/requests.ts';
+import { startTestTwin, type TestTwin } from '../support/twin.ts';
 import { until } from '../support/until.ts';
 
-const demoCsv = readFileSync('data/credit_data.csv', 'utf8');
-const ENDPOINT = 'mlops-endpoint-credit';
+/** The endpoint the pipelines create for a model in stage `endpoint`. */
+const endpointOf = (model: string) => `mlops-endpoint-${model}`;
 
+// Each test has a model of its own, so an endpoint of its own (see test/support/pipeline-fixtures.ts):
+// it passes alone and in any order.
 describe('serving mode endpoint: one variant per version, canary by variant weights, verified', () => {
   let dir: string;
+  let t: TestTwin;
   let twin: LocalTwin;
-  let registry: DynamoModelRegistry;
-  let lake: ReturnType<LocalTwin['store']>;
-  const base = JSON.parse(readFileSync('models/credit.json', 'utf8'));
+  const base = creditJson;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mlops-endpoint-assembly-'));
@@ -35,34 +33,22 @@ describe('serving mode endpoint: one variant per version, canary by variant weig
       dir,
       buildConfig({ stage: 'endpoint', serving: { mode: 'endpoint' } }, loadModels(MODELS_DIR)),
     );
-    twin = new LocalTwin({ assemblyDir: dir });
-    await twin.start();
-    lake = twin.store(twin.resolver.output('LakeBucketName')!);
-    registry = new DynamoModelRegistry(
-      makeDocumentClient(twin.clientTarget()),
-      twin.resolver.output('RegistryTableName')!,
-      systemClock,
-    );
+    t = await startTestTwin(dir);
+    twin = t.twin;
   }, 240_000);
+  afterEach(() => {
+    if (twin) twin.waitMs = {};
+  });
   afterAll(async () => {
     await twin?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function train(seed: number, definition?: Record<string, unknown>): Promise<number> {
-    await ingestCsv(
-      lake,
-      'credit',
-      demoCsv,
-      definition ? parseModelDefinition(definition, 'test') : undefined,
-    );
-    const run = await twin.execute('training', { model: 'credit', seed });
-    expect(run.status, JSON.stringify(run.taskError)).toBe('SUCCEEDED');
-    return (run.output as { version: number }).version;
-  }
-
-  async function predict(n = 20): Promise<{ status: number; version: string; variant: string }> {
-    const res = (await twin.invoke(twin.apiFunctionArn(), predictEvent(sampleRows(n)))) as {
+  async function predict(
+    model: string,
+    n = 20,
+  ): Promise<{ status: number; version: string; variant: string }> {
+    const res = (await twin.invoke(twin.apiFunctionArn(), predictEvent(sampleRows(n), model))) as {
       statusCode: number;
       body: string;
       headers: Record<string, string>;
@@ -91,57 +77,68 @@ describe('serving mode endpoint: one variant per version, canary by variant weig
     },
   });
 
-  const weights = () =>
+  const weights = (model: string) =>
     Object.fromEntries(
-      twin.sagemaker.describe(ENDPOINT).ProductionVariants.map((v) => [v.VariantName, v.CurrentWeight]),
+      twin.sagemaker
+        .describe(endpointOf(model))
+        .ProductionVariants.map((v) => [v.VariantName, v.CurrentWeight]),
     );
 
   it('creates the endpoint with the first version as its only variant, and serves through it', async () => {
-    const v1 = await train(42);
-    const run = await twin.execute('promotion', { model: 'credit', version: v1 });
+    const model = freshModel();
+    const v1 = await givenCandidate(t, model);
+    const run = await twin.execute('promotion', { model, version: v1 });
     expect(run.status, JSON.stringify(run.taskError)).toBe('SUCCEEDED');
     // The pipeline waited for the endpoint and verified it: in service with exactly the planned variant.
     expect(run.states).toContain('WaitForEndpoint');
-    expect(twin.sagemaker.describe(ENDPOINT).EndpointStatus).toBe('InService');
-    expect(weights()).toEqual({ v1: 1 });
-    const res = await predict();
+    expect(twin.sagemaker.describe(endpointOf(model)).EndpointStatus).toBe('InService');
+    expect(weights(model)).toEqual({ v1: 1 });
+    const res = await predict(model);
     expect(res).toEqual({ status: 200, version: '1', variant: 'v1' });
-    expect(twin.sagemaker.variantStats(ENDPOINT).v1).toMatchObject({ invocations: 1, rows: 20, errors: 0 });
+    expect(twin.sagemaker.variantStats(endpointOf(model)).v1).toMatchObject({
+      invocations: 1,
+      rows: 20,
+      errors: 0,
+    });
   });
 
   it('runs the canary as a second variant with the canary weight, steps it up, then shifts all traffic and keeps the incumbent warm', async () => {
-    const v2 = await train(7, halfCanary({ steps: 2 }));
+    const model = freshModel();
+    await givenProduction(t, model);
+    const v2 = await givenCandidate(t, model, { definition: halfCanary({ steps: 2 }), seed: 7 });
     twin.waitMs.Bake = 300;
-    const promotion = twin.execute('promotion', { model: 'credit', version: v2 });
+    const promotion = twin.execute('promotion', { model, version: v2 });
     // The canary weight is on the endpoint, verified, before the bake starts.
-    await until(() => weights().v2 === 0.5, 'the canary weight on the endpoint');
-    expect(weights()).toEqual({ v1: 0.5, v2: 0.5 });
+    await until(() => weights(model).v2 === 0.5, 'the canary weight on the endpoint');
+    expect(weights(model)).toEqual({ v1: 0.5, v2: 0.5 });
     const served = new Set<string>();
     for (let i = 0; i < 30; i++) {
-      const res = await predict();
+      const res = await predict(model);
       expect(res.status).toBe(200);
       expect(res.variant).toBe(`v${res.version}`);
       served.add(res.variant);
     }
     const run = await promotion;
-    twin.waitMs = {};
     expect(run.status, JSON.stringify(run.taskError)).toBe('SUCCEEDED');
     expect(served).toEqual(new Set(['v1', 'v2']));
-    const stats = twin.sagemaker.variantStats(ENDPOINT);
+    const stats = twin.sagemaker.variantStats(endpointOf(model));
     expect(stats.v2!.invocations).toBeGreaterThan(0);
     expect(stats.v1!.invocations).toBeGreaterThan(1);
     // Healthy at 50%, the canary stepped to 75% (verified on the endpoint) before taking all traffic.
     expect(run.states.filter((x) => x === 'StepCanary')).toHaveLength(1);
-    const steps = (await registry.listAudit('credit')).filter((e) => e.action === 'CanaryStepped');
+    const steps = (await t.registry.listAudit(model)).filter((e) => e.action === 'CanaryStepped');
     expect(steps.map((e) => e.detail.weight)).toEqual([0.75]);
     // v1 stays deployed at weight 0 for the warm window, so a rollback is a weight shift.
-    expect(weights()).toEqual({ v1: 0, v2: 1 });
-    expect((await registry.getAlias('credit'))?.current).toBe(v2);
-    expect(await predict()).toEqual({ status: 200, version: '2', variant: 'v2' });
+    expect(weights(model)).toEqual({ v1: 0, v2: 1 });
+    expect((await t.registry.getAlias(model))?.current).toBe(v2);
+    expect(await predict(model)).toEqual({ status: 200, version: '2', variant: 'v2' });
   });
 
   it('rolls back inside the warm window without waiting for a deploy, then takes the bad version off the endpoint', async () => {
-    const run = await twin.execute('rollback', { model: 'credit', reason: 'test' });
+    // v2 promoted after v1 through a canary: v1 stays deployed at weight 0 for the warm window.
+    const model = freshModel();
+    await givenProduction(t, model, { versions: 2 });
+    const run = await twin.execute('rollback', { model, reason: 'test' });
     expect(run.status, JSON.stringify(run.taskError)).toBe('SUCCEEDED');
     // v1 was still deployed: the endpoint was already ready for the alias to move back (the nested
     // endpoint sync called once, no wait, no redeploy).
@@ -154,83 +151,100 @@ describe('serving mode endpoint: one variant per version, canary by variant weig
       'RollbackTargetReady?',
     ]);
     // Afterwards the rolled-back version leaves the endpoint.
-    expect(weights()).toEqual({ v1: 1 });
-    expect(await predict()).toEqual({ status: 200, version: '1', variant: 'v1' });
+    expect(weights(model)).toEqual({ v1: 1 });
+    expect(await predict(model)).toEqual({ status: 200, version: '1', variant: 'v1' });
   });
 
   it('rolls back a canary whose variant fails, takes its variant off the endpoint, and production keeps serving', async () => {
-    const v3 = await train(11, halfCanary());
+    const model = freshModel();
+    await givenProduction(t, model);
+    const canary = await givenCandidate(t, model, { definition: halfCanary(), seed: 7 });
     twin.waitMs.Bake = 300;
-    const promotion = twin.execute('promotion', { model: 'credit', version: v3 });
-    await until(() => weights()[`v${v3}`] === 0.5, 'the canary weight on the endpoint');
-    twin.sagemaker.injectFault(ENDPOINT, `v${v3}`, 'error');
+    const promotion = twin.execute('promotion', { model, version: canary });
+    await until(() => weights(model)[`v${canary}`] === 0.5, 'the canary weight on the endpoint');
+    twin.sagemaker.injectFault(endpointOf(model), `v${canary}`, 'error');
     const statuses: number[] = [];
-    for (let i = 0; i < 30; i++) statuses.push((await predict()).status);
+    for (let i = 0; i < 30; i++) statuses.push((await predict(model)).status);
     const run = await promotion;
-    twin.waitMs = {};
     expect(statuses).toContain(503);
     expect(statuses).toContain(200);
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe('CanaryRolledBack');
-    expect(twin.notifications.at(-1)?.message).toMatch(new RegExp(`v${v3} failed \\d+ of \\d+ predictions`));
-    expect(twin.sagemaker.variantStats(ENDPOINT)[`v${v3}`]!.errors).toBeGreaterThan(0);
-    expect(Object.keys(weights())).not.toContain(`v${v3}`);
-    expect(weights().v1).toBe(1);
-    expect((await registry.requireVersion('credit', v3)).status).toBe('RolledBack');
-    expect((await predict()).status).toBe(200);
+    expect(twin.notifications.at(-1)?.message).toMatch(
+      new RegExp(`v${canary} failed \\d+ of \\d+ predictions`),
+    );
+    expect(twin.sagemaker.variantStats(endpointOf(model))[`v${canary}`]!.errors).toBeGreaterThan(0);
+    expect(Object.keys(weights(model))).not.toContain(`v${canary}`);
+    expect(weights(model).v1).toBe(1);
+    expect((await t.registry.requireVersion(model, canary)).status).toBe('RolledBack');
+    expect((await predict(model)).status).toBe(200);
   });
 
   it('shadows production before going live: the candidate scores copies on its own variant, answers nobody, and the agreement is recorded', async () => {
-    const production = (await registry.getAlias('credit'))!.current;
-    const v = await train(13, {
-      ...base,
-      promotion: {
-        approval: 'manual',
-        canary: { weight: 0 },
-        shadow: { bakeSeconds: 1, minSamples: 20, maxBakes: 100 },
+    const model = freshModel();
+    await givenProduction(t, model);
+    const production = (await t.registry.getAlias(model))!.current;
+    const v = await givenCandidate(t, model, {
+      definition: {
+        ...base,
+        promotion: {
+          approval: 'manual',
+          canary: { weight: 0 },
+          shadow: { bakeSeconds: 1, minSamples: 20, maxBakes: 100 },
+        },
       },
+      seed: 7,
     });
     twin.waitMs.ShadowBake = 300;
-    const promotion = twin.execute('promotion', { model: 'credit', version: v });
-    await until(async () => (await registry.getAlias('credit'))?.shadow !== undefined, 'the shadow to start');
-    expect((await registry.getAlias('credit'))?.shadow?.version).toBe(v);
+    const promotion = twin.execute('promotion', { model, version: v });
+    await until(async () => (await t.registry.getAlias(model))?.shadow !== undefined, 'the shadow to start');
+    expect((await t.registry.getAlias(model))?.shadow?.version).toBe(v);
     // One request of 20 instances: production answers it, and the shadow's 20 copies are enough to judge.
-    expect(await predict()).toEqual({ status: 200, version: String(production), variant: `v${production}` });
+    expect(await predict(model)).toEqual({
+      status: 200,
+      version: String(production),
+      variant: `v${production}`,
+    });
     const run = await promotion;
-    twin.waitMs = {};
     expect(run.status, JSON.stringify(run.taskError)).toBe('SUCCEEDED');
     expect(run.states).toContain('CheckShadow');
     // The shadow's scores came from its own (zero-weight) variant.
-    expect(twin.sagemaker.variantStats(ENDPOINT)[`v${v}`]!.invocations).toBeGreaterThan(0);
-    const ended = (await registry.listAudit('credit')).find(
+    expect(twin.sagemaker.variantStats(endpointOf(model))[`v${v}`]!.invocations).toBeGreaterThan(0);
+    const ended = (await t.registry.listAudit(model)).find(
       (e) => e.action === 'ShadowEnded' && e.version === v,
     );
     expect(ended?.detail).toMatchObject({ verdict: 'agree', shadowErrors: 0 });
     expect(ended?.detail.pairs as number).toBeGreaterThanOrEqual(20);
     expect(ended?.detail.agreement as number).toBeGreaterThan(0.8);
     expect(ended?.detail.summary as string).toMatch(/labels agree on \d+\.\d% of \d+ predictions/);
-    expect((await registry.getAlias('credit'))?.current).toBe(v);
+    expect((await t.registry.getAlias(model))?.current).toBe(v);
   });
 
   it('fails a candidate whose variant cannot go into service, leaves the endpoint as it was, and tells operators', async () => {
-    const production = (await registry.getAlias('credit'))!.current;
-    const before = twin.sagemaker.describe(ENDPOINT).EndpointConfigName;
-    const v = await train(17);
-    const version = await registry.requireVersion('credit', v);
+    const model = freshModel();
+    await givenProduction(t, model);
+    const production = (await t.registry.getAlias(model))!.current;
+    const before = twin.sagemaker.describe(endpointOf(model)).EndpointConfigName;
+    const v = await givenCandidate(t, model, { seed: 7 });
+    const version = await t.registry.requireVersion(model, v);
     // The serving container could not load this model: SageMaker rolls the update back.
-    await lake.put(version.artifacts.modelTarball, 'not a model tarball');
-    const run = await twin.execute('promotion', { model: 'credit', version: v });
+    await t.lake.put(version.artifacts.modelTarball, 'not a model tarball');
+    const run = await twin.execute('promotion', { model, version: v });
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe('PromotionFailed');
     expect(run.taskError).toMatchObject({ state: 'SyncEndpoint', error: 'EndpointFailed' });
     expect(run.states).toContain('CleanUpEndpoint');
-    expect((await registry.requireVersion('credit', v)).status).toBe('Failed');
-    expect((await registry.getAlias('credit'))?.current).toBe(production);
-    expect(twin.sagemaker.describe(ENDPOINT).EndpointConfigName).toBe(before);
+    expect((await t.registry.requireVersion(model, v)).status).toBe('Failed');
+    expect((await t.registry.getAlias(model))?.current).toBe(production);
+    expect(twin.sagemaker.describe(endpointOf(model)).EndpointConfigName).toBe(before);
     expect(twin.notifications.at(-1)?.subject).toBe('Promotion failed');
     expect(twin.notifications.at(-1)?.message).toMatch(
       /failed with EndpointFailed: .*rolled back the update/,
     );
-    expect(await predict()).toEqual({ status: 200, version: String(production), variant: `v${production}` });
+    expect(await predict(model)).toEqual({
+      status: 200,
+      version: String(production),
+      variant: `v${production}`,
+    });
   });
 });

@@ -1,13 +1,9 @@
 /** dynalite and s3rver on loopback for integration tests, with the platform's table key schema. */
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
-import S3rver from 's3rver';
 import {
   type ClientTarget,
   clientConfig,
@@ -15,6 +11,7 @@ import {
   makeS3Client,
 } from '../../lambdas/shared/adapters/aws/clients.ts';
 import { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
+import { startLocalS3 } from '../../local/s3-server.ts';
 
 export interface LocalAws {
   dynamoEndpoint: string;
@@ -32,10 +29,8 @@ export async function startLocalAws(): Promise<LocalAws> {
   const dyn = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((r) => dyn.listen(0, '127.0.0.1', () => r()));
   const dynamoEndpoint = `http://127.0.0.1:${(dyn.address() as AddressInfo).port}`;
-  const dir = mkdtempSync(join(tmpdir(), 'test-s3-'));
-  const s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir });
-  const { port } = await s3rver.run();
-  const s3Endpoint = `http://127.0.0.1:${port}`;
+  const localS3 = await startLocalS3();
+  const s3Endpoint = localS3.endpoint;
   const target: ClientTarget = {
     region: 'us-east-1',
     credentials,
@@ -71,8 +66,7 @@ export async function startLocalAws(): Promise<LocalAws> {
     },
     async stop() {
       await new Promise<void>((r) => dyn.close(() => r()));
-      await s3rver.close();
-      rmSync(dir, { recursive: true, force: true });
+      await localS3.close();
     },
   };
 }

@@ -21,13 +21,16 @@ export function sampleRows(n: number): Record<string, unknown>[] {
   });
 }
 
-/** A `POST /v1/predict` proxy event with a fresh request id (which decides a canary's share). */
-export function predictEvent(instances: unknown[]) {
+/**
+ * A prediction request as API Gateway proxies it, with a fresh request id (which decides a canary's
+ * share): `POST /v1/models/<model>/predict`, or `POST /v1/predict` (the default model) without one.
+ */
+export function predictEvent(instances: unknown[], model?: string) {
   return {
     httpMethod: 'POST',
-    path: '/v1/predict',
-    resource: '/v1/predict',
-    pathParameters: null,
+    path: model ? `/v1/models/${model}/predict` : '/v1/predict',
+    resource: model ? '/v1/models/{model}/predict' : '/v1/predict',
+    pathParameters: model ? { model } : null,
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ instances }),
     isBase64Encoded: false,

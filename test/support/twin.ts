@@ -1,4 +1,4 @@
-/** Boots the local twin from the assembly the global setup synthesized. */
+/** Boots the local twin from the assembly the global setup synthesized (or another one). */
 
 import { inject } from 'vitest';
 import type { ObjectStore } from '../../core/ports.ts';
@@ -16,8 +16,9 @@ export interface TestTwin {
   ingestText(model: string, csv: string): Promise<void>;
 }
 
-export async function startTestTwin(): Promise<TestTwin> {
-  const twin = new LocalTwin({ assemblyDir: inject('assemblyDir') });
+/** A started twin with the lake and registry adapters a test reads and writes through. */
+export async function startTestTwin(assemblyDir: string = inject('assemblyDir')): Promise<TestTwin> {
+  const twin = new LocalTwin({ assemblyDir });
   await twin.start();
   const lake = twin.store(twin.resolver.output('LakeBucketName')!);
   const registry = new DynamoModelRegistry(
