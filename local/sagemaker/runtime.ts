@@ -8,6 +8,7 @@
 import { parseS3Uri } from '../../core/lake.ts';
 import type { ObjectStore } from '../../core/ports.ts';
 import { loadXgbModel, type XgbModel } from '../../core/scorer/xgboost.ts';
+import { untar } from '../../lambdas/shared/model-artifacts.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from '../template.ts';
 import {
   type ConfigRecord,
@@ -18,7 +19,6 @@ import {
   type VariantFault,
   type VariantStats,
 } from './resources.ts';
-import { untar } from './tarball.ts';
 import {
   type InvokeRequest,
   type InvokeResponse,

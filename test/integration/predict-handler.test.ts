@@ -6,6 +6,7 @@ import { DynamoModelRegistry } from '../../lambdas/shared/adapters/aws/dynamo-re
 import type { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
 import { seedVersion } from '../support/fixtures.ts';
 import { type LocalAws, startLocalAws, useLocalEndpoints } from '../support/local-aws.ts';
+import { applicant } from '../support/requests.ts';
 
 type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -32,22 +33,6 @@ function event(
     requestContext: { requestId: `r-${Math.random().toString(16).slice(2)}` },
   } as unknown as APIGatewayProxyEvent;
 }
-
-const applicant = {
-  Seniority: 9,
-  Home: 'rent',
-  Time: 60,
-  Age: 30,
-  Marital: 'married',
-  Records: 'no',
-  Job: 'freelance',
-  Expenses: 73,
-  Income: 129,
-  Assets: 0,
-  Debt: 0,
-  Amount: 800,
-  Price: 846,
-};
 
 describe('predict handler on dynalite and s3rver', () => {
   let aws: LocalAws;

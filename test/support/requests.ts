@@ -65,3 +65,20 @@ export function shiftedCredit(promotion: Record<string, unknown>) {
     'shifted definition',
   );
 }
+
+/** One credit applicant, every feature present: the README's example request. */
+export const applicant = {
+  Seniority: 9,
+  Home: 'rent',
+  Time: 60,
+  Age: 30,
+  Marital: 'married',
+  Records: 'no',
+  Job: 'freelance',
+  Expenses: 73,
+  Income: 129,
+  Assets: 0,
+  Debt: 0,
+  Amount: 800,
+  Price: 846,
+};

@@ -1,22 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRequest, validateInstances } from '../../lambdas/predict/request.ts';
 import { credit } from '../support/fixtures.ts';
-
-const applicant = {
-  Seniority: 9,
-  Home: 'rent',
-  Time: 60,
-  Age: 30,
-  Marital: 'married',
-  Records: 'no',
-  Job: 'freelance',
-  Expenses: 73,
-  Income: 129,
-  Assets: 0,
-  Debt: 0,
-  Amount: 800,
-  Price: 846,
-};
+import { applicant } from '../support/requests.ts';
 
 function request(
   body: string | null,

@@ -6,22 +6,7 @@ import { inProcessRuntime } from '../../core/serving/runtime.ts';
 import { handlePredict, type PredictDeps, type PredictMetric } from '../../lambdas/predict/core.ts';
 import { createModelCache } from '../../lambdas/predict/model-cache.ts';
 import { credit, seedVersion } from '../support/fixtures.ts';
-
-const applicant = {
-  Seniority: 9,
-  Home: 'rent',
-  Time: 60,
-  Age: 30,
-  Marital: 'married',
-  Records: 'no',
-  Job: 'freelance',
-  Expenses: 73,
-  Income: 129,
-  Assets: 0,
-  Debt: 0,
-  Amount: 800,
-  Price: 846,
-};
+import { applicant } from '../support/requests.ts';
 
 function memoryStore(): ObjectStore {
   const objects = new Map<string, Uint8Array>();
