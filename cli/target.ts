@@ -36,7 +36,7 @@ import {
   makeDocumentClient,
   makeS3Client,
 } from '../lambdas/shared/adapters/aws/clients.ts';
-import { DynamoPredictionLog } from '../lambdas/shared/adapters/aws/dynamo-prediction-log.ts';
+import { DynamoPredictionLogReader } from '../lambdas/shared/adapters/aws/dynamo-prediction-log-reader.ts';
 import { DynamoModelRegistry } from '../lambdas/shared/adapters/aws/dynamo-registry.ts';
 import { S3ObjectStore } from '../lambdas/shared/adapters/aws/s3-object-store.ts';
 import { CliError } from './errors.ts';
@@ -92,7 +92,7 @@ export async function twinTarget(url: string): Promise<Target> {
     if (!v) throw new CliError(`The twin reports no ${id} output.`);
     return v;
   };
-  const predictionLog = new DynamoPredictionLog(db, out(stackOutputs.predictionLogTableName), 90);
+  const predictionLog = new DynamoPredictionLogReader(db, out(stackOutputs.predictionLogTableName));
   return {
     description: `local twin at ${url}`,
     apiUrl: url,
@@ -168,7 +168,7 @@ export async function awsTarget(stage: string): Promise<Target> {
     promotion: need(stateMachineOutputs.promotion),
     rollback: need(stateMachineOutputs.rollback),
   };
-  const predictionLog = new DynamoPredictionLog(db, need(stackOutputs.predictionLogTableName), 90);
+  const predictionLog = new DynamoPredictionLogReader(db, need(stackOutputs.predictionLogTableName));
   const start = async (kind: MachineKind, input: unknown) => {
     const res = await sfn.send(
       new StartExecutionCommand({ stateMachineArn: arns[kind], input: JSON.stringify(input) }),

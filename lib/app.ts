@@ -10,7 +10,6 @@ import { MonitoringStack } from './stacks/monitoring-stack.ts';
 import { PipelineStack } from './stacks/pipeline-stack.ts';
 import { ServingStack } from './stacks/serving-stack.ts';
 
-export { stackName } from '../contracts/outputs.ts';
 export { addComplianceChecks } from './nag.ts';
 
 /** The platform's stacks. */

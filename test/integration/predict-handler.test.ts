@@ -1,6 +1,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { predictionLogTable } from '../../contracts/tables.ts';
 import { systemClock } from '../../core/ports.ts';
 import { DynamoModelRegistry } from '../../lambdas/shared/adapters/aws/dynamo-registry.ts';
 import type { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
@@ -99,7 +100,12 @@ describe('predict handler on dynalite and s3rver', () => {
     }
     expect(rows).toHaveLength(3);
     expect(
-      rows.every((r) => r.modelVersion === 1 && r.variant === 'v1' && typeof r.expiresAt === 'number'),
+      rows.every(
+        (r) =>
+          r.modelVersion === 1 &&
+          r.variant === 'v1' &&
+          typeof r[predictionLogTable.ttlAttribute] === 'number',
+      ),
     ).toBe(true);
   });
 

@@ -1,5 +1,6 @@
 /** Writes the prediction log on DynamoDB (the predict function): one item per row, with a TTL. */
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { predictionLogTable } from '../../../../contracts/tables.ts';
 import type { PredictionLogPort } from '../../../../core/ports.ts';
 import type { PredictionRecord } from '../../../../core/prediction-log.ts';
 import { logPartition, shardOf } from './prediction-log-keys.ts';
@@ -21,7 +22,8 @@ export class DynamoPredictionLogWriter implements PredictionLogPort {
       pk: logPartition(r.model, r.at, shardOf(r.requestId)),
       sk: `${r.at}#${r.requestId}#${String(r.index).padStart(4, '0')}`,
       ...r,
-      expiresAt: Math.floor(Date.parse(r.at) / 1000) + this.ttlDays * 86400,
+      // The attribute the table's TTL is declared on (contracts/tables.ts), in epoch seconds.
+      [predictionLogTable.ttlAttribute]: Math.floor(Date.parse(r.at) / 1000) + this.ttlDays * 86400,
     }));
     for (let i = 0; i < items.length; i += BATCH) {
       let pending = items.slice(i, i + BATCH).map((Item) => ({ PutRequest: { Item } }));

@@ -13,6 +13,7 @@ import {
   type AuditEvent,
   allowedTransitions,
   type CanaryState,
+  canTransition,
   type EvidenceRecord,
   type GuardrailDecision,
   type ModelVersion,
@@ -128,7 +129,7 @@ export class DynamoModelRegistry extends DynamoRegistryReader implements ModelRe
     extra: { decision?: GuardrailDecision; reason?: string } = {},
   ): Promise<ModelVersion> {
     const current = await this.requireVersion(model, version);
-    if (!allowedTransitions[current.status].includes(to)) {
+    if (!canTransition(current.status, to)) {
       throw new PlatformError(
         errorNames.invalidTransition,
         `Model "${model}" version ${version} is ${current.status}; it cannot become ${to} (allowed: ${
