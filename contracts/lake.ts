@@ -16,14 +16,16 @@ export const lakeZones = {
   golden: 'golden/',
   /** Training outputs, model artifacts and promotion evidence. */
   artifacts: 'artifacts/',
-  /** Training baseline statistics for the drift job. */
+  /** Training baseline statistics for the drift job: `baselines/<model>/<snapshot>/baseline.json`. */
   baselines: 'baselines/',
+  /** Reports the platform writes, such as the drift job's: `reports/drift/<model>/<window end>.json`. */
+  reports: 'reports/',
 } as const;
 
 /** Name of a lake zone. */
 export type LakeZone = keyof typeof lakeZones;
 
-const { raw, quarantine, curated, golden, artifacts } = lakeZones;
+const { raw, quarantine, curated, golden, artifacts, baselines, reports } = lakeZones;
 
 /** The curated snapshot's files, relative to its prefix. */
 const snapshot = (model: string, snapshotId: string) => `${curated}${model}/${snapshotId}/`;
@@ -54,6 +56,12 @@ export const lakeKeys = {
   /** A guardrail decision's full evidence (`decidedAt` as an ISO instant). */
   evidence: (model: string, version: number, decidedAt: string) =>
     `${artifacts}${model}/evidence/v${version}-${decidedAt.replace(/[-:.]/g, '')}.json`,
+  /** A snapshot's drift baseline, built from its training split with the fitted transform. */
+  baseline: (model: string, snapshotId: string) => `${baselines}${model}/${snapshotId}/baseline.json`,
+  /** A drift report, by the end of its window (an ISO instant, written without `:` and `.`). */
+  driftReport: (model: string, windowEnd: string) =>
+    `${reports}drift/${model}/${windowEnd.replace(/[:.]/g, '')}.json`,
+  driftReports: (model: string) => `${reports}drift/${model}/`,
   golden: (model: string) => `${golden}${model}/`,
   goldenLatest: (model: string) => `${golden}${model}/LATEST.json`,
   goldenRows: (model: string, goldenId: string) => `${golden}${model}/${goldenId}/rows.csv`,

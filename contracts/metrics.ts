@@ -9,8 +9,21 @@ export function metricNamespace(stage: string): string {
   return `Mlops/${stage}`;
 }
 
-/** The one dimension every platform metric carries (the alarms and the dashboard query it). */
+/** The dimension every platform metric carries (the alarms and the dashboard query it). */
 export const MODEL_DIMENSION = 'Model';
+
+/**
+ * The second dimension of the per-feature drift metric (`featureDrift`): the feature's name. Emitted as
+ * the set `[Model, Feature]`.
+ */
+export const FEATURE_DIMENSION = 'Feature';
+
+/**
+ * The second dimension of drift metrics measured for a canary or shadow variant rather than production
+ * (`canary` or `shadow`), emitted as the set `[Model, Variant]`; production's carry `[Model]` only, which
+ * is what the alarms watch.
+ */
+export const VARIANT_DIMENSION = 'Variant';
 
 /** A CloudWatch unit, spelled as CloudWatch and EMF spell it. */
 export type MetricUnitName = 'Count' | 'Milliseconds' | 'None';
@@ -31,8 +44,27 @@ export const platformMetrics = {
   upstreamErrors: { name: 'UpstreamErrors', unit: 'Count' },
   /** Requests the model (in-process or its endpoint variant) failed to score (predict). */
   modelErrors: { name: 'ModelErrors', unit: 'Count' },
+  /**
+   * 1 for a request answered with a 5xx, 0 for any other answer (predict): its Average over a period
+   * is the 5xx rate, as API Gateway's own 5XXError.
+   */
+  serverErrors: { name: 'ServerErrors', unit: 'Count' },
+  /** Prediction-log rows that could not be written (predict). */
+  predictionLogWriteFailures: { name: 'PredictionLogWriteFailures', unit: 'Count' },
   /** PSI of the served scores against the validation scores (drift job). */
   predictionDrift: { name: 'PredictionDrift', unit: 'None' },
+  /** Mean served score minus the mean validation score (drift job). */
+  scoreMeanShift: { name: 'ScoreMeanShift', unit: 'None' },
+  /** PSI of one feature's served values against its training baseline; dimensions `[Model, Feature]` (drift job). */
+  featureDrift: { name: 'FeatureDrift', unit: 'None' },
+  /** The largest feature PSI of the window (drift job). */
+  maxFeatureDrift: { name: 'MaxFeatureDrift', unit: 'None' },
+  /** The largest rise of a feature's null rate over its baseline's, as a fraction (drift job). */
+  maxNullRateIncrease: { name: 'MaxNullRateIncrease', unit: 'None' },
+  /** The largest share of a categorical feature's served values outside the fitted vocabulary (drift job). */
+  maxUnseenCategoryShare: { name: 'MaxUnseenCategoryShare', unit: 'None' },
+  /** Prediction-log rows in the drift job's window (drift job). */
+  driftSamples: { name: 'DriftSamples', unit: 'Count' },
 } as const satisfies Record<string, { name: string; unit: MetricUnitName }>;
 
 /** A platform metric's key. */

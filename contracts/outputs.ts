@@ -13,6 +13,8 @@ export const stackOutputs = {
   apiUrl: 'ApiUrl',
   apiKeyId: 'ApiKeyId',
   dashboardName: 'DashboardName',
+  /** The drift job function (`mlops drift` invokes it). */
+  driftJobFunctionName: 'DriftJobFunctionName',
 } as const;
 
 /** An output id. */

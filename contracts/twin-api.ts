@@ -50,3 +50,41 @@ export interface Notification {
   subject?: string;
   message: string;
 }
+
+/** An alarm's state, as CloudWatch names it. */
+export type AlarmStateValue = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+
+/**
+ * `GET /_twin/alarms`: every `AWS::CloudWatch::Alarm` of the templates as the twin evaluates it, with
+ * the same fields the CLI reads from CloudWatch's DescribeAlarms and DescribeAlarmHistory on AWS.
+ */
+export interface TwinAlarm {
+  /** The alarm's name (`AlarmName`). */
+  name: string;
+  logicalId: string;
+  description?: string;
+  state: AlarmStateValue;
+  /** When the alarm entered its state (ISO instant). */
+  since: string;
+  /** Why, in CloudWatch's words (the datapoints and the threshold). */
+  reason: string;
+  /** The metric it watches. */
+  metric: { namespace: string; name: string; dimensions: Record<string, string>; statistic: string };
+  periodSeconds: number;
+  evaluationPeriods: number;
+  datapointsToAlarm: number;
+  threshold: number;
+  comparison: string;
+  treatMissingData: string;
+  /** State changes, oldest first. */
+  history: { at: string; from: AlarmStateValue; to: AlarmStateValue; reason: string }[];
+}
+
+/** `GET /_twin/schedules`: the rules with a schedule expression, and when each next fires. */
+export interface TwinSchedule {
+  rule: string;
+  expression: string;
+  enabled: boolean;
+  nextAt?: string;
+  lastAt?: string;
+}

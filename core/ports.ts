@@ -9,6 +9,7 @@ import type {
   CanaryState,
   EvidenceRecord,
   GuardrailDecision,
+  Lease,
   ModelVersion,
   ProductionAlias,
   ShadowState,
@@ -75,6 +76,19 @@ export interface ModelRegistryPort {
   audit(event: Omit<AuditEvent, 'at'>): Promise<void>;
   /** Every audit event of a model, oldest first. */
   listAudit(model: string): Promise<AuditEvent[]>;
+}
+
+/**
+ * Per-model leases, taken by a conditional write with an expiry: of two racing takers exactly one
+ * wins, and a lease its holder never released frees itself at `until`.
+ */
+export interface LeasePort {
+  /** Takes the lease, or returns the unexpired lease another holder has. */
+  acquire(lease: Lease): Promise<{ acquired: true; lease: Lease } | { acquired: false; held: Lease }>;
+  /** Gives the lease up if `holder` still has it; false when it had expired or was taken over. */
+  release(model: string, name: string, holder: string): Promise<boolean>;
+  /** The lease, expired or not; undefined when never taken or released. */
+  get(model: string, name: string): Promise<Lease | undefined>;
 }
 
 /** Where served predictions are recorded: one row per instance, scored or failed. */

@@ -37,8 +37,14 @@ export const platformConfigSchema = z
     trainingImageUri: z.string().min(1).optional(),
     trainingMaxRuntimeSeconds: z.number().int().min(60).max(432000).default(3600),
     trainingVolumeSizeGb: z.number().int().min(1).max(512).default(30),
-    /** Minutes between drift job runs. */
-    driftScheduleMinutes: z.number().int().min(5).max(1440).default(60),
+    /**
+     * Short monitoring settings for the twin and demos, so the chain drift → alarm → rule → state
+     * machine plays out in minutes of real time: every model's drift job runs every minute over a
+     * 10-minute window, and every alarm evaluates 60 s periods, 1 datapoint of 1.
+     */
+    fast: z.boolean().default(false),
+    /** Where RUNBOOK.md is published; every alarm's description links to its section under it. */
+    runbookUrl: z.string().min(1).default('RUNBOOK.md'),
     predictionLogTtlDays: z.number().int().min(1).max(3650).default(90),
     /** Which model `POST /v1/predict` serves. */
     defaultModel: z.string().default('credit'),
@@ -140,8 +146,13 @@ export function buildConfig(
   return {
     ...cfg,
     removalPolicy: cfg.removalPolicy ?? (cfg.stage === 'prod' ? 'retain' : 'destroy'),
-    models,
+    models: cfg.fast ? models.map(fastDrift) : models,
   };
+}
+
+/** `fast`: the model's drift job runs every minute over the last 10 minutes. */
+function fastDrift(model: ModelDefinition): ModelDefinition {
+  return { ...model, drift: { ...model.drift, scheduleMinutes: 1, windowMinutes: 10 } };
 }
 
 /**

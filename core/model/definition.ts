@@ -6,7 +6,14 @@
 import { z } from 'zod';
 import { featureSpecSchema } from '../features/spec.ts';
 import { formatIssues } from '../issues.ts';
-import { canarySettingsSchema, guardrailPolicySchema, shadowSettingsSchema } from './policies.ts';
+import {
+  alarmPolicySchema,
+  canarySettingsSchema,
+  driftPolicySchema,
+  guardrailPolicySchema,
+  retrainingPolicySchema,
+  shadowSettingsSchema,
+} from './policies.ts';
 
 const hyperparameterValue = z.union([z.string(), z.number(), z.boolean()]);
 
@@ -68,14 +75,12 @@ export const modelDefinitionSchema = z
       .prefault({}),
     /** When a candidate may reach production; see policy/guardrail.ts for each bound. */
     guardrail: guardrailPolicySchema.prefault({}),
-    drift: z
-      .object({
-        /** Population stability index of the score distribution that raises the drift alarm. */
-        psiAlarm: z.number().positive().default(0.2),
-        minSamples: z.number().int().positive().default(100),
-      })
-      .strict()
-      .default({ psiAlarm: 0.2, minSamples: 100 }),
+    /** How the drift job watches the model; see policies.ts. */
+    drift: driftPolicySchema.prefault({}),
+    /** The model's alarm budgets and guard window; see policies.ts. */
+    alarms: alarmPolicySchema.prefault({}),
+    /** Scheduled and drift-triggered retraining; see policies.ts. */
+    retraining: retrainingPolicySchema.prefault({}),
   })
   .strict()
   .superRefine((m, ctx) => {

@@ -93,3 +93,79 @@ export const shadowSettingsSchema = z
 
 /** The shadow settings of a model, defaults applied. */
 export type ShadowSettings = z.infer<typeof shadowSettingsSchema>;
+
+/**
+ * How the drift job watches a model: when it runs, over which window, how many rows it needs before
+ * it judges, and the thresholds of its verdicts (PSI 0.1 warn / 0.25 alarm by common practice).
+ */
+export const driftPolicySchema = z
+  .object({
+    /** Minutes between drift job runs for this model. */
+    scheduleMinutes: z.number().int().min(1).max(1440).default(15),
+    /** The window of prediction-log rows each run reads, in minutes back from the run. */
+    windowMinutes: z.number().int().min(1).max(10_080).default(60),
+    /** Below this many scored rows in the window the job judges nothing (and says so). */
+    minSamples: z.number().int().positive().default(100),
+    /** Quantile bins per numeric feature in the training baseline. */
+    quantileBins: z.number().int().min(2).max(100).default(10),
+    /** PSI (feature or score) at which a feature is reported as drifting. */
+    psiWarn: z.number().positive().default(0.1),
+    /** PSI (feature or score) that raises the drift alarms. */
+    psiAlarm: z.number().positive().default(0.25),
+    /** Rise of a feature's null rate over its training null rate (a fraction) that raises the null-rate alarm. */
+    nullRateIncreaseAlarm: z.number().gt(0).max(1).default(0.1),
+  })
+  .strict()
+  .refine((d) => d.psiWarn < d.psiAlarm, { message: 'psiWarn must be below psiAlarm', path: ['psiWarn'] });
+
+/** A model's drift policy, defaults applied. */
+export type DriftPolicy = z.infer<typeof driftPolicySchema>;
+
+/**
+ * The budgets a model's alarms hold it to, and the guard window after a promotion in which a page on
+ * the new version rolls it back automatically.
+ */
+export const alarmPolicySchema = z
+  .object({
+    /** Hours after a promotion during which prediction drift, 5xx, model errors or latency roll the version back. */
+    guardWindowHours: z.number().min(0).max(720).default(24),
+    /** p99 request latency, in ms, above which the latency alarm fires. */
+    latencyP99Ms: z.number().positive().default(1000),
+    /** Share of requests answered with a 5xx above which the 5xx alarm fires. */
+    serverErrorRate: z.number().gt(0).max(1).default(0.05),
+    /** Instances the model failed to score, per alarm period, that fire the model-error alarm. */
+    modelErrors: z.number().int().min(1).default(5),
+    /** Requests refused as invalid, per alarm period, that fire the invalid-request alarm. */
+    invalidRequests: z.number().int().min(1).default(50),
+    /** Whether a period without a single prediction fires the no-traffic alarm (off for models used in bursts). */
+    expectTraffic: z.boolean().default(false),
+  })
+  .strict();
+
+/** A model's alarm budgets, defaults applied. */
+export type AlarmPolicy = z.infer<typeof alarmPolicySchema>;
+
+/**
+ * When a model is retrained without a person asking: on a schedule (off by default), and when its
+ * input drifts (its feature-drift or null-rate alarm). Every run, whoever starts it, takes the model's
+ * lease first, so one runs at a time.
+ */
+export const retrainingPolicySchema = z
+  .object({
+    /** An EventBridge schedule expression such as `rate(7 days)` or `cron(0 3 ? * MON *)`; absent: no schedule. */
+    schedule: z
+      .string()
+      .regex(
+        /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$/,
+        'must be rate(<n> <unit>) or cron(<six fields>)',
+      )
+      .optional(),
+    /** Whether the input-drift alarms (feature drift, null rate) start a retraining run. */
+    onDrift: z.boolean().default(true),
+    /** Minutes a run's lease lasts if the run never releases it (it crashed); longer than any run. */
+    leaseMinutes: z.number().int().min(5).max(10_080).default(240),
+  })
+  .strict();
+
+/** A model's retraining policy, defaults applied. */
+export type RetrainingPolicy = z.infer<typeof retrainingPolicySchema>;

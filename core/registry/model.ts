@@ -117,3 +117,43 @@ export interface AuditEvent {
 export function canTransition(from: VersionStatus, to: VersionStatus): boolean {
   return allowedTransitions[from].includes(to);
 }
+
+/** What the platform did on its own (or on an operator's word through the same entry). */
+export type ActionKind = 'rollback' | 'retrain' | 'notify';
+
+/**
+ * The audit action of every rollback and retraining decision, whoever triggered it; the event's
+ * `detail` is an {@link ActionRecord}.
+ */
+export const ACTION_AUDIT = 'Action';
+
+/** An action's audit detail: what was decided, why, and what triggered it. */
+export interface ActionRecord {
+  kind: ActionKind;
+  /**
+   * `started`: a run began; `done`: the move was made; `refused`: another run holds the lease;
+   * `skipped`: the policy does not act (e.g. outside the guard window); `paged`: nothing safe to do
+   * automatically, a person is paged.
+   */
+  outcome: 'started' | 'done' | 'refused' | 'skipped' | 'paged';
+  /** A sentence naming the cause (the alarm and its reason, the schedule, the operator's reason). */
+  cause: string;
+  trigger: 'alarm' | 'schedule' | 'operator';
+  /** The alarm that triggered it. */
+  alarm?: string;
+  /** The state machine execution that acted. */
+  execution?: string;
+}
+
+/** A per-model lease: while unexpired, only its holder may run what it guards (e.g. training). */
+export interface Lease {
+  model: string;
+  /** What the lease guards (`training`). */
+  name: string;
+  /** Who holds it (a state machine execution). */
+  holder: string;
+  cause: string;
+  since: string;
+  /** After this instant the lease is free to take even if never released (its holder crashed). */
+  until: string;
+}

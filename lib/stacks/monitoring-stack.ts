@@ -41,7 +41,6 @@ export class MonitoringStack extends Stack {
       lake: data.lake,
       registry: data.registry,
       predictionLog: data.predictionLog,
-      scheduleMinutes: config.driftScheduleMinutes,
     });
     this.monitoring = new PlatformMonitoring(this, 'Monitoring', {
       stage: config.stage,
