@@ -9,6 +9,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { Command } from 'commander';
 import * as demo from '../cli/commands/demo.ts';
+import * as drift from '../cli/commands/drift.ts';
 import * as golden from '../cli/commands/golden.ts';
 import * as ingest from '../cli/commands/ingest.ts';
 import * as local from '../cli/commands/local.ts';
@@ -19,6 +20,7 @@ import * as rollback from '../cli/commands/rollback.ts';
 import * as score from '../cli/commands/score.ts';
 import * as show from '../cli/commands/show.ts';
 import * as spec from '../cli/commands/spec.ts';
+import * as status from '../cli/commands/status.ts';
 import * as train from '../cli/commands/train.ts';
 import { type CliContext, createContext } from '../cli/context.ts';
 import { CliError } from '../cli/errors.ts';
@@ -33,6 +35,8 @@ const verbs: { register(program: Command, context: CliContext): void }[] = [
   train,
   promote,
   rollback,
+  status,
+  drift,
   models,
   show,
   predict,
@@ -44,7 +48,7 @@ try {
   const program = new Command()
     .name('mlops')
     .description(
-      'Operate the ML platform: the local twin, training, promotion, rollback and the model registry.',
+      'Operate the ML platform: the local twin, training, promotion, rollback, status, drift and the model registry.',
     )
     .showHelpAfterError()
     .configureOutput({ outputError: (str, write) => write(red(str)) });

@@ -25,6 +25,55 @@ export function fail(line: string): void {
   console.error(`  ${red('✗')} ${line}`);
 }
 
+/** The text of a cell as the terminal shows it: without its color codes. */
+export function visible(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape starts every color code
+  return s.replace(/\u001b\[[0-9;]*m/g, '');
+}
+
+/**
+ * Rows as aligned columns, two spaces apart, the first row being the header; colored cells are
+ * padded by the width they show, not by their length.
+ */
+export function table(rows: readonly (readonly string[])[], indent = ''): string {
+  const columns = Math.max(0, ...rows.map((r) => r.length));
+  const widths = Array.from({ length: columns }, (_, i) =>
+    Math.max(0, ...rows.map((r) => visible(r[i] ?? '').length)),
+  );
+  return rows
+    .map(
+      (r) =>
+        indent +
+        r
+          .map((c, i) => c + ' '.repeat(Math.max(0, widths[i]! - visible(c).length)))
+          .join('  ')
+          .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** An instant as `2026-12-01 17:10:03` (UTC) followed by how long ago it was, for a person. */
+export function when(iso: string | undefined, now: Date): string {
+  if (!iso) return '-';
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return iso;
+  return `${new Date(t).toISOString().replace('T', ' ').slice(0, 19)} (${ago(now.getTime() - t)})`;
+}
+
+/** A duration as `42s ago`, `5m ago`, `3h ago`, `2d ago`; a future one as `in 5m`. */
+export function ago(ms: number): string {
+  const abs = Math.abs(ms);
+  const text =
+    abs < 60_000
+      ? `${Math.round(abs / 1000)}s`
+      : abs < 3600_000
+        ? `${Math.floor(abs / 60_000)}m`
+        : abs < 86_400_000
+          ? `${Math.floor(abs / 3600_000)}h${Math.floor((abs % 3600_000) / 60_000) ? ` ${Math.floor((abs % 3600_000) / 60_000)}m` : ''}`
+          : `${Math.floor(abs / 86_400_000)}d`;
+  return ms >= 0 ? `${text} ago` : `in ${text}`;
+}
+
 export function formatMetrics(m: ModelVersion['metrics']['validation']): string {
   return `AUC ${m.auc.toFixed(4)}, log loss ${m.logloss.toFixed(4)}, accuracy ${m.accuracy.toFixed(4)} on ${m.rows} validation rows`;
 }

@@ -1,8 +1,10 @@
 /**
  * Where the operator CLI acts: the local twin (found by its health endpoint) or a deployed stage
- * on AWS (found by its CloudFormation outputs). Both give the same registry, lake and pipeline
- * operations, through the same AWS SDK clients. A target that cannot be found is a CliError that
- * says what to do.
+ * on AWS (found by its CloudFormation outputs). Both give the same registry, leases, lake and
+ * pipeline operations, through the same AWS SDK clients, and the same views of the alarms and the
+ * drift job (the twin's control API there, CloudWatch and Lambda here). A target that cannot be
+ * found is a CliError that says what to do. The CloudWatch and Lambda clients are loaded only by
+ * the commands that read alarms or run the drift job.
  */
 import {
   CloudFormationClient,
@@ -23,8 +25,10 @@ import {
   stackParts,
   stateMachineOutputs,
 } from '../contracts/outputs.ts';
-import type { ExecutionEvent, ExecutionRecord, TwinInfo } from '../contracts/twin-api.ts';
+import type { ExecutionEvent, ExecutionRecord, TwinAlarm, TwinInfo } from '../contracts/twin-api.ts';
+import type { DriftJobResult } from '../core/drift/types.ts';
 import {
+  type LeasePort,
   type ModelRegistryPort,
   type ObjectStore,
   type PredictionWindowReader,
@@ -33,12 +37,15 @@ import {
 import {
   type ClientTarget,
   clientConfig,
+  httpTimeouts,
   makeDocumentClient,
   makeS3Client,
 } from '../lambdas/shared/adapters/aws/clients.ts';
+import { DynamoLeases } from '../lambdas/shared/adapters/aws/dynamo-leases.ts';
 import { DynamoPredictionLogReader } from '../lambdas/shared/adapters/aws/dynamo-prediction-log-reader.ts';
 import { DynamoModelRegistry } from '../lambdas/shared/adapters/aws/dynamo-registry.ts';
 import { S3ObjectStore } from '../lambdas/shared/adapters/aws/s3-object-store.ts';
+import { describeStageAlarms } from './cloudwatch-alarms.ts';
 import { CliError } from './errors.ts';
 
 /** How a state machine run ended. */
@@ -50,7 +57,16 @@ export interface ExecutionResult {
   taskError?: { state: string; error: string; cause: string };
 }
 
-/** Where a command acts: a registry, a lake, the prediction log, the API and the state machines. */
+/** What the drift job is asked to do: one model (absent: every model) over a window (absent: the model's). */
+export interface DriftJobInput {
+  model?: string;
+  windowMinutes?: number;
+}
+
+/**
+ * Where a command acts: a registry with its leases, a lake, the prediction log, the API, the state
+ * machines, the alarms and the drift job.
+ */
 export interface Target {
   /** Says which target, for the operator (`local twin at …`, `AWS stage "…"`). */
   readonly description: string;
@@ -64,6 +80,24 @@ export interface Target {
   execute(kind: MachineKind, input: unknown, onEvent?: (e: ExecutionEvent) => void): Promise<ExecutionResult>;
   /** Starts an execution without waiting (AWS only; the twin always runs to completion). */
   start?(kind: MachineKind, input: unknown): Promise<string>;
+  /** The per-model leases (the training lease among them), on the registry table. */
+  readonly leases: LeasePort;
+  /** Every alarm of the stage with its state, since when, and its recent state changes. */
+  alarms(): Promise<TwinAlarm[]>;
+  /** Runs the drift job now and returns what it found; a failed run is a CliError with its message. */
+  runDrift(input: DriftJobInput): Promise<DriftJobResult[]>;
+}
+
+/** The message of a twin control API error answer (`{error, message}`), or its raw text. */
+async function twinError(res: Response): Promise<string> {
+  const text = await res.text();
+  try {
+    const body = JSON.parse(text) as { error?: string; message?: string };
+    if (body.message) return body.error ? `${body.error}: ${body.message}` : body.message;
+  } catch {
+    // Not JSON: the text is the message.
+  }
+  return text || `HTTP ${res.status}`;
 }
 
 /** True when a twin answers its health check at `url` within 1.5 s. */
@@ -93,12 +127,28 @@ export async function twinTarget(url: string): Promise<Target> {
     return v;
   };
   const predictionLog = new DynamoPredictionLogReader(db, out(stackOutputs.predictionLogTableName));
+  const registryTable = out(stackOutputs.registryTableName);
   return {
     description: `local twin at ${url}`,
     apiUrl: url,
-    registry: new DynamoModelRegistry(db, out(stackOutputs.registryTableName), systemClock),
+    registry: new DynamoModelRegistry(db, registryTable, systemClock),
+    leases: new DynamoLeases(db, registryTable),
     lake: new S3ObjectStore(makeS3Client(target), out(stackOutputs.lakeBucketName)),
     readPredictions: (model, from, to) => predictionLog.readWindow(model, from, to),
+    async alarms() {
+      const res = await fetch(`${url}/_twin/alarms`);
+      if (!res.ok) throw new CliError(`The twin at ${url} did not list its alarms: ${await twinError(res)}`);
+      return (await res.json()) as TwinAlarm[];
+    },
+    async runDrift(input) {
+      const res = await fetch(`${url}/_twin/invoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ service: 'drift-job', payload: input }),
+      });
+      if (!res.ok) throw new CliError(`The drift job failed on the twin: ${await twinError(res)}`);
+      return (await res.json()) as DriftJobResult[];
+    },
     async execute(kind, input, onEvent = () => {}) {
       const r = await fetch(`${url}/_twin/executions`, {
         method: 'POST',
@@ -169,6 +219,7 @@ export async function awsTarget(stage: string): Promise<Target> {
     rollback: need(stateMachineOutputs.rollback),
   };
   const predictionLog = new DynamoPredictionLogReader(db, need(stackOutputs.predictionLogTableName));
+  const registryTable = need(stackOutputs.registryTableName);
   const start = async (kind: MachineKind, input: unknown) => {
     const res = await sfn.send(
       new StartExecutionCommand({ stateMachineArn: arns[kind], input: JSON.stringify(input) }),
@@ -178,10 +229,15 @@ export async function awsTarget(stage: string): Promise<Target> {
   return {
     description: `AWS stage "${stage}"`,
     apiUrl: need(stackOutputs.apiUrl),
-    registry: new DynamoModelRegistry(db, need(stackOutputs.registryTableName), systemClock),
+    registry: new DynamoModelRegistry(db, registryTable, systemClock),
+    leases: new DynamoLeases(db, registryTable),
     lake: new S3ObjectStore(makeS3Client(), need(stackOutputs.lakeBucketName)),
     readPredictions: (model, from, to) => predictionLog.readWindow(model, from, to),
     start,
+    alarms: () => describeStageAlarms(stage),
+    // The output is read when the job is asked for, so that a stage deployed before the drift job
+    // had one still answers every other command.
+    runDrift: (input) => invokeDriftJob(need(stackOutputs.driftJobFunctionName), input),
     async execute(kind, input, onEvent = () => {}) {
       const executionArn = await start(kind, input);
       const seen = new Set<number>();
@@ -214,4 +270,36 @@ export async function awsTarget(stage: string): Promise<Target> {
       }
     },
   };
+}
+
+/**
+ * Invokes the stage's drift job and waits for its answer. The job reads a window of the prediction
+ * log, so the read timeout is Lambda's longest run, not the platform clients' 30 s; the SDK does
+ * not retry it, so one command is one run.
+ */
+async function invokeDriftJob(functionName: string, input: DriftJobInput): Promise<DriftJobResult[]> {
+  const { InvokeCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
+  const lambda = new LambdaClient({
+    requestHandler: { connectionTimeout: httpTimeouts.connectionTimeout, requestTimeout: 900_000 },
+    maxAttempts: 1,
+  });
+  const res = await lambda.send(
+    new InvokeCommand({
+      FunctionName: functionName,
+      Payload: new TextEncoder().encode(JSON.stringify(input)),
+    }),
+  );
+  const text = res.Payload ? new TextDecoder().decode(res.Payload) : '';
+  if (res.FunctionError) {
+    let message = text;
+    try {
+      const err = JSON.parse(text) as { errorType?: string; errorMessage?: string };
+      if (err.errorMessage)
+        message = err.errorType ? `${err.errorType}: ${err.errorMessage}` : err.errorMessage;
+    } catch {
+      // The raw payload is the message.
+    }
+    throw new CliError(`The drift job ${functionName} failed: ${message}`);
+  }
+  return JSON.parse(text) as DriftJobResult[];
 }

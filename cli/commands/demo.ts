@@ -85,7 +85,7 @@ export async function runDemo(target: Target, def: ModelDefinition): Promise<voi
   });
 
   step('3. Train v1 (seed 42): prepare → SageMaker training (local XGBoost) → evaluate → register');
-  const v1 = await train(target, def.name, 42);
+  const v1 = await train(target, def.name, { seed: 42, reason: 'demo' });
 
   step(`4. Promote v${v1.version}: guardrail → deploy → production alias`);
   const p1 = await promote(target, def.name, v1.version);
@@ -95,20 +95,22 @@ export async function runDemo(target: Target, def: ModelDefinition): Promise<voi
   await expectServedBy(target, def, v1.version);
 
   step('6. Train v2 (seed 7) and promote it');
-  const v2 = await train(target, def.name, 7);
+  const v2 = await train(target, def.name, { seed: 7, reason: 'demo' });
   const p2 = await promote(target, def.name, v2.version);
   if (!p2.promoted) throw new CliError(`v${v2.version} was refused: ${p2.reasons.join('; ')}`);
   await expectServedBy(target, def, v2.version);
 
-  step('7. Roll back with one command: mlops rollback');
-  const rb = await rollback(target, def.name, 'demo: operator rollback');
+  step('7. Roll back with one command: mlops rollback --reason "…"');
+  const rb = await rollback(target, def.name, { reason: 'demo: operator rollback' });
+  if (rb.outcome !== 'done')
+    throw new CliError(`Rollback did not move production (${rb.outcome}): ${rb.reason}`);
   if (rb.version !== v1.version)
     throw new CliError(`Rollback restored v${rb.version}, expected v${v1.version}.`);
   await expectServedBy(target, def, v1.version);
 
   step('8. A worse candidate is refused, with its reasons, and production stays');
   await ingest(target, weakened(def), DEMO_DATA);
-  const v3 = await train(target, def.name, 42);
+  const v3 = await train(target, def.name, { seed: 42, reason: 'demo' });
   const p3 = await promote(target, def.name, v3.version);
   if (p3.promoted)
     throw new CliError(`v${v3.version} (3 shallow trees) should have been refused, but was promoted.`);

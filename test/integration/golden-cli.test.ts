@@ -13,6 +13,7 @@ import type { Target } from '../../cli/target.ts';
 import type { GoldenManifest, GoldenPointer } from '../../core/lake.ts';
 import { parseModelDefinition } from '../../core/model/definition.ts';
 import { systemClock } from '../../core/ports.ts';
+import { DynamoLeases } from '../../lambdas/shared/adapters/aws/dynamo-leases.ts';
 import { DynamoModelRegistry } from '../../lambdas/shared/adapters/aws/dynamo-registry.ts';
 import type { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
 import { projectConfig } from '../../lib/config.ts';
@@ -78,6 +79,13 @@ beforeAll(async () => {
     readPredictions: async () => [],
     execute: async (kind) => {
       throw new Error(`the golden commands run no state machine, yet ${kind} was started`);
+    },
+    leases: new DynamoLeases(aws.db, 'registry'),
+    alarms: async () => {
+      throw new Error('the golden commands read no alarm');
+    },
+    runDrift: async () => {
+      throw new Error('the golden commands run no drift job');
     },
   };
   // Only credit has a file in models/ here, whatever else the repository's models/ holds.

@@ -1,0 +1,100 @@
+/**
+ * `mlops status`: a model's state in one command: what serves and what served before, the last
+ * promotion, every alarm of the model and its stage with its state and since when, the latest drift
+ * report, the retraining lease, and what the platform did lately on its own.
+ */
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { lakeKeys } from '../../contracts/lake.ts';
+import type { DriftReport } from '../../core/drift/types.ts';
+import type { CliContext, TargetOptions } from '../context.ts';
+import { checkModelName, withModel, withTarget } from '../options.ts';
+import { buildStatusReport, formatStatusReport, type StatusReport } from '../status-report.ts';
+import type { Target } from '../target.ts';
+
+/** The lease the training state machine takes per model. */
+export const TRAINING_LEASE = 'training';
+
+/** How many recent actions the status lists unless told. */
+export const DEFAULT_ACTIONS = 20;
+
+/** `--actions <n>`: a positive integer. */
+export function parseActionLimit(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`must be a positive integer, got "${value}"`);
+  return n;
+}
+
+/** The newest drift report of a model in the lake (keys sort by window end), or undefined. */
+export async function latestDriftReport(target: Target, model: string): Promise<DriftReport | undefined> {
+  const keys = (await target.lake.list(lakeKeys.driftReports(model))).filter((k) => k.endsWith('.json'));
+  const last = keys.at(-1);
+  if (!last) return undefined;
+  return JSON.parse(await target.lake.getText(last)) as DriftReport;
+}
+
+/** Reads everything the status is made of from the target and builds it. */
+export async function readStatus(
+  target: Target,
+  model: string,
+  opts: { stage: string; limit?: number; now?: Date },
+): Promise<StatusReport> {
+  const [alias, audit, alarms, drift, lease] = await Promise.all([
+    target.registry.getAlias(model),
+    target.registry.listAudit(model),
+    target.alarms(),
+    latestDriftReport(target, model),
+    target.leases.get(model, TRAINING_LEASE),
+  ]);
+  return buildStatusReport({
+    model,
+    stage: opts.stage,
+    now: opts.now ?? new Date(),
+    alias,
+    audit,
+    alarms,
+    drift,
+    lease,
+    limit: opts.limit ?? DEFAULT_ACTIONS,
+  });
+}
+
+/** Prints a model's status, as a table or as JSON; returns it. */
+export async function status(
+  target: Target,
+  model: string,
+  opts: { stage: string; json?: boolean; limit?: number; now?: Date },
+): Promise<StatusReport> {
+  const now = opts.now ?? new Date();
+  const report = await readStatus(target, model, { ...opts, now });
+  console.log(opts.json ? JSON.stringify(report, null, 2) : formatStatusReport(report, now));
+  return report;
+}
+
+/** Adds `mlops status`. */
+export function register(program: Command, context: CliContext): void {
+  withTarget(
+    withModel(
+      program
+        .command('status')
+        .description(
+          'Show a model at a glance: production and previous version, last promotion, alarms, latest drift, retraining lease, recent actions.',
+        ),
+      context,
+    ),
+    context,
+  )
+    .option('--json', 'print one JSON object instead of the table')
+    .addOption(
+      new Option('--actions <n>', 'how many recent actions to list')
+        .argParser(parseActionLimit)
+        .default(DEFAULT_ACTIONS),
+    )
+    .action(async (opts: TargetOptions & { model: string; json?: boolean; actions: number }) => {
+      const model = checkModelName(opts.model);
+      const target = await context.target(opts);
+      // Alarm names carry the stage: the one named, or the one the twin was synthesized with.
+      const stage = opts.stage ?? context.config().stage;
+      await status(target, model, { stage, limit: opts.actions, ...(opts.json ? { json: true } : {}) });
+    });
+}
