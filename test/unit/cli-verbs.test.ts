@@ -82,6 +82,7 @@ describe('the verb modules', () => {
     const names = program({ text: '' }).commands.map((c) => c.name());
     expect(names.sort()).toEqual([
       'demo',
+      'drift',
       'golden',
       'ingest',
       'local',
@@ -92,6 +93,7 @@ describe('the verb modules', () => {
       'score',
       'show',
       'spec',
+      'status',
       'train',
     ]);
     expect(leaves(program({ text: '' })).map((p) => p.join(' '))).toEqual(
@@ -145,6 +147,11 @@ describe('bad flags and arguments are refused, naming the flag and the value', (
     [['predict'], `required option '--json <instances>' not specified`],
     [['show'], `missing required argument 'version'`],
     [['models', '--bogus'], `unknown option '--bogus'`],
+    [['rollback', '--to', 'two', '--reason', 'x'], `option '--to <version>' argument 'two' is invalid`],
+    [['rollback', '--to', '0', '--reason', 'x'], `argument '0' is invalid. must be a version number`],
+    [['drift', '--window', '0'], `option '--window <minutes>' argument '0' is invalid`],
+    [['drift', '--window', '20000'], 'must be a whole number of minutes from 1 to 10080, got "20000"'],
+    [['status', '--actions', '-3'], `option '--actions <n>' argument '-3' is invalid`],
   ])('mlops %j', async (args, message) => {
     const { error, out } = await mlops(...args);
     expect(error).toBeInstanceOf(CommanderError);
@@ -157,6 +164,10 @@ describe('bad flags and arguments are refused, naming the flag and the value', (
     [['show', 'abc'], 'Version must be a positive integer, "v<N>" or "latest"; got "abc"'],
     [['promote', 'v0'], 'got "v0"'],
     [['promote', '2', '--force'], '--force needs --reason'],
+    [['rollback'], '--reason "..." is required and must not be blank'],
+    [['rollback', '--reason', '   '], '--reason "..." is required and must not be blank'],
+    [['status', '--model', 'Credit'], '--model "Credit" is not a model name'],
+    [['drift', '--model', 'a_b'], '--model "a_b" is not a model name'],
     [['predict', '--json', '{'], '--json is not valid JSON'],
     [['ingest', 'data.csv', '--model', 'nosuch'], 'Unknown model "nosuch". Models are the files in models/:'],
     [
