@@ -135,6 +135,10 @@ describe('what the CLI loads', () => {
       true,
     );
     expect(twinModules(run)).toEqual([]);
+    // CloudWatch and Lambda come only with the commands that read alarms or run the drift job.
+    expect(
+      run.loaded.filter((url) => /\/node_modules\/@aws-sdk\/client-(cloudwatch|lambda)\//.test(url)),
+    ).toEqual([]);
   });
 
   it('`mlops local up` loads the twin when it starts one', async () => {
