@@ -95,6 +95,8 @@ export interface StatusReport {
   /** The last promotion through the pipeline (a version moving from Approved to Production). */
   lastPromotion: { at: string; version: number; reason: string } | null;
   alarms: StatusAlarm[];
+  /** Why the alarms could not be read (the rest of the status still was); absent when they were. */
+  alarmsError?: string;
   drift: DriftSummary | null;
   lease: StatusLease | null;
   /** Newest first. */
@@ -110,6 +112,8 @@ export interface StatusInputs {
   /** The model's audit events, oldest first. */
   audit: readonly AuditEvent[];
   alarms: readonly TwinAlarm[];
+  /** Set when the alarms could not be read. */
+  alarmsError?: string;
   drift: DriftReport | undefined;
   lease: Lease | undefined;
   /** How many actions to keep (the newest). */
@@ -251,6 +255,7 @@ export function buildStatusReport(inputs: StatusInputs): StatusReport {
     shadow: alias?.shadow ? { ...alias.shadow } : null,
     lastPromotion: lastPromotion(inputs.audit),
     alarms,
+    ...(inputs.alarmsError ? { alarmsError: inputs.alarmsError } : {}),
     drift: inputs.drift ? driftSummary(inputs.drift) : null,
     lease: inputs.lease
       ? { ...inputs.lease, expired: Date.parse(inputs.lease.until) <= now.getTime() }
@@ -316,7 +321,8 @@ export function formatStatusReport(r: StatusReport, now: Date): string {
   lines.push(`  drift      ${driftLine(r.drift, now)}`);
   lines.push(`  retraining ${leaseLine(r.lease, now)}`);
   lines.push('', bold('Alarms'));
-  if (r.alarms.length === 0) lines.push(dim('  none found for this model and stage'));
+  if (r.alarmsError) lines.push(red(`  could not be read: ${r.alarmsError}`));
+  else if (r.alarms.length === 0) lines.push(dim('  none found for this model and stage'));
   else
     lines.push(
       table(

@@ -7,6 +7,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { lakeKeys } from '../../contracts/lake.ts';
 import type { DriftReport } from '../../core/drift/types.ts';
 import type { CliContext, TargetOptions } from '../context.ts';
+import { CliError } from '../errors.ts';
 import { checkModelName, withModel, withTarget } from '../options.ts';
 import { buildStatusReport, formatStatusReport, type StatusReport } from '../status-report.ts';
 import type { Target } from '../target.ts';
@@ -30,10 +31,20 @@ export async function latestDriftReport(target: Target, model: string): Promise<
   const keys = (await target.lake.list(lakeKeys.driftReports(model))).filter((k) => k.endsWith('.json'));
   const last = keys.at(-1);
   if (!last) return undefined;
-  return JSON.parse(await target.lake.getText(last)) as DriftReport;
+  try {
+    return JSON.parse(await target.lake.getText(last)) as DriftReport;
+  } catch (err) {
+    throw new CliError(
+      `The drift report s3://${target.lake.bucket}/${last} is not JSON: ${(err as Error).message}`,
+    );
+  }
 }
 
-/** Reads everything the status is made of from the target and builds it. */
+/**
+ * Reads everything the status is made of from the target and builds it. Alarms that cannot be read
+ * (CloudWatch refusing, a twin without the route) leave the rest of the status standing, with the
+ * reason in `alarmsError`: in an incident the registry and the lease still matter.
+ */
 export async function readStatus(
   target: Target,
   model: string,
@@ -42,7 +53,10 @@ export async function readStatus(
   const [alias, audit, alarms, drift, lease] = await Promise.all([
     target.registry.getAlias(model),
     target.registry.listAudit(model),
-    target.alarms(),
+    target.alarms().then(
+      (list) => ({ list }),
+      (err: unknown) => ({ list: [], error: (err as Error).message }),
+    ),
     latestDriftReport(target, model),
     target.leases.get(model, TRAINING_LEASE),
   ]);
@@ -52,14 +66,18 @@ export async function readStatus(
     now: opts.now ?? new Date(),
     alias,
     audit,
-    alarms,
+    alarms: alarms.list,
+    ...('error' in alarms ? { alarmsError: alarms.error } : {}),
     drift,
     lease,
     limit: opts.limit ?? DEFAULT_ACTIONS,
   });
 }
 
-/** Prints a model's status, as a table or as JSON; returns it. */
+/**
+ * Prints a model's status, as a table or as JSON, and returns it. Alarms that could not be read are
+ * a CliError once the rest is printed, so the command still exits non-zero.
+ */
 export async function status(
   target: Target,
   model: string,
@@ -68,6 +86,7 @@ export async function status(
   const now = opts.now ?? new Date();
   const report = await readStatus(target, model, { ...opts, now });
   console.log(opts.json ? JSON.stringify(report, null, 2) : formatStatusReport(report, now));
+  if (report.alarmsError) throw new CliError(`The alarms could not be read: ${report.alarmsError}`);
   return report;
 }
 

@@ -384,13 +384,18 @@ describe('mlops status', () => {
     expect(s.alarms.map((a) => a.kind)).toEqual(['drift-job-errors']);
   });
 
-  it("the twin's refusal to list alarms is a CliError with its message", async () => {
+  it("alarms the twin cannot list: the rest is printed, then a CliError with the twin's message", async () => {
     const saved = twin.alarms;
     twin.alarms = { status: 500, body: { error: 'TwinError', message: 'monitoring is off' } };
     try {
-      const run = await mlops('status');
+      const run = await mlops('status', '--json');
       expect(run.error).toBeInstanceOf(CliError);
-      expect((run.error as Error).message).toContain('did not list its alarms: TwinError: monitoring is off');
+      expect((run.error as Error).message).toBe(
+        `The alarms could not be read: The twin at ${url} did not list its alarms: TwinError: monitoring is off`,
+      );
+      const s = JSON.parse(run.stdout) as StatusReport;
+      expect(s).toMatchObject({ production: { version: 2 }, alarms: [], lease: { holder: 'arn:exec:t1' } });
+      expect(s.alarmsError).toContain('monitoring is off');
     } finally {
       twin.alarms = saved;
     }
