@@ -27,7 +27,18 @@ import type { LoadedVersion, ModelCache } from './model-cache.ts';
 import type { Route } from './routing.ts';
 
 /** The metrics the predict function emits. */
-export type PredictMetric = Exclude<PlatformMetric, 'predictionDrift'>;
+export type PredictMetric = Extract<
+  PlatformMetric,
+  | 'predictions'
+  | 'latency'
+  | 'invalidRequests'
+  | 'noProductionModel'
+  | 'featureSchemaMismatch'
+  | 'upstreamErrors'
+  | 'modelErrors'
+  | 'serverErrors'
+  | 'predictionLogWriteFailures'
+>;
 
 /** What serving needs: where versions come from, where scores come from, where rows go. */
 export interface ServingDeps {
@@ -106,9 +117,10 @@ export async function serve(req: RoutedRequest, deps: ServingDeps): Promise<Http
       featureSchemaHash: loaded.version.featureSchemaHash,
       latencyMs: deps.clock.now().getTime() - started,
     });
-    await deps.log
-      .write(failed)
-      .catch((logErr: unknown) => deps.onError(logErr, { model, requestId, stage: 'prediction-log' }));
+    await deps.log.write(failed).catch((logErr: unknown) => {
+      deps.metric(model, 'predictionLogWriteFailures', failed.length);
+      deps.onError(logErr, { model, requestId, stage: 'prediction-log' });
+    });
     return problem(
       503,
       'ModelUnavailable',
@@ -145,6 +157,7 @@ export async function serve(req: RoutedRequest, deps: ServingDeps): Promise<Http
     await deps.log.write(records);
   } catch (err) {
     deps.metric(model, 'upstreamErrors', 1);
+    deps.metric(model, 'predictionLogWriteFailures', records.length);
     deps.onError(err, { model, requestId, stage: 'prediction-log' });
     return problem(
       503,
@@ -222,9 +235,10 @@ async function scoreShadow(
       latencyMs: deps.clock.now().getTime() - started,
     });
   }
-  await deps.log
-    .write(records)
-    .catch((err: unknown) => deps.onError(err, { model, requestId, stage: 'shadow-log' }));
+  await deps.log.write(records).catch((err: unknown) => {
+    deps.metric(model, 'predictionLogWriteFailures', records.length);
+    deps.onError(err, { model, requestId, stage: 'shadow-log' });
+  });
 }
 
 /** One log row per instance a model failed to score: no score or label, the error's name. */
