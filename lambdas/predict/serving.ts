@@ -3,7 +3,8 @@
  * version's own transform, score, log one row per instance with the version, and answer. Nothing is
  * answered that was not logged; a version whose feature schema does not match this code, or that
  * fails to score, is a 503 (a scoring failure is logged as error rows, which the canary reads). A
- * shadow scores its copy while production's rows are written and never changes the answer.
+ * shadow scores its copy while production's rows are written and never changes the answer. Rows the
+ * log could not take, whichever write lost them, are counted (`predictionLogWriteFailures`).
  */
 
 import type { PlatformMetric } from '../../contracts/metrics.ts';
