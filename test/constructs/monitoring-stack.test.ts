@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type AlarmKind, alarmKinds, alarmName, parseAlarmName } from '../../contracts/alarms.ts';
 import { lakeZones } from '../../contracts/lake.ts';
@@ -628,6 +629,10 @@ describe('MonitoringStack with models of their own policies', () => {
 
   it('GIVEN two models WHEN synthesized THEN cdk-nag finds nothing and each alarm follows its own model', () => {
     expect(validationViolations(custom.result.assembly)).toEqual([]);
+    const report = new AwsSolutionsChecks(custom.result.app).validateScope(custom.result.app);
+    expect(
+      report.violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath)}`),
+    ).toEqual([]);
     const { models } = custom.config;
     for (const alarm of alarms(custom.t)) {
       const parsed = parseAlarmName(String(alarm.Properties.AlarmName), 'test')!;
