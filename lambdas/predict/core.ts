@@ -25,10 +25,39 @@ export interface PredictDeps extends ServingDeps {
   defaultModel: string;
 }
 
+/**
+ * Answers a request and counts the answer in the model's 5xx rate: `serverErrors` is 1 for a 5xx and
+ * 0 for any other answer, so its Average over a period is the rate the server-errors alarm watches.
+ * An unknown model's 404 is not counted, so that made-up names in the path create no metrics. An
+ * unexpected failure is answered with a 500 (and counted), not thrown: thrown, API Gateway would
+ * answer 502 and the model's rate would never see it.
+ */
 export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promise<HttpResponse> {
   const started = deps.clock.now().getTime();
   const requestId = req.requestId ?? randomUUID();
   const model = req.modelParam ?? deps.defaultModel;
+  let res: HttpResponse;
+  try {
+    res = await answer(req, deps, { started, requestId, model });
+  } catch (err) {
+    deps.onError(err, { model, requestId, stage: 'unexpected' });
+    res = problem(
+      500,
+      'InternalError',
+      'The prediction failed unexpectedly; the error is logged under this request id.',
+      requestId,
+    );
+  }
+  // A 404 is only ever UnknownModel.
+  if (res.statusCode !== 404) deps.metric(model, 'serverErrors', res.statusCode >= 500 ? 1 : 0);
+  return res;
+}
+
+async function answer(
+  req: HttpRequest,
+  deps: PredictDeps,
+  { started, requestId, model }: { started: number; requestId: string; model: string },
+): Promise<HttpResponse> {
   const refuse = (refusal: Refusal) => {
     // A wrong method is not a request for a model's predictions; everything else counts against it.
     if (refusal.status !== 405) deps.metric(model, 'invalidRequests', 1);

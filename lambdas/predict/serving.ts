@@ -3,7 +3,8 @@
  * version's own transform, score, log one row per instance with the version, and answer. Nothing is
  * answered that was not logged; a version whose feature schema does not match this code, or that
  * fails to score, is a 503 (a scoring failure is logged as error rows, which the canary reads). A
- * shadow scores its copy while production's rows are written and never changes the answer.
+ * shadow scores its copy while production's rows are written and never changes the answer. Rows the
+ * log could not take, whichever write lost them, are counted (`predictionLogWriteFailures`).
  */
 
 import type { PlatformMetric } from '../../contracts/metrics.ts';
@@ -27,7 +28,18 @@ import type { LoadedVersion, ModelCache } from './model-cache.ts';
 import type { Route } from './routing.ts';
 
 /** The metrics the predict function emits. */
-export type PredictMetric = Exclude<PlatformMetric, 'predictionDrift'>;
+export type PredictMetric = Extract<
+  PlatformMetric,
+  | 'predictions'
+  | 'latency'
+  | 'invalidRequests'
+  | 'noProductionModel'
+  | 'featureSchemaMismatch'
+  | 'upstreamErrors'
+  | 'modelErrors'
+  | 'serverErrors'
+  | 'predictionLogWriteFailures'
+>;
 
 /** What serving needs: where versions come from, where scores come from, where rows go. */
 export interface ServingDeps {
@@ -106,9 +118,10 @@ export async function serve(req: RoutedRequest, deps: ServingDeps): Promise<Http
       featureSchemaHash: loaded.version.featureSchemaHash,
       latencyMs: deps.clock.now().getTime() - started,
     });
-    await deps.log
-      .write(failed)
-      .catch((logErr: unknown) => deps.onError(logErr, { model, requestId, stage: 'prediction-log' }));
+    await deps.log.write(failed).catch((logErr: unknown) => {
+      deps.metric(model, 'predictionLogWriteFailures', failed.length);
+      deps.onError(logErr, { model, requestId, stage: 'prediction-log' });
+    });
     return problem(
       503,
       'ModelUnavailable',
@@ -145,6 +158,7 @@ export async function serve(req: RoutedRequest, deps: ServingDeps): Promise<Http
     await deps.log.write(records);
   } catch (err) {
     deps.metric(model, 'upstreamErrors', 1);
+    deps.metric(model, 'predictionLogWriteFailures', records.length);
     deps.onError(err, { model, requestId, stage: 'prediction-log' });
     return problem(
       503,
@@ -222,9 +236,10 @@ async function scoreShadow(
       latencyMs: deps.clock.now().getTime() - started,
     });
   }
-  await deps.log
-    .write(records)
-    .catch((err: unknown) => deps.onError(err, { model, requestId, stage: 'shadow-log' }));
+  await deps.log.write(records).catch((err: unknown) => {
+    deps.metric(model, 'predictionLogWriteFailures', records.length);
+    deps.onError(err, { model, requestId, stage: 'shadow-log' });
+  });
 }
 
 /** One log row per instance a model failed to score: no score or label, the error's name. */

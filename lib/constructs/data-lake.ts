@@ -1,3 +1,7 @@
+/**
+ * The data lake construct: one bucket whose zones (`contracts/lake.ts`) are key prefixes, granted by
+ * zone, with its access-log bucket and lifecycle rules.
+ */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -30,6 +34,11 @@ export interface DataLakeProps {
    * @default 365
    */
   readonly accessLogRetentionDays?: number;
+  /**
+   * Days the objects of the `reports/` zone (a drift report per model and run) are kept.
+   * @default 90
+   */
+  readonly reportRetentionDays?: number;
 }
 
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
@@ -68,6 +77,7 @@ export class DataLake extends Construct {
       7,
     );
     const logDays = positiveInteger('accessLogRetentionDays', props.accessLogRetentionDays, 365);
+    const reportDays = positiveInteger('reportRetentionDays', props.reportRetentionDays, 90);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.encryptionKey = props.encryptionKey;
 
@@ -95,6 +105,9 @@ export class DataLake extends Construct {
       serverAccessLogsPrefix: 'lake/',
       lifecycleRules: [
         { id: 'expire-noncurrent-versions', noncurrentVersionExpiration: Duration.days(noncurrentDays) },
+        // The drift job writes a report per model and run (every 15 minutes by default): they are
+        // evidence for a while, not forever, and `mlops status` lists the zone to find the newest.
+        { id: 'expire-reports', prefix: lakeZones.reports, expiration: Duration.days(reportDays) },
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(abortDays) },
       ],
       removalPolicy,

@@ -1,3 +1,7 @@
+/**
+ * The monitoring stack: composes the drift job (with its per-model schedules) and the monitoring
+ * construct (alarms, rules, dashboard), and outputs what the CLI reads (dashboard, drift job, topic).
+ */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { stackOutputs } from '../../contracts/outputs.ts';
@@ -14,17 +18,20 @@ export interface MonitoringStackProps extends StackProps {
   readonly config: PlatformConfig;
   /** The stateful stack (data and the operator topic). */
   readonly data: DataStack;
-  /** The pipelines (the rollback state machine). */
+  /** The pipelines (the rollback and training state machines the alarm rules start). */
   readonly pipeline: PipelineStack;
   /** The serving stack (the API and predict function). */
   readonly serving: ServingStack;
 }
 
-/** The scheduled drift job, all alarms, the alarm-driven rollback rules and the dashboard. */
+/**
+ * The drift job on each model's schedule, all alarms, the rules that roll back and retrain on them,
+ * the retraining schedules and the dashboard.
+ */
 export class MonitoringStack extends Stack {
-  /** The drift job and its schedule. */
+  /** The drift job and its schedules. */
   public readonly drift: DriftMonitor;
-  /** Alarms, rules and the dashboard. */
+  /** Alarms, their rules, the retraining schedules and the dashboard. */
   public readonly monitoring: PlatformMonitoring;
 
   constructor(scope: Construct, id: string, props: MonitoringStackProps) {
@@ -47,15 +54,21 @@ export class MonitoringStack extends Stack {
       models: config.models,
       alarmTopic: data.alerts.topic,
       rollbackStateMachine: pipeline.rollback.machine.stateMachine,
+      trainingStateMachine: pipeline.training.machine.stateMachine,
       predictFunction: serving.prediction.handler,
       api: serving.prediction.api,
       driftJob: this.drift.job,
-      driftInterval: this.drift.interval,
+      runbookUrl: config.runbookUrl,
+      fast: config.fast,
     });
 
     new CfnOutput(this, stackOutputs.dashboardName, {
       value: this.monitoring.dashboard.dashboardName,
       description: 'CloudWatch dashboard of the platform',
+    });
+    new CfnOutput(this, stackOutputs.driftJobFunctionName, {
+      value: this.drift.job.functionName,
+      description: 'Drift job function (`mlops drift` invokes it)',
     });
     new CfnOutput(this, stackOutputs.operatorTopicArn, {
       value: data.alerts.topic.topicArn,

@@ -118,12 +118,13 @@ describe('DataStack', () => {
     });
   });
 
-  it('GIVEN the lake WHEN synthesized THEN old versions expire and incomplete uploads are aborted', () => {
+  it('GIVEN the lake WHEN synthesized THEN old versions and reports expire and incomplete uploads are aborted', () => {
     expect(lakeBucket().Properties).toMatchObject({
       LifecycleConfiguration: {
         Rules: expect.arrayContaining([
           expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 90 }, Status: 'Enabled' }),
           expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } }),
+          expect.objectContaining({ Prefix: 'reports/', ExpirationInDays: 90, Status: 'Enabled' }),
         ]),
       },
     });
@@ -137,6 +138,7 @@ describe('DataStack', () => {
       'golden/',
       'artifacts/',
       'baselines/',
+      'reports/',
     ]);
     expect(DataLake.ZONES.curated).toBe('curated/');
   });
@@ -240,6 +242,14 @@ describe('DataStack', () => {
     expect(
       () => new DataLake(stack, 'Lake', { encryptionKey: key, noncurrentVersionExpirationDays: 0 }),
     ).toThrow(/noncurrentVersionExpirationDays/);
+  });
+
+  it('fails when DataLake reportRetentionDays is not a positive whole number, naming the prop', () => {
+    const stack = new Stack(new App(), 'BadReports');
+    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true, removalPolicy: RemovalPolicy.DESTROY });
+    expect(() => new DataLake(stack, 'Lake', { encryptionKey: key, reportRetentionDays: 1.5 })).toThrow(
+      /DataLake reportRetentionDays: .* got 1.5/,
+    );
   });
 
   it('fails when OperatorAlerts email is not an e-mail address, naming the prop', () => {

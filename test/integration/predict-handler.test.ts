@@ -1,6 +1,8 @@
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { MODEL_DIMENSION, platformMetrics } from '../../contracts/metrics.ts';
 import { predictionLogTable } from '../../contracts/tables.ts';
 import { systemClock } from '../../core/ports.ts';
 import { DynamoModelRegistry } from '../../lambdas/shared/adapters/aws/dynamo-registry.ts';
@@ -35,6 +37,62 @@ function event(
   } as unknown as APIGatewayProxyEvent;
 }
 
+/** A metric as CloudWatch reads it from an EMF line. */
+interface EmfMetric {
+  namespace: string;
+  name: string;
+  unit: string;
+  dimensions: Record<string, string>;
+  value: number;
+}
+
+/** Runs `act` and returns what it answered and the metrics of the EMF lines it wrote to stdout. */
+async function withEmf<T>(act: () => Promise<T>): Promise<{ result: T; metrics: EmfMetric[] }> {
+  const lines: string[] = [];
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  let result: T;
+  try {
+    result = await act();
+  } finally {
+    spy.mockRestore();
+  }
+  const metrics = lines
+    .flatMap((chunk) => chunk.split('\n'))
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown> & { _aws?: EmfAws })
+    .filter((doc) => doc._aws !== undefined)
+    .flatMap((doc) =>
+      doc._aws!.CloudWatchMetrics.flatMap((directive) =>
+        directive.Metrics.map((m) => ({
+          namespace: directive.Namespace,
+          name: m.Name,
+          unit: m.Unit,
+          dimensions: Object.fromEntries(
+            directive.Dimensions.flat().map((d) => [d, String(doc[d])] as const),
+          ),
+          value: doc[m.Name] as number,
+        })),
+      ),
+    );
+  return { result, metrics };
+}
+
+interface EmfAws {
+  CloudWatchMetrics: {
+    Namespace: string;
+    Dimensions: string[][];
+    Metrics: { Name: string; Unit: string }[];
+  }[];
+}
+
+/** `name=value` of the metrics, for compact assertions. */
+function values(metrics: EmfMetric[]): string[] {
+  return metrics.map((m) => `${m.name}=${m.value}`);
+}
+
 describe('predict handler on dynalite and s3rver', () => {
   let aws: LocalAws;
   let lake: S3ObjectStore;
@@ -63,11 +121,19 @@ describe('predict handler on dynalite and s3rver', () => {
   });
   afterAll(async () => aws.stop());
 
-  it('answers 503 with Retry-After while no model is in production', async () => {
-    const res = await handler(event({ instances: [applicant] }), context);
+  it('answers 503 with Retry-After while no model is in production, counted as a 5xx in EMF', async () => {
+    const { result: res, metrics } = await withEmf(() => handler(event({ instances: [applicant] }), context));
     expect(res.statusCode).toBe(503);
     expect(res.headers?.['retry-after']).toBe('30');
     expect(JSON.parse(res.body)).toMatchObject({ error: 'NoProductionModel' });
+    expect(values(metrics)).toEqual(['NoProductionModel=1', 'ServerErrors=1']);
+    expect(metrics.find((m) => m.name === platformMetrics.serverErrors.name)).toEqual({
+      namespace: 'Mlops/test',
+      name: platformMetrics.serverErrors.name,
+      unit: platformMetrics.serverErrors.unit,
+      dimensions: { [MODEL_DIMENSION]: 'credit' },
+      value: 1,
+    });
   });
 
   it('serves a production model, names its version, and logs one row per prediction', async () => {
@@ -77,10 +143,14 @@ describe('predict handler on dynalite and s3rver', () => {
     const req = event({
       instances: [applicant, { ...applicant, Seniority: 2 }, { ...applicant, Seniority: null }],
     });
-    const res = await handler(req, context);
+    const { result: res, metrics } = await withEmf(() => handler(req, context));
     expect(res.statusCode).toBe(200);
     const body = JSON.parse(res.body);
     expect(body.modelVersion).toBe('1');
+    expect(values(metrics.filter((m) => m.name !== platformMetrics.latency.name))).toEqual([
+      'Predictions=3',
+      'ServerErrors=0',
+    ]);
     // Seniority 9 ≥ 5 goes right (leaf -1), 2 goes left (+1), missing goes left by default.
     expect(body.predictions[0].score).toBeCloseTo(1 / (1 + Math.exp(1)), 6);
     expect(body.predictions[1].score).toBeCloseTo(1 / (1 + Math.exp(-1)), 6);
@@ -139,11 +209,21 @@ describe('predict handler on dynalite and s3rver', () => {
   });
 
   it('answers 400 for a missing instances array and 404 for an unknown model', async () => {
-    expect((await handler(event({ rows: [] }), context)).statusCode).toBe(400);
-    expect((await handler(event({ instances: [] }), context)).statusCode).toBe(400);
-    expect((await handler(event({ instances: [applicant] }, { model: 'nope' }), context)).statusCode).toBe(
-      404,
-    );
+    const { metrics } = await withEmf(async () => {
+      expect((await handler(event({ rows: [] }), context)).statusCode).toBe(400);
+      expect((await handler(event({ instances: [] }), context)).statusCode).toBe(400);
+      expect((await handler(event({ instances: [applicant] }, { model: 'nope' }), context)).statusCode).toBe(
+        404,
+      );
+    });
+    // The 400s are answers for credit (no 5xx); the unknown model is counted nowhere.
+    expect(values(metrics)).toEqual([
+      'InvalidRequests=1',
+      'ServerErrors=0',
+      'InvalidRequests=1',
+      'ServerErrors=0',
+    ]);
+    expect(metrics.every((m) => m.dimensions[MODEL_DIMENSION] === 'credit')).toBe(true);
   });
 
   it('refuses with 503 a production model whose feature-schema hash does not match the serving code', async () => {
@@ -153,5 +233,24 @@ describe('predict handler on dynalite and s3rver', () => {
     const res = await handler(event({ instances: [applicant] }), context);
     expect(res.statusCode).toBe(503);
     expect(JSON.parse(res.body).error).toBe('FeatureSchemaMismatch');
+  });
+
+  it('answers 503 when the prediction log cannot be written, and counts the lost rows and the 5xx in EMF', async () => {
+    await registry.moveAlias('credit', 2, { current: 1, history: [1, 2] });
+    // Without its table, every write of the log fails.
+    await new DynamoDBClient({ endpoint: aws.dynamoEndpoint }).send(
+      new DeleteTableCommand({ TableName: 'predictions' }),
+    );
+    const { result: res, metrics } = await withEmf(() =>
+      handler(event({ instances: [applicant, applicant] }), context),
+    );
+    expect(res.statusCode).toBe(503);
+    expect(JSON.parse(res.body)).toMatchObject({ error: 'PredictionLogUnavailable' });
+    expect(values(metrics)).toEqual(['UpstreamErrors=1', 'PredictionLogWriteFailures=2', 'ServerErrors=1']);
+    expect(metrics.find((m) => m.name === platformMetrics.predictionLogWriteFailures.name)).toMatchObject({
+      namespace: 'Mlops/test',
+      unit: 'Count',
+      dimensions: { [MODEL_DIMENSION]: 'credit' },
+    });
   });
 });

@@ -107,6 +107,7 @@ describe('handlePredict with in-memory ports', () => {
     expect(metrics.map((m) => [m.metric, m.value])).toEqual([
       ['predictions', 2],
       ['latency', 0],
+      ['serverErrors', 0],
     ]);
   });
 
@@ -164,12 +165,15 @@ describe('handlePredict with in-memory ports', () => {
       ['production', 'ModelError', null],
       ['production', 'ModelError', null],
     ]);
-    expect(metrics.map((m) => m.metric)).toEqual(['modelErrors']);
+    expect(metrics.map((m) => [m.metric, m.value])).toEqual([
+      ['modelErrors', 1],
+      ['serverErrors', 1],
+    ]);
   });
 
-  it('answers 503 without a prediction when the log cannot be written', async () => {
+  it('answers 503 without a prediction when the log cannot be written, and counts the rows lost', async () => {
     const { deps, metrics } = await setup({ current: 1 });
-    const res = await handlePredict(post([applicant]), {
+    const res = await handlePredict(post([applicant, applicant]), {
       ...deps,
       log: {
         write: async () => {
@@ -180,7 +184,11 @@ describe('handlePredict with in-memory ports', () => {
     expect(res.statusCode).toBe(503);
     expect(JSON.parse(res.body)).toMatchObject({ error: 'PredictionLogUnavailable' });
     expect(JSON.parse(res.body).predictions).toBeUndefined();
-    expect(metrics.map((m) => m.metric)).toEqual(['upstreamErrors']);
+    expect(metrics.map((m) => [m.metric, m.value])).toEqual([
+      ['upstreamErrors', 1],
+      ['predictionLogWriteFailures', 2],
+      ['serverErrors', 1],
+    ]);
   });
 
   it('refuses a version whose feature-schema hash does not match, and logs nothing', async () => {
@@ -190,7 +198,10 @@ describe('handlePredict with in-memory ports', () => {
     expect(res.statusCode).toBe(503);
     expect(JSON.parse(res.body).error).toBe('FeatureSchemaMismatch');
     expect(rows).toHaveLength(0);
-    expect(metrics.map((m) => m.metric)).toEqual(['featureSchemaMismatch']);
+    expect(metrics.map((m) => [m.metric, m.value])).toEqual([
+      ['featureSchemaMismatch', 1],
+      ['serverErrors', 1],
+    ]);
   });
 
   it('answers 503 when the alias points at a version the registry lacks, and retries the load next time', async () => {
@@ -199,7 +210,12 @@ describe('handlePredict with in-memory ports', () => {
     const second = await handlePredict(post([applicant]), deps);
     expect([first.statusCode, second.statusCode]).toEqual([503, 503]);
     expect(JSON.parse(first.body).error).toBe('ModelUnavailable');
-    expect(metrics.map((m) => m.metric)).toEqual(['upstreamErrors', 'upstreamErrors']);
+    expect(metrics.map((m) => m.metric)).toEqual([
+      'upstreamErrors',
+      'serverErrors',
+      'upstreamErrors',
+      'serverErrors',
+    ]);
     expect(errors[0]).toMatchObject({ stage: 'load-model', model: 'credit' });
     expect(reads.getVersion).toBe(2);
   });
@@ -212,7 +228,11 @@ describe('handlePredict with in-memory ports', () => {
     expect(JSON.parse(unknown.body)).toMatchObject({ error: 'UnknownModel' });
     expect(known.statusCode).toBe(503);
     expect(JSON.parse(known.body)).toMatchObject({ error: 'NoProductionModel' });
-    expect(metrics).toEqual([{ model: 'churn', metric: 'noProductionModel', value: 1 }]);
+    // The 404 counts nowhere: a made-up name in the path creates no metric.
+    expect(metrics).toEqual([
+      { model: 'churn', metric: 'noProductionModel', value: 1 },
+      { model: 'churn', metric: 'serverErrors', value: 1 },
+    ]);
   });
 
   it('counts invalid requests against the model, but not a wrong method', async () => {
@@ -224,6 +244,77 @@ describe('handlePredict with in-memory ports', () => {
     );
     expect(wrongMethod.statusCode).toBe(405);
     expect(tooMany.statusCode).toBe(400);
-    expect(metrics).toEqual([{ model: 'credit', metric: 'invalidRequests', value: 1 }]);
+    expect(metrics).toEqual([
+      { model: 'credit', metric: 'serverErrors', value: 0 },
+      { model: 'credit', metric: 'invalidRequests', value: 1 },
+      { model: 'credit', metric: 'serverErrors', value: 0 },
+    ]);
+  });
+
+  it('counts the rows of a scoring failure that the log could not take either', async () => {
+    const failing: ModelRuntime = {
+      mode: 'endpoint',
+      score: async () => {
+        throw Object.assign(new Error('variant down'), { name: 'ModelError' });
+      },
+    };
+    const { deps, metrics, errors } = await setup({ current: 1 });
+    const res = await handlePredict(post([applicant, applicant, applicant]), {
+      ...deps,
+      runtime: failing,
+      log: {
+        write: async () => {
+          throw new Error('throttled');
+        },
+      },
+    });
+    expect(res.statusCode).toBe(503);
+    expect(metrics.map((m) => [m.metric, m.value])).toEqual([
+      ['modelErrors', 1],
+      ['predictionLogWriteFailures', 3],
+      ['serverErrors', 1],
+    ]);
+    expect(errors.map((e) => e.stage)).toEqual(['score', 'prediction-log']);
+  });
+
+  it("counts a shadow's lost log rows, while production's answer stands", async () => {
+    const { deps, metrics } = await setup({ current: 1, shadow: { version: 2, startedAt: '' } });
+    const res = await handlePredict(post([applicant]), {
+      ...deps,
+      log: {
+        write: async (batch) => {
+          if (batch.some((r) => r.route === 'shadow')) throw new Error('throttled');
+        },
+      },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(metrics.map((m) => [m.metric, m.value])).toEqual([
+      ['predictionLogWriteFailures', 1],
+      ['predictions', 1],
+      ['latency', 0],
+      ['serverErrors', 0],
+    ]);
+  });
+
+  it('answers an unexpected failure with a 500 naming the request, and counts it as a 5xx', async () => {
+    const { deps, metrics, errors } = await setup({ current: 1 });
+    const res = await handlePredict(post([applicant], 'req-9'), {
+      ...deps,
+      registry: {
+        ...deps.registry,
+        getAlias: async () => {
+          throw new TypeError('a bug');
+        },
+      },
+      // The registry failure is expected (503); a failure of the failure's own bookkeeping is not.
+      metric: (model, metric, value) => {
+        if (metric === 'upstreamErrors') throw new TypeError('a bug in the metrics');
+        metrics.push({ model, metric, value });
+      },
+    });
+    expect(res.statusCode).toBe(500);
+    expect(JSON.parse(res.body)).toMatchObject({ error: 'InternalError', requestId: 'req-9' });
+    expect(metrics).toEqual([{ model: 'credit', metric: 'serverErrors', value: 1 }]);
+    expect(errors).toContainEqual(expect.objectContaining({ stage: 'unexpected', requestId: 'req-9' }));
   });
 });
