@@ -20,6 +20,9 @@ import { readFileSync } from 'node:fs';
 import { lakeZones } from '../../contracts/lake.ts';
 import { type ModelDefinition, parseModelDefinition } from '../../core/model/definition.ts';
 import type { ModelVersion } from '../../core/registry/model.ts';
+import { makeDocumentClient } from '../../lambdas/shared/adapters/aws/clients.ts';
+import { DynamoLeases } from '../../lambdas/shared/adapters/aws/dynamo-leases.ts';
+import { DynamoModelRegistry } from '../../lambdas/shared/adapters/aws/dynamo-registry.ts';
 import { ingestCsv } from './ingest.ts';
 import type { TestTwin } from './twin.ts';
 
@@ -76,7 +79,33 @@ export async function runTraining(t: TestTwin, model: string, seed = 42): Promis
       `Training of ${model} (seed ${seed}) ended ${run.status}: ${JSON.stringify(run.taskError ?? run.error)}`,
     );
   }
-  return (run.output as { version: number }).version;
+  const output = run.output as { version: number } | { refused: true; lease: unknown };
+  if ('refused' in output) {
+    throw new Error(
+      `Training of ${model} was refused: another run holds the lease ${JSON.stringify(output.lease)}`,
+    );
+  }
+  return output.version;
+}
+
+/** The registry's leases, as the training-lease function takes them, for tests that hold or inspect one. */
+export function leasesOf(t: TestTwin): DynamoLeases {
+  return new DynamoLeases(
+    makeDocumentClient(t.twin.clientTarget()),
+    t.twin.resolver.output('RegistryTableName')!,
+  );
+}
+
+/**
+ * The registry with its clock `hoursAgo` hours back, for facts that take time to become true (a
+ * promotion that is a day old).
+ */
+export function registryBack(t: TestTwin, hoursAgo: number): DynamoModelRegistry {
+  return new DynamoModelRegistry(
+    makeDocumentClient(t.twin.clientTarget()),
+    t.twin.resolver.output('RegistryTableName')!,
+    { now: () => new Date(Date.now() - hoursAgo * 3_600_000) },
+  );
 }
 
 /** Ingests the inputs under the model and trains a candidate from them through the training pipeline. */
