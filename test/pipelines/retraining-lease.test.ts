@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRecord } from '../../contracts/twin-api.ts';
 import { TRAINING_LEASE } from '../../core/policy/lease.ts';
 import { ACTION_AUDIT, type ActionRecord, type Lease } from '../../core/registry/model.ts';
 import { LocalStepFunctions, type TaskRunner } from '../../local/step-functions.ts';
-import { freshModel, ingestAs, leasesOf } from '../support/pipeline-fixtures.ts';
+import { aslDefinition, freshModel, ingestAs, leasesOf } from '../support/pipeline-fixtures.ts';
 import { startTestTwin, type TestTwin } from '../support/twin.ts';
 
 /** The retrain actions of a model's audit trail, oldest first. */
@@ -151,25 +150,20 @@ describe('the retraining lease in the training state machine, run locally from t
   });
 });
 
-/** The training ASL with every placeholder given a value, as a state machine the local runner takes. */
-function trainingDefinition(): Record<string, unknown> {
-  const values: Record<string, string> = {
-    TrainingVolumeSizeGb: '30',
-    TrainingMaxRuntimeSeconds: '3600',
-    TrainingInstanceType: 'ml.g5.xlarge',
-  };
-  const text = readFileSync('pipelines/training.asl.json', 'utf8').replace(
-    /\$\{([A-Za-z0-9_]+)\}/g,
-    (_, key: string) => values[key] ?? `arn:aws:lambda:us-east-1:123456789012:function:${key}`,
-  );
-  return JSON.parse(text) as Record<string, unknown>;
-}
-
 /** Runs the training ASL with each task state answered by `tasks` (by state name). */
 async function runWith(tasks: Record<string, TaskRunner>, input: unknown): Promise<ExecutionRecord> {
   const arn = 'arn:aws:states:us-east-1:123456789012:stateMachine:training';
   const sfn = new LocalStepFunctions({
-    machines: [{ arn, definition: trainingDefinition() }],
+    machines: [
+      {
+        arn,
+        definition: aslDefinition('training', {
+          TrainingVolumeSizeGb: '30',
+          TrainingMaxRuntimeSeconds: '3600',
+          TrainingInstanceType: 'ml.g5.xlarge',
+        }),
+      },
+    ],
     task: (_resource, state) =>
       tasks[state] ??
       (async () => {

@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTION_AUDIT, type ActionRecord } from '../../core/registry/model.ts';
-import { freshModel, givenProduction, registryBack } from '../support/pipeline-fixtures.ts';
+import { LocalStepFunctions } from '../../local/step-functions.ts';
+import {
+  aslDefinition,
+  freshModel,
+  givenProduction,
+  placeholderArn,
+  registryBack,
+} from '../support/pipeline-fixtures.ts';
 import { startTestTwin, type TestTwin } from '../support/twin.ts';
 
 const ALARM = 'mlops-test-credit-prediction-drift';
@@ -159,5 +166,120 @@ describe('the rollback policy in the rollback state machine, run locally from th
         to: v1,
       }),
     ]);
+  });
+});
+
+/** The rollback ASL (and the endpoint sync it nests) with each task answered by the test; every task input recorded. */
+async function runRollbackAsl(decision: Record<string, unknown>) {
+  const calls: { state: string; input: unknown }[] = [];
+  const answers: Record<string, (input: unknown) => unknown> = {
+    DecideRollback: () => ({ Payload: decision }),
+    SyncEndpoint: () => ({ Payload: { ready: true } }),
+    RollbackAlias: () => ({
+      Payload: {
+        model: decision.model,
+        version: decision.target,
+        from: decision.from,
+        reason: decision.reason,
+        trigger: decision.trigger,
+        cause: decision.cause,
+        note: decision.note,
+      },
+    }),
+    Redeploy: () => ({ Payload: {} }),
+  };
+  const sync = placeholderArn('EndpointSyncStateMachineArn');
+  const arn = 'arn:aws:states:us-east-1:123456789012:stateMachine:rollback';
+  const sfn = new LocalStepFunctions({
+    machines: [
+      { arn, definition: aslDefinition('rollback') },
+      { arn: sync, definition: aslDefinition('endpoint-sync') },
+    ],
+    task: (resource, state) => async (input) => {
+      calls.push({ state, input });
+      if (resource === 'arn:aws:states:::sns:publish') return { MessageId: 'm' };
+      const answer = answers[state];
+      if (!answer) throw new Error(`no answer for ${state}`);
+      return answer(input);
+    },
+    waitMs: () => 0,
+  });
+  const run = await sfn.execute(arn, { model: 'm', trigger: 'alarm', alarm: 'a', reason: 'r' });
+  return { run, calls };
+}
+
+const decided = {
+  model: 'm',
+  trigger: 'alarm',
+  alarm: 'a',
+  reason: 'r',
+  cause: 'alarm a: r',
+  note: 'n',
+  from: 3,
+  message: 'the message',
+};
+
+describe('the rollback ASL follows the decision', () => {
+  it('puts the decided version (not the latest history entry) on the endpoint before the alias moves to it', async () => {
+    const { run, calls } = await runRollbackAsl({ ...decided, outcome: 'rollback', target: 1 });
+    expect(run.status).toBe('SUCCEEDED');
+    expect(calls.map((c) => c.state)).toEqual([
+      'DecideRollback',
+      'SyncEndpoint',
+      'RollbackAlias',
+      'Redeploy',
+      'SyncEndpoint',
+      'NotifyRollback',
+    ]);
+    expect(calls[0]!.input).toMatchObject({
+      Payload: {
+        action: 'decide',
+        input: { model: 'm', trigger: 'alarm', alarm: 'a', reason: 'r' },
+        execution: run.executionArn,
+      },
+    });
+    expect(calls[1]!.input).toMatchObject({
+      Payload: { model: 'm', include: [1], includePrevious: false },
+    });
+    expect(calls[2]!.input).toMatchObject({
+      Payload: { action: 'rollback', decision: { target: 1, from: 3 }, execution: run.executionArn },
+    });
+    expect(calls[3]!.input).toMatchObject({ Payload: { model: 'm', version: 1 } });
+    expect(run.output).toEqual({
+      model: 'm',
+      outcome: 'done',
+      version: 1,
+      from: 3,
+      reason: 'r',
+      trigger: 'alarm',
+      cause: 'alarm a: r',
+      note: 'n',
+    });
+  });
+
+  it('moves nothing when the decision is skipped or paged, and tells operators (a page by its subject)', async () => {
+    for (const outcome of ['skipped', 'paged'] as const) {
+      const { run, calls } = await runRollbackAsl({ ...decided, outcome, target: null });
+      expect(run.status).toBe('SUCCEEDED');
+      expect(calls.map((c) => c.state)).toEqual([
+        'DecideRollback',
+        outcome === 'paged' ? 'PageOperators' : 'NotifySkipped',
+      ]);
+      const sns = calls[1]!.input as { Subject: string; Message: string };
+      expect(sns.Message).toBe('the message');
+      if (outcome === 'paged')
+        expect(sns.Subject).toBe('[page] Model m has no healthy version to roll back to');
+      else expect(sns.Subject).toBe('Rollback skipped');
+      expect(run.output).toEqual({
+        model: 'm',
+        outcome,
+        version: 3,
+        from: null,
+        reason: 'r',
+        trigger: 'alarm',
+        cause: 'alarm a: r',
+        note: 'n',
+      });
+    }
   });
 });

@@ -88,6 +88,26 @@ export async function runTraining(t: TestTwin, model: string, seed = 42): Promis
   return output.version;
 }
 
+/**
+ * A state machine of `pipelines/` with a value for every placeholder, for runs whose Task states a
+ * test answers itself: numbers where the ASL parses one, else an ARN naming the placeholder
+ * (`arn:aws:lambda:us-east-1:123456789012:function:<Key>`, `arn:aws:states:…:stateMachine:<Key>`).
+ */
+export function aslDefinition(file: string, values: Record<string, string> = {}): Record<string, unknown> {
+  const text = readFileSync(`pipelines/${file}.asl.json`, 'utf8').replace(
+    /\$\{([A-Za-z0-9_]+)\}/g,
+    (_, key: string) => values[key] ?? placeholderArn(key),
+  );
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+/** The ARN {@link aslDefinition} gives placeholder `key`. */
+export function placeholderArn(key: string): string {
+  return key.endsWith('StateMachineArn')
+    ? `arn:aws:states:us-east-1:123456789012:stateMachine:${key}`
+    : `arn:aws:lambda:us-east-1:123456789012:function:${key}`;
+}
+
 /** The registry's leases, as the training-lease function takes them, for tests that hold or inspect one. */
 export function leasesOf(t: TestTwin): DynamoLeases {
   return new DynamoLeases(
