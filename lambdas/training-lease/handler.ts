@@ -1,3 +1,7 @@
+/**
+ * The training-lease function: the lease adapter on the registry table, and the registry adapter for
+ * the audit items only (the function's role may get, put and delete items, nothing else).
+ */
 import { parseFunctionEnv } from '../../contracts/env.ts';
 import { systemClock } from '../../core/ports.ts';
 import { makeDocumentClient } from '../shared/adapters/aws/document-client.ts';
@@ -10,7 +14,6 @@ import { type AcquireInput, leaseTask, type ReleaseInput } from './core.ts';
 const env = parseFunctionEnv('training-lease');
 const { logger } = observability(env);
 const db = makeDocumentClient();
-// The registry adapter only writes the audit items here.
 const deps = {
   leases: new DynamoLeases(db, env.REGISTRY_TABLE),
   registry: new DynamoModelRegistry(db, env.REGISTRY_TABLE, systemClock),
