@@ -30,6 +30,24 @@ const nameList = z.pipe(
   z.transform((s: string) => s.split(',').filter((x) => x.length > 0)),
 );
 
+/** Whole minutes per model name, e.g. `credit=240,churn=60`. */
+const minutesByModel = z.pipe(
+  z.string({ error: 'expected <model>=<minutes>, comma-separated' }).check(
+    z.regex(/^[a-z][a-z0-9-]*=[1-9][0-9]*(,[a-z][a-z0-9-]*=[1-9][0-9]*)*$/, {
+      error: 'expected <model>=<minutes>, comma-separated',
+    }),
+  ),
+  z.transform(
+    (s: string): Record<string, number> =>
+      Object.fromEntries(
+        s.split(',').map((entry) => {
+          const [model, minutes] = entry.split('=') as [string, string];
+          return [model, Number(minutes)];
+        }),
+      ),
+  ),
+);
+
 /** Set on every platform function by the MlopsFunction construct. */
 const common = {
   /** The platform stage. */
@@ -68,6 +86,14 @@ export const functionEnv = {
   'mark-failed': z.object({ ...common, ...registry }),
   'set-alias': z.object({ ...common, ...registry }),
   rollback: z.object({ ...common, ...registry }),
+  'training-lease': z.object({
+    ...common,
+    ...registry,
+    /** Each deployed model's `retraining.leaseMinutes`. */
+    LEASE_MINUTES: minutesByModel,
+    /** The lease of a model that is not deployed (trained from a definition ingested with its data). */
+    DEFAULT_LEASE_MINUTES: positiveWhole,
+  }),
   'sync-endpoint': z.object({
     ...common,
     ...registry,

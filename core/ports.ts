@@ -55,11 +55,15 @@ export interface ModelRegistryPort {
     extra?: { decision?: GuardrailDecision; reason?: string },
   ): Promise<ModelVersion>;
   getAlias(model: string, consistent?: boolean): Promise<ProductionAlias | undefined>;
-  /** Points the alias at `next.current` only if it still points at `expected`; else AliasConflict. */
+  /**
+   * Points the alias at `next.current` only if it still points at `expected`; else AliasConflict.
+   * The alias records when `current` was promoted (`promotedAt`), or, with `restored`, when a
+   * rollback restored it (`restoredAt`).
+   */
   moveAlias(
     model: string,
     expected: number | undefined,
-    next: { current: number; history: number[]; reason?: string },
+    next: { current: number; history: number[]; reason?: string; restored?: boolean },
   ): Promise<ProductionAlias>;
   /** Records a guardrail decision with its evidence, once. */
   putEvidence(record: EvidenceRecord): Promise<void>;

@@ -90,6 +90,13 @@ export interface ProductionAlias {
   history: number[];
   updatedAt: string;
   reason?: string;
+  /**
+   * When `current` went to production by a promotion; the start of its guard window. Absent when a
+   * rollback restored it, and on aliases written before it was recorded.
+   */
+  promotedAt?: string;
+  /** When a rollback restored `current` (absent after a promotion). */
+  restoredAt?: string;
 }
 
 /** A guardrail decision as recorded: every check with its verdict, and where the full evidence is. */
@@ -143,6 +150,12 @@ export interface ActionRecord {
   alarm?: string;
   /** The state machine execution that acted. */
   execution?: string;
+  /** What the policy concluded beyond the outcome: why it skipped or paged, who holds the lease. */
+  note?: string;
+  /** The production version the action concerned (a rollback's version in production when it decided). */
+  from?: number;
+  /** The version a rollback put back in production. */
+  to?: number;
 }
 
 /** A per-model lease: while unexpired, only its holder may run what it guards (e.g. training). */

@@ -273,6 +273,35 @@ export class MlopsFunction<F extends FunctionName = FunctionName> extends nodejs
     return this;
   }
 
+  /**
+   * Sets `REGISTRY_TABLE` and grants what taking and giving up a lease on the registry table needs, and
+   * no more: GetItem, a conditional PutItem (the lease, and the audit item of taking it) and a
+   * conditional DeleteItem (giving it up); no Query, Scan or UpdateItem.
+   */
+  public bindLeases<T extends MlopsFunction<FunctionsWith<'REGISTRY_TABLE'>>>(
+    this: T,
+    registry: ModelRegistry,
+  ): T {
+    this.addEnvironment('REGISTRY_TABLE', registry.table.tableName);
+    registry.table.grant(this, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
+    // Table.grant leaves the table's key out; reading and writing items needs it.
+    registry.table.encryptionKey?.grant(
+      this,
+      'kms:Decrypt',
+      'kms:DescribeKey',
+      'kms:Encrypt',
+      'kms:ReEncrypt*',
+      'kms:GenerateDataKey*',
+    );
+    acknowledgeWildcards(
+      this,
+      ['Action::kms:ReEncrypt*', 'Action::kms:GenerateDataKey*'],
+      'DynamoDB with a customer-managed key needs the GenerateDataKey*/ReEncrypt* action groups to write; ' +
+        'the grant is limited to the registry key.',
+    );
+    return this;
+  }
+
   /** Sets `PREDICTION_LOG_TABLE` and grants reading the prediction log. */
   public bindPredictionLogReader<T extends MlopsFunction<FunctionsWith<'PREDICTION_LOG_TABLE'>>>(
     this: T,

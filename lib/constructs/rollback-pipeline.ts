@@ -18,7 +18,7 @@ export interface RollbackPipelineProps {
   readonly deployModel: lambda.IFunction;
   /** The promotion pipeline's endpoint sync state machine, run to put the target back in service. */
   readonly endpointSync: sfn.IStateMachine;
-  /** Topic told about every rollback. */
+  /** Topic told about every rollback, skipped rollback and page. */
   readonly operatorTopic: sns.ITopic;
   /**
    * The ASL definition.
@@ -28,13 +28,16 @@ export interface RollbackPipelineProps {
 }
 
 /**
- * The rollback pipeline: one move back to the previous production version, started by an operator or by
- * a drift alarm. Input: `{"model": "<name>", "reason": "<why>"}`.
+ * The rollback pipeline: one move back to the last version that served healthily (the latest Retired
+ * version of the alias history), decided first by the rollback policy (core/policy/rollback.ts). An
+ * alarm acts only inside the guard window of a promotion (else the decision is `skipped`) and pages
+ * operators when no healthy version exists (`paged`); an operator may name the version. Every decision
+ * is audited. Input: `{"model", "trigger"?: "operator" | "alarm", "reason"?, "alarm"?, "to"?}`.
  */
 export class RollbackPipeline extends Construct {
   /** The state machine and its log group. */
   public readonly machine: AslStateMachine;
-  /** Moves the production alias back to the previous version. */
+  /** Decides a rollback and moves the production alias back to the decided version. */
   public readonly rollback: MlopsFunction<'rollback'>;
 
   constructor(scope: Construct, id: string, props: RollbackPipelineProps) {
@@ -42,7 +45,8 @@ export class RollbackPipeline extends Construct {
     this.rollback = new MlopsFunction(this, 'Rollback', {
       ...props.functions,
       name: 'rollback',
-      description: 'Moves the production alias back to the previous version',
+      description:
+        'Decides a rollback by the policy and moves the production alias back to the decided version',
     }).bindRegistry(props.registry, 'readWrite');
 
     this.machine = new AslStateMachine(this, 'Machine', {

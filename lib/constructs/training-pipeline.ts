@@ -7,6 +7,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { trainingJobPrefix } from '../../contracts/names.ts';
+import { retrainingPolicySchema } from '../../core/model/policies.ts';
 import { featureCodeSha256 } from '../feature-code.ts';
 import { acknowledgeWildcards, nagText } from '../nag.ts';
 import { PIPELINES_DIR } from '../paths.ts';
@@ -84,9 +85,11 @@ function validate(props: TrainingPipelineProps): { instanceType: string; volume:
 }
 
 /**
- * The training pipeline: prepare features, train with the SageMaker XGBoost container in script mode,
- * evaluate with the serving scorer, register. It owns the three task functions, the training code asset,
- * the SageMaker execution role and the state machine.
+ * The training pipeline: take the model's training lease, prepare features, train with the SageMaker
+ * XGBoost container in script mode, evaluate with the serving scorer, register, give the lease up. Every
+ * start (an operator's, the schedule's, a drift alarm's) goes through it, so one run per model trains at
+ * a time. It owns the four task functions, the training code asset, the SageMaker execution role and the
+ * state machine. Input: `{"model", "seed"?, "trigger"?: "operator" | "schedule" | "alarm", "alarm"?, "reason"?}`.
  */
 export class TrainingPipeline extends Construct {
   /** The state machine and its log group. */
@@ -97,6 +100,8 @@ export class TrainingPipeline extends Construct {
   public readonly evaluateModel: MlopsFunction<'evaluate-model'>;
   /** Writes the version and its evidence to the registry. */
   public readonly registerModel: MlopsFunction<'register-model'>;
+  /** Takes and gives up the per-model training lease, and records each start in the audit trail. */
+  public readonly trainingLease: MlopsFunction<'training-lease'>;
   /** The role SageMaker assumes for training jobs. */
   public readonly sageMakerRole: iam.Role;
   /** The `sourcedir.tar.gz` of the training code. */
@@ -177,13 +182,26 @@ export class TrainingPipeline extends Construct {
       timeout: Duration.minutes(2),
     }).bindRegistry(registry, 'readWrite');
 
+    this.trainingLease = new MlopsFunction(this, 'TrainingLease', {
+      ...props.functions,
+      name: 'training-lease',
+      description: 'Takes and gives up the per-model training lease; records every start, run or refused',
+      memorySize: 256,
+      environment: {
+        LEASE_MINUTES: props.functions.models.map((m) => `${m.name}=${m.retraining.leaseMinutes}`).join(','),
+        // A model trained from a definition ingested with its data is not deployed: the policy default.
+        DEFAULT_LEASE_MINUTES: String(retrainingPolicySchema.parse({}).leaseMinutes),
+      },
+    }).bindLeases(registry);
+
     this.machine = new AslStateMachine(this, 'Machine', {
       definitionFile: props.definitionFile ?? join(PIPELINES_DIR, 'training.asl.json'),
       logEncryptionKey: props.functions.logEncryptionKey,
       removalPolicy: props.functions.removalPolicy,
-      invokes: [this.prepareFeatures, this.evaluateModel, this.registerModel],
+      invokes: [this.trainingLease, this.prepareFeatures, this.evaluateModel, this.registerModel],
       publishesTo: [props.operatorTopic],
       substitutions: {
+        TrainingLeaseFunctionArn: this.trainingLease.functionArn,
         PrepareFeaturesFunctionArn: this.prepareFeatures.functionArn,
         EvaluateModelFunctionArn: this.evaluateModel.functionArn,
         RegisterModelFunctionArn: this.registerModel.functionArn,

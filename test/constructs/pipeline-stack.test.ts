@@ -36,6 +36,8 @@ function stateMachine(substitutionKey: string): Resource {
 }
 
 const functionNamed = (name: string): Resource => fixtureFunctionNamed(template, name);
+const variablesOfFn = (fn: Resource): Record<string, unknown> =>
+  (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
 
 /** The bundled `.mjs` of a function, as the asset uploads it. */
 function bundleOf(name: string): string {
@@ -76,6 +78,7 @@ describe('PipelineStack', () => {
     >;
     expect(Object.keys(subs).sort()).toEqual(
       [
+        'TrainingLeaseFunctionArn',
         'PrepareFeaturesFunctionArn',
         'EvaluateModelFunctionArn',
         'RegisterModelFunctionArn',
@@ -239,9 +242,9 @@ describe('PipelineStack', () => {
     expect(json).toContain('log-group:/aws/sagemaker/TrainingJobs');
   });
 
-  it('GIVEN the eleven task functions WHEN synthesized THEN each is Node.js 22 on arm64, traced, with its own log group', () => {
+  it('GIVEN the twelve task functions WHEN synthesized THEN each is Node.js 22 on arm64, traced, with its own log group', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Resource[];
-    expect(functions).toHaveLength(11);
+    expect(functions).toHaveLength(12);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -297,6 +300,51 @@ describe('PipelineStack', () => {
     expect(env('canary').sort()).toEqual(['PREDICTION_LOG_TABLE', 'REGISTRY_TABLE']);
     expect(env('mark-failed')).toEqual(['REGISTRY_TABLE']);
     expect(env('rollback')).toEqual(['REGISTRY_TABLE']);
+    expect(env('training-lease')).toEqual(['REGISTRY_TABLE']);
+  });
+
+  it('GIVEN the training lease function WHEN synthesized THEN it may only get, put and delete registry items, with the registry key', () => {
+    const fn = functionNamed('training-lease');
+    const role = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify((p as Resource).Properties.Roles).includes(`"${role}"`))
+      .flatMap(
+        (p) =>
+          (
+            p as {
+              Properties: {
+                PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] };
+              };
+            }
+          ).Properties.PolicyDocument.Statement,
+      );
+    const actions = (prefix: string) =>
+      statements
+        .flatMap((st) => (Array.isArray(st.Action) ? st.Action : [st.Action]))
+        .filter((a) => a.startsWith(prefix))
+        .sort();
+    expect(actions('dynamodb:')).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(actions('kms:')).toEqual([
+      'kms:Decrypt',
+      'kms:DescribeKey',
+      'kms:Encrypt',
+      'kms:GenerateDataKey*',
+      'kms:ReEncrypt*',
+    ]);
+    expect(actions('s3:')).toEqual([]);
+    const dynamo = statements.find((st) => JSON.stringify(st.Action).includes('dynamodb:'))!;
+    // The registry table, exported by the data stack, and nothing else.
+    expect(JSON.stringify(dynamo.Resource)).toMatch(/ImportValue.*Registry/);
+    expect(variablesOfFn(fn)).toMatchObject({
+      LEASE_MINUTES: synth.config.models.map((m) => `${m.name}=${m.retraining.leaseMinutes}`).join(','),
+      DEFAULT_LEASE_MINUTES: '240',
+    });
+    // The training state machine invokes it first and last.
+    const definition = JSON.parse(String(stateMachine('TrainingInstanceType').Properties.DefinitionString));
+    expect(definition.StartAt).toBe('AcquireLease');
+    for (const state of ['AcquireLease', 'ReleaseLease', 'ReleaseLeaseAfterFailure']) {
+      expect(definition.States[state].Parameters.FunctionName).toBe(placeholder('TrainingLeaseFunctionArn'));
+    }
   });
 
   it('GIVEN bundling WHEN synthesized THEN the ESM bundle carries the model definitions and the require banner', () => {

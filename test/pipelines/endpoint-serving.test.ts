@@ -144,6 +144,8 @@ describe('serving mode endpoint: one variant per version, canary by variant weig
     // endpoint sync called once, no wait, no redeploy).
     const beforeAlias = run.states.slice(0, run.states.indexOf('RollbackAlias'));
     expect(beforeAlias).toEqual([
+      'DecideRollback',
+      'Decision?',
       'SyncRollbackTarget',
       'SyncEndpoint',
       'EndpointReady?',

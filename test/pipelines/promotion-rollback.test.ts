@@ -27,7 +27,7 @@ describe('promotion and rollback state machines, run locally from the synthesize
     const run = await t.twin.execute('rollback', { model });
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe('RollbackFailed');
-    expect(run.taskError).toMatchObject({ state: 'RollbackAlias', error: 'NoPreviousVersion' });
+    expect(run.taskError).toMatchObject({ state: 'DecideRollback', error: 'NoPreviousVersion' });
   });
 
   it('promotes a candidate that passes the guardrail', async () => {
@@ -80,7 +80,13 @@ describe('promotion and rollback state machines, run locally from the synthesize
     expect((await t.registry.getAlias(model))?.current).toBe(v2);
     const run = await t.twin.execute('rollback', { model, reason: 'test' });
     expect(run.status).toBe('SUCCEEDED');
-    expect(run.output).toMatchObject({ version: 1, from: v2, reason: 'test' });
+    expect(run.output).toMatchObject({
+      outcome: 'done',
+      version: 1,
+      from: v2,
+      reason: 'test',
+      trigger: 'operator',
+    });
     expect((await t.registry.getAlias(model))?.current).toBe(1);
     expect((await t.registry.requireVersion(model, v2)).status).toBe('RolledBack');
     expect((await t.registry.requireVersion(model, 1)).status).toBe('Production');

@@ -20,6 +20,9 @@ import { readFileSync } from 'node:fs';
 import { lakeZones } from '../../contracts/lake.ts';
 import { type ModelDefinition, parseModelDefinition } from '../../core/model/definition.ts';
 import type { ModelVersion } from '../../core/registry/model.ts';
+import { makeDocumentClient } from '../../lambdas/shared/adapters/aws/clients.ts';
+import { DynamoLeases } from '../../lambdas/shared/adapters/aws/dynamo-leases.ts';
+import { DynamoModelRegistry } from '../../lambdas/shared/adapters/aws/dynamo-registry.ts';
 import { ingestCsv } from './ingest.ts';
 import type { TestTwin } from './twin.ts';
 
@@ -76,7 +79,53 @@ export async function runTraining(t: TestTwin, model: string, seed = 42): Promis
       `Training of ${model} (seed ${seed}) ended ${run.status}: ${JSON.stringify(run.taskError ?? run.error)}`,
     );
   }
-  return (run.output as { version: number }).version;
+  const output = run.output as { version: number } | { refused: true; lease: unknown };
+  if ('refused' in output) {
+    throw new Error(
+      `Training of ${model} was refused: another run holds the lease ${JSON.stringify(output.lease)}`,
+    );
+  }
+  return output.version;
+}
+
+/**
+ * A state machine of `pipelines/` with a value for every placeholder, for runs whose Task states a
+ * test answers itself: numbers where the ASL parses one, else an ARN naming the placeholder
+ * (`arn:aws:lambda:us-east-1:123456789012:function:<Key>`, `arn:aws:states:…:stateMachine:<Key>`).
+ */
+export function aslDefinition(file: string, values: Record<string, string> = {}): Record<string, unknown> {
+  const text = readFileSync(`pipelines/${file}.asl.json`, 'utf8').replace(
+    /\$\{([A-Za-z0-9_]+)\}/g,
+    (_, key: string) => values[key] ?? placeholderArn(key),
+  );
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+/** The ARN {@link aslDefinition} gives placeholder `key`. */
+export function placeholderArn(key: string): string {
+  return key.endsWith('StateMachineArn')
+    ? `arn:aws:states:us-east-1:123456789012:stateMachine:${key}`
+    : `arn:aws:lambda:us-east-1:123456789012:function:${key}`;
+}
+
+/** The registry's leases, as the training-lease function takes them, for tests that hold or inspect one. */
+export function leasesOf(t: TestTwin): DynamoLeases {
+  return new DynamoLeases(
+    makeDocumentClient(t.twin.clientTarget()),
+    t.twin.resolver.output('RegistryTableName')!,
+  );
+}
+
+/**
+ * The registry with its clock `hoursAgo` hours back, for facts that take time to become true (a
+ * promotion that is a day old).
+ */
+export function registryBack(t: TestTwin, hoursAgo: number): DynamoModelRegistry {
+  return new DynamoModelRegistry(
+    makeDocumentClient(t.twin.clientTarget()),
+    t.twin.resolver.output('RegistryTableName')!,
+    { now: () => new Date(Date.now() - hoursAgo * 3_600_000) },
+  );
 }
 
 /** Ingests the inputs under the model and trains a candidate from them through the training pipeline. */

@@ -180,9 +180,17 @@ export class DynamoModelRegistry extends DynamoRegistryReader implements ModelRe
   async moveAlias(
     model: string,
     expected: number | undefined,
-    next: { current: number; history: number[]; reason?: string },
+    next: { current: number; history: number[]; reason?: string; restored?: boolean },
   ): Promise<ProductionAlias> {
-    const alias: ProductionAlias = { model, ...next, updatedAt: this.clock.now().toISOString() };
+    const { restored, ...moved } = next;
+    const at = this.clock.now().toISOString();
+    // The item is replaced whole, so the previous version's promotedAt/restoredAt goes with it.
+    const alias: ProductionAlias = {
+      model,
+      ...moved,
+      updatedAt: at,
+      ...(restored ? { restoredAt: at } : { promotedAt: at }),
+    };
     try {
       await this.db.send(
         new PutCommand({
@@ -212,7 +220,12 @@ export class DynamoModelRegistry extends DynamoRegistryReader implements ModelRe
       model,
       action: 'AliasMoved',
       version: next.current,
-      detail: { from: expected ?? null, to: next.current, ...(next.reason ? { reason: next.reason } : {}) },
+      detail: {
+        from: expected ?? null,
+        to: next.current,
+        ...(next.reason ? { reason: next.reason } : {}),
+        ...(restored ? { restored: true } : {}),
+      },
     });
     return alias;
   }
