@@ -300,7 +300,9 @@ export class TwinMonitoring {
 
   private onAlarmChange(change: AlarmStateChange): void {
     const { alarm } = change;
-    this.log(`[alarm] ${alarm.name}: ${change.from} → ${change.to} (${change.reason})`);
+    // Entering or leaving ALARM is news; the rest (every alarm leaving INSUFFICIENT_DATA at start) is in the history.
+    if (change.from === 'ALARM' || change.to === 'ALARM')
+      this.log(`[alarm] ${alarm.name}: ${change.from} → ${change.to} (${change.reason})`);
     const actions = actionsFor(alarm, change.to);
     if (actions.length > 0) {
       const { subject, message } = alarmNotification(change, LOCAL_REGION, LOCAL_ACCOUNT);
