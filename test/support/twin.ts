@@ -10,7 +10,7 @@ import { systemClock } from '../../core/ports.ts';
 import { makeDocumentClient } from '../../lambdas/shared/adapters/aws/clients.ts';
 import { DynamoModelRegistry } from '../../lambdas/shared/adapters/aws/dynamo-registry.ts';
 import { createTwinServer } from '../../local/server.ts';
-import { LocalTwin } from '../../local/twin.ts';
+import { LocalTwin, type TwinOptions } from '../../local/twin.ts';
 import { ingestCsv } from './ingest.ts';
 
 export interface TestTwin {
@@ -21,9 +21,15 @@ export interface TestTwin {
   ingestText(model: string, csv: string): Promise<void>;
 }
 
-/** A started twin with the lake and registry adapters a test reads and writes through. */
-export async function startTestTwin(assemblyDir: string = inject('assemblyDir')): Promise<TestTwin> {
-  const twin = new LocalTwin({ assemblyDir });
+/**
+ * A started twin with the lake and registry adapters a test reads and writes through; `options`
+ * turn on the twin's monitoring, for one.
+ */
+export async function startTestTwin(
+  assemblyDir: string = inject('assemblyDir'),
+  options: Omit<TwinOptions, 'assemblyDir'> = {},
+): Promise<TestTwin> {
+  const twin = new LocalTwin({ ...options, assemblyDir });
   await twin.start();
   const lake = twin.store(twin.resolver.output('LakeBucketName')!);
   const registry = new DynamoModelRegistry(
