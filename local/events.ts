@@ -82,6 +82,42 @@ export function readRule(
   };
 }
 
+/**
+ * An EventBridge Scheduler schedule (`AWS::Scheduler::Schedule`) as a scheduled rule with its one
+ * target: Scheduler sends the target's Input as it is (an empty object without one), never an event.
+ * Throws naming what the twin does not run: a time zone other than UTC, one-time `at()` schedules.
+ */
+export function readSchedulerSchedule(
+  logicalId: string,
+  name: string,
+  arn: string,
+  props: Record<string, unknown>,
+): EventRule {
+  const zone = props.ScheduleExpressionTimezone;
+  if (zone !== undefined && zone !== 'UTC' && zone !== 'Etc/UTC') {
+    throw new Error(`its time zone ${String(zone)} is not emulated by the twin (UTC is)`);
+  }
+  const expression = String(props.ScheduleExpression);
+  if (expression.startsWith('at('))
+    throw new Error(`the one-time schedule ${expression} is not emulated by the twin`);
+  const target = (props.Target ?? {}) as { Arn?: unknown; Input?: unknown };
+  return {
+    logicalId,
+    name,
+    arn,
+    ...(typeof props.Description === 'string' ? { description: props.Description } : {}),
+    enabled: props.State !== 'DISABLED',
+    schedule: expression,
+    targets: [
+      {
+        id: 'Target',
+        arn: String(target.Arn),
+        input: target.Input === undefined ? '{}' : String(target.Input),
+      },
+    ],
+  };
+}
+
 const OPERATORS = [
   'prefix',
   'suffix',

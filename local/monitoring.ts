@@ -1,8 +1,8 @@
 /**
  * The twin's monitoring: the templates' alarms evaluated on a timer (local/alarms.ts), their state
  * changes sent to their SNS actions and, as `CloudWatch Alarm State Change` events, through the
- * templates' EventBridge rules (local/events.ts) to their targets; and the scheduled rules firing
- * on time (local/schedules.ts). Everything runs in real time: an evaluation looks at the metrics of
+ * templates' EventBridge rules (local/events.ts) to their targets; and the scheduled rules (and
+ * EventBridge Scheduler schedules) firing on time (local/schedules.ts). Everything runs in real time: an evaluation looks at the metrics of
  * the last periods before now.
  *
  * What the twin does not emulate is listed by logical id in {@link TwinMonitoring.summary}, and
@@ -30,6 +30,7 @@ import {
   LocalEventBus,
   type RuleTarget,
   readRule,
+  readSchedulerSchedule,
 } from './events.ts';
 import { LocalSchedules, parseSchedule, type Schedule, scheduledEvent } from './schedules.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type Resolver } from './template.ts';
@@ -156,6 +157,27 @@ export class TwinMonitoring {
           continue;
         }
         this.addRule(rule, list, patternRules, scheduled);
+      }
+    }
+    // EventBridge Scheduler's schedules run as scheduled rules with their one target.
+    for (const stack of resolver.stacks) {
+      for (const [logicalId, res] of Object.entries(stack.Resources)) {
+        if (res.Type !== 'AWS::Scheduler::Schedule') continue;
+        try {
+          const props = resolver.resolve(res.Properties ?? {}, stack) as Record<string, unknown>;
+          const name =
+            props.Name === undefined ? resolver.physicalName(stack, logicalId) : String(props.Name);
+          const group = props.GroupName === undefined ? 'default' : String(props.GroupName);
+          const arn = `arn:aws:scheduler:${LOCAL_REGION}:${LOCAL_ACCOUNT}:schedule/${group}/${name}`;
+          this.addRule(
+            readSchedulerSchedule(logicalId, name, arn, props),
+            this.notEmulated.schedules,
+            patternRules,
+            scheduled,
+          );
+        } catch (err) {
+          this.notEmulated.schedules.push({ logicalId, reason: (err as Error).message });
+        }
       }
     }
     this.bus = new LocalEventBus(
