@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TwinMonitoringSummary } from '../contracts/twin-api.ts';
 import type { PlatformConfig } from '../lib/config.ts';
 import { CliError } from './errors.ts';
 import type { ServingMode } from './options.ts';
@@ -20,6 +21,8 @@ export interface RunningTwin {
   endpoints: { s3: string; dynamodb: string; sagemaker: string };
   /** The file the twin's functions log to. */
   logFile: string;
+  /** What the twin's monitoring emulates of the templates' alarms, rules and schedules, and what not. */
+  monitoring: TwinMonitoringSummary;
   /** Stops the server and the twin and removes what the twin made. */
   stop(): Promise<void>;
 }
@@ -35,6 +38,13 @@ export interface StartTwinOptions {
   assemblyDir?: string;
   /** Overrides the config's serving mode when synthesizing. */
   serving?: ServingMode;
+  /** Synthesizes with the config's short monitoring settings (`fast: true`). */
+  fast?: boolean;
+  /**
+   * Evaluates the alarms and runs the rules' schedules (the twin's `monitoring` option).
+   * @default false
+   */
+  monitoring?: boolean;
   log?: (line: string) => void;
 }
 
@@ -57,19 +67,29 @@ export async function startTwin(opts: StartTwinOptions): Promise<RunningTwin> {
   try {
     let assemblyDir = opts.assemblyDir;
     if (!assemblyDir) {
-      const { synthesize } = await import('../lib/synth.ts');
+      const [{ synthesize }, { buildConfig }] = await Promise.all([
+        import('../lib/synth.ts'),
+        import('../lib/config.ts'),
+      ]);
       ownAssembly = mkdtempSync(join(tmpdir(), 'mlops-assembly-'));
-      const { config } = opts;
-      assemblyDir = synthesize(
-        ownAssembly,
-        opts.serving ? { ...config, serving: { ...config.serving, mode: opts.serving } } : config,
-      );
+      let { config } = opts;
+      if (opts.serving) config = { ...config, serving: { ...config.serving, mode: opts.serving } };
+      if (opts.fast) {
+        // Through the config's own validation, which derives the models' fast drift settings.
+        const { models, ...rest } = config;
+        config = buildConfig({ ...rest, fast: true }, models, '--fast');
+      }
+      assemblyDir = synthesize(ownAssembly, config);
     }
     const [{ LocalTwin }, { createTwinServer }] = await Promise.all([
       import('../local/twin.ts'),
       import('../local/server.ts'),
     ]);
-    const twin = new LocalTwin({ assemblyDir, ...(opts.log ? { log: opts.log } : {}) });
+    const twin = new LocalTwin({
+      assemblyDir,
+      monitoring: opts.monitoring ?? false,
+      ...(opts.log ? { log: opts.log } : {}),
+    });
     stopTwin = () => twin.stop();
     await twin.start();
     const server = createTwinServer(twin);
@@ -86,6 +106,7 @@ export async function startTwin(opts: StartTwinOptions): Promise<RunningTwin> {
       url: `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`,
       endpoints: { ...twin.endpoints },
       logFile: twin.logs.logFile,
+      monitoring: twin.monitoring.summary(),
       async stop() {
         server.closeAllConnections();
         await new Promise<void>((r) => server.close(() => r()));

@@ -78,6 +78,11 @@ export interface TwinAlarm {
   treatMissingData: string;
   /** State changes, oldest first. */
   history: { at: string; from: AlarmStateValue; to: AlarmStateValue; reason: string }[];
+  /**
+   * Set when the twin does not evaluate the alarm (metric math, an anomaly band, ...): why. Such an
+   * alarm stays INSUFFICIENT_DATA unless set otherwise, and its metric fields are empty.
+   */
+  notEmulated?: string;
 }
 
 /** `GET /_twin/schedules`: the rules with a schedule expression, and when each next fires. */
@@ -87,4 +92,31 @@ export interface TwinSchedule {
   enabled: boolean;
   nextAt?: string;
   lastAt?: string;
+  /** The rule's logical id in its template. */
+  logicalId?: string;
+  description?: string;
+  /** The ARNs of the rule's targets. */
+  targets?: string[];
+}
+
+/** A resource of the templates the twin's monitoring does not emulate, and why. */
+export interface NotEmulated {
+  logicalId: string;
+  reason: string;
+}
+
+/**
+ * What the twin's monitoring (alarm evaluation, EventBridge rules, schedules) emulates of the
+ * templates, by logical id, and what it does not; `GET /_twin/monitoring`.
+ */
+export interface TwinMonitoringSummary {
+  /** Whether alarms are evaluated and schedules fire (the twin's `monitoring` option). */
+  running: boolean;
+  alarms: { emulated: string[]; notEmulated: NotEmulated[] };
+  /** Rules with an event pattern. */
+  rules: { emulated: string[]; notEmulated: NotEmulated[] };
+  /** Rules with a schedule expression. */
+  schedules: { emulated: string[]; notEmulated: NotEmulated[] };
+  /** Things that run but may not behave as on AWS (an alarm on a metric the twin does not record, ...). */
+  warnings: string[];
 }

@@ -1,26 +1,29 @@
 /**
  * In Lambda, a function's stdout and stderr go to CloudWatch Logs, where EMF lines become metrics.
- * The twin does the same with its functions' instances: EMF lines are collected as metrics and
- * structured log lines go to a log file, so the terminal shows only what a person needs.
+ * The twin does the same with its functions' instances: EMF lines are collected as metrics (one
+ * point per metric and dimension set, as CloudWatch makes one series of each set) into the twin's
+ * {@link MetricStore}, and structured log lines go to a log file, so the terminal shows only what a
+ * person needs.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { type MetricPoint, MetricStore } from './cloudwatch.ts';
 
-export interface MetricPoint {
-  namespace: string;
-  name: string;
-  value: number;
-  unit: string;
-  dimensions: Record<string, string>;
-  timestamp: number;
-}
+export type { MetricPoint } from './cloudwatch.ts';
 
 export class LogCapture {
-  readonly metrics: MetricPoint[] = [];
-
-  constructor(readonly logFile: string) {
+  constructor(
+    readonly logFile: string,
+    /** Where the metric points go. */
+    readonly store: MetricStore = new MetricStore(),
+  ) {
     mkdirSync(dirname(logFile), { recursive: true });
+  }
+
+  /** Every metric point kept (the functions' and the twin's own), oldest first. */
+  get metrics(): MetricPoint[] {
+    return this.store.all();
   }
 
   /**
@@ -67,19 +70,23 @@ export class LogCapture {
       | undefined;
     if (aws?.CloudWatchMetrics) {
       for (const directive of aws.CloudWatchMetrics) {
-        const dims: Record<string, string> = {};
-        for (const set of directive.Dimensions) for (const d of set) dims[d] = String(obj[d]);
-        for (const m of directive.Metrics) {
-          const raw = obj[m.Name];
-          for (const value of Array.isArray(raw) ? raw : [raw]) {
-            this.metrics.push({
-              namespace: directive.Namespace,
-              name: m.Name,
-              value: Number(value),
-              unit: m.Unit ?? 'None',
-              dimensions: dims,
-              timestamp: aws.Timestamp,
-            });
+        // No dimension set at all is one series without dimensions.
+        const sets = directive.Dimensions.length > 0 ? directive.Dimensions : [[]];
+        for (const set of sets) {
+          const dims: Record<string, string> = {};
+          for (const d of set) dims[d] = String(obj[d]);
+          for (const m of directive.Metrics) {
+            const raw = obj[m.Name];
+            for (const value of Array.isArray(raw) ? raw : [raw]) {
+              this.store.put({
+                namespace: directive.Namespace,
+                name: m.Name,
+                value: Number(value),
+                unit: m.Unit ?? 'None',
+                dimensions: dims,
+                timestamp: aws.Timestamp,
+              });
+            }
           }
         }
       }

@@ -1,13 +1,15 @@
 /**
  * The twin's HTTP front door on loopback: the prediction API (as API Gateway would call the
- * predict function) and a small control API the CLI uses to start executions and read state.
+ * predict function, counting each request in API Gateway's metrics) and a small control API the
+ * CLI uses to start executions and read state: notifications, metrics, alarms (and CloudWatch's
+ * SetAlarmState), schedules, the events put on the event bus.
  */
 
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type MachineKind, stackOutputs } from '../contracts/outputs.ts';
-import type { TwinInfo } from '../contracts/twin-api.ts';
+import type { AlarmStateValue, TwinInfo } from '../contracts/twin-api.ts';
 import { LOCAL_REGION } from './template.ts';
 import type { LocalTwin } from './twin.ts';
 
@@ -43,6 +45,8 @@ function send(
 
 const PREDICT_ROUTE = /^\/v1\/(?:models\/([^/]+)\/)?predict\/?$/;
 
+const STATES: readonly AlarmStateValue[] = ['OK', 'ALARM', 'INSUFFICIENT_DATA'];
+
 export function createTwinServer(twin: LocalTwin): Server {
   const apiFn = twin.apiFunctionArn();
   const server = createServer(async (req, res) => {
@@ -51,6 +55,9 @@ export function createTwinServer(twin: LocalTwin): Server {
       const path = url.pathname;
       const predict = PREDICT_ROUTE.exec(path);
       if (predict) {
+        const received = Date.now();
+        // API Gateway counts every request, the ones its integration fails (a 5xx) included.
+        res.once('finish', () => twin.recordApiRequest(res.statusCode, Date.now() - received));
         const body = await readBody(req);
         const requestId = randomUUID();
         const headers: Record<string, string> = {};
@@ -82,6 +89,37 @@ export function createTwinServer(twin: LocalTwin): Server {
       if (path === '/_twin/info') return send(res, 200, twinInfo(twin, server));
       if (path === '/_twin/notifications') return send(res, 200, twin.notifications);
       if (path === '/_twin/metrics') return send(res, 200, twin.logs.metrics);
+      if (path === '/_twin/alarms' && req.method !== 'POST')
+        return send(res, 200, twin.monitoring.alarms.describe());
+      if (path === '/_twin/alarms/state' && req.method === 'POST') {
+        const { name, state, reason } = JSON.parse(await readBody(req)) as {
+          name?: string;
+          state?: string;
+          reason?: string;
+        };
+        if (
+          typeof name !== 'string' ||
+          !STATES.includes(state as AlarmStateValue) ||
+          typeof reason !== 'string'
+        ) {
+          return send(res, 400, {
+            error: 'InvalidRequest',
+            message: `POST /_twin/alarms/state takes {"name": <alarm name>, "state": ${STATES.join(' | ')}, "reason": <text>}`,
+          });
+        }
+        if (!twin.monitoring.alarms.list().some((a) => a.name === name)) {
+          return send(res, 404, { error: 'UnknownAlarm', message: `The twin has no alarm named "${name}"` });
+        }
+        twin.monitoring.setAlarmState(name, state as AlarmStateValue, reason);
+        return send(
+          res,
+          200,
+          twin.monitoring.alarms.describe().find((a) => a.name === name),
+        );
+      }
+      if (path === '/_twin/schedules') return send(res, 200, twin.monitoring.schedules.describe());
+      if (path === '/_twin/monitoring') return send(res, 200, twin.monitoring.summary());
+      if (path === '/_twin/events') return send(res, 200, twin.monitoring.bus.log);
       if (path === '/_twin/endpoints') {
         return send(
           res,

@@ -40,6 +40,10 @@ export interface StepFunctionsOptions {
   readonly waitMs: (stateName: string) => number;
   /** Progress lines (executions started by other executions). */
   readonly log?: (line: string) => void;
+  /** Called when any execution starts (children included), with its record. */
+  readonly onStart?: (record: ExecutionRecord) => void;
+  /** Called when any execution ends, with its final record. */
+  readonly onEnd?: (record: ExecutionRecord) => void;
 }
 
 const START_EXECUTION = 'arn:aws:states:::states:startExecution';
@@ -128,7 +132,23 @@ export class LocalStepFunctions {
     return this.start(stateMachineArn, input, { onEvent }).done;
   }
 
-  /** Waits for every execution that another execution started; returns their records. */
+  /**
+   * Starts an execution and returns at once, as StartExecution does (an EventBridge rule's target,
+   * for one); settle() waits for it. Its states show in the progress lines.
+   */
+  startExecution(stateMachineArn: string, input: unknown, name?: string): ExecutionRecord {
+    const started = this.start(stateMachineArn, input, {
+      ...(name ? { name } : {}),
+      onEvent: (e) => {
+        if (e.type === 'StateEntered' && e.state)
+          this.options.log?.(`[${started.record.stateMachine}] → ${e.state}`);
+      },
+    });
+    this.background.push(started.done);
+    return started.record;
+  }
+
+  /** Waits for every execution started without waiting (by other executions, by rules); returns their records. */
   async settle(): Promise<ExecutionRecord[]> {
     const done: ExecutionRecord[] = [];
     while (this.background.length > 0) done.push(await this.background.shift()!);
@@ -157,6 +177,7 @@ export class LocalStepFunctions {
       startedAt: new Date().toISOString(),
     };
     this.executions.push(record);
+    this.options.onStart?.(record);
     return { record, done: this.run(machine, record, name, opts.onEvent, opts.parent) };
   }
 
@@ -242,6 +263,7 @@ export class LocalStepFunctions {
     }
     await watching.catch(() => {});
     record.stoppedAt = new Date().toISOString();
+    this.options.onEnd?.(record);
     parent?.ended(record);
     return record;
   }
@@ -250,16 +272,9 @@ export class LocalStepFunctions {
     if (resource === START_EXECUTION) {
       return async (input) => {
         const { StateMachineArn, Input, Name } = startInput(input);
-        const started = this.start(StateMachineArn, Input, {
-          name: Name,
-          onEvent: (e) => {
-            if (e.type === 'StateEntered' && e.state)
-              this.options.log?.(`[${started.record.stateMachine}] → ${e.state}`);
-          },
-        });
         // Started, not awaited, as in Step Functions; settle() waits for such executions.
-        this.background.push(started.done);
-        return { ExecutionArn: started.record.executionArn, StartDate: Date.parse(started.record.startedAt) };
+        const record = this.startExecution(StateMachineArn, Input, Name);
+        return { ExecutionArn: record.executionArn, StartDate: Date.parse(record.startedAt) };
       };
     }
     if (resource === START_EXECUTION_SYNC || resource === START_EXECUTION_SYNC2) {

@@ -78,6 +78,13 @@ export function readAssembly(dir: string): Assembly {
   return { dir, stacks, fileAssets };
 }
 
+/** The property holding the name a template may give a resource, where `Ref` returns that name. */
+const GIVEN_NAMES: Record<string, string> = {
+  'AWS::CloudWatch::Alarm': 'AlarmName',
+  'AWS::Events::Rule': 'Name',
+  'AWS::ApiGateway::Stage': 'StageName',
+};
+
 /** Physical names and ARNs for resources, in the forms the local services accept. */
 export class Resolver {
   private readonly exports = new Map<string, { stack: StackTemplate; value: unknown }>();
@@ -89,6 +96,11 @@ export class Resolver {
           this.exports.set(String(this.resolve(out.Export.Name, stack)), { stack, value: out.Value });
       }
     }
+  }
+
+  /** The assembly's stack templates. */
+  get stacks(): readonly StackTemplate[] {
+    return this.assembly.stacks;
   }
 
   /** A local name for a resource: stable, lower-case, valid for buckets and tables alike. */
@@ -119,18 +131,47 @@ export class Resolver {
         return `arn:aws:kms:${LOCAL_REGION}:${LOCAL_ACCOUNT}:key/${name}`;
       case 'AWS::IAM::Role':
         return `arn:aws:iam::${LOCAL_ACCOUNT}:role/${name}`;
+      case 'AWS::CloudWatch::Alarm':
+        return `arn:aws:cloudwatch:${LOCAL_REGION}:${LOCAL_ACCOUNT}:alarm:${this.ref(stack, logicalId)}`;
+      case 'AWS::Events::Rule':
+        return `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:rule/${this.ref(stack, logicalId)}`;
       default:
         return `arn:aws:local:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;
     }
   }
 
-  /** What `Ref` returns for each resource type. */
+  /**
+   * What `Ref` returns for each resource type: the ARN for state machines and topics; the name a
+   * template gives for alarms, rules and API stages (CloudWatch, EventBridge and API Gateway use the
+   * given name, where one is given); else the local physical name.
+   */
   ref(stack: StackTemplate, logicalId: string): string {
     const res = stack.Resources[logicalId];
     if (!res) throw new Error(`Ref to unknown resource ${logicalId} in ${stack.stackName}`);
     if (res.Type === 'AWS::StepFunctions::StateMachine' || res.Type === 'AWS::SNS::Topic')
       return this.arn(stack, logicalId);
+    const given = GIVEN_NAMES[res.Type];
+    if (given && res.Properties?.[given] !== undefined)
+      return String(this.resolve(res.Properties[given], stack));
     return this.physicalName(stack, logicalId);
+  }
+
+  /** Every resource of the given types across the stacks, its properties resolved. */
+  *resources(
+    type: string | readonly string[],
+  ): Generator<{ stack: StackTemplate; logicalId: string; props: Record<string, unknown> }> {
+    const types: readonly string[] = typeof type === 'string' ? [type] : type;
+    for (const stack of this.assembly.stacks) {
+      for (const [logicalId, res] of Object.entries(stack.Resources)) {
+        if (types.includes(res.Type)) {
+          yield {
+            stack,
+            logicalId,
+            props: this.resolve(res.Properties ?? {}, stack) as Record<string, unknown>,
+          };
+        }
+      }
+    }
   }
 
   private pseudo(name: string): string | undefined {
@@ -152,6 +193,7 @@ export class Resolver {
 
   private getAtt(stack: StackTemplate, logicalId: string, attr: string): string {
     if (attr === 'Arn') return this.arn(stack, logicalId);
+    if (attr === 'AlarmName' || attr === 'RuleName') return this.ref(stack, logicalId);
     if (attr === 'Name' || attr === 'TopicName') return this.physicalName(stack, logicalId);
     return `${this.physicalName(stack, logicalId)}.${attr}`;
   }

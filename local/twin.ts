@@ -5,7 +5,9 @@
  * instance of its own with its template environment (see local/functions.ts); the state machines
  * are the templates' ASL run by aws-local-stepfunctions (local/step-functions.ts); SageMaker
  * training runs the uploaded training code with Debian's XGBoost and endpoints are served by the
- * TypeScript scorer (local/sagemaker/).
+ * TypeScript scorer (local/sagemaker/). With the `monitoring` option, the templates' alarms are
+ * evaluated against the functions' metrics and the ones the twin records for the services it
+ * emulates, and their EventBridge rules and schedules run (local/monitoring.ts).
  *
  * The twin leaves its own process environment alone: code in the twin's process that needs SDK
  * clients builds them with {@link LocalTwin.clientTarget}.
@@ -23,8 +25,10 @@ import type { ExecutionEvent, ExecutionRecord, Notification } from '../contracts
 import type { ObjectStore } from '../core/ports.ts';
 import { type ClientTarget, clientConfig, makeS3Client } from '../lambdas/shared/adapters/aws/clients.ts';
 import { S3ObjectStore } from '../lambdas/shared/adapters/aws/s3-object-store.ts';
+import { type MetricPoint, MetricStore } from './cloudwatch.ts';
 import { type FunctionServices, type LocalFunction, LocalFunctions, readFunctions } from './functions.ts';
 import { LogCapture } from './log-capture.ts';
+import { TwinMonitoring } from './monitoring.ts';
 import { type LocalS3, startLocalS3 } from './s3-server.ts';
 import { LocalSageMakerEndpoints } from './sagemaker/index.ts';
 import { type CreateTrainingJobRequest, runTrainingJob } from './sagemaker/training-job.ts';
@@ -38,6 +42,17 @@ export interface TwinOptions {
   workDir?: string;
   /** Progress lines (training output, notifications). */
   log?: (line: string) => void;
+  /**
+   * Evaluate the templates' alarms and run their EventBridge rules' schedules, in real time. Off by
+   * default, so that a test's twin changes nothing on its own; `mlops local up` turns it on.
+   * @default false
+   */
+  monitoring?: boolean;
+  /**
+   * Time between alarm evaluations, in ms.
+   * @default 5000
+   */
+  alarmEvaluationMs?: number;
 }
 
 /**
@@ -58,6 +73,11 @@ export class LocalTwin {
   /** SageMaker endpoints (serving mode `endpoint`), served locally with the TypeScript scorer. */
   readonly sagemaker: LocalSageMakerEndpoints;
   readonly logs: LogCapture;
+  /**
+   * CloudWatch metrics: the functions' EMF points and those the twin records itself (AWS/Lambda per
+   * function, AWS/States per state machine, AWS/ApiGateway for the prediction API).
+   */
+  readonly metrics = new MetricStore();
   /** The loopback endpoints of the emulated services (set by start()). */
   readonly endpoints = { s3: '', dynamodb: '', sagemaker: '' };
   private functions?: LocalFunctions;
@@ -69,14 +89,22 @@ export class LocalTwin {
   private readonly ownsWorkDir: boolean;
   private s3Client?: S3Client;
   private readonly log: (line: string) => void;
+  private readonly monitoringOn: boolean;
+  private readonly alarmEvaluationMs: number | undefined;
+  private monitor?: TwinMonitoring;
+  /** Asynchronous invocations (rule targets) still running; settle() waits for them. */
+  private readonly asyncInvocations = new Set<Promise<unknown>>();
+  private apiDimensions?: Record<string, string>;
 
   constructor(options: TwinOptions) {
     this.assembly = readAssembly(options.assemblyDir);
     this.resolver = new Resolver(this.assembly);
     this.ownsWorkDir = !options.workDir;
     this.workDir = options.workDir ?? mkdtempSync(join(tmpdir(), 'mlops-twin-'));
-    this.logs = new LogCapture(join(this.workDir, 'functions.log'));
+    this.logs = new LogCapture(join(this.workDir, 'functions.log'), this.metrics);
     this.log = options.log ?? (() => {});
+    this.monitoringOn = options.monitoring ?? false;
+    this.alarmEvaluationMs = options.alarmEvaluationMs;
     this.sagemaker = new LocalSageMakerEndpoints({ getStore: (bucket) => this.store(bucket) });
   }
 
@@ -108,11 +136,128 @@ export class LocalTwin {
       task: (resource, stateName) => this.taskRunner(stateName, resource),
       waitMs: (stateName) => this.waitMs[stateName] ?? DEFAULT_WAIT_MS,
       log: this.log,
+      onStart: (record) => this.recordExecution(record, 'ExecutionsStarted'),
+      onEnd: (record) => {
+        this.recordExecution(
+          record,
+          record.status === 'SUCCEEDED' ? 'ExecutionsSucceeded' : 'ExecutionsFailed',
+        );
+        const ms = Date.parse(record.stoppedAt ?? record.startedAt) - Date.parse(record.startedAt);
+        this.recordExecution(record, 'ExecutionTime', ms, 'Milliseconds');
+      },
+    });
+    this.apiDimensions = this.findApiDimensions();
+    this.monitor = this.createMonitoring();
+    if (this.monitoringOn) this.monitor.start();
+  }
+
+  /** The alarms, rules and schedules of the templates (evaluated and run with the `monitoring` option). */
+  get monitoring(): TwinMonitoring {
+    return this.started(this.monitor);
+  }
+
+  private createMonitoring(): TwinMonitoring {
+    const stepFunctions = this.started(this.stepFunctions);
+    const functions = this.started(this.functions);
+    return new TwinMonitoring({
+      resolver: this.resolver,
+      metrics: this.metrics,
+      log: this.log,
+      ...(this.alarmEvaluationMs !== undefined ? { tickMs: this.alarmEvaluationMs } : {}),
+      services: {
+        isStateMachine: (arn) => stepFunctions.machine(arn) !== undefined,
+        isFunction: (arn) => functions.find(arn) !== undefined,
+        startExecution: (arn, input) => {
+          stepFunctions.startExecution(arn, input);
+        },
+        invokeAsync: (arn, input) => {
+          const running = this.invoke(arn, input)
+            .catch((err: Error) =>
+              this.log(`[lambda] asynchronous invocation of ${arn} failed: ${err.name}: ${err.message}`),
+            )
+            .finally(() => this.asyncInvocations.delete(running));
+          this.asyncInvocations.add(running);
+        },
+        publish: (topicArn, message, subject, shown) => this.publish(topicArn, message, subject, shown),
+      },
     });
   }
 
-  /** Waits for executions other executions started, then ends the functions and the services. */
+  /** Records a metric point the twin produces itself (the AWS services' own metrics). */
+  private record(
+    namespace: string,
+    name: string,
+    dimensions: Record<string, string>,
+    value: number,
+    unit: MetricPoint['unit'] = 'Count',
+  ): void {
+    this.metrics.put({ namespace, name, dimensions, value, unit, timestamp: Date.now() });
+  }
+
+  private recordExecution(record: ExecutionRecord, name: string, value = 1, unit = 'Count'): void {
+    this.record('AWS/States', name, { StateMachineArn: record.stateMachineArn }, value, unit);
+  }
+
+  /** The prediction API's metric dimensions as CDK's stage metrics name them: the API's name and its stage. */
+  private findApiDimensions(): Record<string, string> | undefined {
+    for (const stack of this.assembly.stacks) {
+      for (const res of Object.values(stack.Resources)) {
+        if (res.Type !== 'AWS::ApiGateway::Method') continue;
+        if (!JSON.stringify(res.Properties?.Integration ?? {}).includes('"Fn::GetAtt"')) continue;
+        const apiId = (res.Properties?.RestApiId as { Ref?: string } | undefined)?.Ref;
+        const api = apiId ? stack.Resources[apiId] : undefined;
+        if (!apiId || !api) continue;
+        const stageId = Object.keys(stack.Resources).find(
+          (id) =>
+            stack.Resources[id]!.Type === 'AWS::ApiGateway::Stage' &&
+            (stack.Resources[id]!.Properties?.RestApiId as { Ref?: string } | undefined)?.Ref === apiId,
+        );
+        if (!stageId) continue;
+        const name = api.Properties?.Name;
+        return {
+          ApiName:
+            name === undefined
+              ? this.resolver.physicalName(stack, apiId)
+              : String(this.resolver.resolve(name, stack)),
+          Stage: this.resolver.ref(stack, stageId),
+        };
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Records one request to the prediction API as API Gateway counts it: Count, 4XXError and
+   * 5XXError (0 or 1 each, so their Average is a rate) and Latency, by API name and stage.
+   */
+  recordApiRequest(status: number, latencyMs: number): void {
+    const dims = this.apiDimensions;
+    if (!dims) return;
+    this.record('AWS/ApiGateway', 'Count', dims, 1);
+    this.record('AWS/ApiGateway', '4XXError', dims, status >= 400 && status < 500 ? 1 : 0);
+    this.record('AWS/ApiGateway', '5XXError', dims, status >= 500 ? 1 : 0);
+    this.record('AWS/ApiGateway', 'Latency', dims, latencyMs, 'Milliseconds');
+  }
+
+  /**
+   * Publishes to an SNS topic: the twin keeps the message (`GET /_twin/notifications`) and prints
+   * it, or `shown` in its place (an alarm's JSON message is long).
+   */
+  publish(topicArn: string, message: string, subject?: string, shown: string = message): Notification {
+    const n: Notification = {
+      at: new Date().toISOString(),
+      topicArn,
+      message,
+      ...(subject ? { subject } : {}),
+    };
+    this.notifications.push(n);
+    this.log(`[operators] ${subject ? `${subject}: ` : ''}${shown}`);
+    return n;
+  }
+
+  /** Stops the monitoring, waits for executions and invocations started without waiting, then ends the functions and the services. */
   async stop(): Promise<void> {
+    this.monitor?.stop();
     await this.settle().catch(() => {});
     await this.functions?.stop();
     await this.sagemaker.stop();
@@ -141,26 +286,9 @@ export class LocalTwin {
     return part;
   }
 
-  private *resources(
-    type: string | string[],
-  ): Generator<{ stack: StackTemplate; id: string; props: Record<string, unknown> }> {
-    const types = Array.isArray(type) ? type : [type];
-    for (const stack of this.assembly.stacks) {
-      for (const [id, res] of Object.entries(stack.Resources)) {
-        if (types.includes(res.Type)) {
-          yield {
-            stack,
-            id,
-            props: this.resolver.resolve(res.Properties ?? {}, stack) as Record<string, unknown>,
-          };
-        }
-      }
-    }
-  }
-
   private async createTables(): Promise<void> {
     const client = new DynamoDBClient(clientConfig('dynamodb', this.clientTarget()));
-    for (const { stack, id, props } of this.resources([
+    for (const { stack, logicalId: id, props } of this.resolver.resources([
       'AWS::DynamoDB::Table',
       'AWS::DynamoDB::GlobalTable',
     ])) {
@@ -189,7 +317,7 @@ export class LocalTwin {
   }
 
   private async createBuckets(): Promise<void> {
-    for (const { stack, id } of this.resources('AWS::S3::Bucket')) {
+    for (const { stack, logicalId: id } of this.resolver.resources('AWS::S3::Bucket')) {
       await this.s3Client!.send(new CreateBucketCommand({ Bucket: this.resolver.physicalName(stack, id) }));
     }
   }
@@ -223,9 +351,25 @@ export class LocalTwin {
     return fn;
   }
 
-  /** Invokes a function by ARN or name the way Lambda does: in its own instance, with its own environment. */
+  /**
+   * Invokes a function by ARN or name the way Lambda does: in its own instance, with its own
+   * environment; records AWS/Lambda Invocations, Errors and Duration by function name.
+   */
   async invoke(fnArnOrName: string, event: unknown): Promise<unknown> {
-    return this.started(this.functions).invoke(this.findFunction(fnArnOrName), event);
+    const fn = this.findFunction(fnArnOrName);
+    const dims = { FunctionName: fn.name };
+    const started = Date.now();
+    let failed = false;
+    try {
+      return await this.started(this.functions).invoke(fn, event);
+    } catch (err) {
+      failed = true;
+      throw err;
+    } finally {
+      this.record('AWS/Lambda', 'Invocations', dims, 1);
+      this.record('AWS/Lambda', 'Errors', dims, failed ? 1 : 0);
+      this.record('AWS/Lambda', 'Duration', dims, Date.now() - started, 'Milliseconds');
+    }
   }
 
   /**
@@ -319,9 +463,18 @@ export class LocalTwin {
     return this.stepFunctions?.executions ?? [];
   }
 
-  /** Waits for every execution that another execution started; returns their records. */
+  /**
+   * Waits for every execution started without waiting (by another execution, by a rule) and every
+   * asynchronous invocation (a rule's function target), including those they start; returns the
+   * executions' records.
+   */
   async settle(): Promise<ExecutionRecord[]> {
-    return this.stepFunctions ? this.stepFunctions.settle() : [];
+    const done: ExecutionRecord[] = [];
+    for (;;) {
+      if (this.stepFunctions) done.push(...(await this.stepFunctions.settle()));
+      if (this.asyncInvocations.size === 0) return done;
+      await Promise.all([...this.asyncInvocations]);
+    }
   }
 
   /** Runs one execution of a state machine to its end; `onEvent` sees each state as it happens. */
@@ -351,14 +504,7 @@ export class LocalTwin {
           Subject?: string;
           Message: string;
         };
-        const n: Notification = {
-          at: new Date().toISOString(),
-          topicArn: TopicArn,
-          message: String(Message),
-          ...(Subject ? { subject: Subject } : {}),
-        };
-        this.notifications.push(n);
-        this.log(`[operators] ${Subject ? `${Subject}: ` : ''}${Message}`);
+        this.publish(TopicArn, String(Message), Subject);
         return { MessageId: randomUUID() };
       };
     }

@@ -1,7 +1,12 @@
-/** `mlops local up`: synthesize the CDK app (or take an assembly) and boot the twin on loopback. */
+/**
+ * `mlops local up`: synthesize the CDK app (or take an assembly) and boot the twin on loopback, its
+ * alarms evaluated and its rules' schedules running; `--fast` synthesizes with the config's short
+ * monitoring settings, so the chain drift → alarm → rule → state machine plays out in minutes.
+ */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
+import type { TwinMonitoringSummary } from '../../contracts/twin-api.ts';
 import type { CliContext } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { parsePort, type ServingMode, servingOption } from '../options.ts';
@@ -13,6 +18,24 @@ interface UpOptions {
   host: string;
   assembly?: string;
   serving?: ServingMode;
+  fast?: boolean;
+}
+
+/** What the twin's monitoring emulates, and by logical id what it does not. */
+function monitoringLines(m: TwinMonitoringSummary): string[] {
+  const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+  const lines = [
+    `${count(m.alarms.emulated.length, 'alarm', 'alarms')}, ${count(m.rules.emulated.length, 'event rule', 'event rules')}, ${count(m.schedules.emulated.length, 'schedule', 'schedules')} emulated`,
+  ];
+  for (const [what, part] of [
+    ['alarm', m.alarms],
+    ['rule', m.rules],
+    ['schedule', m.schedules],
+  ] as const) {
+    for (const n of part.notEmulated) lines.push(`not emulated: ${what} ${n.logicalId}: ${n.reason}`);
+  }
+  for (const w of m.warnings) lines.push(`note: ${w}`);
+  return lines;
 }
 
 /** Adds `mlops local` and its `up` subcommand. */
@@ -32,11 +55,20 @@ export function register(program: Command, context: CliContext): void {
       'boot from this synthesized cloud assembly (e.g. cdk.out of `npx cdk synth`) instead of synthesizing',
     )
     .addOption(servingOption())
+    .option(
+      '--fast',
+      "synthesize with the config's short monitoring settings (fast: true): drift every minute over 10 minutes, alarms on 60 s periods, 1 of 1 datapoints",
+    )
     .action(async (opts: UpOptions) => {
       checkLoopbackHost(opts.host);
       if (opts.assembly && opts.serving) {
         throw new CliError(
           '--serving applies when the twin synthesizes; an --assembly keeps the mode it was synthesized with.',
+        );
+      }
+      if (opts.assembly && opts.fast) {
+        throw new CliError(
+          '--fast applies when the twin synthesizes; an --assembly keeps the settings it was synthesized with (synthesize it with -c mlops=\'{"fast":true,...}\' instead).',
         );
       }
       if (opts.assembly && !existsSync(join(opts.assembly, 'manifest.json'))) {
@@ -56,6 +88,8 @@ export function register(program: Command, context: CliContext): void {
         log: (l) => info(dim(l)),
         ...(opts.assembly ? { assemblyDir: opts.assembly } : {}),
         ...(opts.serving ? { serving: opts.serving } : {}),
+        ...(opts.fast ? { fast: true } : {}),
+        monitoring: true,
       });
       console.log(`\n${bold('Local twin ready')} at ${running.url}`);
       info(`prediction API   POST ${running.url}/v1/predict   POST ${running.url}/v1/models/<name>/predict`);
@@ -65,6 +99,11 @@ export function register(program: Command, context: CliContext): void {
         `SageMaker        ${running.endpoints.sagemaker} (local endpoints; GET ${running.url}/_twin/endpoints)`,
       );
       info(`function logs    ${running.logFile}`);
+      const [first, ...rest] = monitoringLines(running.monitoring);
+      info(
+        `monitoring       ${first} (GET ${running.url}/_twin/alarms, /_twin/schedules)${opts.fast ? ' — fast settings' : ''}`,
+      );
+      for (const line of rest) info(`                 ${line}`);
       info('try              npx mlops demo      (in another terminal)');
       info('stop             Ctrl-C');
       const shutdown = async () => {
