@@ -28,7 +28,9 @@ export interface PredictDeps extends ServingDeps {
 /**
  * Answers a request and counts the answer in the model's 5xx rate: `serverErrors` is 1 for a 5xx and
  * 0 for any other answer, so its Average over a period is the rate the server-errors alarm watches.
- * An unknown model's 404 is not counted, so that made-up names in the path create no metrics. An
+ * An unknown model's 404 is not counted, so that made-up names in the path create no metrics, and
+ * neither is the 503 of a model with no production version: no version served it, so the alarm (whose
+ * policy rolls the version back) must not see it; it has its own metric. An
  * unexpected failure is answered with a 500 (and counted), not thrown: thrown, API Gateway would
  * answer 502 and the model's rate would never see it.
  */
@@ -37,8 +39,9 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
   const requestId = req.requestId ?? randomUUID();
   const model = req.modelParam ?? deps.defaultModel;
   let res: HttpResponse;
+  const counted = { inRate: true };
   try {
-    res = await answer(req, deps, { started, requestId, model });
+    res = await answer(req, deps, { started, requestId, model, counted });
   } catch (err) {
     deps.onError(err, { model, requestId, stage: 'unexpected' });
     res = problem(
@@ -48,15 +51,19 @@ export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promis
       requestId,
     );
   }
-  // A 404 is only ever UnknownModel.
-  if (res.statusCode !== 404) deps.metric(model, 'serverErrors', res.statusCode >= 500 ? 1 : 0);
+  if (counted.inRate) deps.metric(model, 'serverErrors', res.statusCode >= 500 ? 1 : 0);
   return res;
 }
 
 async function answer(
   req: HttpRequest,
   deps: PredictDeps,
-  { started, requestId, model }: { started: number; requestId: string; model: string },
+  {
+    started,
+    requestId,
+    model,
+    counted,
+  }: { started: number; requestId: string; model: string; counted: { inRate: boolean } },
 ): Promise<HttpResponse> {
   const refuse = (refusal: Refusal) => {
     // A wrong method is not a request for a model's predictions; everything else counts against it.
@@ -78,6 +85,7 @@ async function answer(
   try {
     const alias = await deps.registry.getAlias(model, false);
     if (!alias) {
+      counted.inRate = false;
       if (!deps.knownModels.includes(model)) {
         return problem(404, 'UnknownModel', `There is no model named "${model}".`, requestId);
       }
