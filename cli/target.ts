@@ -70,6 +70,8 @@ export interface DriftJobInput {
 export interface Target {
   /** Says which target, for the operator (`local twin at …`, `AWS stage "…"`). */
   readonly description: string;
+  /** The stage the target runs (a twin reports the one it was synthesized for), when known. */
+  readonly stage?: string;
   /** Base URL of the prediction API. */
   readonly apiUrl: string;
   readonly registry: ModelRegistryPort;
@@ -130,6 +132,7 @@ export async function twinTarget(url: string): Promise<Target> {
   const registryTable = out(stackOutputs.registryTableName);
   return {
     description: `local twin at ${url}`,
+    ...(info.stage ? { stage: info.stage } : {}),
     apiUrl: url,
     registry: new DynamoModelRegistry(db, registryTable, systemClock),
     leases: new DynamoLeases(db, registryTable),
@@ -228,6 +231,7 @@ export async function awsTarget(stage: string): Promise<Target> {
   };
   return {
     description: `AWS stage "${stage}"`,
+    stage,
     apiUrl: need(stackOutputs.apiUrl),
     registry: new DynamoModelRegistry(db, registryTable, systemClock),
     leases: new DynamoLeases(db, registryTable),

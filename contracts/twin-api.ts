@@ -6,6 +6,8 @@
 /** `GET /_twin/info`: where the twin listens, and the stack outputs it resolved. */
 export interface TwinInfo {
   apiUrl: string;
+  /** The stage the twin's assembly was synthesized for (its alarm names carry it). */
+  stage?: string;
   region: string;
   /** The loopback endpoints of the emulated services. */
   endpoints: { s3: string; dynamodb: string; sagemaker: string };

@@ -170,6 +170,15 @@ export function createTwinServer(twin: LocalTwin): Server {
   return server;
 }
 
+/** The stage of the twin's assembly, from its stack names (`Mlops-<stage>-<part>`). */
+function stageOf(twin: LocalTwin): { stage?: string } {
+  for (const stack of twin.assembly.stacks) {
+    const found = /^Mlops-(.+)-Data$/.exec(stack.stackName);
+    if (found) return { stage: found[1]! };
+  }
+  return {};
+}
+
 export function twinInfo(twin: LocalTwin, server: Server): TwinInfo {
   const addr = server.address() as AddressInfo | null;
   return {
@@ -177,5 +186,6 @@ export function twinInfo(twin: LocalTwin, server: Server): TwinInfo {
     region: LOCAL_REGION,
     endpoints: twin.endpoints,
     outputs: Object.fromEntries(OUTPUT_IDS.map((id) => [id, twin.resolver.output(id)])),
+    ...stageOf(twin),
   };
 }

@@ -112,8 +112,8 @@ export function register(program: Command, context: CliContext): void {
     .action(async (opts: TargetOptions & { model: string; json?: boolean; actions: number }) => {
       const model = checkModelName(opts.model);
       const target = await context.target(opts);
-      // Alarm names carry the stage: the one named, or the one the twin was synthesized with.
-      const stage = opts.stage ?? context.config().stage;
+      // Alarm names carry the stage: the one named, the one the twin was synthesized for, or the config's.
+      const stage = opts.stage ?? target.stage ?? context.config().stage;
       await status(target, model, { stage, limit: opts.actions, ...(opts.json ? { json: true } : {}) });
     });
 }
