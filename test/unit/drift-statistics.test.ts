@@ -112,7 +112,7 @@ describe('bins', () => {
     // Positions 0.9, 1.8, ..., 8.1: seven cut points at 0, then 0.2 and 1.1.
     const edges = quantileEdges([0, 0, 0, 0, 0, 0, 0, 0, 1, 2], 10);
     expect(edges).toHaveLength(3);
-    [0, 0.2, 1.1].forEach((e, i) => expect(edges[i]).toBeCloseTo(e, 12));
+    for (const [i, e] of [0, 0.2, 1.1].entries()) expect(edges[i]).toBeCloseTo(e, 12);
     expect(quantileEdges([5, 5, 5], 10)).toEqual([5]);
     expect(quantileEdges([], 10)).toEqual([]);
     expect(() => quantileEdges([1], 1)).toThrow(/at least 2, got 1/);
