@@ -26,13 +26,24 @@ export function quantileEdges(sorted: readonly number[], bins: number): number[]
   return edges;
 }
 
+/** Up to this many edges a value's bin is counted by a linear scan; above, by binary search. */
+const LINEAR_EDGES = 16;
+
 /**
  * A numeric value's bin among `edges` (ascending): `(-inf, e0]` is 0, `(e0, e1]` is 1, ...,
- * `(e[k-1], +inf)` is `k` — the number of edges below the value, found by binary search.
+ * `(e[k-1], +inf)` is `k` — the number of edges below the value. For the usual few edges (deciles:
+ * 9) it adds up the comparisons without a branch, which measured about twice as fast as a binary
+ * search's unpredictable branches on random values; for many edges it searches.
  */
 export function numericBin(edges: ArrayLike<number>, value: number): number {
+  const n = edges.length;
+  if (n <= LINEAR_EDGES) {
+    let below = 0;
+    for (let i = 0; i < n; i++) below += +(edges[i]! < value);
+    return below;
+  }
   let lo = 0;
-  let hi = edges.length;
+  let hi = n;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (edges[mid]! < value) lo = mid + 1;
