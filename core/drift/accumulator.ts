@@ -48,20 +48,21 @@ export class DriftAccumulator {
 
   /** Counts one scored row: its logged feature values and its score. */
   add(features: Readonly<Record<string, unknown>>, score: number): void {
-    const { names, numeric, offsets, counts, nulls } = this;
+    const { names, numeric, offsets, counts, nulls, edges, index, other } = this;
     for (let f = 0; f < names.length; f++) {
       const value = features[names[f]!];
       if (numeric[f] === 1) {
+        // `value - value === 0` holds for finite numbers only (NaN and the infinities give NaN).
         if (typeof value === 'number' && value - value === 0) {
-          counts[offsets[f]! + numericBin(this.edges[f]!, value)]!++;
+          counts[offsets[f]! + numericBin(edges[f]!, value)]!++;
         } else {
           nulls[f]!++;
         }
       } else if (value === null || value === undefined) {
         nulls[f]!++;
       } else {
-        const at = this.index[f]!.get(typeof value === 'string' ? value : String(value));
-        counts[offsets[f]! + (at === undefined ? this.other[f]! : at)]!++;
+        const at = index[f]!.get(typeof value === 'string' ? value : String(value));
+        counts[offsets[f]! + (at === undefined ? other[f]! : at)]!++;
       }
     }
     this.scoreCounts[scoreBin(score)]!++;
