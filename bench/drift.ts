@@ -115,9 +115,9 @@ const categories = Array.from({ length: CATEGORICAL }, (_, j) =>
 
 /**
  * How a row's object is built, which decides how V8 stores it. `key-by-key` is how the DynamoDB
- * document client unmarshalls an item (one keyed store per attribute): past 16 properties V8 keeps
- * such an object as a hash table (dictionary mode). `json` is `JSON.parse` of the row: fast
- * properties, one hidden class shared by every row.
+ * document client unmarshalls an item (one keyed store per attribute): with values that change type
+ * from row to row, as these do, V8 keeps such objects as hash tables (dictionary mode). `json` is
+ * `JSON.parse` of the row: fast properties, one hidden class shared by every row.
  */
 type RowLayout = 'key-by-key' | 'json';
 

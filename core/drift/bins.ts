@@ -32,8 +32,9 @@ const LINEAR_EDGES = 16;
 /**
  * A numeric value's bin among `edges` (ascending): `(-inf, e0]` is 0, `(e0, e1]` is 1, ...,
  * `(e[k-1], +inf)` is `k` — the number of edges below the value. For the usual few edges (deciles:
- * 9) it adds up the comparisons without a branch, which measured about twice as fast as a binary
- * search's unpredictable branches on random values; for many edges it searches.
+ * 9) it adds up the comparisons without a branch, which measured nearly twice as fast as a binary
+ * search's unpredictable branches on random values (BENCHMARKS.md, drift); for many edges it
+ * searches.
  */
 export function numericBin(edges: ArrayLike<number>, value: number): number {
   const n = edges.length;
