@@ -262,7 +262,7 @@ async function judgeModel(
       const group = groups.find((g) => belongs(g, row));
       if (!group) continue;
       group.samples++;
-      group.counts?.add(row.features, row.score);
+      group.counts?.add(row.features ?? {}, row.score);
     }
   }
 
