@@ -10,6 +10,7 @@
  * the model folds into "other" is "other" here too. Boolean features are counted as the categories
  * `false` and `true`.
  */
+import { errorNames, PlatformError } from '../errors.ts';
 import type { FeatureSpec } from '../features/spec.ts';
 import type { CleanRow, TransformArtifact } from '../features/transform.ts';
 import { DriftAccumulator } from './accumulator.ts';
@@ -126,8 +127,9 @@ export function scoreBaselineFromHistogram(counts: readonly number[]): ScoreBase
   return { edges: [...SCORE_BIN_EDGES], counts: [...counts], mean: rows ? sum / rows : 0, rows };
 }
 
+/** A malformed baseline is a bad artifact (`ArtifactInvalid`), named with where it was read. */
 function problem(where: string, message: string): Error {
-  return new Error(`${where} is not a valid drift baseline: ${message}`);
+  return new PlatformError(errorNames.artifactInvalid, `${where} is not a valid drift baseline: ${message}`);
 }
 
 function isCountArray(value: unknown, length: number): boolean {

@@ -151,6 +151,9 @@ describe('drift baseline check', () => {
     const unordered = JSON.parse(JSON.stringify(tinyBaseline()));
     unordered.features[0].edges = [5, 3, 7];
     expect(() => checkDriftBaseline(unordered, 'b.json')).toThrow(/feature "x": edges must be ascending/);
+    expect(() => checkDriftBaseline({}, 'c.json')).toThrow(
+      expect.objectContaining({ name: 'ArtifactInvalid' }),
+    );
   });
 });
 
