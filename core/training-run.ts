@@ -29,6 +29,8 @@ export interface PrepareOutput {
     transform: string;
     validation: string;
     evalRows: string;
+    /** The snapshot's drift baseline (`baselines/<model>/<snapshot>/baseline.json`), without `score` until evaluated. */
+    baseline: string;
     golden?: string;
     quarantine?: string;
   };

@@ -23,7 +23,10 @@ export interface NumericFeatureBaseline {
   nullRate: number;
 }
 
-/** A categorical feature's training frequencies over the fitted vocabulary, plus one "other" bucket. */
+/**
+ * A categorical feature's training frequencies over the fitted vocabulary, plus one "other" bucket.
+ * A boolean feature is one too, over the categories `false` and `true`.
+ */
 export interface CategoricalFeatureBaseline {
   feature: string;
   type: 'categorical';
@@ -40,6 +43,11 @@ export type FeatureBaseline = NumericFeatureBaseline | CategoricalFeatureBaselin
 
 /** The validation scores of the version trained on the snapshot. */
 export interface ScoreBaseline {
+  /**
+   * The training job whose model gave these scores: versions trained on the same snapshot share its
+   * baseline, so the drift job uses the scores only for the version of this job.
+   */
+  trainingJobName?: string;
   /** Bin edges from 0 to 1 inclusive (`SCORE_BIN_EDGES`). */
   edges: number[];
   counts: number[];
@@ -49,8 +57,9 @@ export interface ScoreBaseline {
 
 /**
  * `baselines/<model>/<snapshot>/baseline.json`. The prepare step writes the features from the
- * training split; the evaluate step adds `score` from the validation split (a snapshot fixes the
- * seed, so every run on it trains the same model and scores the same).
+ * training split; the evaluate step adds `score` from the validation split. A snapshot fixes the
+ * data, transform and seed, not the hyperparameters: two versions trained on one snapshot share the
+ * features, and `score.trainingJobName` says whose scores are there.
  */
 export interface DriftBaseline {
   model: string;
@@ -81,6 +90,8 @@ export interface FeatureDriftResult {
   baselineNullRate: number;
   /** Categorical only: share of the window's values outside the fitted vocabulary. */
   unseenShare?: number;
+  /** Categorical only: the same share in the training split (rare categories the vocabulary left out). */
+  baselineUnseenShare?: number;
   level: DriftLevel;
 }
 
@@ -121,7 +132,11 @@ export interface DriftReport {
     /** The feature with the largest PSI. */
     maxFeature: string;
     maxNullRateIncrease: number;
+    /** The feature with the largest null-rate rise. */
+    maxNullRateFeature?: string;
     maxUnseenShare: number;
+    /** The categorical feature with the largest unseen share. */
+    maxUnseenFeature?: string;
     level: DriftLevel;
   };
   baselineKey: string;
@@ -137,5 +152,13 @@ export interface DriftJobResult {
   /** Production's report, unless the model has no production version. */
   report?: DriftReport;
   /** A running canary's or shadow's report, apart from production's. */
+  variants: DriftReport[];
+}
+
+/**
+ * The object the drift job writes at `reports/drift/<model>/<window end>.json`: production's report,
+ * with the reports of a running canary or shadow over the same window beside it.
+ */
+export interface DriftReportDocument extends DriftReport {
   variants: DriftReport[];
 }

@@ -1,10 +1,13 @@
 /**
  * Evaluate step: unpacks the training job's model.tar.gz, checks the model against the transform it
  * was trained for, scores the frozen validation split with the TypeScript scorer (the same one that
- * serves), and stores the artifacts the version will point at.
+ * serves), and stores the artifacts the version will point at. The validation scores complete the
+ * snapshot's drift baseline (the prepare step wrote its features): the version's `artifacts.baseline`
+ * is that object.
  */
 
 import { lakeKeys } from '../../contracts/lake.ts';
+import { checkDriftBaseline, scoreBaseline } from '../../core/drift/baseline.ts';
 import { scoreHistogram } from '../../core/drift/statistics.ts';
 import { errorNames, PlatformError } from '../../core/errors.ts';
 import { classificationMetrics } from '../../core/evaluation/classification.ts';
@@ -48,7 +51,7 @@ export async function evaluateModel(
     );
   }
   const files = await untar(await lake.getBytes(tarball.key));
-  for (const required of ['model.json', 'metrics.json', 'baseline.json']) {
+  for (const required of ['model.json', 'metrics.json']) {
     if (!files.has(required)) {
       throw new PlatformError(
         errorNames.artifactInvalid,
@@ -57,18 +60,22 @@ export async function evaluateModel(
     }
   }
   const job = input.training.trainingJobName;
+  const baselineKey = input.prepared.keys.baseline;
+  if (!baselineKey) {
+    throw new PlatformError(
+      errorNames.artifactInvalid,
+      `The prepared snapshot ${input.prepared.snapshotId} names no drift baseline (prepared.keys.baseline): prepare it again.`,
+    );
+  }
   const artifacts = {
     modelJson: lakeKeys.jobModelJson(def.name, job),
     transform: input.prepared.keys.transform,
-    baseline: lakeKeys.jobBaseline(def.name, job),
+    baseline: baselineKey,
     modelTarball: tarball.key,
     evaluation: lakeKeys.jobEvaluation(def.name, job),
     evalRows: input.prepared.keys.evalRows,
   };
-  await Promise.all([
-    lake.put(artifacts.modelJson, files.get('model.json')!, 'application/json'),
-    lake.put(artifacts.baseline, files.get('baseline.json')!, 'application/json'),
-  ]);
+  await lake.put(artifacts.modelJson, files.get('model.json')!, 'application/json');
   const serving = await loadServingModel(lake, 0, artifacts);
   const score = async (key: string) => {
     const { labels, rows } = parseMatrix(await lake.getText(key));
@@ -79,6 +86,12 @@ export async function evaluateModel(
   const golden = input.prepared.keys.golden ? await score(input.prepared.keys.golden) : undefined;
   const metrics = validation.metrics;
   const goldenMetrics = golden?.metrics;
+  const baseline = checkDriftBaseline(JSON.parse(await lake.getText(baselineKey)), baselineKey);
+  await lake.put(
+    baselineKey,
+    `${JSON.stringify({ ...baseline, score: scoreBaseline(validation.scores, job) })}\n`,
+    'application/json',
+  );
   const trainingMetrics = JSON.parse(files.get('metrics.json')!.toString('utf8')) as Record<string, unknown>;
   await lake.put(
     artifacts.evaluation,

@@ -3,10 +3,14 @@
  * curated snapshot from them with the pure steps of core/snapshot (validate and quarantine, split,
  * fit, manifest), writes it to the lake, and returns the training request for it. When the model
  * has a golden set (`golden/<model>/LATEST.json`), its rows are the golden split and raw rows
- * identical to one of them are kept out of training and validation.
+ * identical to one of them are kept out of training and validation. It also writes the snapshot's
+ * drift baseline (the training split in the drift job's bins, core/drift/baseline.ts), which the
+ * evaluate step completes with the trained model's validation scores.
  */
 
 import { lakeKeys } from '../../contracts/lake.ts';
+import { buildBaseline, looksLikeDriftBaseline } from '../../core/drift/baseline.ts';
+import type { DriftBaseline } from '../../core/drift/types.ts';
 import { errorNames, PlatformError } from '../../core/errors.ts';
 import type { GoldenPointer, RawPointer } from '../../core/lake.ts';
 import type { ModelDefinition } from '../../core/model/definition.ts';
@@ -109,6 +113,31 @@ function snapshotKeys(model: string, snapshotId: string): SnapshotKeys {
 }
 
 /**
+ * Writes the snapshot's drift baseline. A baseline already there with the same feature counts keeps
+ * its `score`: those are the validation scores of a version trained on this snapshot before, which
+ * may still be serving, and the score names its training job, so the drift job uses it only for that
+ * version (until this run's evaluate step writes its own).
+ */
+async function writeBaseline(lake: ObjectStore, key: string, baseline: DriftBaseline): Promise<void> {
+  const existing = await lake.tryGetText(key);
+  let score: DriftBaseline['score'];
+  if (existing !== undefined) {
+    try {
+      const parsed = JSON.parse(existing) as Partial<DriftBaseline>;
+      if (
+        looksLikeDriftBaseline(parsed) &&
+        JSON.stringify(parsed.features) === JSON.stringify(baseline.features)
+      ) {
+        score = parsed.score;
+      }
+    } catch {
+      // Not JSON: replaced below.
+    }
+  }
+  await lake.put(key, `${JSON.stringify(score ? { ...baseline, score } : baseline)}\n`, 'application/json');
+}
+
+/**
  * Builds and writes the curated snapshot of a model's latest raw data and returns the training
  * request for it. Bad rows are written to quarantine before the invalid-fraction rule can fail the
  * run, so the evidence is there either way.
@@ -157,6 +186,21 @@ export async function prepareFeatures(
     createdAt: now,
   });
   await Promise.all(snapshot.objects.map((o) => lake.put(o.key, o.body, o.contentType)));
+  const baselineKey = lakeKeys.baseline(def.name, snapshotId);
+  await writeBaseline(
+    lake,
+    baselineKey,
+    buildBaseline({
+      model: def.name,
+      snapshotId,
+      featureSchemaHash: fitted.featureSchemaHash,
+      createdAt: now.toISOString(),
+      spec: def.spec,
+      transform: fitted.transform,
+      rows: splits.train.map((r) => r.row),
+      quantileBins: def.drift.quantileBins,
+    }),
+  );
 
   const request = trainingRequest({
     def,
@@ -184,6 +228,7 @@ export async function prepareFeatures(
       transform: keys.transform,
       validation: keys.validation,
       evalRows: keys.evalRows,
+      baseline: baselineKey,
       ...(snapshot.manifest.files.golden ? { golden: keys.golden } : {}),
       ...(quarantineKey ? { quarantine: quarantineKey } : {}),
     },

@@ -10,8 +10,8 @@
  * with this module (both then still with zod). It writes what the functions used of Powertools:
  * JSON log lines with the keys Powertools writes (`level`, `message`, `service`, `timestamp`, the
  * Lambda context keys), and one EMF document per metric, namespace from
- * `POWERTOOLS_METRICS_NAMESPACE`, the `Model` dimension alone, names and units from
- * `contracts/metrics.ts`.
+ * `POWERTOOLS_METRICS_NAMESPACE`, the `Model` dimension (with `Variant` and `Feature` for the drift
+ * metrics that carry them), names and units from `contracts/metrics.ts`.
  *
  * Lines go to `process.stdout` (errors and warnings to `process.stderr`), written to the streams
  * rather than through `console`, which the Lambda runtime patches to prefix each line with a
@@ -20,7 +20,13 @@
  */
 import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { MODEL_DIMENSION, type PlatformMetric, platformMetrics } from '../../contracts/metrics.ts';
+import {
+  FEATURE_DIMENSION,
+  MODEL_DIMENSION,
+  type PlatformMetric,
+  platformMetrics,
+  VARIANT_DIMENSION,
+} from '../../contracts/metrics.ts';
 
 /** Log levels, lowest first. */
 const LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
@@ -50,9 +56,19 @@ export interface Logger {
   setContext(keys: Record<string, unknown>): void;
 }
 
-/** Emits platform metrics, each with the `Model` dimension. */
+/**
+ * A metric's dimensions besides `Model`: the drift job's variant (`canary`, `shadow`) and feature.
+ * Each one given is added to the metric's single dimension set, `Model` first, then `Variant`, then
+ * `Feature` (contracts/metrics.ts: `[Model, Feature]`, `[Model, Variant]`).
+ */
+export interface MetricDimensions {
+  readonly feature?: string;
+  readonly variant?: string;
+}
+
+/** Emits platform metrics, each with the `Model` dimension (and any others given). */
 export interface MetricEmitter {
-  emit(model: string, metric: PlatformMetric, value: number): void;
+  emit(model: string, metric: PlatformMetric, value: number, dimensions?: MetricDimensions): void;
 }
 
 /** The log level a function runs at: `POWERTOOLS_LOG_LEVEL`, else Lambda's `AWS_LAMBDA_LOG_LEVEL`, else INFO. */
@@ -139,8 +155,8 @@ export function createLogger(options: LoggerOptions): Logger {
 
 /**
  * One metric as an EMF document: CloudWatch (and the twin, which reads the same lines) records
- * `value` under the metric's name and unit in `namespace`, with the model as the only dimension,
- * which is the dimension set the alarms and the dashboard query.
+ * `value` under the metric's name and unit in `namespace`, with one dimension set: the model (the
+ * set the alarms and the dashboard query), then the variant and the feature when given.
  */
 export function emfDocument(
   namespace: string,
@@ -148,16 +164,25 @@ export function emfDocument(
   metric: PlatformMetric,
   value: number,
   timestamp: number,
+  dimensions: MetricDimensions = {},
 ): Record<string, unknown> {
   const { name, unit } = platformMetrics[metric];
+  const set: string[] = [MODEL_DIMENSION];
+  const values: Record<string, string> = { [MODEL_DIMENSION]: model };
+  if (dimensions.variant !== undefined) {
+    set.push(VARIANT_DIMENSION);
+    values[VARIANT_DIMENSION] = dimensions.variant;
+  }
+  if (dimensions.feature !== undefined) {
+    set.push(FEATURE_DIMENSION);
+    values[FEATURE_DIMENSION] = dimensions.feature;
+  }
   return {
     _aws: {
       Timestamp: timestamp,
-      CloudWatchMetrics: [
-        { Namespace: namespace, Dimensions: [[MODEL_DIMENSION]], Metrics: [{ Name: name, Unit: unit }] },
-      ],
+      CloudWatchMetrics: [{ Namespace: namespace, Dimensions: [set], Metrics: [{ Name: name, Unit: unit }] }],
     },
-    [MODEL_DIMENSION]: model,
+    ...values,
     [name]: value,
   };
 }
@@ -183,8 +208,10 @@ export function createMetrics(options: MetricsOptions): MetricEmitter {
   const sink = options.sink ?? processSink;
   const now = options.now ?? (() => new Date());
   return {
-    emit(model, metric, value) {
-      sink.stdout(JSON.stringify(emfDocument(options.namespace, model, metric, value, now().getTime())));
+    emit(model, metric, value, dimensions) {
+      sink.stdout(
+        JSON.stringify(emfDocument(options.namespace, model, metric, value, now().getTime(), dimensions)),
+      );
     },
   };
 }

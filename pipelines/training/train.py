@@ -7,7 +7,6 @@ the model directory:
   xgboost-model   XGBoost's own binary format, which the SageMaker XGBoost serving container loads
   model.json      the same booster as JSON, which the TypeScript scorer loads
   metrics.json    train/validation AUC and log loss, validation accuracy, training settings
-  baseline.json   score and per-feature distributions, the reference for drift monitoring
 
 It also defines `model_fn`, which SageMaker script-mode serving needs to load `xgboost-model`.
 
@@ -29,8 +28,6 @@ import numpy as np
 import xgboost as xgb
 
 SUPPORTED_OBJECTIVES = ("binary:logistic", "reg:logistic")
-SCORE_EDGES = [i / 10 for i in range(11)]
-FEATURE_BINS = 10
 
 
 class InputError(Exception):
@@ -253,57 +250,6 @@ def accuracy(labels, probabilities):
     return float(np.mean((probabilities >= 0.5) == (labels == 1)))
 
 
-def _histogram(values, edges):
-    # A value v falls in bin i when edges[i] <= v < edges[i + 1]; the outer bins are open-ended so
-    # values outside the training range (at serving time) still land in a bin.
-    inner = np.asarray(edges[1:-1], dtype=np.float64)
-    bins = np.searchsorted(inner, values, side="right")
-    counts = np.bincount(bins, minlength=len(edges) - 1)
-    total = int(counts.sum())
-    fractions = [float(c) / total if total else 0.0 for c in counts]
-    return [int(c) for c in counts], fractions
-
-
-def build_baseline(x_train, validation_scores):
-    score_counts, score_fractions = _histogram(validation_scores.astype(np.float64), SCORE_EDGES)
-    features = []
-    rows = x_train.shape[0]
-    quantiles = [i / FEATURE_BINS for i in range(FEATURE_BINS + 1)]
-    for index in range(x_train.shape[1]):
-        column = x_train[:, index]
-        present = column[~np.isnan(column)]
-        missing_fraction = float(rows - len(present)) / rows
-        if len(present) == 0:
-            features.append(
-                {"index": index, "edges": None, "counts": None, "fractions": None, "missing_fraction": missing_fraction}
-            )
-            continue
-        edges = [float(e) for e in np.quantile(present, quantiles)]
-        counts, fractions = _histogram(present, edges)
-        features.append(
-            {
-                "index": index,
-                "edges": edges,
-                "counts": counts,
-                "fractions": fractions,
-                "missing_fraction": missing_fraction,
-            }
-        )
-    return {
-        "version": 1,
-        "binning": "bin i holds edges[i] <= v < edges[i+1]; the first and last bins are open-ended, "
-        "i.e. bin = number of inner edges (edges[1:-1]) <= v. Feature fractions exclude missing values.",
-        "score": {
-            "source": "validation",
-            "count": int(len(validation_scores)),
-            "edges": SCORE_EDGES,
-            "counts": score_counts,
-            "fractions": score_fractions,
-        },
-        "features": {"source": "train", "count": int(rows), "columns": features},
-    }
-
-
 def booster_params(args):
     """The XGBoost parameters that define the model; metrics.json records the same dictionary."""
     return {
@@ -420,7 +366,6 @@ def main(argv=None, environ=None):
     }
     metrics_path = os.path.join(model_dir, "metrics.json")
     write_json(metrics_path, metrics)
-    write_json(os.path.join(model_dir, "baseline.json"), build_baseline(x_train, val_scores))
     output_dir = environ.get("SM_OUTPUT_DATA_DIR")
     if output_dir:
         os.makedirs(output_dir, exist_ok=True)

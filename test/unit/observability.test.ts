@@ -6,7 +6,12 @@ import { PassThrough } from 'node:stream';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MODEL_DIMENSION, platformMetrics } from '../../contracts/metrics.ts';
+import {
+  FEATURE_DIMENSION,
+  MODEL_DIMENSION,
+  platformMetrics,
+  VARIANT_DIMENSION,
+} from '../../contracts/metrics.ts';
 import {
   configuredLogLevel,
   createLogger,
@@ -66,6 +71,32 @@ describe('EMF metrics', () => {
     }
   });
 
+  it('adds the Variant and Feature dimensions to the one dimension set when given, Model first', () => {
+    // Prepare
+    const { sink, lines } = memorySink();
+    const metrics = createMetrics({ namespace: 'Mlops/test', sink, now: () => at });
+    // Act
+    metrics.emit('credit', 'featureDrift', 0.4, { feature: 'Income' });
+    metrics.emit('credit', 'maxFeatureDrift', 0.5, { variant: 'canary' });
+    metrics.emit('credit', 'predictionDrift', 0.1, {});
+    // Assess
+    const [feature, variant, plain] = lines.stdout.map((l) => JSON.parse(l));
+    expect(feature._aws.CloudWatchMetrics[0].Dimensions).toEqual([[MODEL_DIMENSION, FEATURE_DIMENSION]]);
+    expect(feature).toMatchObject({ Model: 'credit', Feature: 'Income', FeatureDrift: 0.4 });
+    expect(variant._aws.CloudWatchMetrics[0].Dimensions).toEqual([[MODEL_DIMENSION, VARIANT_DIMENSION]]);
+    expect(variant).toMatchObject({ Model: 'credit', Variant: 'canary', MaxFeatureDrift: 0.5 });
+    expect(variant).not.toHaveProperty('Feature');
+    expect(plain._aws.CloudWatchMetrics[0].Dimensions).toEqual([[MODEL_DIMENSION]]);
+    expect(
+      emfDocument('Mlops/x', 'm', 'featureDrift', 1, 0, { variant: 'shadow', feature: 'Age' }),
+    ).toMatchObject({
+      _aws: { CloudWatchMetrics: [{ Dimensions: [['Model', 'Variant', 'Feature']] }] },
+      Model: 'm',
+      Variant: 'shadow',
+      Feature: 'Age',
+    });
+  });
+
   describe('read back by the twin from stdout', () => {
     let dir: string | undefined;
     afterEach(() => {
@@ -87,6 +118,7 @@ describe('EMF metrics', () => {
       const logger = createLogger({ service: 'drift-job', level: 'INFO', sink });
       // Act
       metrics.emit('credit', 'predictionDrift', 0.31);
+      metrics.emit('credit', 'featureDrift', 0.42, { feature: 'Income' });
       logger.info('drift job finished', { results: [] });
       stdout.end();
       await once(stdout, 'end');
@@ -100,10 +132,18 @@ describe('EMF metrics', () => {
           dimensions: { Model: 'credit' },
           timestamp: expect.any(Number),
         },
+        {
+          namespace: 'Mlops/test',
+          name: 'FeatureDrift',
+          value: 0.42,
+          unit: 'None',
+          dimensions: { Model: 'credit', Feature: 'Income' },
+          timestamp: expect.any(Number),
+        },
       ]);
       const logged = readFileSync(join(dir, 'functions.log'), 'utf8').trim().split('\n');
-      expect(logged).toHaveLength(2);
-      expect(JSON.parse(logged[1]!)).toMatchObject({
+      expect(logged).toHaveLength(3);
+      expect(JSON.parse(logged[2]!)).toMatchObject({
         level: 'INFO',
         service: 'drift-job',
         message: 'drift job finished',

@@ -9,9 +9,11 @@ export class DynamoPredictionLogReader {
     private readonly table: string,
   ) {}
 
-  /** Reads the rows of one model logged in the hours that [from, to] touches. */
-  async readWindow(model: string, from: Date, to: Date): Promise<PredictionRecord[]> {
-    const out: PredictionRecord[] = [];
+  /**
+   * The rows of one model logged in the hours that [from, to] touches, one query page at a time:
+   * the drift job counts each page and lets it go, so a busy window never sits in memory whole.
+   */
+  async *pages(model: string, from: Date, to: Date): AsyncGenerator<PredictionRecord[]> {
     const hour = 3600_000;
     for (let t = Math.floor(from.getTime() / hour) * hour; t <= to.getTime(); t += hour) {
       const at = new Date(t).toISOString();
@@ -30,11 +32,17 @@ export class DynamoPredictionLogReader {
               ExclusiveStartKey: start,
             }),
           );
-          for (const item of res.Items ?? []) out.push(item as PredictionRecord);
+          if (res.Items && res.Items.length > 0) yield res.Items as PredictionRecord[];
           start = res.LastEvaluatedKey;
         } while (start);
       }
     }
+  }
+
+  /** Reads the rows of one model logged in the hours that [from, to] touches. */
+  async readWindow(model: string, from: Date, to: Date): Promise<PredictionRecord[]> {
+    const out: PredictionRecord[] = [];
+    for await (const page of this.pages(model, from, to)) for (const row of page) out.push(row);
     return out;
   }
 }
