@@ -130,6 +130,8 @@ export function createTwinServer(twin: LocalTwin): Server {
           })),
         );
       }
+      // Every execution so far (those that rules, schedules and other executions started included).
+      if (path === '/_twin/executions' && req.method === 'GET') return send(res, 200, twin.executions);
       if (path === '/_twin/executions' && req.method === 'POST') {
         const { stateMachine, input } = JSON.parse(await readBody(req)) as {
           stateMachine: MachineKind;

@@ -72,20 +72,36 @@ describe('the platform app', () => {
     }
   });
 
-  it('GIVEN two stages in one app WHEN synthesized THEN no resource has a literal physical name', () => {
+  it('GIVEN two stages in one app WHEN synthesized THEN no resource has a literal physical name but the alarms, whose names carry their stage', () => {
     const app = new App({
       context: { ...readCdkJsonContext(), 'aws:cdk:bundling-stacks': [] },
       outdir: mkdtempSync(join(tmpdir(), 'mlops-two-stages-')),
     });
     const blue = buildApp(app, buildConfig({ stage: 'blue' }, loadModels(MODELS_DIR)));
     const green = buildApp(app, buildConfig({ stage: 'green' }, loadModels(MODELS_DIR)));
-    for (const stack of [...Object.values(blue), ...Object.values(green)]) {
-      for (const [id, resource] of Object.entries(Template.fromStack(stack).toJSON().Resources ?? {})) {
-        const props = Object.entries((resource as { Properties?: object }).Properties ?? {});
-        const fixed = props.filter(([p, value]) => PHYSICAL_NAMES.includes(p) && typeof value === 'string');
-        expect(fixed, `${stack.stackName}/${id}`).toEqual([]);
+    const alarmNames: string[] = [];
+    for (const [stage, stacks] of [
+      ['blue', blue],
+      ['green', green],
+    ] as const) {
+      for (const stack of Object.values(stacks)) {
+        for (const [id, resource] of Object.entries(Template.fromStack(stack).toJSON().Resources ?? {})) {
+          const props = Object.entries((resource as { Properties?: object }).Properties ?? {});
+          // Alarm names are spelled out so that an operator, the CLI and the rules can tell an alarm's
+          // model and kind from its name (contracts/alarms.ts); they start with the stage's prefix.
+          const fixed = props.filter(
+            ([p, value]) =>
+              PHYSICAL_NAMES.includes(p) &&
+              typeof value === 'string' &&
+              !(p === 'AlarmName' && value.startsWith(`mlops-${stage}-`)),
+          );
+          expect(fixed, `${stack.stackName}/${id}`).toEqual([]);
+          for (const [p, value] of props) if (p === 'AlarmName') alarmNames.push(String(value));
+        }
       }
     }
+    expect(alarmNames.length).toBeGreaterThan(10);
+    expect(new Set(alarmNames).size, 'alarm names are unique across the two stages').toBe(alarmNames.length);
   });
 
   it('fails when the stage is not a valid name, naming the key', () => {

@@ -121,16 +121,17 @@ describe('predict handler on dynalite and s3rver', () => {
   });
   afterAll(async () => aws.stop());
 
-  it('answers 503 with Retry-After while no model is in production, counted as a 5xx in EMF', async () => {
+  it('answers 503 with Retry-After while no model is in production, counted apart from the 5xx rate in EMF', async () => {
     const { result: res, metrics } = await withEmf(() => handler(event({ instances: [applicant] }), context));
     expect(res.statusCode).toBe(503);
     expect(res.headers?.['retry-after']).toBe('30');
     expect(JSON.parse(res.body)).toMatchObject({ error: 'NoProductionModel' });
-    expect(values(metrics)).toEqual(['NoProductionModel=1', 'ServerErrors=1']);
-    expect(metrics.find((m) => m.name === platformMetrics.serverErrors.name)).toEqual({
+    // No version served it, so the 5xx rate (whose alarm rolls a version back) does not see it.
+    expect(values(metrics)).toEqual(['NoProductionModel=1']);
+    expect(metrics.find((m) => m.name === platformMetrics.noProductionModel.name)).toEqual({
       namespace: 'Mlops/test',
-      name: platformMetrics.serverErrors.name,
-      unit: platformMetrics.serverErrors.unit,
+      name: platformMetrics.noProductionModel.name,
+      unit: platformMetrics.noProductionModel.unit,
       dimensions: { [MODEL_DIMENSION]: 'credit' },
       value: 1,
     });
