@@ -139,7 +139,8 @@ describe('the twin evaluates the alarms and runs the rules and schedules of the 
     const operatorTopic = twin.resolver.output(stackOutputs.operatorTopicArn);
     // The alarm also notifies on OK (its first evaluation, with no 5xx yet, may have sent one).
     const notes = (await get<Notification[]>('/_twin/notifications')).filter(
-      (n) => JSON.parse(n.message).AlarmName === alarm.name && JSON.parse(n.message).NewStateValue === 'ALARM',
+      (n) =>
+        JSON.parse(n.message).AlarmName === alarm.name && JSON.parse(n.message).NewStateValue === 'ALARM',
     );
     expect(notes).toHaveLength(1);
     expect(notes[0]).toMatchObject({
