@@ -29,6 +29,7 @@ import type {
   DriftReport,
   DriftReportDocument,
   DriftRoute,
+  ScoreBaseline,
 } from '../../core/drift/types.ts';
 import { errorNames, PlatformError } from '../../core/errors.ts';
 import type { ModelDefinition } from '../../core/model/definition.ts';
@@ -121,9 +122,10 @@ function parseJson(text: string, key: string): unknown {
 
 /**
  * A version's drift baseline (`artifacts.baseline`). Without its own `score` (another version trained
- * on the same snapshot evaluated last), or without a drift baseline at all (versions trained before
- * baselines were built point at train.py's column statistics), the scores are compared with the
- * version's evaluation artifact's `scoreHistogram`, its mean estimated from the bins.
+ * on the same snapshot was evaluated last), the version's own scores come from its evaluation
+ * artifact (`score`). Versions evaluated before the evaluation kept them, or trained before baselines
+ * were built (they point at train.py's column statistics), are compared with the evaluation's
+ * `scoreHistogram`, its mean estimated from the bins.
  */
 async function loadBaseline(
   model: string,
@@ -154,16 +156,33 @@ async function loadBaseline(
   if (features?.score && ownScore === version.trainingJobName)
     return { ok: true, baseline: features, key, notes };
   if (features?.score) {
-    notes.push(`${key} holds the scores of ${ownScore}, another version trained on the same snapshot`);
     const { score: _other, ...rest } = features;
     features = rest;
   }
 
   const evaluation = await deps.lake.tryGetText(version.artifacts.evaluation);
-  const histogram =
+  const evaluated =
     evaluation === undefined
       ? undefined
-      : (parseJson(evaluation, version.artifacts.evaluation) as { scoreHistogram?: unknown }).scoreHistogram;
+      : (parseJson(evaluation, version.artifacts.evaluation) as {
+          scoreHistogram?: unknown;
+          score?: unknown;
+        });
+  // The version's own validation scores, kept with its evaluation (the snapshot's baseline holds those
+  // of the version evaluated on it last).
+  const own = evaluated?.score as ScoreBaseline | undefined;
+  if (
+    features &&
+    own?.trainingJobName === version.trainingJobName &&
+    Array.isArray(own.counts) &&
+    own.counts.length === SCORE_BINS &&
+    typeof own.mean === 'number'
+  ) {
+    return { ok: true, baseline: { ...features, score: own }, key, notes };
+  }
+  if (ownScore !== version.trainingJobName)
+    notes.push(`${key} holds the scores of ${ownScore}, another version trained on the same snapshot`);
+  const histogram = evaluated?.scoreHistogram;
   const hasHistogram =
     Array.isArray(histogram) &&
     histogram.length === SCORE_BINS &&

@@ -87,9 +87,10 @@ export async function evaluateModel(
   const metrics = validation.metrics;
   const goldenMetrics = golden?.metrics;
   const baseline = checkDriftBaseline(JSON.parse(await lake.getText(baselineKey)), baselineKey);
+  const validationScores = scoreBaseline(validation.scores, job);
   await lake.put(
     baselineKey,
-    `${JSON.stringify({ ...baseline, score: scoreBaseline(validation.scores, job) })}\n`,
+    `${JSON.stringify({ ...baseline, score: validationScores })}\n`,
     'application/json',
   );
   const trainingMetrics = JSON.parse(files.get('metrics.json')!.toString('utf8')) as Record<string, unknown>;
@@ -101,6 +102,9 @@ export async function evaluateModel(
         metrics,
         goldenMetrics,
         scoreHistogram: scoreHistogram(validation.scores),
+        // The version's own score baseline: the snapshot's baseline.json holds the scores of the last
+        // version evaluated on it, which another version on the same snapshot replaces.
+        score: validationScores,
         trainingMetrics,
       },
       null,

@@ -278,6 +278,31 @@ describe('drift job', () => {
     expect(result!.message).toContain('holds the scores of job-9');
   });
 
+  it("takes a version's own scores from its evaluation when the shared baseline holds another version's", async () => {
+    const own = { ...baselineFor(3).score!, trainingJobName: 'job-3', mean: 0.4321 };
+    const shared = {
+      ...baselineFor(3),
+      score: { ...baselineFor(3).score!, trainingJobName: 'job-9', mean: 0.9 },
+    };
+    const w = world({
+      alias: alias(),
+      rows: training.slice(0, 200).map((features) => ({ version: 3, features })),
+      lake: {
+        [lakeKeys.baseline('credit', 's3')]: JSON.stringify(shared),
+        'artifacts/credit/jobs/job-3/evaluation.json': JSON.stringify({
+          scoreHistogram: [0, 0, 0, 0, 0, 0, 0, 0, 0, 10],
+          score: own,
+        }),
+      },
+    });
+    const [result] = await runDriftJob({ model: 'credit' }, [credit], w.deps);
+    expect(result!.report!.features).toHaveLength(credit.spec.features.length);
+    // The exact mean of its own validation scores, not one estimated from bins, and nothing to explain.
+    expect(result!.report!.prediction!.baselineMean).toBe(0.4321);
+    expect(result!.message).not.toContain('job-9');
+    expect(result!.message).not.toContain('estimated');
+  });
+
   it('runs every model without a model in the input, and judges nothing for one without production', async () => {
     const other = { ...credit, name: 'churn' };
     const w = world({ rows: [] });
