@@ -51,7 +51,6 @@ export const lakeKeys = {
   /** Where a training job's outputs and the files derived from them live. */
   jobArtifacts: (model: string, jobName: string) => `${artifacts}${model}/jobs/${jobName}/`,
   jobModelJson: (model: string, jobName: string) => `${artifacts}${model}/jobs/${jobName}/model.json`,
-  jobBaseline: (model: string, jobName: string) => `${artifacts}${model}/jobs/${jobName}/baseline.json`,
   jobEvaluation: (model: string, jobName: string) => `${artifacts}${model}/jobs/${jobName}/evaluation.json`,
   /** A guardrail decision's full evidence (`decidedAt` as an ISO instant). */
   evidence: (model: string, version: number, decidedAt: string) =>
