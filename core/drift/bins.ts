@@ -53,6 +53,61 @@ export function numericBin(edges: ArrayLike<number>, value: number): number {
   return lo;
 }
 
+/** Cells of a numeric feature's lookup grid, spread evenly between its first and last edge. */
+const GRID_CELLS = 512;
+
+/**
+ * A lookup table that places a value among a feature's edges in one read and, mostly, one compare:
+ * the span from the first to the last edge cut into equal cells, each cell holding the number of
+ * edges that lie in earlier cells. A value's cell gives a lower bound on its bin; the edges in its own
+ * cell (usually none) are then stepped over. It counts what {@link numericBin} counts (property-tested).
+ */
+export interface BinGrid {
+  readonly lo: number;
+  readonly hi: number;
+  /** Cells per unit of value. */
+  readonly scale: number;
+  /** Per cell, the edges in earlier cells. */
+  readonly table: Uint8Array;
+}
+
+/** The cell of `value` (first edge < value <= last edge) in a grid from `lo` at `scale`. */
+function cellOf(value: number, lo: number, scale: number): number {
+  return ((value - lo) * scale) | 0;
+}
+
+/**
+ * A grid for `edges`, or undefined when one would not help or could not be exact: fewer than two
+ * edges, more bins than a byte counts, or a span so narrow that its scale is not finite.
+ */
+export function binGrid(edges: Float64Array): BinGrid | undefined {
+  const k = edges.length;
+  if (k < 2 || k > 255) return undefined;
+  const lo = edges[0]!;
+  const hi = edges[k - 1]!;
+  const scale = GRID_CELLS / (hi - lo);
+  if (!Number.isFinite(scale) || scale <= 0) return undefined;
+  // Counted with the same arithmetic as a value's cell: as the cell is monotone in the value, an edge
+  // in an earlier cell is below every value of this one, and an edge in a later cell above it.
+  const table = new Uint8Array(GRID_CELLS + 1);
+  let below = 0;
+  for (let c = 0; c <= GRID_CELLS; c++) {
+    while (below < k && cellOf(edges[below]!, lo, scale) < c) below++;
+    table[c] = below;
+  }
+  return { lo, hi, scale, table };
+}
+
+/** {@link numericBin} through a feature's grid: the same bin, found faster. */
+export function gridBin(edges: Float64Array, grid: BinGrid, value: number): number {
+  if (!(value > grid.lo)) return 0;
+  const k = edges.length;
+  if (value > grid.hi) return k;
+  let bin = grid.table[cellOf(value, grid.lo, grid.scale)]!;
+  while (bin < k && edges[bin]! < value) bin++;
+  return bin;
+}
+
 /** How one feature's values are counted. */
 export interface FeatureBins {
   readonly feature: string;
@@ -63,6 +118,8 @@ export interface FeatureBins {
   readonly width: number;
   /** Numeric: the cut points. */
   readonly edges: Float64Array;
+  /** Numeric, with two edges or more: the lookup grid over them. */
+  readonly grid?: BinGrid;
   /** Categorical: each category's bin. */
   readonly index: ReadonlyMap<string, number>;
 }
@@ -79,6 +136,8 @@ export class BinLayout {
   constructor(baselines: readonly FeatureBaseline[]) {
     let offset = 0;
     this.features = baselines.map((b) => {
+      const edges = Float64Array.from(b.type === 'numeric' ? b.edges : []);
+      const grid = b.type === 'numeric' ? binGrid(edges) : undefined;
       const bins: FeatureBins =
         b.type === 'numeric'
           ? {
@@ -86,7 +145,8 @@ export class BinLayout {
               type: 'numeric',
               offset,
               width: b.edges.length + 1,
-              edges: Float64Array.from(b.edges),
+              edges,
+              ...(grid ? { grid } : {}),
               index: new Map(),
             }
           : {

@@ -276,13 +276,17 @@ async function judgeModel(
   const start = new Date(end.getTime() - windowMinutes * 60_000);
   const [from, to] = [start.toISOString(), end.toISOString()];
   for await (const page of deps.readWindow(model, start, end)) {
+    // Each group's rows of the page, counted as one batch.
+    const batches = groups.map(() => ({ features: [] as Record<string, unknown>[], scores: [] as number[] }));
     for (const row of page) {
       if (!isScored(row) || row.at < from || row.at > to) continue;
-      const group = groups.find((g) => belongs(g, row));
-      if (!group) continue;
-      group.samples++;
-      group.counts?.add(row.features ?? {}, row.score);
+      const at = groups.findIndex((g) => belongs(g, row));
+      if (at < 0) continue;
+      groups[at]!.samples++;
+      batches[at]!.features.push(row.features ?? {});
+      batches[at]!.scores.push(row.score);
     }
+    for (const [i, g] of groups.entries()) g.counts?.addBatch(batches[i]!.features, batches[i]!.scores);
   }
 
   const reportKey = lakeKeys.driftReport(model, to);

@@ -212,6 +212,28 @@ describe('drift accumulator', () => {
     );
   });
 
+  it('counts a batch as it counts its rows one by one (property)', () => {
+    fc.assert(
+      fc.property(fc.array(scored, { maxLength: 60 }), (rows) => {
+        const oneByOne = new DriftAccumulator(layout);
+        for (const [r, s] of rows) oneByOne.add(r, s);
+        const batch = new DriftAccumulator(layout);
+        batch.addBatch(
+          rows.map(([r]) => r),
+          rows.map(([, s]) => s),
+        );
+        expect(batch.counts).toEqual(oneByOne.counts);
+        expect(batch.nulls).toEqual(oneByOne.nulls);
+        expect(batch.scoreCounts).toEqual(oneByOne.scoreCounts);
+        expect(batch.rows).toBe(oneByOne.rows);
+      }),
+    );
+  });
+
+  it('refuses a batch whose scores do not match its rows', () => {
+    expect(() => new DriftAccumulator(layout).addBatch([{}, {}], [0.5])).toThrow(/2 rows but 1 scores/);
+  });
+
   it('refuses to merge counts over other bins', () => {
     const other: FeatureBaseline[] = [{ ...baseline.features[0]!, edges: [1, 2, 3] } as FeatureBaseline];
     const a = new DriftAccumulator(layout);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { numericBin, quantileEdges } from '../../core/drift/bins.ts';
+import { binGrid, gridBin, numericBin, quantileEdges } from '../../core/drift/bins.ts';
 import {
   binnedKs,
   jsDistance,
@@ -137,6 +137,30 @@ describe('bins', () => {
         },
       ),
     );
+  });
+
+  it("finds through a feature's lookup grid the bin a linear scan finds, edges and values on edges included (property)", () => {
+    const value = fc.oneof(
+      fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }),
+      fc.double({ noNaN: true, min: -1, max: 1 }),
+    );
+    fc.assert(
+      fc.property(fc.uniqueArray(value, { minLength: 2, maxLength: 40 }), fc.array(value), (raw, values) => {
+        const edges = Float64Array.from([...raw].sort((a, b) => a - b));
+        const grid = binGrid(edges);
+        if (!grid) return; // a span too narrow for a finite scale: the accumulator scans instead
+        for (const v of [...values, ...edges, edges[0]! - 1, edges.at(-1)! + 1]) {
+          expect(gridBin(edges, grid, v)).toBe(edges.filter((e) => e < v).length);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('builds no grid where it would not help: fewer than two edges', () => {
+    expect(binGrid(Float64Array.from([]))).toBeUndefined();
+    expect(binGrid(Float64Array.from([3]))).toBeUndefined();
+    expect(binGrid(Float64Array.from([1, 2, 3]))?.table).toHaveLength(513);
   });
 
   it('bins scores in ten fixed bins, 1.0 in the last, outside values and NaN at the ends', () => {
