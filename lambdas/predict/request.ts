@@ -69,6 +69,23 @@ export function parseRequest(
 }
 
 /**
+ * The magnitudes a DynamoDB number holds (the prediction log stores every feature value sent): from
+ * 1E-130 up to 9.99…E+125, that is below 1E+126.
+ */
+const LOG_MAGNITUDE_LIMIT = 1e126;
+const LOG_MIN_MAGNITUDE = 1e-130;
+
+/** Why a number the spec accepts cannot be logged, or undefined when it can. */
+function unloggable(value: number): string | undefined {
+  const magnitude = Math.abs(value);
+  if (magnitude >= LOG_MAGNITUDE_LIMIT)
+    return `is ${value}, larger in magnitude than the prediction log stores (at most 9.99E+125)`;
+  if (magnitude !== 0 && magnitude < LOG_MIN_MAGNITUDE)
+    return `is ${value}, smaller in magnitude than the prediction log stores (at least 1E-130, or 0)`;
+  return undefined;
+}
+
+/**
  * Checks instances against the spec of the version that will answer (the definition it was trained
  * with, not the one this code was deployed with: that is what prevents skew). Every problem of every
  * instance is listed; the message names the first.
@@ -90,9 +107,31 @@ export function validateInstances(
       errors.push({ instance: i, field: '(instance)', message: 'must be a JSON object of feature fields' });
       continue;
     }
-    const res = validateRow(spec, instance as Record<string, unknown>, 'json');
-    if (res.ok) rows.push(res.row);
-    else for (const e of res.errors) errors.push({ instance: i, ...e });
+    const fields = instance as Record<string, unknown>;
+    // An instance with none of the model's features is a client's mistake, not an all-missing applicant.
+    if (!spec.features.some((f) => fields[f.name] !== undefined && fields[f.name] !== null)) {
+      errors.push({
+        instance: i,
+        field: '(instance)',
+        message: `has none of the model's features (${spec.features.map((f) => f.name).join(', ')})`,
+      });
+      continue;
+    }
+    const res = validateRow(spec, fields, 'json');
+    if (!res.ok) {
+      for (const e of res.errors) errors.push({ instance: i, ...e });
+      continue;
+    }
+    let storable = true;
+    for (const f of spec.features) {
+      const value = res.row[f.name];
+      const why = typeof value === 'number' ? unloggable(value) : undefined;
+      if (why) {
+        errors.push({ instance: i, field: f.name, message: why });
+        storable = false;
+      }
+    }
+    if (storable) rows.push(res.row);
   }
   if (errors.length > 0) {
     const first = errors[0]!;

@@ -180,6 +180,35 @@ describe('predict handler on dynalite and s3rver', () => {
     ).toBe(true);
   });
 
+  it('scores and logs exactly a number beyond 2^53, and refuses one the log cannot store with a 400, never a 5xx', async () => {
+    const big = await handler(event({ instances: [{ ...applicant, Income: 1e20, Debt: -1e20 }] }), context);
+    expect(big.statusCode, big.body).toBe(200);
+    const { requestId } = JSON.parse(big.body) as { requestId: string };
+    const hour = new Date().toISOString().slice(0, 13);
+    const logged = [];
+    for (let shard = 0; shard < 4; shard++) {
+      const q = await aws.db.send(
+        new QueryCommand({
+          TableName: 'predictions',
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `credit#${hour}#${shard}` },
+        }),
+      );
+      logged.push(...(q.Items ?? []).filter((i) => i.requestId === requestId));
+    }
+    expect(logged).toHaveLength(1);
+    expect(logged[0]!.features).toMatchObject({ Income: 1e20, Debt: -1e20 });
+
+    const { result: huge, metrics } = await withEmf(() =>
+      handler(event({ instances: [{ ...applicant, Age: -1e308 }] }), context),
+    );
+    expect(huge.statusCode).toBe(400);
+    expect(JSON.parse(huge.body).message).toBe(
+      'instances[0].Age is -1e+308, larger in magnitude than the prediction log stores (at most 9.99E+125).',
+    );
+    expect(values(metrics)).toEqual(['InvalidRequests=1', 'ServerErrors=0']);
+  });
+
   it('serves the model named in the path', async () => {
     const res = await handler(event({ instances: [applicant] }, { model: 'credit' }), context);
     expect(res.statusCode).toBe(200);

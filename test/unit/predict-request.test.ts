@@ -123,4 +123,58 @@ describe('validateInstances', () => {
     expect(result.refusal.message).toMatch(/^instances\[0\]\.Home .*\.$/);
     expect(result.refusal.message).not.toContain('more problem');
   });
+
+  it('scores and keeps every finite number the log can store, beyond 2^53 and down to 1E-130 included', () => {
+    const values = [1e20, -1e20, 9.99999999999999e125, -9.99999999999999e125, 1e-130, -1e-130, 0, -0];
+    const result = validateInstances(
+      credit.spec,
+      values.map((Income) => ({ ...applicant, Income })),
+      10,
+    );
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.rows.map((r) => r.Income)).toEqual(values);
+  });
+
+  it('refuses a number the prediction log cannot store, naming the field, the value and the range', () => {
+    const result = validateInstances(
+      credit.spec,
+      [
+        { ...applicant, Age: -1e308 },
+        { ...applicant, Income: 1e126 },
+        { ...applicant, Debt: 5e-324 },
+      ],
+      10,
+    );
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.refusal.status).toBe(400);
+    expect(result.refusal.details).toEqual([
+      {
+        instance: 0,
+        field: 'Age',
+        message: 'is -1e+308, larger in magnitude than the prediction log stores (at most 9.99E+125)',
+      },
+      {
+        instance: 1,
+        field: 'Income',
+        message: 'is 1e+126, larger in magnitude than the prediction log stores (at most 9.99E+125)',
+      },
+      {
+        instance: 2,
+        field: 'Debt',
+        message: 'is 5e-324, smaller in magnitude than the prediction log stores (at least 1E-130, or 0)',
+      },
+    ]);
+  });
+
+  it("refuses an instance with none of the model's features, and names them", () => {
+    const result = validateInstances(credit.spec, [applicant, {}, { Unknown: 1, Age: null }], 10);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.refusal.message).toMatch(
+      /^instances\[1\]\.\(instance\) has none of the model's features \(Seniority, Home, /,
+    );
+    expect(result.refusal.details?.map((d) => d.instance)).toEqual([1, 2]);
+  });
 });
