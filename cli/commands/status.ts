@@ -6,14 +6,12 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { lakeKeys } from '../../contracts/lake.ts';
 import type { DriftReport } from '../../core/drift/types.ts';
+import { TRAINING_LEASE } from '../../core/policy/lease.ts';
 import type { CliContext, TargetOptions } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { checkModelName, withModel, withTarget } from '../options.ts';
 import { buildStatusReport, formatStatusReport, type StatusReport } from '../status-report.ts';
 import type { Target } from '../target.ts';
-
-/** The lease the training state machine takes per model. */
-export const TRAINING_LEASE = 'training';
 
 /** How many recent actions the status lists unless told. */
 export const DEFAULT_ACTIONS = 20;

@@ -121,11 +121,10 @@ function parseJson(text: string, key: string): unknown {
 }
 
 /**
- * A version's drift baseline (`artifacts.baseline`). Without its own `score` (another version trained
- * on the same snapshot was evaluated last), the version's own scores come from its evaluation
- * artifact (`score`). Versions evaluated before the evaluation kept them, or trained before baselines
- * were built (they point at train.py's column statistics), are compared with the evaluation's
- * `scoreHistogram`, its mean estimated from the bins.
+ * A version's drift baseline: the features from its snapshot's baseline (`artifacts.baseline`), the
+ * scores from its own evaluation artifact (`score`). A version trained before baselines were built
+ * (it points at train.py's column statistics) is judged on its evaluation's `scoreHistogram` only,
+ * the mean estimated from the bins.
  */
 async function loadBaseline(
   model: string,
@@ -152,14 +151,12 @@ async function loadBaseline(
       }
     }
   }
-  const ownScore = features?.score?.trainingJobName ?? version.trainingJobName;
-  if (features?.score && ownScore === version.trainingJobName)
-    return { ok: true, baseline: features, key, notes };
+  // The scores are the version's own, kept with its evaluation: the snapshot's baseline file is shared
+  // by every version trained on the snapshot, and its `score` is that of the one evaluated last.
   if (features?.score) {
-    const { score: _other, ...rest } = features;
+    const { score: _shared, ...rest } = features;
     features = rest;
   }
-
   const evaluation = await deps.lake.tryGetText(version.artifacts.evaluation);
   const evaluated =
     evaluation === undefined
@@ -168,8 +165,6 @@ async function loadBaseline(
           scoreHistogram?: unknown;
           score?: unknown;
         });
-  // The version's own validation scores, kept with its evaluation (the snapshot's baseline holds those
-  // of the version evaluated on it last).
   const own = evaluated?.score as ScoreBaseline | undefined;
   if (
     features &&
@@ -180,8 +175,6 @@ async function loadBaseline(
   ) {
     return { ok: true, baseline: { ...features, score: own }, key, notes };
   }
-  if (ownScore !== version.trainingJobName)
-    notes.push(`${key} holds the scores of ${ownScore}, another version trained on the same snapshot`);
   const histogram = evaluated?.scoreHistogram;
   const hasHistogram =
     Array.isArray(histogram) &&

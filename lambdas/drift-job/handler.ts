@@ -10,10 +10,10 @@ import { DynamoPredictionLogReader } from '../shared/adapters/aws/dynamo-predict
 import { DynamoRegistryReader } from '../shared/adapters/aws/dynamo-registry-reader.ts';
 import { makeS3Client } from '../shared/adapters/aws/s3-client.ts';
 import { S3ObjectStore } from '../shared/adapters/aws/s3-object-store.ts';
+import { deployedModels } from '../shared/models.ts';
 import { observability } from '../shared/observability.ts';
 import { taskHandler } from '../shared/task-handler.ts';
 import { type DriftJobInput, runDriftJob } from './core.ts';
-import { deployedModels } from './models.ts';
 
 const env = parseFunctionEnv('drift-job');
 const { logger, metrics } = observability(env);

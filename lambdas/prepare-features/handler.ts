@@ -3,7 +3,7 @@ import { systemClock } from '../../core/ports.ts';
 import { checkTrainingJobPrefix } from '../../core/snapshot/training-request.ts';
 import { makeS3Client } from '../shared/adapters/aws/s3-client.ts';
 import { S3ObjectStore } from '../shared/adapters/aws/s3-object-store.ts';
-import { findModel } from '../shared/models.ts';
+import { deployedModels } from '../shared/models.ts';
 import { observability } from '../shared/observability.ts';
 import { taskHandler } from '../shared/task-handler.ts';
 import { type PrepareEnv, type PrepareInput, prepareFeatures } from './core.ts';
@@ -21,6 +21,11 @@ const settings: PrepareEnv = {
 // Every request reads and writes the lake: the client is built once, with the function.
 const lake = new S3ObjectStore(makeS3Client(), env.LAKE_BUCKET);
 
-export const handler = taskHandler(logger, (input: PrepareInput) =>
-  prepareFeatures(input, findModel, { lake, clock: systemClock, env: settings }),
-);
+export const handler = taskHandler(logger, async (input: PrepareInput) => {
+  const models = await deployedModels();
+  return prepareFeatures(input, (name) => models.find((m) => m.name === name), {
+    lake,
+    clock: systemClock,
+    env: settings,
+  });
+});
