@@ -122,6 +122,23 @@ export const functionEnv = {
     SERVING_MODE: servingMode,
     /** `mlops-<stage>`, in serving mode `endpoint`. */
     ENDPOINT_PREFIX: z.optional(nonEmpty),
+    /** `<apiKeyId>=<client>,...`: the client each API key belongs to (the config's `clients`). */
+    CLIENT_KEYS: z.optional(nonEmpty),
+    /** The idempotency table (Powertools' layout: `id` key, `expiration` TTL). */
+    IDEMPOTENCY_TABLE: z.optional(nonEmpty),
+    /** How long a request's answer is kept for a retry with the same Idempotency-Key. */
+    IDEMPOTENCY_TTL_SECONDS: z.optional(positiveWhole),
+    /** The function that scores shadow copies, invoked asynchronously. */
+    SHADOW_FUNCTION: z.optional(nonEmpty),
+  }),
+  /** Scores a shadow's copy of a request, invoked asynchronously by predict; never answers a client. */
+  shadow: z.object({
+    ...common,
+    ...lake,
+    ...registry,
+    ...logWriter,
+    SERVING_MODE: servingMode,
+    ENDPOINT_PREFIX: z.optional(nonEmpty),
   }),
   'drift-job': z.object({ ...common, ...lake, ...registry, ...logReader }),
 } as const;

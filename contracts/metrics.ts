@@ -25,6 +25,16 @@ export const FEATURE_DIMENSION = 'Feature';
  */
 export const VARIANT_DIMENSION = 'Variant';
 
+/**
+ * The dimension naming the API client (the config's `clients[].name`) on the predict function's
+ * metrics. Each of those is emitted under two sets, `[Model]` (what the alarms watch) and
+ * `[Model, Client]`, so a client can be metered and watched alone.
+ */
+export const CLIENT_DIMENSION = 'Client';
+
+/** The client of a request that carried no API key the config declares (a direct invocation). */
+export const ANONYMOUS_CLIENT = 'anonymous';
+
 /** A CloudWatch unit, spelled as CloudWatch and EMF spell it. */
 export type MetricUnitName = 'Count' | 'Milliseconds' | 'None';
 
@@ -49,6 +59,12 @@ export const platformMetrics = {
    * is the 5xx rate, as API Gateway's own 5XXError.
    */
   serverErrors: { name: 'ServerErrors', unit: 'Count' },
+  /** Shadow copies of requests that could not be handed to the shadow function (predict). */
+  shadowHandoffFailures: { name: 'ShadowHandoffFailures', unit: 'Count' },
+  /** Requests answered 503 at once because the endpoint variant's circuit is open (predict, endpoint mode). */
+  circuitOpen: { name: 'CircuitOpen', unit: 'Count' },
+  /** Requests answered from the idempotency store: a retry with a known Idempotency-Key (predict). */
+  idempotentReplays: { name: 'IdempotentReplays', unit: 'Count' },
   /** Prediction-log rows that could not be written (predict). */
   predictionLogWriteFailures: { name: 'PredictionLogWriteFailures', unit: 'Count' },
   /** PSI of the served scores against the validation scores (drift job). */

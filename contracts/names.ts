@@ -11,3 +11,22 @@
 export function trainingJobPrefix(stage: string): string {
   return `mlops-${stage}--`;
 }
+
+/**
+ * The name of a client's API key in a stage: `mlops-<stage>--client-<client>`. The CLI finds a
+ * deployed stage's keys by this prefix, and the twin names the client of each key it issues by it.
+ */
+export function apiKeyName(stage: string, client: string): string {
+  return `${apiKeyPrefix(stage)}${client}`;
+}
+
+/** The prefix of every API key name of a stage. */
+export function apiKeyPrefix(stage: string): string {
+  return `mlops-${stage}--client-`;
+}
+
+/** The client an API key's name belongs to in a stage, or undefined for a name the platform did not give. */
+export function clientOfApiKeyName(stage: string, name: string): string | undefined {
+  const prefix = apiKeyPrefix(stage);
+  return name.startsWith(prefix) && name.length > prefix.length ? name.slice(prefix.length) : undefined;
+}

@@ -122,3 +122,9 @@ export interface TwinMonitoringSummary {
   /** Things that run but may not behave as on AWS (an alarm on a metric the twin does not record, ...). */
   warnings: string[];
 }
+
+/** `GET /_twin/keys`: the API key the twin issued to each client of the config; clients send it as `x-api-key`. */
+export interface TwinApiKey {
+  client: string;
+  key: string;
+}

@@ -19,6 +19,11 @@ export interface PredictionRecord {
   score: number | null;
   label: string | null;
   latencyMs: number;
+  /**
+   * The client that sent the request: the name its API key is declared under in the config
+   * (`clients`), or `anonymous` for a request that carried no known key (a direct invocation).
+   */
+  client?: string;
   /** Why the model did not score this instance (its serving variant failed). */
   error?: string;
 }

@@ -50,13 +50,44 @@ export const platformConfigSchema = z
     defaultModel: z.string().default('credit'),
     /** An e-mail address subscribed to the operator topic (optional). */
     operatorEmail: z.email().optional(),
-    apiThrottle: z
-      .object({
-        rateLimit: z.number().positive().default(50),
-        burstLimit: z.number().int().positive().default(100),
+    /**
+     * The prediction API's clients: each gets its own API key (named `mlops-<stage>--client-<name>`)
+     * and usage plan, so that one can be throttled, metered (its name is on every log row and metric)
+     * or revoked alone. `npx mlops keys` prints their keys.
+     */
+    clients: z
+      .array(
+        z
+          .object({
+            name: z
+              .string()
+              .regex(
+                /^[a-z][a-z0-9-]{0,31}$/,
+                'must be 1-32 lower-case letters, digits or -, starting with a letter',
+              )
+              .refine((s) => !s.includes('--') && s !== 'anonymous', {
+                error: 'must not contain "--" nor be "anonymous" (the name of requests with no key)',
+              }),
+            /** Steady-state requests per second. */
+            rateLimit: z.number().positive().default(50),
+            /** Burst size in requests. */
+            burstLimit: z.number().int().positive().default(100),
+            /** Requests allowed per period (none: no quota). */
+            quota: z
+              .object({
+                limit: z.number().int().positive(),
+                period: z.enum(['DAY', 'WEEK', 'MONTH']),
+              })
+              .strict()
+              .optional(),
+          })
+          .strict(),
+      )
+      .min(1, 'declare at least one client')
+      .refine((cs) => new Set(cs.map((c) => c.name)).size === cs.length, {
+        error: 'client names must be unique',
       })
-      .strict()
-      .default({ rateLimit: 50, burstLimit: 100 }),
+      .default([{ name: 'default', rateLimit: 50, burstLimit: 100 }]),
     /**
      * How predictions are scored. `lambda`: the predict function scores with the TypeScript scorer
      * (no endpoint; cheapest for tree models). `endpoint`: each model gets a SageMaker real-time

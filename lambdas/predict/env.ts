@@ -54,6 +54,10 @@ const rules = [
   ['MODEL_NAMES', nameList, 'required'],
   ['SERVING_MODE', servingMode, 'required'],
   ['ENDPOINT_PREFIX', nonEmpty, 'optional'],
+  ['CLIENT_KEYS', nonEmpty, 'optional'],
+  ['IDEMPOTENCY_TABLE', nonEmpty, 'optional'],
+  ['IDEMPOTENCY_TTL_SECONDS', positiveWhole, 'optional'],
+  ['SHADOW_FUNCTION', nonEmpty, 'optional'],
 ] as const satisfies readonly (readonly [keyof PredictEnv, Rule<unknown>, 'required' | 'optional'])[];
 
 // Compiles only while every variable of the contract has a rule above.

@@ -35,7 +35,7 @@ export class ServingStack extends Stack {
       predictionLog: data.predictionLog,
       defaultModel: config.defaultModel,
       predictionLogTtlDays: config.predictionLogTtlDays,
-      throttle: config.apiThrottle,
+      throttle: { rateLimit: config.clients[0]!.rateLimit, burstLimit: config.clients[0]!.burstLimit },
       accessLogEncryptionKey: data.key,
       ...(config.serving.mode === 'endpoint' ? { endpointPrefix: endpointPrefix(config.stage) } : {}),
     });

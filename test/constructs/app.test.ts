@@ -122,14 +122,16 @@ describe('the platform app', () => {
       encoding: 'utf8',
       env: {
         ...process.env,
-        CDK_CONTEXT_JSON: JSON.stringify({ mlops: { stage: 'Bad Stage', apiThrottle: { rateLimit: -1 } } }),
+        CDK_CONTEXT_JSON: JSON.stringify({
+          mlops: { stage: 'Bad Stage', clients: [{ name: 'a', rateLimit: -1 }] },
+        }),
         CDK_OUTDIR: mkdtempSync(join(tmpdir(), 'mlops-bad-config-')),
       },
     });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('Invalid platform config');
     expect(result.stderr).toContain('- stage:');
-    expect(result.stderr).toContain('- apiThrottle.rateLimit:');
+    expect(result.stderr).toContain('- clients.0.rateLimit:');
     expect(result.stderr).not.toMatch(/^\s+at /m);
   });
 

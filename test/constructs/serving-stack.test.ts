@@ -14,7 +14,10 @@ let synth: SynthResult;
 let template: Template;
 
 beforeAll(() => {
-  synth = synthPlatform({ bundle: ['Serving'], config: { apiThrottle: { rateLimit: 7, burstLimit: 11 } } });
+  synth = synthPlatform({
+    bundle: ['Serving'],
+    config: { clients: [{ name: 'default', rateLimit: 7, burstLimit: 11 }] },
+  });
   template = Template.fromStack(synth.stacks.serving);
 });
 
