@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { type MachineKind, stackOutputs } from '../contracts/outputs.ts';
 import type { AlarmStateValue, TwinInfo } from '../contracts/twin-api.ts';
+import { GatewayValidation } from './gateway-validation.ts';
 import { LOCAL_REGION } from './template.ts';
 import type { LocalTwin } from './twin.ts';
 
@@ -49,6 +50,7 @@ const STATES: readonly AlarmStateValue[] = ['OK', 'ALARM', 'INSUFFICIENT_DATA'];
 
 export function createTwinServer(twin: LocalTwin): Server {
   const apiFn = twin.apiFunctionArn();
+  const gateway = GatewayValidation.fromResolver(twin.resolver);
   const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
@@ -62,15 +64,23 @@ export function createTwinServer(twin: LocalTwin): Server {
         const requestId = randomUUID();
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
+        // API Gateway validates the body against the route's request model before the function runs.
+        const refused = gateway.validate({ method: req.method ?? 'GET', path, headers, body, requestId });
+        if (refused) return void res.writeHead(refused.statusCode, refused.headers).end(refused.body);
+        const route = gateway.route(path);
         const event = {
-          resource: predict[1] ? '/v1/models/{model}/predict' : '/v1/predict',
+          resource: route?.resource ?? (predict[1] ? '/v1/models/{model}/predict' : '/v1/predict'),
           path,
           httpMethod: req.method ?? 'GET',
           headers,
           multiValueHeaders: {},
           queryStringParameters: null,
           multiValueQueryStringParameters: null,
-          pathParameters: predict[1] ? { model: decodeURIComponent(predict[1]) } : null,
+          pathParameters: route
+            ? route.pathParameters
+            : predict[1]
+              ? { model: decodeURIComponent(predict[1]) }
+              : null,
           stageVariables: null,
           requestContext: { requestId, httpMethod: req.method, path, stage: 'local' },
           body: body === '' ? null : body,

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { ModelRegistryPort } from '../../core/ports.ts';
 import { type HttpRequest, type HttpResponse, problem } from './http.ts';
 import type { LoadedVersion } from './model-cache.ts';
-import { parseRequest, type Refusal, validateInstances } from './request.ts';
+import { deployedLimits, parseRequest, type Refusal, validateInstances } from './request.ts';
 import { type Route, routeRequest } from './routing.ts';
 import { loadVersion, type ServingDeps, serve } from './serving.ts';
 
@@ -77,7 +77,8 @@ async function answer(
     );
   };
 
-  const parsed = parseRequest(req);
+  // Too many instances for the deployed model is a 413 before the registry or any model is read.
+  const parsed = parseRequest(req, await deployedLimits(model));
   if (!parsed.ok) return refuse(parsed.refusal);
 
   let route: Route;

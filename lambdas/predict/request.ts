@@ -1,17 +1,38 @@
 /**
- * Request parsing and validation, pure: the envelope (method, content type, a JSON object holding
- * `instances` and nothing else) before any model is looked up, and the instances against the
- * serving version's feature spec once it is known. A refusal names what was wrong.
+ * Request parsing and validation, pure: the envelope (method, content type, size, a JSON object
+ * holding `instances` and nothing else, at most the deployed model's number of them) before any
+ * model is looked up, and the instances against the serving version's feature spec once it is
+ * known. A refusal names what was wrong.
+ *
+ * These are the checks of the request model API Gateway validates against
+ * (core/serving/request-schema.ts), from the same constants: the twin and direct invocations have
+ * no gateway, and a property test holds the two to each other. Beyond the schema, the function
+ * refuses what JSON Schema cannot say: a body over {@link MAX_BODY_BYTES}, and strings that are not
+ * well-formed Unicode (a lone surrogate, sent as a `\ud800` escape, could not be stored as sent).
  */
 
 import type { FeatureSpec } from '../../core/features/spec.ts';
 import { type CleanRow, validateRow } from '../../core/features/transform.ts';
+import {
+  LOG_MAGNITUDE_LIMIT,
+  LOG_MIN_MAGNITUDE,
+  MAX_CATEGORY_LENGTH,
+} from '../../core/serving/request-schema.ts';
+import { deployedModels } from '../shared/models.ts';
 import { type HttpRequest, header, type InstanceError } from './http.ts';
+
+/**
+ * The largest body the function reads, in bytes. The largest request a deployed model admits
+ * written compactly is far smaller (100 credit instances with every category at its longest are
+ * about 350 KB); API Gateway's own limit is 10 MB and Lambda's 6 MB, so without this a client could
+ * make the function parse megabytes of whitespace or junk before being told no.
+ */
+export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Why a request is refused before it reaches a model. */
 export interface Refusal {
-  status: 400 | 405 | 415;
-  error: 'InvalidRequest' | 'MethodNotAllowed' | 'UnsupportedMediaType';
+  status: 400 | 405 | 413 | 415;
+  error: 'InvalidRequest' | 'MethodNotAllowed' | 'PayloadTooLarge' | 'UnsupportedMediaType';
   message: string;
   details?: InstanceError[];
 }
@@ -27,9 +48,33 @@ const invalid = (message: string, details?: InstanceError[]): { ok: false; refus
   refusal: { status: 400, error: 'InvalidRequest', message, ...(details ? { details } : {}) },
 });
 
-/** Parses a request's envelope: POST, `application/json`, `{"instances": [...]}` with at least one. */
+const tooLarge = (message: string): { ok: false; refusal: Refusal } => ({
+  ok: false,
+  refusal: { status: 413, error: 'PayloadTooLarge', message },
+});
+
+/** Limits known before any model is loaded: the deployed definition's, when the model is deployed. */
+export interface RequestLimits {
+  /** The deployed definition's `serving.maxInstancesPerRequest`, when the model is deployed. */
+  maxInstances?: number;
+}
+
+/**
+ * The limits of a model as deployed: its definition is compiled into the bundle, so this reads no
+ * table or object. A model that is not deployed has none here (its request is answered 404 later).
+ */
+export async function deployedLimits(model: string): Promise<RequestLimits> {
+  const def = (await deployedModels()).find((m) => m.name === model);
+  return def ? { maxInstances: def.serving.maxInstancesPerRequest } : {};
+}
+
+/**
+ * Parses a request's envelope: POST, `application/json`, at most {@link MAX_BODY_BYTES},
+ * `{"instances": [...]}` with at least one and at most `limits.maxInstances` (else 413).
+ */
 export function parseRequest(
   req: Pick<HttpRequest, 'method' | 'headers' | 'body' | 'isBase64Encoded'>,
+  limits: RequestLimits = {},
 ): ParsedRequest {
   if (req.method.toUpperCase() !== 'POST') {
     return {
@@ -48,8 +93,12 @@ export function parseRequest(
       },
     };
   }
-  const text =
-    req.body == null ? '' : req.isBase64Encoded ? Buffer.from(req.body, 'base64').toString('utf8') : req.body;
+  const bytes =
+    req.body == null ? Buffer.alloc(0) : Buffer.from(req.body, req.isBase64Encoded ? 'base64' : 'utf8');
+  if (bytes.length > MAX_BODY_BYTES) {
+    return tooLarge(`The body is ${bytes.length} bytes; at most ${MAX_BODY_BYTES} are accepted.`);
+  }
+  const text = bytes.toString('utf8');
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -65,15 +114,31 @@ export function parseRequest(
   if (instances.length === 0) return invalid('"instances" is empty: send at least one instance.');
   const extraKeys = Object.keys(body).filter((k) => k !== 'instances');
   if (extraKeys.length > 0) return invalid(`Unknown top-level field(s): ${extraKeys.join(', ')}.`);
+  if (limits.maxInstances !== undefined && instances.length > limits.maxInstances)
+    return tooMany(instances.length, limits.maxInstances);
   return { ok: true, instances };
 }
 
-/**
- * The magnitudes a DynamoDB number holds (the prediction log stores every feature value sent): from
- * 1E-130 up to 9.99…E+125, that is below 1E+126.
- */
-const LOG_MAGNITUDE_LIMIT = 1e126;
-const LOG_MIN_MAGNITUDE = 1e-130;
+function tooMany(count: number, max: number): { ok: false; refusal: Refusal } {
+  return tooLarge(`"instances" has ${count} items; at most ${max} are allowed per request.`);
+}
+
+/** A string's length in code points, as JSON Schema's `maxLength` counts it (a lone surrogate is one). */
+export function codePointLength(s: string): number {
+  let n = 0;
+  for (const _ of s) n += 1;
+  return n;
+}
+
+/** Why a categorical value cannot be taken as sent, or undefined when it can. */
+function unstorableCategory(value: string): string | undefined {
+  if (!(value as string & { isWellFormed(): boolean }).isWellFormed())
+    return 'is not well-formed Unicode (it holds a lone surrogate, such as "\\ud800")';
+  const length = codePointLength(value);
+  if (length > MAX_CATEGORY_LENGTH)
+    return `is ${length} characters long; a category is at most ${MAX_CATEGORY_LENGTH}`;
+  return undefined;
+}
 
 /** Why a number the spec accepts cannot be logged, or undefined when it can. */
 function unloggable(value: number): string | undefined {
@@ -95,11 +160,7 @@ export function validateInstances(
   instances: readonly unknown[],
   maxInstances: number,
 ): ValidatedInstances {
-  if (instances.length > maxInstances) {
-    return invalid(
-      `"instances" has ${instances.length} items; at most ${maxInstances} are allowed per request.`,
-    );
-  }
+  if (instances.length > maxInstances) return tooMany(instances.length, maxInstances);
   const rows: CleanRow[] = [];
   const errors: InstanceError[] = [];
   for (const [i, instance] of instances.entries()) {
@@ -125,7 +186,12 @@ export function validateInstances(
     let storable = true;
     for (const f of spec.features) {
       const value = res.row[f.name];
-      const why = typeof value === 'number' ? unloggable(value) : undefined;
+      const why =
+        typeof value === 'number'
+          ? unloggable(value)
+          : typeof value === 'string'
+            ? unstorableCategory(value)
+            : undefined;
       if (why) {
         errors.push({ instance: i, field: f.name, message: why });
         storable = false;

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { requestSchema } from '../../core/serving/request-schema.ts';
 import { acknowledgeWildcards, nagText } from '../nag.ts';
 import type { DataLake } from './data-lake.ts';
 import { type FunctionSettings, MlopsFunction } from './mlops-function.ts';
@@ -55,10 +56,14 @@ export interface PredictionApiProps {
 }
 
 /**
- * The prediction API: a regional REST API with `POST /v1/predict` (default model) and
- * `POST /v1/models/{model}/predict`, both proxied to the predict function. Clients authenticate with an
- * API key whose usage plan throttles them; bodies must be JSON objects; access logs go to an encrypted
- * log group; execution logging (errors) and X-Ray tracing are on.
+ * The prediction API: a regional REST API with `POST /v1/predict` (default model),
+ * `POST /v1/models/<model>/predict` for each deployed model, and `POST /v1/models/{model}/predict` for
+ * any other name, all proxied to the predict function. Each model's routes validate the body against
+ * a request model generated from its definition (core/serving/request-schema.ts), so a malformed
+ * request is answered 400 by API Gateway, naming the problem, before the function runs; a name that
+ * is no deployed model reaches the function, which answers 404. Clients authenticate with an API key
+ * whose usage plan throttles them; access logs go to an encrypted log group; execution logging
+ * (errors) and X-Ray tracing are on.
  */
 export class PredictionApi extends Construct {
   /** The predict function. */
@@ -107,6 +112,8 @@ export class PredictionApi extends Construct {
         MODEL_NAMES: models.join(','),
         SERVING_MODE: servingMode,
       },
+      // The deployed definitions decide a request's size limits before any model is loaded.
+      includeModelDefinitions: true,
       // The SageMaker runtime client is bundled only where the function serves from endpoints.
       bundleConstants: { __MLOPS_SERVING_MODE__: JSON.stringify(servingMode) },
     })
@@ -159,26 +166,54 @@ export class PredictionApi extends Construct {
       validateRequestBody: true,
       validateRequestParameters: true,
     });
-    const requestModel = this.api.addModel('PredictRequest', {
-      contentType: 'application/json',
-      description:
-        'A prediction request: a JSON object; the handler validates its fields against the feature spec.',
-      schema: { schema: apigw.JsonSchemaVersion.DRAFT4, type: apigw.JsonSchemaType.OBJECT },
+    // A body the request model refuses is answered with the validator's own words, as the function
+    // answers its refusals: {"error", "message", "requestId"}. A gateway response template is not
+    // VTL: only $context variables are substituted, their text escaped for the JSON string.
+    this.api.addGatewayResponse('BadRequestBody', {
+      type: apigw.ResponseType.BAD_REQUEST_BODY,
+      statusCode: '400',
+      responseHeaders: { 'Content-Type': "'application/json'" },
+      templates: {
+        'application/json':
+          '{"error":"InvalidRequest","message":"$context.error.validationErrorString","requestId":"$context.requestId"}',
+      },
     });
     const integration = new apigw.LambdaIntegration(this.handler, { proxy: true, allowTestInvoke: false });
-    const methodOptions: apigw.MethodOptions = {
+    const byName = new Map(props.functions.models.map((m) => [m.name, m]));
+    const modelOf = (name: string): apigw.IModel =>
+      this.api.addModel(`PredictRequest-${name}`, {
+        contentType: 'application/json',
+        description: `A prediction request for model ${name}, generated from its definition.`,
+        schema: requestSchema(byName.get(name)!) as apigw.JsonSchema,
+      });
+    const requestModels = new Map(models.map((name) => [name, modelOf(name)]));
+    const validated = (name: string): apigw.MethodOptions => ({
       apiKeyRequired: true,
       requestValidator: validator,
-      requestModels: { 'application/json': requestModel },
-    };
+      requestModels: { 'application/json': requestModels.get(name)! },
+    });
 
     const v1 = this.api.root.addResource('v1');
-    v1.addResource('predict').addMethod('POST', integration, methodOptions);
-    v1.addResource('models')
+    v1.addResource('predict').addMethod('POST', integration, validated(props.defaultModel));
+    const modelsResource = v1.addResource('models');
+    for (const name of models) {
+      modelsResource.addResource(name).addResource('predict').addMethod('POST', integration, validated(name));
+    }
+    // Any other name: API Gateway prefers the literal resources above, so only names that are no
+    // deployed model get here, and the function answers them 404 naming the model (rather than API
+    // Gateway's 403 "Missing Authentication Token" for a path it has no resource for).
+    const anyRequest = this.api.addModel('PredictRequest', {
+      contentType: 'application/json',
+      description: 'A prediction request for a model this stage does not deploy: a JSON object.',
+      schema: { schema: apigw.JsonSchemaVersion.DRAFT4, type: apigw.JsonSchemaType.OBJECT },
+    });
+    modelsResource
       .addResource('{model}')
       .addResource('predict')
       .addMethod('POST', integration, {
-        ...methodOptions,
+        apiKeyRequired: true,
+        requestValidator: validator,
+        requestModels: { 'application/json': anyRequest },
         requestParameters: { 'method.request.path.model': true },
       });
 

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { parseRequest, validateInstances } from '../../lambdas/predict/request.ts';
+import { MAX_CATEGORY_LENGTH } from '../../core/serving/request-schema.ts';
+import {
+  codePointLength,
+  deployedLimits,
+  MAX_BODY_BYTES,
+  parseRequest,
+  validateInstances,
+} from '../../lambdas/predict/request.ts';
 import { credit } from '../support/fixtures.ts';
 import { applicant } from '../support/requests.ts';
 
@@ -76,6 +83,37 @@ describe('parseRequest', () => {
   it('refuses a null body as invalid JSON', () => {
     expect(parseRequest(request(null))).toMatchObject({ ok: false, refusal: { status: 400 } });
   });
+
+  it('GIVEN more instances than the deployed limit WHEN parsed THEN 413 PayloadTooLarge naming both counts', () => {
+    const body = JSON.stringify({ instances: [applicant, applicant, applicant] });
+    expect(parseRequest(request(body), { maxInstances: 2 })).toEqual({
+      ok: false,
+      refusal: {
+        status: 413,
+        error: 'PayloadTooLarge',
+        message: '"instances" has 3 items; at most 2 are allowed per request.',
+      },
+    });
+    expect(parseRequest(request(body), { maxInstances: 3 }).ok).toBe(true);
+  });
+
+  it('GIVEN a body over the byte limit WHEN parsed THEN 413 before it is parsed, naming its size', () => {
+    const body = `{"instances": [${' '.repeat(MAX_BODY_BYTES)}]}`;
+    const parsed = parseRequest(request(body));
+    expect(parsed).toMatchObject({
+      ok: false,
+      refusal: {
+        status: 413,
+        error: 'PayloadTooLarge',
+        message: `The body is ${MAX_BODY_BYTES + 17} bytes; at most ${MAX_BODY_BYTES} are accepted.`,
+      },
+    });
+  });
+
+  it("GIVEN the deployed models WHEN their limits are read THEN a deployed model has its definition's, another none", async () => {
+    expect(await deployedLimits('credit')).toEqual({ maxInstances: credit.serving.maxInstancesPerRequest });
+    expect(await deployedLimits('no-such-model')).toEqual({});
+  });
 });
 
 describe('validateInstances', () => {
@@ -86,13 +124,13 @@ describe('validateInstances', () => {
     expect(result.rows.map((r) => r.Seniority)).toEqual([9, 2]);
   });
 
-  it('refuses more instances than the version allows, naming both counts', () => {
+  it('refuses more instances than the version allows with 413, naming both counts', () => {
     const result = validateInstances(credit.spec, [applicant, applicant, applicant], 2);
     expect(result).toEqual({
       ok: false,
       refusal: {
-        status: 400,
-        error: 'InvalidRequest',
+        status: 413,
+        error: 'PayloadTooLarge',
         message: '"instances" has 3 items; at most 2 are allowed per request.',
       },
     });
@@ -176,5 +214,44 @@ describe('validateInstances', () => {
       /^instances\[1\]\.\(instance\) has none of the model's features \(Seniority, Home, /,
     );
     expect(result.refusal.details?.map((d) => d.instance)).toEqual([1, 2]);
+  });
+
+  it('GIVEN a category longer than the limit in code points WHEN validated THEN refused naming the field and the length', () => {
+    const atLimit = '😀'.repeat(MAX_CATEGORY_LENGTH);
+    expect(atLimit.length).toBe(2 * MAX_CATEGORY_LENGTH);
+    expect(codePointLength(atLimit)).toBe(MAX_CATEGORY_LENGTH);
+    expect(validateInstances(credit.spec, [{ ...applicant, Home: atLimit }], 10).ok).toBe(true);
+    const result = validateInstances(credit.spec, [{ ...applicant, Home: `${atLimit}x` }], 10);
+    expect(result).toMatchObject({
+      ok: false,
+      refusal: {
+        status: 400,
+        message: `instances[0].Home is ${MAX_CATEGORY_LENGTH + 1} characters long; a category is at most ${MAX_CATEGORY_LENGTH}.`,
+      },
+    });
+  });
+
+  it('GIVEN a lone surrogate in a category WHEN validated THEN refused as not well-formed Unicode', () => {
+    const parsed = parseRequest(request('{"instances": [{"Home": "rent\\ud800", "Age": 30}]}'));
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    const result = validateInstances(credit.spec, parsed.instances, 10);
+    expect(result).toMatchObject({
+      ok: false,
+      refusal: {
+        status: 400,
+        message: expect.stringMatching(/^instances\[0\]\.Home is not well-formed Unicode/),
+      },
+    });
+    // A surrogate pair is one well-formed code point.
+    expect(validateInstances(credit.spec, [{ ...applicant, Home: '\ud83d\ude00' }], 10).ok).toBe(true);
+  });
+
+  it('GIVEN a field that is not a feature WHEN validated THEN refused naming it', () => {
+    const result = validateInstances(credit.spec, [{ ...applicant, Status: 'good' }], 10);
+    expect(result).toMatchObject({
+      ok: false,
+      refusal: { status: 400, message: 'instances[0].Status is not a feature of this model.' },
+    });
   });
 });

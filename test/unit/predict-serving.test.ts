@@ -241,7 +241,7 @@ describe('handlePredict with in-memory ports', () => {
       deps,
     );
     expect(wrongMethod.statusCode).toBe(405);
-    expect(tooMany.statusCode).toBe(400);
+    expect(tooMany.statusCode).toBe(413);
     expect(metrics).toEqual([
       { model: 'credit', metric: 'serverErrors', value: 0 },
       { model: 'credit', metric: 'invalidRequests', value: 1 },
