@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { ModelRegistryPort } from '../../core/ports.ts';
 import { type HttpRequest, type HttpResponse, problem } from './http.ts';
 import type { LoadedVersion } from './model-cache.ts';
-import { deployedLimits, parseRequest, type Refusal, validateInstances } from './request.ts';
+import { deployedLimits, modelInPath, parseRequest, type Refusal, validateInstances } from './request.ts';
 import { type Route, routeRequest } from './routing.ts';
 import { loadVersion, type ServingDeps, serve } from './serving.ts';
 
@@ -37,7 +37,7 @@ export interface PredictDeps extends ServingDeps {
 export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promise<HttpResponse> {
   const started = deps.clock.now().getTime();
   const requestId = req.requestId ?? randomUUID();
-  const model = req.modelParam ?? deps.defaultModel;
+  const model = req.modelParam ?? modelInPath(req.path) ?? deps.defaultModel;
   let res: HttpResponse;
   const counted = { inRate: true };
   try {

@@ -60,6 +60,21 @@ export interface RequestLimits {
 }
 
 /**
+ * The model a path names (`.../models/<model>/predict`), or undefined for `/v1/predict`. A deployed
+ * model's route is a literal resource, for which API Gateway sends no path parameters, so the name
+ * is read from the path itself.
+ */
+export function modelInPath(path: string): string | undefined {
+  const found = /\/models\/([^/]+)\/predict\/?$/.exec(path);
+  if (!found) return undefined;
+  try {
+    return decodeURIComponent(found[1]!);
+  } catch {
+    return found[1]!;
+  }
+}
+
+/**
  * The limits of a model as deployed: its definition is compiled into the bundle, so this reads no
  * table or object. A model that is not deployed has none here (its request is answered 404 later).
  */

@@ -4,6 +4,7 @@ import {
   codePointLength,
   deployedLimits,
   MAX_BODY_BYTES,
+  modelInPath,
   parseRequest,
   validateInstances,
 } from '../../lambdas/predict/request.ts';
@@ -253,5 +254,12 @@ describe('validateInstances', () => {
       ok: false,
       refusal: { status: 400, message: 'instances[0].Status is not a feature of this model.' },
     });
+  });
+
+  it('GIVEN a literal model route WHEN its path is read THEN the model it names, none for the default route', () => {
+    expect(modelInPath('/v1/models/credit/predict')).toBe('credit');
+    expect(modelInPath('/base/v1/models/churn-2/predict/')).toBe('churn-2');
+    expect(modelInPath('/v1/models/a%20b/predict')).toBe('a b');
+    expect(modelInPath('/v1/predict')).toBeUndefined();
   });
 });
