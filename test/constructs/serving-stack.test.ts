@@ -2,12 +2,14 @@ import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { requestSchema } from '../../core/serving/request-schema.ts';
 import { buildConfig, loadModels } from '../../lib/config.ts';
 import { DataLake } from '../../lib/constructs/data-lake.ts';
 import { ModelRegistry } from '../../lib/constructs/model-registry.ts';
 import { PredictionApi } from '../../lib/constructs/prediction-api.ts';
 import { PredictionLog } from '../../lib/constructs/prediction-log.ts';
 import { MODELS_DIR } from '../../lib/paths.ts';
+import { credit } from '../support/fixtures.ts';
 import { type SynthResult, synthPlatform } from './fixture.ts';
 
 let synth: SynthResult;
@@ -30,14 +32,14 @@ describe('ServingStack', () => {
     });
   });
 
-  it('GIVEN the routes WHEN synthesized THEN POST /v1/predict and POST /v1/models/{model}/predict proxy to predict', () => {
+  it('GIVEN the routes WHEN synthesized THEN POST /v1/predict, /v1/models/<model>/predict per model and /v1/models/{model}/predict proxy to predict', () => {
     const resources = template.findResources('AWS::ApiGateway::Resource');
     const parts = Object.values(resources)
       .map((r) => r.Properties.PathPart)
       .sort();
-    expect(parts).toEqual(['models', 'predict', 'predict', 'v1', '{model}'].sort());
+    expect(parts).toEqual(['credit', 'models', 'predict', 'predict', 'predict', 'v1', '{model}'].sort());
     const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
-    expect(methods).toHaveLength(2);
+    expect(methods).toHaveLength(3);
     const predictFn = synth.stacks.serving.getLogicalId(
       synth.stacks.serving.prediction.handler.node.defaultChild as CfnElement,
     );
@@ -54,16 +56,40 @@ describe('ServingStack', () => {
     });
   });
 
-  it('GIVEN the methods WHEN synthesized THEN bodies are validated as JSON objects', () => {
+  it("GIVEN the methods WHEN synthesized THEN every body is validated, a deployed model's against the request model generated from its definition", () => {
     template.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestBody: true });
-    template.hasResourceProperties('AWS::ApiGateway::Model', {
-      ContentType: 'application/json',
-      Schema: Match.objectLike({ type: 'object' }),
-    });
-    for (const method of Object.values(template.findResources('AWS::ApiGateway::Method'))) {
+    const models = template.findResources('AWS::ApiGateway::Model');
+    const generated = Object.entries(models).find(
+      ([, m]) => JSON.stringify(m.Properties.Schema) === JSON.stringify(requestSchema(credit)),
+    );
+    expect(generated, 'the credit request model').toBeDefined();
+    expect(generated![1].Properties.ContentType).toBe('application/json');
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
+    for (const method of methods) {
       expect(method.Properties.RequestValidatorId).toBeDefined();
       expect(method.Properties.RequestModels).toHaveProperty(['application/json']);
     }
+    // /v1/predict and /v1/models/credit/predict use the generated model; {model} a JSON object.
+    const usingGenerated = methods.filter(
+      (m) => m.Properties.RequestModels['application/json'].Ref === generated![0],
+    );
+    expect(usingGenerated).toHaveLength(2);
+    const other = methods.find((m) => m.Properties.RequestParameters?.['method.request.path.model']);
+    expect(models[other!.Properties.RequestModels['application/json'].Ref]!.Properties.Schema).toMatchObject({
+      type: 'object',
+    });
+  });
+
+  it('GIVEN a body the request model refuses WHEN API Gateway answers THEN its 400 is JSON naming the problem and the request', () => {
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'BAD_REQUEST_BODY',
+      StatusCode: '400',
+      ResponseParameters: { 'gatewayresponse.header.Content-Type': "'application/json'" },
+      ResponseTemplates: {
+        'application/json':
+          '{"error":"InvalidRequest","message":"$context.error.validationErrorString","requestId":"$context.requestId"}',
+      },
+    });
   });
 
   it('GIVEN apiThrottle in the config WHEN synthesized THEN the API key belongs to a usage plan with that throttle', () => {
