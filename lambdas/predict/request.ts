@@ -7,8 +7,10 @@
  * These are the checks of the request model API Gateway validates against
  * (core/serving/request-schema.ts), from the same constants: the twin and direct invocations have
  * no gateway, and a property test holds the two to each other. Beyond the schema, the function
- * refuses what JSON Schema cannot say: a body over {@link MAX_BODY_BYTES}, and strings that are not
- * well-formed Unicode (a lone surrogate, sent as a `\ud800` escape, could not be stored as sent).
+ * refuses what JSON Schema cannot say: a body over {@link MAX_BODY_BYTES}, strings that are not
+ * well-formed Unicode (a lone surrogate, sent as a `\ud800` escape, could not be stored as sent),
+ * and a non-zero number token that JSON.parse reads as 0 (API Gateway, comparing decimals, refuses
+ * it by the schema's bounds; after JSON.parse no validator can see it).
  */
 
 import type { FeatureSpec } from '../../core/features/spec.ts';
@@ -123,6 +125,12 @@ export function parseRequest(
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     return invalid('The body must be a JSON object: {"instances": [{...}, ...]}.');
   }
+  const underflow = underflowingNumber(text);
+  if (underflow !== undefined) {
+    return invalid(
+      `The body holds the number ${underflow.length > 40 ? `${underflow.slice(0, 37)}...` : underflow}: non-zero, but smaller in magnitude than the prediction log stores (at least 1E-130, or 0); it would be read as 0.`,
+    );
+  }
   const instances = (body as { instances?: unknown }).instances;
   if (!Array.isArray(instances))
     return invalid('"instances" must be an array of objects, one per prediction.');
@@ -132,6 +140,23 @@ export function parseRequest(
   if (limits.maxInstances !== undefined && instances.length > limits.maxInstances)
     return tooMany(instances.length, limits.maxInstances);
   return { ok: true, instances };
+}
+
+/** JSON strings (skipped, escapes and all) and number tokens, in order. */
+const JSON_TOKENS = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+
+/**
+ * A number token of a JSON text that a parser reads as 0 though it is not zero (`1e-400`): the value
+ * would be scored and logged as 0, not as sent. API Gateway compares the decimal and refuses it by
+ * the request model's bounds; JSON.parse has already rounded it away, so the text is read here.
+ */
+export function underflowingNumber(text: string): string | undefined {
+  if (!/[eE]-|0\.0{300}/.test(text)) return undefined;
+  for (const [token] of text.matchAll(JSON_TOKENS)) {
+    if (token.startsWith('"')) continue;
+    if (Number(token) === 0 && /[1-9]/.test(token.split(/[eE]/)[0]!)) return token;
+  }
+  return undefined;
 }
 
 function tooMany(count: number, max: number): { ok: false; refusal: Refusal } {

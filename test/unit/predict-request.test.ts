@@ -262,4 +262,20 @@ describe('validateInstances', () => {
     expect(modelInPath('/v1/models/a%20b/predict')).toBe('a b');
     expect(modelInPath('/v1/predict')).toBeUndefined();
   });
+
+  it('GIVEN a non-zero number that a JSON parser reads as 0 WHEN parsed THEN 400 naming it, a string or a zero left alone', () => {
+    const tiny = parseRequest(request('{"instances": [{"Age": 30, "Income": -1e-400}]}'));
+    expect(tiny).toMatchObject({
+      ok: false,
+      refusal: {
+        status: 400,
+        message: expect.stringMatching(/^The body holds the number -1e-400: non-zero/),
+      },
+    });
+    const long = parseRequest(request(`{"instances": [{"Age": 0.${'0'.repeat(400)}1}]}`));
+    expect(long).toMatchObject({ ok: false, refusal: { message: expect.stringContaining('0.0000') } });
+    expect(parseRequest(request('{"instances": [{"Home": "1e-400", "Age": 0e-5, "Debt": 1e-130}]}')).ok).toBe(
+      true,
+    );
+  });
 });
