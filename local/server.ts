@@ -26,11 +26,14 @@ const OUTPUT_IDS = [
 async function readBody(req: IncomingMessage, limit = 6 * 1024 * 1024): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
+  // The rest of a body over the limit is read and dropped, so that the client gets the 413 and its
+  // connection stays usable, instead of a reset while it is still sending.
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw Object.assign(new Error('payload too large'), { status: 413 });
-    chunks.push(chunk as Buffer);
+    if (size <= limit) chunks.push(chunk as Buffer);
   }
+  if (size > limit)
+    throw Object.assign(new Error(`payload too large: ${size} bytes, at most ${limit}`), { status: 413 });
   return Buffer.concat(chunks).toString('utf8');
 }
 

@@ -133,12 +133,13 @@ describe('each function runs with its own template environment', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
+      // A content type with no request model passes API Gateway's validation; the function refuses it.
       const res = await fetch(`${url}/v1/predict`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'text/plain' },
         body: '{not json',
       });
-      expect(res.status).toBe(400);
+      expect(res.status).toBe(415);
 
       const metrics = (await (await fetch(`${url}/_twin/metrics`)).json()) as { name: string }[];
       expect(metrics.filter((m) => m.name === 'InvalidRequests')).toHaveLength(1);
