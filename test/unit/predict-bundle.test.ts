@@ -3,12 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type BuiltBundle, buildFunction, packageBytes } from '../../bench/function-bundle.ts';
+import { credit } from '../support/fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'predict-bundle-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** The build constants the construct sets: the serving mode and the deployed definitions. */
 const build = (mode: 'lambda' | 'endpoint'): Promise<BuiltBundle> =>
-  buildFunction('predict', join(dir, `${mode}.mjs`), { __MLOPS_SERVING_MODE__: JSON.stringify(mode) });
+  buildFunction('predict', join(dir, `${mode}.mjs`), {
+    __MLOPS_SERVING_MODE__: JSON.stringify(mode),
+    __MLOPS_MODELS_B64__: JSON.stringify(Buffer.from(JSON.stringify([credit])).toString('base64')),
+  });
 
 describe('the predict bundle (esbuild metafile)', () => {
   it('leaves the SageMaker runtime client out in serving mode lambda and has it in mode endpoint', async () => {
