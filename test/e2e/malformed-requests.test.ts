@@ -340,6 +340,22 @@ describe('malformed prediction requests, sent to a running twin', () => {
     for (const path of routes) expect((await predictGood(server.url, path)).status, path).toBe(200);
   });
 
+  it("GIVEN a body the request model refuses WHEN sent THEN API Gateway's BAD_REQUEST_BODY answer from the template: JSON naming the field and the request", async () => {
+    const res = await fetch(`${server.url}/v1/models/credit/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: withField('Age', '"forty"'),
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toEqual({
+      error: 'InvalidRequest',
+      message: '[instances/0/Age: must be number,null]',
+      requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    });
+  });
+
   it('GIVEN 10,000 generated malformed requests WHEN sent THEN every one is a 4xx naming its problem, none a 5xx, and a good request is still 200', async () => {
     const requests = [...fc.sample(malformed, { numRuns: 10_000, seed: 20261201 }), ...oversized];
     const started = Date.now();
