@@ -41,9 +41,9 @@ function numericSchema(f: Extract<FeatureDef, { type: 'numeric' }>, nullable: bo
   const log1p = f.transforms.includes('log1p');
   return {
     type: nullable ? ['number', 'null'] : 'number',
-    description: log1p
-      ? `${f.name}: a number above ${LOG1P_LOWER_BOUND} (log1p-transformed) and below ${LOG_MAGNITUDE_LIMIT}`
-      : `${f.name}: a number of magnitude below ${LOG_MAGNITUDE_LIMIT}`,
+    description: `${f.name}: a number, 0 or of magnitude from ${LOG_MIN_MAGNITUDE} to below ${LOG_MAGNITUDE_LIMIT}${
+      log1p ? `, above ${LOG1P_LOWER_BOUND} (it is log1p-transformed)` : ''
+    }`,
     minimum: log1p ? LOG1P_LOWER_BOUND : -LOG_MAGNITUDE_LIMIT,
     exclusiveMinimum: true,
     maximum: LOG_MAGNITUDE_LIMIT,
@@ -77,7 +77,8 @@ export function instanceSchema(spec: FeatureSpec): JsonSchema {
   const required = spec.features.filter((f) => f.missing === 'reject').map((f) => f.name);
   return {
     type: 'object',
-    description: 'One instance: feature values by name; unknown fields are refused.',
+    description:
+      'One instance: feature values by name, at least one of them given and not null; unknown fields are refused.',
     additionalProperties: false,
     properties: Object.fromEntries(spec.features.map((f) => [f.name, featureValueSchema(f)])),
     ...(required.length > 0 ? { required } : {}),
