@@ -258,7 +258,9 @@ function checkClients(clients: readonly ApiClient[]): void {
   for (const c of clients) {
     const where = `PredictionApi clients "${c.name}"`;
     if (!/^[a-z][a-z0-9-]{0,31}$/.test(c.name) || c.name.includes('--'))
-      throw new Error(`${where}: the name must be 1-32 lower-case letters, digits or - (not "--"), starting with a letter`);
+      throw new Error(
+        `${where}: the name must be 1-32 lower-case letters, digits or - (not "--"), starting with a letter`,
+      );
     if (seen.has(c.name)) throw new Error(`${where}: declared twice`);
     seen.add(c.name);
     if (!(c.rateLimit > 0) || !Number.isInteger(c.burstLimit) || c.burstLimit < 1)

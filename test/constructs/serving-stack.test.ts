@@ -85,12 +85,14 @@ describe('ServingStack', () => {
       mobile: { throttle: { RateLimit: 20, BurstLimit: 40 }, quota: { Limit: 50000, Period: 'MONTH' } },
     };
     for (const [client, want] of Object.entries(expected)) {
-      const keyId = Object.keys(keys).find((id) => keys[id].Properties.Name === `mlops-test--client-${client}`);
+      const keyId = Object.keys(keys).find(
+        (id) => keys[id]!.Properties.Name === `mlops-test--client-${client}`,
+      );
       expect(keyId, `an API key named mlops-test--client-${client}`).toBeDefined();
       const binding = bindings.filter((b) => b.Properties.KeyId.Ref === keyId);
       expect(binding, `${client}'s key is in one usage plan`).toHaveLength(1);
-      expect(binding[0].Properties.KeyType).toBe('API_KEY');
-      const plan = plans[binding[0].Properties.UsagePlanId.Ref];
+      expect(binding[0]!.Properties.KeyType).toBe('API_KEY');
+      const plan = plans[binding[0]!.Properties.UsagePlanId.Ref]!;
       expect(plan.Properties.Throttle).toEqual(want.throttle);
       expect(plan.Properties.Quota).toEqual(want.quota);
       expect(plan.Properties.ApiStages).toEqual([
@@ -105,7 +107,7 @@ describe('ServingStack', () => {
     )!;
     const keys = template.findResources('AWS::ApiGateway::ApiKey');
     const idOf = (client: string) =>
-      Object.keys(keys).find((id) => keys[id].Properties.Name === `mlops-test--client-${client}`);
+      Object.keys(keys).find((id) => keys[id]!.Properties.Name === `mlops-test--client-${client}`);
     expect(fn.Properties.Environment.Variables.CLIENT_KEYS).toEqual({
       'Fn::Join': [
         '',
