@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { TwinApiKey } from '../../contracts/twin-api.ts';
 import { createTwinServer } from '../../local/server.ts';
 import { LocalTwin } from '../../local/twin.ts';
 
@@ -133,9 +134,10 @@ describe('each function runs with its own template environment', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
+      const [client] = (await (await fetch(`${url}/_twin/keys`)).json()) as TwinApiKey[];
       const res = await fetch(`${url}/v1/predict`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', 'x-api-key': client!.key },
         body: '{not json',
       });
       expect(res.status).toBe(400);
