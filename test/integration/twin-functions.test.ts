@@ -142,8 +142,14 @@ describe('each function runs with its own template environment', () => {
       });
       expect(res.status).toBe(400);
 
-      const metrics = (await (await fetch(`${url}/_twin/metrics`)).json()) as { name: string }[];
-      expect(metrics.filter((m) => m.name === 'InvalidRequests')).toHaveLength(1);
+      const metrics = (await (await fetch(`${url}/_twin/metrics`)).json()) as {
+        name: string;
+        dimensions: Record<string, string>;
+      }[];
+      // One point per dimension set of the EMF line: [Model] and [Model, Client].
+      expect(
+        metrics.filter((m) => m.name === 'InvalidRequests').map((m) => Object.keys(m.dimensions).sort()),
+      ).toEqual([['Model'], ['Client', 'Model']]);
       expect(twin.logs.metrics.find((m) => m.name === 'InvalidRequests')).toMatchObject({
         namespace: 'Mlops/test',
         value: 1,
