@@ -13,7 +13,7 @@ import type { PredictionLog } from './prediction-log.ts';
 
 /** A client of the API: its own API key, in its own usage plan. */
 export interface ApiClient {
-  /** The client's name: its key is named `mlops-<stage>--client-<name>`, and it names the client on log rows and metrics. */
+  /** The client's name: its key is `mlops-<stage>--client-<name>`; log rows and metrics carry it. */
   readonly name: string;
   /** Steady-state requests per second. */
   readonly rateLimit: number;
@@ -69,9 +69,10 @@ export interface PredictionApiProps {
 /**
  * The prediction API: a regional REST API with `POST /v1/predict` (default model) and
  * `POST /v1/models/{model}/predict`, both proxied to the predict function. Each client authenticates
- * with its own API key, named `mlops-<stage>--client-<name>`, whose own usage plan throttles (and, with a
- * quota, meters) it alone; the function maps key ids to clients (`CLIENT_KEYS`). Bodies must be JSON objects; access logs go to an encrypted
- * log group; execution logging (errors) and X-Ray tracing are on.
+ * with its own API key, named `mlops-<stage>--client-<name>`, whose own usage plan throttles (and,
+ * with a quota, meters) it alone; the function maps key ids to clients (`CLIENT_KEYS`). Bodies must
+ * be JSON objects; access logs go to an encrypted log group; execution logging (errors) and X-Ray
+ * tracing are on.
  */
 export class PredictionApi extends Construct {
   /** The predict function. */
