@@ -12,6 +12,7 @@ import * as demo from '../cli/commands/demo.ts';
 import * as drift from '../cli/commands/drift.ts';
 import * as golden from '../cli/commands/golden.ts';
 import * as ingest from '../cli/commands/ingest.ts';
+import * as keys from '../cli/commands/keys.ts';
 import * as local from '../cli/commands/local.ts';
 import * as models from '../cli/commands/models.ts';
 import * as predict from '../cli/commands/predict.ts';
@@ -40,6 +41,7 @@ const verbs: { register(program: Command, context: CliContext): void }[] = [
   models,
   show,
   predict,
+  keys,
   golden,
   score,
 ];

@@ -6,6 +6,7 @@
  * found is a CliError that says what to do. The CloudWatch and Lambda clients are loaded only by
  * the commands that read alarms or run the drift job.
  */
+import type { GetApiKeysCommandOutput } from '@aws-sdk/client-api-gateway';
 import {
   CloudFormationClient,
   DescribeStacksCommand,
@@ -17,6 +18,7 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { apiKeyPrefix, clientOfApiKeyName } from '../contracts/names.ts';
 import {
   type MachineKind,
   type StackOutputId,
@@ -25,7 +27,13 @@ import {
   stackParts,
   stateMachineOutputs,
 } from '../contracts/outputs.ts';
-import type { ExecutionEvent, ExecutionRecord, TwinAlarm, TwinInfo } from '../contracts/twin-api.ts';
+import type {
+  ExecutionEvent,
+  ExecutionRecord,
+  TwinAlarm,
+  TwinApiKey,
+  TwinInfo,
+} from '../contracts/twin-api.ts';
 import type { DriftJobResult } from '../core/drift/types.ts';
 import {
   type LeasePort,
@@ -74,6 +82,8 @@ export interface Target {
   readonly stage?: string;
   /** Base URL of the prediction API. */
   readonly apiUrl: string;
+  /** Each API client's key, which the prediction API requires as `x-api-key`. */
+  apiKeys(): Promise<TwinApiKey[]>;
   readonly registry: ModelRegistryPort;
   readonly lake: ObjectStore;
   /** Reads back the prediction log rows of a model between two instants. */
@@ -138,6 +148,12 @@ export async function twinTarget(url: string): Promise<Target> {
     leases: new DynamoLeases(db, registryTable),
     lake: new S3ObjectStore(makeS3Client(target), out(stackOutputs.lakeBucketName)),
     readPredictions: (model, from, to) => predictionLog.readWindow(model, from, to),
+    async apiKeys() {
+      const res = await fetch(`${url}/_twin/keys`);
+      if (!res.ok)
+        throw new CliError(`The twin at ${url} did not list its API keys: ${await twinError(res)}`);
+      return (await res.json()) as TwinApiKey[];
+    },
     async alarms() {
       const res = await fetch(`${url}/_twin/alarms`);
       if (!res.ok) throw new CliError(`The twin at ${url} did not list its alarms: ${await twinError(res)}`);
@@ -238,6 +254,7 @@ export async function awsTarget(stage: string): Promise<Target> {
     lake: new S3ObjectStore(makeS3Client(), need(stackOutputs.lakeBucketName)),
     readPredictions: (model, from, to) => predictionLog.readWindow(model, from, to),
     start,
+    apiKeys: () => stageApiKeys(stage),
     alarms: () => describeStageAlarms(stage),
     // The output is read when the job is asked for, so that a stage deployed before the drift job
     // had one still answers every other command.
@@ -274,6 +291,37 @@ export async function awsTarget(stage: string): Promise<Target> {
       }
     },
   };
+}
+
+/**
+ * The API keys of a stage's clients, from API Gateway: the keys named `mlops-<stage>--client-<client>`,
+ * with their values (GetApiKeys with includeValues). The client is loaded only by the commands that
+ * need keys.
+ */
+async function stageApiKeys(stage: string): Promise<TwinApiKey[]> {
+  const { APIGatewayClient, GetApiKeysCommand } = await import('@aws-sdk/client-api-gateway');
+  const apigw = new APIGatewayClient({ requestHandler: httpTimeouts });
+  const keys: TwinApiKey[] = [];
+  let position: string | undefined;
+  do {
+    let page: GetApiKeysCommandOutput;
+    try {
+      page = await apigw.send(
+        new GetApiKeysCommand({ includeValues: true, nameQuery: apiKeyPrefix(stage), limit: 500, position }),
+      );
+    } catch (err) {
+      throw new CliError(
+        `Cannot read the API keys of stage "${stage}" from API Gateway (${(err as Error).message}). Are AWS credentials set, with apigateway:GET on /apikeys?`,
+      );
+    }
+    for (const item of page.items ?? []) {
+      const client = item.name ? clientOfApiKeyName(stage, item.name) : undefined;
+      if (client !== undefined && item.value && item.enabled !== false)
+        keys.push({ client, key: item.value });
+    }
+    position = page.position;
+  } while (position);
+  return keys.sort((a, b) => a.client.localeCompare(b.client));
 }
 
 /**

@@ -11,7 +11,8 @@ export const stackOutputs = {
   promotionStateMachineArn: 'PromotionStateMachineArn',
   rollbackStateMachineArn: 'RollbackStateMachineArn',
   apiUrl: 'ApiUrl',
-  apiKeyId: 'ApiKeyId',
+  /** Each client's API key id, `<client>=<keyId>,...` (key ids are not secrets; `mlops keys` prints the values). */
+  apiKeyIds: 'ApiKeyIds',
   dashboardName: 'DashboardName',
   /** The drift job function (`mlops drift` invokes it). */
   driftJobFunctionName: 'DriftJobFunctionName',

@@ -2,7 +2,8 @@
  * The twin's HTTP front door on loopback: the prediction API (as API Gateway would call the
  * predict function, counting each request in API Gateway's metrics) and a small control API the
  * CLI uses to start executions and read state: notifications, metrics, alarms (and CloudWatch's
- * SetAlarmState), schedules, the events put on the event bus.
+ * SetAlarmState), schedules, the events put on the event bus, the API keys it issued
+ * (local/api-keys.ts: the prediction API checks them, and their usage plans, as API Gateway does).
  */
 
 import { randomUUID } from 'node:crypto';
@@ -10,6 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { type MachineKind, stackOutputs } from '../contracts/outputs.ts';
 import type { AlarmStateValue, TwinInfo } from '../contracts/twin-api.ts';
+import { twinApiKeys } from './api-keys.ts';
 import { GatewayValidation } from './gateway-validation.ts';
 import { LOCAL_REGION } from './template.ts';
 import type { LocalTwin } from './twin.ts';
@@ -54,6 +56,7 @@ const STATES: readonly AlarmStateValue[] = ['OK', 'ALARM', 'INSUFFICIENT_DATA'];
 export function createTwinServer(twin: LocalTwin): Server {
   const apiFn = twin.apiFunctionArn();
   const gateway = GatewayValidation.fromResolver(twin.resolver);
+  const apiKeys = twinApiKeys(twin.resolver, stageOf(twin).stage);
   const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
@@ -63,6 +66,17 @@ export function createTwinServer(twin: LocalTwin): Server {
         const received = Date.now();
         // API Gateway counts every request, the ones its integration fails (a 5xx) included.
         res.once('finish', () => twin.recordApiRequest(res.statusCode, Date.now() - received));
+        // The method API Gateway matches (a deployed model's literal route before `{model}`): its key
+        // requirement is checked first, then its request model.
+        const route = gateway.route(path);
+        const resource = route?.resource ?? (predict[1] ? '/v1/models/{model}/predict' : '/v1/predict');
+        const sentKey = req.headers['x-api-key'];
+        const keyCheck = apiKeys.check(
+          req.method ?? 'GET',
+          resource,
+          typeof sentKey === 'string' ? sentKey : undefined,
+        );
+        if (!keyCheck.ok) return send(res, keyCheck.statusCode, keyCheck.body);
         const body = await readBody(req);
         const requestId = randomUUID();
         const headers: Record<string, string> = {};
@@ -70,9 +84,8 @@ export function createTwinServer(twin: LocalTwin): Server {
         // API Gateway validates the body against the route's request model before the function runs.
         const refused = gateway.validate({ method: req.method ?? 'GET', path, headers, body, requestId });
         if (refused) return void res.writeHead(refused.statusCode, refused.headers).end(refused.body);
-        const route = gateway.route(path);
         const event = {
-          resource: route?.resource ?? (predict[1] ? '/v1/models/{model}/predict' : '/v1/predict'),
+          resource,
           path,
           httpMethod: req.method ?? 'GET',
           headers,
@@ -85,7 +98,17 @@ export function createTwinServer(twin: LocalTwin): Server {
               ? { model: decodeURIComponent(predict[1]) }
               : null,
           stageVariables: null,
-          requestContext: { requestId, httpMethod: req.method, path, stage: 'local' },
+          requestContext: {
+            requestId,
+            httpMethod: req.method,
+            path,
+            stage: 'local',
+            identity: {
+              apiKey: keyCheck.key?.value ?? null,
+              apiKeyId: keyCheck.key?.id ?? null,
+              sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+            },
+          },
           body: body === '' ? null : body,
           isBase64Encoded: false,
         };
@@ -101,6 +124,7 @@ export function createTwinServer(twin: LocalTwin): Server {
       if (path === '/_twin/health') return send(res, 200, { ok: true });
       if (path === '/_twin/info') return send(res, 200, twinInfo(twin, server));
       if (path === '/_twin/notifications') return send(res, 200, twin.notifications);
+      if (path === '/_twin/keys') return send(res, 200, apiKeys.list());
       if (path === '/_twin/metrics') return send(res, 200, twin.logs.metrics);
       if (path === '/_twin/alarms' && req.method !== 'POST')
         return send(res, 200, twin.monitoring.alarms.describe());

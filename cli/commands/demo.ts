@@ -20,6 +20,7 @@ import { bold, dim, info, ok, step } from '../print.ts';
 import { startTwin } from '../start-twin.ts';
 import type { Target } from '../target.ts';
 import { ingest } from './ingest.ts';
+import { apiKeyFor } from './keys.ts';
 import { listModels } from './models.ts';
 import { predict } from './predict.ts';
 import { promote } from './promote.ts';
@@ -47,7 +48,7 @@ export function sampleInstances(def: ModelDefinition, count = 2): Record<string,
 
 async function expectServedBy(target: Target, def: ModelDefinition, version: number): Promise<void> {
   const instances = sampleInstances(def);
-  const res = await predict(target.apiUrl, undefined, instances);
+  const res = await predict(target.apiUrl, undefined, instances, (await apiKeyFor(target)).key);
   if (res.status !== 200)
     throw new CliError(`POST /v1/predict answered ${res.status}: ${JSON.stringify(res.body)}`);
   const scores = res.body.predictions!.map((p) => `${p.score.toFixed(4)} (${p.label})`).join(', ');

@@ -93,6 +93,7 @@ export function register(program: Command, context: CliContext): void {
       });
       console.log(`\n${bold('Local twin ready')} at ${running.url}`);
       info(`prediction API   POST ${running.url}/v1/predict   POST ${running.url}/v1/models/<name>/predict`);
+      info('API keys         x-api-key: one per client of the config (npx mlops keys)');
       info(`DynamoDB         ${running.endpoints.dynamodb} (dynalite)`);
       info(`S3               ${running.endpoints.s3} (s3rver)`);
       info(

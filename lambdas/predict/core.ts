@@ -5,6 +5,7 @@
  * a 503 with Retry-After; nothing is served without being logged.
  */
 import { randomUUID } from 'node:crypto';
+import { ANONYMOUS_CLIENT } from '../../contracts/metrics.ts';
 import type { ModelRegistryPort } from '../../core/ports.ts';
 import { type HttpRequest, type HttpResponse, problem } from './http.ts';
 import type { LoadedVersion } from './model-cache.ts';
@@ -34,14 +35,17 @@ export interface PredictDeps extends ServingDeps {
  * unexpected failure is answered with a 500 (and counted), not thrown: thrown, API Gateway would
  * answer 502 and the model's rate would never see it.
  */
-export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promise<HttpResponse> {
-  const started = deps.clock.now().getTime();
+export async function handlePredict(req: HttpRequest, base: PredictDeps): Promise<HttpResponse> {
+  const started = base.clock.now().getTime();
+  // Every metric of the request carries its client, and so does every log row (the routed request).
+  const client = req.client ?? ANONYMOUS_CLIENT;
+  const deps: PredictDeps = { ...base, metric: (m, metric, value) => base.metric(m, metric, value, client) };
   const requestId = req.requestId ?? randomUUID();
   const model = req.modelParam ?? modelInPath(req.path) ?? deps.defaultModel;
   let res: HttpResponse;
   const counted = { inRate: true };
   try {
-    res = await answer(req, deps, { started, requestId, model, counted });
+    res = await answer(req, deps, { started, requestId, model, client, counted });
   } catch (err) {
     deps.onError(err, { model, requestId, stage: 'unexpected' });
     res = problem(
@@ -62,8 +66,9 @@ async function answer(
     started,
     requestId,
     model,
+    client,
     counted,
-  }: { started: number; requestId: string; model: string; counted: { inRate: boolean } },
+  }: { started: number; requestId: string; model: string; client: string; counted: { inRate: boolean } },
 ): Promise<HttpResponse> {
   const refuse = (refusal: Refusal) => {
     // A wrong method is not a request for a model's predictions; everything else counts against it.
@@ -113,6 +118,7 @@ async function answer(
     {
       model,
       requestId,
+      client,
       started,
       route,
       loaded,

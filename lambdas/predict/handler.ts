@@ -20,6 +20,7 @@ import { S3ObjectReader } from '../shared/adapters/aws/s3-object-reader.ts';
 import { EndpointRuntime } from '../shared/adapters/aws/sagemaker-runtime.ts';
 import { makeSageMakerRuntimeClient } from '../shared/adapters/aws/sagemaker-runtime-client.ts';
 import { lambdaContext, observability } from '../shared/observability.ts';
+import { clientOf, parseClientKeys } from './clients.ts';
 import { handlePredict, type PredictDeps } from './core.ts';
 import { parsePredictEnv } from './env.ts';
 import { createModelCache } from './model-cache.ts';
@@ -29,6 +30,7 @@ declare const __MLOPS_SERVING_MODE__: 'lambda' | 'endpoint' | undefined;
 const env = parsePredictEnv();
 const { logger, metrics } = observability(env);
 const db = makeDocumentClient();
+const clientKeys = parseClientKeys(env.CLIENT_KEYS);
 
 /** The endpoint runtime, for serving mode `endpoint`: the stage's endpoint prefix is required then. */
 function endpointRuntime(): EndpointRuntime {
@@ -54,7 +56,8 @@ const deps: PredictDeps = {
   clock: systemClock,
   knownModels: env.MODEL_NAMES,
   defaultModel: env.DEFAULT_MODEL,
-  metric: (model, metric, value) => metrics.emit(model, metric, value),
+  metric: (model, metric, value, client) =>
+    metrics.emit(model, metric, value, client === undefined ? undefined : { client }),
   onError: (err, context) => logger.error('prediction failed', { ...context, error: err }),
 };
 
@@ -70,6 +73,7 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error,
         body: event.body,
         isBase64Encoded: event.isBase64Encoded,
         requestId: event.requestContext?.requestId ?? context.awsRequestId,
+        client: clientOf(clientKeys, event.requestContext?.identity?.apiKeyId),
       },
       deps,
     ),

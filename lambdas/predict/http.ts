@@ -10,6 +10,8 @@ export interface HttpRequest {
   body: string | null;
   isBase64Encoded: boolean;
   requestId?: string;
+  /** The API client that sent it, by its API key (default: `anonymous`). */
+  client?: string;
 }
 
 export interface HttpResponse {

@@ -50,7 +50,8 @@ export interface ServingDeps {
   runtime: ModelRuntime;
   log: PredictionLogPort;
   clock: Clock;
-  metric: (model: string, metric: PredictMetric, value: number) => void;
+  /** Emits a metric; with a client, under `[Model]` and `[Model, Client]`. */
+  metric: (model: string, metric: PredictMetric, value: number, client?: string) => void;
   /** Logs unexpected failures (the response hides their detail). */
   onError: (err: unknown, context: Record<string, unknown>) => void;
 }
@@ -75,6 +76,8 @@ export function loadVersion(
 export interface RoutedRequest {
   model: string;
   requestId: string;
+  /** The API client that sent it (on every log row). */
+  client?: string;
   /** When the request arrived (ms since the epoch): latencies count from here. */
   started: number;
   route: Route;
@@ -117,6 +120,7 @@ export async function serve(req: RoutedRequest, deps: ServingDeps): Promise<Http
       route: req.route.route,
       featureSchemaHash: loaded.version.featureSchemaHash,
       latencyMs: deps.clock.now().getTime() - started,
+      client: req.client,
     });
     await deps.log.write(failed).catch((logErr: unknown) => {
       deps.metric(model, 'predictionLogWriteFailures', failed.length);
@@ -148,6 +152,7 @@ export async function serve(req: RoutedRequest, deps: ServingDeps): Promise<Http
     score: p.score,
     label: p.label,
     latencyMs,
+    client: req.client,
   }));
   const shadowVersion = req.route.shadowVersion;
   const shadow =

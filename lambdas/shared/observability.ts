@@ -11,7 +11,8 @@
  * JSON log lines with the keys Powertools writes (`level`, `message`, `service`, `timestamp`, the
  * Lambda context keys), and one EMF document per metric, namespace from
  * `POWERTOOLS_METRICS_NAMESPACE`, the `Model` dimension (with `Variant` and `Feature` for the drift
- * metrics that carry them), names and units from `contracts/metrics.ts`.
+ * metrics that carry them, and a second set with `Client` for predict's), names and units from
+ * `contracts/metrics.ts`.
  *
  * Lines go to `process.stdout` (errors and warnings to `process.stderr`), written to the streams
  * rather than through `console`, which the Lambda runtime patches to prefix each line with a
@@ -21,6 +22,7 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import {
+  CLIENT_DIMENSION,
   FEATURE_DIMENSION,
   MODEL_DIMENSION,
   type PlatformMetric,
@@ -57,13 +59,16 @@ export interface Logger {
 }
 
 /**
- * A metric's dimensions besides `Model`: the drift job's variant (`canary`, `shadow`) and feature.
- * Each one given is added to the metric's single dimension set, `Model` first, then `Variant`, then
- * `Feature` (contracts/metrics.ts: `[Model, Feature]`, `[Model, Variant]`).
+ * A metric's dimensions besides `Model`: the drift job's variant (`canary`, `shadow`) and feature,
+ * and predict's API client. A variant and a feature are added to the metric's dimension set, `Model`
+ * first, then `Variant`, then `Feature` (contracts/metrics.ts: `[Model, Feature]`, `[Model, Variant]`).
+ * A client adds a second set, the first one plus `Client` (`[Model]` and `[Model, Client]`), so the
+ * series the alarms watch stays as it was.
  */
 export interface MetricDimensions {
   readonly feature?: string;
   readonly variant?: string;
+  readonly client?: string;
 }
 
 /** Emits platform metrics, each with the `Model` dimension (and any others given). */
@@ -156,7 +161,8 @@ export function createLogger(options: LoggerOptions): Logger {
 /**
  * One metric as an EMF document: CloudWatch (and the twin, which reads the same lines) records
  * `value` under the metric's name and unit in `namespace`, with one dimension set: the model (the
- * set the alarms and the dashboard query), then the variant and the feature when given.
+ * set the alarms and the dashboard query), then the variant and the feature when given; with a
+ * client, also under a second set, that one plus `Client`.
  */
 export function emfDocument(
   namespace: string,
@@ -177,10 +183,15 @@ export function emfDocument(
     set.push(FEATURE_DIMENSION);
     values[FEATURE_DIMENSION] = dimensions.feature;
   }
+  const sets = [set];
+  if (dimensions.client !== undefined) {
+    sets.push([...set, CLIENT_DIMENSION]);
+    values[CLIENT_DIMENSION] = dimensions.client;
+  }
   return {
     _aws: {
       Timestamp: timestamp,
-      CloudWatchMetrics: [{ Namespace: namespace, Dimensions: [set], Metrics: [{ Name: name, Unit: unit }] }],
+      CloudWatchMetrics: [{ Namespace: namespace, Dimensions: sets, Metrics: [{ Name: name, Unit: unit }] }],
     },
     ...values,
     [name]: value,

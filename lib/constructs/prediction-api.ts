@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { apiKeyName } from '../../contracts/names.ts';
 import { requestSchema } from '../../core/serving/request-schema.ts';
 import { acknowledgeWildcards, nagText } from '../nag.ts';
 import type { DataLake } from './data-lake.ts';
@@ -11,12 +12,23 @@ import { type FunctionSettings, MlopsFunction } from './mlops-function.ts';
 import type { ModelRegistry } from './model-registry.ts';
 import type { PredictionLog } from './prediction-log.ts';
 
-/** Request throttling per API key. */
-export interface ApiThrottle {
+/** A client of the API: its own API key, in its own usage plan. */
+export interface ApiClient {
+  /** The client's name: its key is `mlops-<stage>--client-<name>`; log rows and metrics carry it. */
+  readonly name: string;
   /** Steady-state requests per second. */
   readonly rateLimit: number;
   /** Burst size in requests. */
   readonly burstLimit: number;
+  /** Requests allowed per period; none: no quota. */
+  readonly quota?: { readonly limit: number; readonly period: 'DAY' | 'WEEK' | 'MONTH' };
+}
+
+/** A client's API key and the usage plan that throttles it. */
+export interface ClientKey {
+  readonly client: string;
+  readonly apiKey: apigw.IApiKey;
+  readonly usagePlan: apigw.UsagePlan;
 }
 
 /** Properties of a {@link PredictionApi}. */
@@ -37,10 +49,10 @@ export interface PredictionApiProps {
    */
   readonly predictionLogTtlDays?: number;
   /**
-   * Throttling of the usage plan the API key belongs to.
-   * @default { rateLimit: 50, burstLimit: 100 }
+   * The API's clients: one API key each, in a usage plan of its own with the client's throttle and quota.
+   * @default one client, `default`, at 50 requests/s with bursts of 100
    */
-  readonly throttle?: ApiThrottle;
+  readonly clients?: readonly ApiClient[];
   /** Key that encrypts the access log group. */
   readonly accessLogEncryptionKey: kms.IKey;
   /**
@@ -61,19 +73,18 @@ export interface PredictionApiProps {
  * any other name, all proxied to the predict function. Each model's routes validate the body against
  * a request model generated from its definition (core/serving/request-schema.ts), so a malformed
  * request is answered 400 by API Gateway, naming the problem, before the function runs; a name that
- * is no deployed model reaches the function, which answers 404. Clients authenticate with an API key
- * whose usage plan throttles them; access logs go to an encrypted log group; execution logging
- * (errors) and X-Ray tracing are on.
+ * is no deployed model reaches the function, which answers 404. Each client authenticates with its
+ * own API key, named `mlops-<stage>--client-<name>`, whose own usage plan throttles (and, with a
+ * quota, meters) it alone; the function maps key ids to clients (`CLIENT_KEYS`). Access logs go to
+ * an encrypted log group; execution logging (errors) and X-Ray tracing are on.
  */
 export class PredictionApi extends Construct {
   /** The predict function. */
   public readonly handler: MlopsFunction<'predict'>;
   /** The REST API. */
   public readonly api: apigw.RestApi;
-  /** The API key clients send in `x-api-key`. */
-  public readonly apiKey: apigw.IApiKey;
-  /** The usage plan that throttles the key. */
-  public readonly usagePlan: apigw.UsagePlan;
+  /** Each client's API key (sent as `x-api-key`) and usage plan, in the order of the clients. */
+  public readonly clientKeys: readonly ClientKey[];
   /** The access log group. */
   public readonly accessLogGroup: logs.LogGroup;
 
@@ -89,12 +100,8 @@ export class PredictionApi extends Construct {
     if (!Number.isInteger(ttlDays) || ttlDays < 1) {
       throw new Error(`PredictionApi predictionLogTtlDays: must be a positive whole number, got ${ttlDays}`);
     }
-    const throttle = props.throttle ?? { rateLimit: 50, burstLimit: 100 };
-    if (!(throttle.rateLimit > 0) || !Number.isInteger(throttle.burstLimit) || throttle.burstLimit < 1) {
-      throw new Error(
-        `PredictionApi throttle: rateLimit must be > 0 and burstLimit a positive whole number, got ${JSON.stringify(throttle)}`,
-      );
-    }
+    const clients = props.clients ?? [{ name: 'default', rateLimit: 50, burstLimit: 100 }];
+    checkClients(clients);
     const stageName = props.stageName ?? 'api';
     if (!/^[a-zA-Z0-9_]{1,64}$/.test(stageName)) {
       throw new Error(`PredictionApi stageName: "${stageName}" may only use letters, digits and _`);
@@ -217,13 +224,30 @@ export class PredictionApi extends Construct {
         requestParameters: { 'method.request.path.model': true },
       });
 
-    this.usagePlan = this.api.addUsagePlan('UsagePlan', {
-      description: 'Throttling for prediction clients',
-      throttle: { rateLimit: throttle.rateLimit, burstLimit: throttle.burstLimit },
-      apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
+    const stage = props.functions.stage;
+    this.clientKeys = clients.map((client) => {
+      const scope = new Construct(this, `Client-${client.name}`);
+      const apiKey = new apigw.ApiKey(scope, 'Key', {
+        apiKeyName: apiKeyName(stage, client.name),
+        description: `Prediction API key of client "${client.name}"`,
+      });
+      const usagePlan = new apigw.UsagePlan(scope, 'Plan', {
+        name: `${apiKeyName(stage, client.name)}-plan`,
+        description: `Throttling${client.quota ? ' and quota' : ''} of prediction client "${client.name}"`,
+        throttle: { rateLimit: client.rateLimit, burstLimit: client.burstLimit },
+        ...(client.quota
+          ? { quota: { limit: client.quota.limit, period: apigw.Period[client.quota.period] } }
+          : {}),
+        apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
+      });
+      usagePlan.addApiKey(apiKey);
+      return { client: client.name, apiKey, usagePlan };
     });
-    this.apiKey = this.api.addApiKey('ApiKey', { description: 'Key of the platform prediction clients' });
-    this.usagePlan.addApiKey(this.apiKey);
+    // Key ids are not secrets (a key's value is); the function names a request's client by its key id.
+    this.handler.addEnvironment(
+      'CLIENT_KEYS',
+      this.clientKeys.map((k) => `${k.apiKey.keyId}=${k.client}`).join(','),
+    );
 
     Validations.of(this.api).acknowledge(
       {
@@ -251,8 +275,34 @@ export class PredictionApi extends Construct {
     );
   }
 
+  /** Each client's API key id, as `<client>=<keyId>,...`. */
+  public get keyIds(): string {
+    return this.clientKeys.map((k) => `${k.client}=${k.apiKey.keyId}`).join(',');
+  }
+
   /** The invoke URL of the deployment stage (ends with `/`). */
   public get url(): string {
     return this.api.url;
+  }
+}
+
+/** Refuses an empty client list, duplicate names and throttles or quotas API Gateway would refuse. */
+function checkClients(clients: readonly ApiClient[]): void {
+  if (clients.length === 0) throw new Error('PredictionApi clients: declare at least one client');
+  const seen = new Set<string>();
+  for (const c of clients) {
+    const where = `PredictionApi clients "${c.name}"`;
+    if (!/^[a-z][a-z0-9-]{0,31}$/.test(c.name) || c.name.includes('--'))
+      throw new Error(
+        `${where}: the name must be 1-32 lower-case letters, digits or - (not "--"), starting with a letter`,
+      );
+    if (seen.has(c.name)) throw new Error(`${where}: declared twice`);
+    seen.add(c.name);
+    if (!(c.rateLimit > 0) || !Number.isInteger(c.burstLimit) || c.burstLimit < 1)
+      throw new Error(
+        `${where}: rateLimit must be > 0 and burstLimit a positive whole number, got ${JSON.stringify({ rateLimit: c.rateLimit, burstLimit: c.burstLimit })}`,
+      );
+    if (c.quota && (!Number.isInteger(c.quota.limit) || c.quota.limit < 1))
+      throw new Error(`${where}: quota.limit must be a positive whole number, got ${c.quota.limit}`);
   }
 }

@@ -35,7 +35,7 @@ export class ServingStack extends Stack {
       predictionLog: data.predictionLog,
       defaultModel: config.defaultModel,
       predictionLogTtlDays: config.predictionLogTtlDays,
-      throttle: { rateLimit: config.clients[0]!.rateLimit, burstLimit: config.clients[0]!.burstLimit },
+      clients: config.clients,
       accessLogEncryptionKey: data.key,
       ...(config.serving.mode === 'endpoint' ? { endpointPrefix: endpointPrefix(config.stage) } : {}),
     });
@@ -44,10 +44,10 @@ export class ServingStack extends Stack {
       value: this.prediction.url,
       description: 'Base URL of the prediction API',
     });
-    new CfnOutput(this, stackOutputs.apiKeyId, {
-      value: this.prediction.apiKey.keyId,
+    new CfnOutput(this, stackOutputs.apiKeyIds, {
+      value: this.prediction.keyIds,
       description:
-        'Id of the API key (read its value with: aws apigateway get-api-key --include-value --api-key <id>)',
+        "Each client's API key id, as <client>=<keyId>,... (print the keys with: npx mlops keys --stage <stage>)",
     });
   }
 }

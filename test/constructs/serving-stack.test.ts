@@ -18,7 +18,13 @@ let template: Template;
 beforeAll(() => {
   synth = synthPlatform({
     bundle: ['Serving'],
-    config: { clients: [{ name: 'default', rateLimit: 7, burstLimit: 11 }] },
+    config: {
+      clients: [
+        { name: 'web', rateLimit: 7, burstLimit: 11 },
+        { name: 'batch-jobs', rateLimit: 3, burstLimit: 5, quota: { limit: 1000, period: 'DAY' } },
+        { name: 'mobile', rateLimit: 20, burstLimit: 40, quota: { limit: 50000, period: 'MONTH' } },
+      ],
+    },
   });
   template = Template.fromStack(synth.stacks.serving);
 });
@@ -92,13 +98,55 @@ describe('ServingStack', () => {
     });
   });
 
-  it('GIVEN apiThrottle in the config WHEN synthesized THEN the API key belongs to a usage plan with that throttle', () => {
-    template.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
-    template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
-      Throttle: { RateLimit: 7, BurstLimit: 11 },
-      ApiStages: [Match.objectLike({ ApiId: Match.anyValue(), Stage: Match.anyValue() })],
+  it('GIVEN three clients in the config WHEN synthesized THEN each has its own named API key in its own usage plan with its throttle and quota', () => {
+    template.resourceCountIs('AWS::ApiGateway::ApiKey', 3);
+    template.resourceCountIs('AWS::ApiGateway::UsagePlan', 3);
+    template.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 3);
+    const keys = template.findResources('AWS::ApiGateway::ApiKey');
+    const plans = template.findResources('AWS::ApiGateway::UsagePlan');
+    const bindings = Object.values(template.findResources('AWS::ApiGateway::UsagePlanKey'));
+    const expected = {
+      web: { throttle: { RateLimit: 7, BurstLimit: 11 }, quota: undefined },
+      'batch-jobs': { throttle: { RateLimit: 3, BurstLimit: 5 }, quota: { Limit: 1000, Period: 'DAY' } },
+      mobile: { throttle: { RateLimit: 20, BurstLimit: 40 }, quota: { Limit: 50000, Period: 'MONTH' } },
+    };
+    for (const [client, want] of Object.entries(expected)) {
+      const keyId = Object.keys(keys).find(
+        (id) => keys[id]!.Properties.Name === `mlops-test--client-${client}`,
+      );
+      expect(keyId, `an API key named mlops-test--client-${client}`).toBeDefined();
+      const binding = bindings.filter((b) => b.Properties.KeyId.Ref === keyId);
+      expect(binding, `${client}'s key is in one usage plan`).toHaveLength(1);
+      expect(binding[0]!.Properties.KeyType).toBe('API_KEY');
+      const plan = plans[binding[0]!.Properties.UsagePlanId.Ref]!;
+      expect(plan.Properties.Throttle).toEqual(want.throttle);
+      expect(plan.Properties.Quota).toEqual(want.quota);
+      expect(plan.Properties.ApiStages).toEqual([
+        expect.objectContaining({ ApiId: expect.anything(), Stage: expect.anything() }),
+      ]);
+    }
+  });
+
+  it("GIVEN three clients WHEN synthesized THEN the predict function's CLIENT_KEYS maps each key's id to its client", () => {
+    const fn = Object.values(template.findResources('AWS::Lambda::Function')).find(
+      (f) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'predict',
+    )!;
+    const keys = template.findResources('AWS::ApiGateway::ApiKey');
+    const idOf = (client: string) =>
+      Object.keys(keys).find((id) => keys[id]!.Properties.Name === `mlops-test--client-${client}`);
+    expect(fn.Properties.Environment.Variables.CLIENT_KEYS).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          { Ref: idOf('web') },
+          '=web,',
+          { Ref: idOf('batch-jobs') },
+          '=batch-jobs,',
+          { Ref: idOf('mobile') },
+          '=mobile',
+        ],
+      ],
     });
-    template.hasResourceProperties('AWS::ApiGateway::UsagePlanKey', { KeyType: 'API_KEY' });
   });
 
   it('GIVEN the stage WHEN synthesized THEN it is "api", traced, with access logs and error execution logs', () => {
@@ -145,11 +193,25 @@ describe('ServingStack', () => {
     expect(policies).toContain('dynamodb:PutItem');
   });
 
-  it('GIVEN the stack WHEN synthesized THEN it outputs ApiUrl and ApiKeyId', () => {
+  it("GIVEN the stack WHEN synthesized THEN it outputs ApiUrl and every client's key id as ApiKeyIds", () => {
     template.hasOutput('ApiUrl', {
       Value: { 'Fn::Join': ['', Match.arrayWith(['https://', '/'])] },
     });
-    template.hasOutput('ApiKeyId', { Value: { Ref: Match.anyValue() } });
+    template.hasOutput('ApiKeyIds', {
+      Value: {
+        'Fn::Join': [
+          '',
+          [
+            'web=',
+            { Ref: Match.anyValue() },
+            ',batch-jobs=',
+            { Ref: Match.anyValue() },
+            ',mobile=',
+            { Ref: Match.anyValue() },
+          ],
+        ],
+      },
+    });
   });
 
   it('fails when defaultModel names no model file, naming the key', () => {
@@ -173,5 +235,31 @@ describe('ServingStack', () => {
           accessLogEncryptionKey: key,
         }),
     ).toThrow(/PredictionApi defaultModel: "missing"/);
+  });
+
+  it('GIVEN a client declared twice or with a burst of 0 WHEN the API is built THEN it fails naming the client', () => {
+    const build = (clients: { name: string; rateLimit: number; burstLimit: number }[]) => {
+      const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Api');
+      const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+      return () =>
+        new PredictionApi(stack, 'Api', {
+          functions: { stage: 'test', models: loadModels(MODELS_DIR), logEncryptionKey: key },
+          lake: new DataLake(stack, 'Lake', { encryptionKey: key }),
+          registry: new ModelRegistry(stack, 'Registry', { encryptionKey: key }),
+          predictionLog: new PredictionLog(stack, 'Log', { encryptionKey: key }),
+          defaultModel: 'credit',
+          accessLogEncryptionKey: key,
+          clients,
+        });
+    };
+    expect(
+      build([
+        { name: 'web', rateLimit: 1, burstLimit: 1 },
+        { name: 'web', rateLimit: 2, burstLimit: 2 },
+      ]),
+    ).toThrow(/PredictionApi clients "web": declared twice/);
+    expect(build([{ name: 'web', rateLimit: 1, burstLimit: 0 }])).toThrow(
+      /PredictionApi clients "web": rateLimit must be > 0 and burstLimit a positive whole number/,
+    );
   });
 });

@@ -22,7 +22,7 @@ import { train } from '../../cli/commands/train.ts';
 import { type RunningTwin, startTwin } from '../../cli/start-twin.ts';
 import { type Target, twinTarget } from '../../cli/target.ts';
 import { alarmName } from '../../contracts/alarms.ts';
-import type { ExecutionRecord, TwinAlarm } from '../../contracts/twin-api.ts';
+import type { ExecutionRecord, TwinAlarm, TwinApiKey } from '../../contracts/twin-api.ts';
 import type { DriftReport } from '../../core/drift/types.ts';
 import { ACTION_AUDIT, type ActionRecord } from '../../core/registry/model.ts';
 import { buildConfig, loadModels, readCdkJsonContext } from '../../lib/config.ts';
@@ -53,10 +53,12 @@ async function getJson<T>(url: string): Promise<T> {
 
 /** Sends the instances to the model in requests of 100; every answer must be a 200 from `version`. */
 async function serve(url: string, instances: Record<string, unknown>[], version: number): Promise<void> {
+  // As a client of the config would: with its API key.
+  const [client] = await getJson<TwinApiKey[]>(`${url}/_twin/keys`);
   for (let i = 0; i < instances.length; i += 100) {
     const res = await fetch(`${url}/v1/models/${MODEL}/predict`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-api-key': client!.key },
       body: JSON.stringify({ instances: instances.slice(i, i + 100) }),
     });
     const body = (await res.json()) as { modelVersion?: string };

@@ -8,6 +8,7 @@
 import { Agent, request } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TwinApiKey } from '../../contracts/twin-api.ts';
 import { MAX_CATEGORY_LENGTH } from '../../core/serving/request-schema.ts';
 import { MAX_BODY_BYTES } from '../../lambdas/predict/request.ts';
 import { credit } from '../support/fixtures.ts';
@@ -263,6 +264,8 @@ const oversized: Malformed[] = [
 ];
 
 const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+/** A client's API key, from the twin: without one API Gateway answers 403 before validating anything. */
+let apiKey = '';
 
 interface Outcome {
   request: Malformed;
@@ -272,7 +275,7 @@ interface Outcome {
 
 /** Sends a request as given: node's http client adds no content type of its own, as fetch would. */
 function send(url: string, r: Malformed): Promise<Outcome> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { 'x-api-key': apiKey };
   if (r.contentType) headers['content-type'] = r.contentType;
   // Framed for every method: node sends a DELETE's body unframed unless told its length.
   const body = r.method === 'GET' ? undefined : Buffer.from(r.body);
@@ -316,7 +319,7 @@ async function sendAll(url: string, requests: readonly Malformed[], concurrency:
 const predictGood = (url: string, path: string) =>
   fetch(`${url}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
     body: JSON.stringify({ instances: [applicant] }),
   });
 
@@ -328,6 +331,8 @@ describe('malformed prediction requests, sent to a running twin', () => {
     t = await startTestTwin();
     await givenProduction(t, 'credit');
     server = await serveTwin(t.twin);
+    const [client] = (await (await fetch(`${server.url}/_twin/keys`)).json()) as TwinApiKey[];
+    apiKey = client!.key;
   });
 
   afterAll(async () => {
@@ -343,7 +348,7 @@ describe('malformed prediction requests, sent to a running twin', () => {
   it("GIVEN a body the request model refuses WHEN sent THEN API Gateway's BAD_REQUEST_BODY answer from the template: JSON naming the field and the request", async () => {
     const res = await fetch(`${server.url}/v1/models/credit/predict`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
       body: withField('Age', '"forty"'),
     });
     expect(res.status).toBe(400);

@@ -77,6 +77,9 @@ beforeAll(async () => {
     registry: new DynamoModelRegistry(aws.db, 'registry', systemClock),
     lake,
     readPredictions: async () => [],
+    apiKeys: async () => {
+      throw new Error('the golden commands call no prediction API');
+    },
     execute: async (kind) => {
       throw new Error(`the golden commands run no state machine, yet ${kind} was started`);
     },

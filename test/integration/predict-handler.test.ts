@@ -2,7 +2,12 @@ import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { MODEL_DIMENSION, platformMetrics } from '../../contracts/metrics.ts';
+import {
+  ANONYMOUS_CLIENT,
+  CLIENT_DIMENSION,
+  MODEL_DIMENSION,
+  platformMetrics,
+} from '../../contracts/metrics.ts';
 import { predictionLogTable } from '../../contracts/tables.ts';
 import { systemClock } from '../../core/ports.ts';
 import { DynamoModelRegistry } from '../../lambdas/shared/adapters/aws/dynamo-registry.ts';
@@ -21,7 +26,7 @@ const context = {
 
 function event(
   body: unknown,
-  opts: { contentType?: string | null; model?: string; raw?: string } = {},
+  opts: { contentType?: string | null; model?: string; raw?: string; apiKeyId?: string } = {},
 ): APIGatewayProxyEvent {
   const headers: Record<string, string> = {};
   if (opts.contentType !== null) headers['Content-Type'] = opts.contentType ?? 'application/json';
@@ -33,7 +38,10 @@ function event(
     headers,
     body: opts.raw ?? JSON.stringify(body),
     isBase64Encoded: false,
-    requestContext: { requestId: `r-${Math.random().toString(16).slice(2)}` },
+    requestContext: {
+      requestId: `r-${Math.random().toString(16).slice(2)}`,
+      ...(opts.apiKeyId ? { identity: { apiKeyId: opts.apiKeyId } } : {}),
+    },
   } as unknown as APIGatewayProxyEvent;
 }
 
@@ -115,6 +123,7 @@ describe('predict handler on dynalite and s3rver', () => {
       MLOPS_STAGE: 'test',
       POWERTOOLS_METRICS_NAMESPACE: 'Mlops/test',
       POWERTOOLS_SERVICE_NAME: 'predict',
+      CLIENT_KEYS: 'k1web=web,k2batch=batch-jobs',
     });
     registry = new DynamoModelRegistry(aws.db, 'registry', systemClock);
     ({ handler } = (await import('../../lambdas/predict/handler.ts')) as unknown as { handler: Handler });
@@ -132,7 +141,8 @@ describe('predict handler on dynalite and s3rver', () => {
       namespace: 'Mlops/test',
       name: platformMetrics.noProductionModel.name,
       unit: platformMetrics.noProductionModel.unit,
-      dimensions: { [MODEL_DIMENSION]: 'credit' },
+      // Both dimension sets' keys: [Model] and [Model, Client], the request carrying no key.
+      dimensions: { [MODEL_DIMENSION]: 'credit', [CLIENT_DIMENSION]: ANONYMOUS_CLIENT },
       value: 1,
     });
   });
@@ -213,6 +223,50 @@ describe('predict handler on dynalite and s3rver', () => {
     const res = await handler(event({ instances: [applicant] }, { model: 'credit' }), context);
     expect(res.statusCode).toBe(200);
     expect(JSON.parse(res.body).modelVersion).toBe('1');
+  });
+
+  it("GIVEN a request carrying a key id of CLIENT_KEYS WHEN served THEN its log rows and every metric name that key's client, and an unknown key id is anonymous", async () => {
+    const logged = async (requestId: string) => {
+      const hour = new Date().toISOString().slice(0, 13);
+      const rows = [];
+      for (let shard = 0; shard < 4; shard++) {
+        const q = await aws.db.send(
+          new QueryCommand({
+            TableName: 'predictions',
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': `credit#${hour}#${shard}` },
+          }),
+        );
+        rows.push(...(q.Items ?? []).filter((i) => i.requestId === requestId));
+      }
+      return rows;
+    };
+    const { result: res, metrics } = await withEmf(() =>
+      handler(event({ instances: [applicant, applicant] }, { apiKeyId: 'k2batch' }), context),
+    );
+    expect(res.statusCode, res.body).toBe(200);
+    const rows = await logged(JSON.parse(res.body).requestId);
+    expect(rows.map((r) => r.client)).toEqual(['batch-jobs', 'batch-jobs']);
+    expect(values(metrics.filter((m) => m.name !== platformMetrics.latency.name))).toEqual([
+      'Predictions=2',
+      'ServerErrors=0',
+    ]);
+    expect(metrics.every((m) => m.dimensions[CLIENT_DIMENSION] === 'batch-jobs')).toBe(true);
+
+    const { result: refused, metrics: refusedMetrics } = await withEmf(() =>
+      handler(event({ rows: [] }, { apiKeyId: 'k1web' }), context),
+    );
+    expect(refused.statusCode).toBe(400);
+    expect(refusedMetrics.map((m) => [m.name, m.dimensions[CLIENT_DIMENSION]])).toEqual([
+      ['InvalidRequests', 'web'],
+      ['ServerErrors', 'web'],
+    ]);
+
+    const unknown = await handler(event({ instances: [applicant] }, { apiKeyId: 'revoked' }), context);
+    expect(unknown.statusCode).toBe(200);
+    expect((await logged(JSON.parse(unknown.body).requestId)).map((r) => r.client)).toEqual([
+      ANONYMOUS_CLIENT,
+    ]);
   });
 
   it('answers 400 naming the instance index and the field for a wrongly typed field', async () => {

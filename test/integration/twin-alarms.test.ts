@@ -19,6 +19,7 @@ import { stackOutputs } from '../../contracts/outputs.ts';
 import type {
   Notification,
   TwinAlarm,
+  TwinApiKey,
   TwinMonitoringSummary,
   TwinSchedule,
 } from '../../contracts/twin-api.ts';
@@ -119,11 +120,12 @@ describe('the twin evaluates the alarms and runs the rules and schedules of the 
     // Every answer below is a 5xx: a Sum needs more of them than the threshold, a rate any number.
     const requests = alarm.metric.statistic === 'Sum' ? Math.ceil(alarm.threshold) + 1 : 5;
     const sentAt = Date.now();
+    const [client] = await get<TwinApiKey[]>('/_twin/keys');
 
     for (let i = 0; i < requests; i++) {
       const res = await fetch(`${server.url}/v1/predict`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', 'x-api-key': client!.key },
         body: JSON.stringify({ instances: sampleRows(1) }),
       });
       expect(res.status).toBe(503);

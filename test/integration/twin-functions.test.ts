@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { TwinApiKey } from '../../contracts/twin-api.ts';
 import { createTwinServer } from '../../local/server.ts';
 import { LocalTwin } from '../../local/twin.ts';
 
@@ -133,16 +134,23 @@ describe('each function runs with its own template environment', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
+      const [client] = (await (await fetch(`${url}/_twin/keys`)).json()) as TwinApiKey[];
       // A content type with no request model passes API Gateway's validation; the function refuses it.
       const res = await fetch(`${url}/v1/predict`, {
         method: 'POST',
-        headers: { 'content-type': 'text/plain' },
+        headers: { 'content-type': 'text/plain', 'x-api-key': client!.key },
         body: '{not json',
       });
       expect(res.status).toBe(415);
 
-      const metrics = (await (await fetch(`${url}/_twin/metrics`)).json()) as { name: string }[];
-      expect(metrics.filter((m) => m.name === 'InvalidRequests')).toHaveLength(1);
+      const metrics = (await (await fetch(`${url}/_twin/metrics`)).json()) as {
+        name: string;
+        dimensions: Record<string, string>;
+      }[];
+      // One point per dimension set of the EMF line: [Model] and [Model, Client].
+      expect(
+        metrics.filter((m) => m.name === 'InvalidRequests').map((m) => Object.keys(m.dimensions).sort()),
+      ).toEqual([['Model'], ['Client', 'Model']]);
       expect(twin.logs.metrics.find((m) => m.name === 'InvalidRequests')).toMatchObject({
         namespace: 'Mlops/test',
         value: 1,

@@ -13,7 +13,12 @@ export default async function setup(project: TestProject) {
     import('../../lib/config.ts'),
   ]);
   const dir = mkdtempSync(join(tmpdir(), 'mlops-test-assembly-'));
-  synthesize(dir, projectConfig('test'));
+  // The tests' client may send as fast as the tests do: the default usage plan (50 requests/s) would
+  // answer 429 to the bulk tests long before they finish. twin-api-keys.test.ts covers the throttle.
+  synthesize(dir, {
+    ...projectConfig('test'),
+    clients: [{ name: 'default', rateLimit: 10_000, burstLimit: 5_000 }],
+  });
   project.provide('assemblyDir', dir);
   return () => rmSync(dir, { recursive: true, force: true });
 }

@@ -85,6 +85,7 @@ describe('the verb modules', () => {
       'drift',
       'golden',
       'ingest',
+      'keys',
       'local',
       'models',
       'predict',
@@ -169,6 +170,10 @@ describe('bad flags and arguments are refused, naming the flag and the value', (
     [['status', '--model', 'Credit'], '--model "Credit" is not a model name'],
     [['drift', '--model', 'a_b'], '--model "a_b" is not a model name'],
     [['predict', '--json', '{'], '--json is not valid JSON'],
+    [
+      ['predict', '--json', '{}', '--api-key', 'k', '--client', 'web'],
+      '--api-key and --client both name the key to send; give one.',
+    ],
     [['ingest', 'data.csv', '--model', 'nosuch'], 'Unknown model "nosuch". Models are the files in models/:'],
     [
       ['ingest', 'data.csv', '--spec', 'models/credit.json', '--model', 'other'],

@@ -7,6 +7,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  CLIENT_DIMENSION,
   FEATURE_DIMENSION,
   MODEL_DIMENSION,
   platformMetrics,
@@ -97,6 +98,31 @@ describe('EMF metrics', () => {
     });
   });
 
+  it('GIVEN a client WHEN a metric is emitted THEN its document carries the sets [Model] and [Model, Client]', () => {
+    // Prepare
+    const { sink, lines } = memorySink();
+    const metrics = createMetrics({ namespace: 'Mlops/test', sink, now: () => at });
+    // Act
+    metrics.emit('credit', 'predictions', 3, { client: 'web' });
+    // Assess
+    const [doc] = lines.stdout.map((l) => JSON.parse(l));
+    expect(doc).toEqual({
+      _aws: {
+        Timestamp: at.getTime(),
+        CloudWatchMetrics: [
+          {
+            Namespace: 'Mlops/test',
+            Dimensions: [[MODEL_DIMENSION], [MODEL_DIMENSION, CLIENT_DIMENSION]],
+            Metrics: [{ Name: 'Predictions', Unit: 'Count' }],
+          },
+        ],
+      },
+      Model: 'credit',
+      Client: 'web',
+      Predictions: 3,
+    });
+  });
+
   describe('read back by the twin from stdout', () => {
     let dir: string | undefined;
     afterEach(() => {
@@ -149,6 +175,41 @@ describe('EMF metrics', () => {
         message: 'drift job finished',
       });
     });
+  });
+});
+
+describe('a metric with a client, read back by the twin', () => {
+  it('GIVEN an EMF document with the sets [Model] and [Model, Client] WHEN the twin reads it THEN it keeps one point in each series, and an alarm query on [Model] still finds it', async () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'observability-'));
+    try {
+      const capture = new LogCapture(join(dir, 'functions.log'));
+      const stdout = new PassThrough();
+      capture.attach(stdout, new PassThrough());
+      const metrics = createMetrics({
+        namespace: 'Mlops/test',
+        sink: { stdout: (line) => stdout.write(`${line}\n`), stderr: () => {} },
+        now: () => at,
+      });
+      // Act
+      metrics.emit('credit', 'latency', 12, { client: 'batch-jobs' });
+      stdout.end();
+      await once(stdout, 'end');
+      // Assess
+      expect(capture.metrics.map((m) => m.dimensions)).toEqual([
+        { Model: 'credit' },
+        { Model: 'credit', Client: 'batch-jobs' },
+      ]);
+      const query = { namespace: 'Mlops/test', name: 'LatencyMs' };
+      const window = [at.getTime(), at.getTime() + 1] as const;
+      expect(capture.store.values({ ...query, dimensions: { Model: 'credit' } }, ...window)).toEqual([12]);
+      expect(
+        capture.store.values({ ...query, dimensions: { Model: 'credit', Client: 'batch-jobs' } }, ...window),
+      ).toEqual([12]);
+      expect(capture.store.values({ ...query, dimensions: { Client: 'batch-jobs' } }, ...window)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
