@@ -19,18 +19,13 @@ import type {
   PredictionLogPort,
 } from '../../core/ports.ts';
 import type { PredictionRecord } from '../../core/prediction-log.ts';
-import {
-  failureRecords,
-  type ShadowCopy,
-  scoreShadow,
-  unwrittenRows,
-} from '../shared/serving.ts';
+import { failureRecords, type ShadowCopy, scoreShadow, unwrittenRows } from '../shared/serving.ts';
 import { type HttpResponse, json, problem } from './http.ts';
 import type { LoadedVersion, ModelCache } from './model-cache.ts';
 import type { Route } from './routing.ts';
 
-export { loadVersion } from '../shared/serving.ts';
 export type { ShadowCopy } from '../shared/serving.ts';
+export { loadVersion } from '../shared/serving.ts';
 
 /** The metrics the predict function emits. */
 export type PredictMetric = Extract<
