@@ -13,7 +13,6 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../core/ports.ts';
-import type { PredictionRecord } from '../../core/prediction-log.ts';
 import { inProcessRuntime } from '../../core/serving/runtime.ts';
 import { handlePredict, type PredictDeps, type PredictMetric } from '../../lambdas/predict/core.ts';
 import { createModelCache } from '../../lambdas/predict/model-cache.ts';
