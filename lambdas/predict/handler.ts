@@ -7,6 +7,11 @@
  * The serving mode is a build constant (`__MLOPS_SERVING_MODE__`, set by the construct), so that
  * esbuild drops the SageMaker runtime client from a `lambda`-mode bundle; code run from source (the
  * tests) has no constant and takes `SERVING_MODE` from the environment.
+ *
+ * A request with an `Idempotency-Key` header is answered through the idempotency store
+ * (`idempotency.ts`), whose module and client are loaded at the first such request; shadow copies
+ * go to the shadow function (`SHADOW_FUNCTION`) through a Lambda client made at the first hand-off.
+ * Requests without either pay for neither at cold start.
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
@@ -20,8 +25,9 @@ import { S3ObjectReader } from '../shared/adapters/aws/s3-object-reader.ts';
 import { EndpointRuntime } from '../shared/adapters/aws/sagemaker-runtime.ts';
 import { makeSageMakerRuntimeClient } from '../shared/adapters/aws/sagemaker-runtime-client.ts';
 import { lambdaContext, observability } from '../shared/observability.ts';
-import { handlePredict, type PredictDeps } from './core.ts';
+import { type HttpRequest, handlePredict, type PredictDeps } from './core.ts';
 import { parsePredictEnv } from './env.ts';
+import { header, problem } from './http.ts';
 import { createModelCache } from './model-cache.ts';
 
 declare const __MLOPS_SERVING_MODE__: 'lambda' | 'endpoint' | undefined;
@@ -40,6 +46,20 @@ function endpointRuntime(): EndpointRuntime {
   return new EndpointRuntime(makeSageMakerRuntimeClient(), env.ENDPOINT_PREFIX);
 }
 
+/** The shadow function's hand-off, built at the first shadow copy. */
+let handOff: Promise<import('../shared/serving.ts').ShadowHandOff> | undefined;
+function shadowHandOff(functionName: string): PredictDeps['shadow'] {
+  return {
+    handOff: async (copy) => {
+      handOff ??= import('../shared/adapters/aws/lambda-shadow-hand-off.ts').then(
+        ({ LambdaShadowHandOff, makeHandOffClient }) =>
+          new LambdaShadowHandOff(makeHandOffClient(), functionName),
+      );
+      return (await handOff).handOff(copy);
+    },
+  };
+}
+
 const deps: PredictDeps = {
   registry: new DynamoRegistryReader(db, env.REGISTRY_TABLE),
   lake: new S3ObjectReader(makeS3Client(), env.LAKE_BUCKET),
@@ -56,12 +76,70 @@ const deps: PredictDeps = {
   defaultModel: env.DEFAULT_MODEL,
   metric: (model, metric, value) => metrics.emit(model, metric, value),
   onError: (err, context) => logger.error('prediction failed', { ...context, error: err }),
+  ...(env.SHADOW_FUNCTION ? { shadow: shadowHandOff(env.SHADOW_FUNCTION) } : {}),
 };
+
+/** The idempotent answering and its store, loaded at the first request with an Idempotency-Key. */
+type Idempotency = {
+  answer: typeof import('./idempotency.ts').answerIdempotently;
+  deps: import('./idempotency.ts').IdempotencyDeps;
+};
+let idempotency: Promise<Idempotency> | undefined;
+function loadIdempotency(table: string): Promise<Idempotency> {
+  if (!idempotency) {
+    const loading = Promise.all([
+      import('./idempotency.ts'),
+      import('../shared/adapters/aws/idempotency-store.ts'),
+    ]).then(([{ answerIdempotently }, { makeIdempotencyStore }]) => ({
+      answer: answerIdempotently,
+      deps: {
+        store: makeIdempotencyStore(table),
+        ttlSeconds: env.IDEMPOTENCY_TTL_SECONDS ?? 3600,
+        metric: deps.metric,
+        onError: deps.onError,
+      },
+    }));
+    idempotency = loading;
+    // A failed load is forgotten, so the next request tries again.
+    loading.catch(() => {
+      if (idempotency === loading) idempotency = undefined;
+    });
+  }
+  return idempotency;
+}
+
+/** Answers a request, through the idempotency store when it carries an Idempotency-Key. */
+async function answer(req: HttpRequest, event: APIGatewayProxyEvent, context: Context) {
+  const table = env.IDEMPOTENCY_TABLE;
+  if (!table || header(req, 'Idempotency-Key') === undefined) return handlePredict(req, deps);
+  const model = req.modelParam ?? deps.defaultModel;
+  const requestId = req.requestId ?? context.awsRequestId;
+  let loaded: Idempotency;
+  try {
+    loaded = await loadIdempotency(table);
+  } catch (err) {
+    deps.onError(err, { model, requestId, stage: 'idempotency-store' });
+    return problem(
+      503,
+      'IdempotencyStoreUnavailable',
+      'Idempotent requests cannot be answered right now; retry.',
+      requestId,
+    );
+  }
+  const apiKeyId = event.requestContext?.identity?.apiKeyId ?? undefined;
+  return loaded.answer(
+    req,
+    { model, requestId, ...(apiKeyId ? { client: apiKeyId } : {}) },
+    () => handlePredict(req, deps),
+    loaded.deps,
+    () => context.getRemainingTimeInMillis(),
+  );
+}
 
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
   .use(lambdaContext<APIGatewayProxyEvent, APIGatewayProxyResult>(logger))
   .handler((event, context) =>
-    handlePredict(
+    answer(
       {
         method: event.httpMethod,
         path: event.path,
@@ -71,6 +149,7 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error,
         isBase64Encoded: event.isBase64Encoded,
         requestId: event.requestContext?.requestId ?? context.awsRequestId,
       },
-      deps,
+      event,
+      context,
     ),
   );

@@ -19,12 +19,18 @@ import type {
   PredictionLogPort,
 } from '../../core/ports.ts';
 import type { PredictionRecord } from '../../core/prediction-log.ts';
-import { failureRecords, type ShadowCopy, scoreShadow, unwrittenRows } from '../shared/serving.ts';
+import {
+  failureRecords,
+  type ShadowCopy,
+  type ShadowHandOff,
+  scoreShadow,
+  unwrittenRows,
+} from '../shared/serving.ts';
 import { type HttpResponse, json, problem } from './http.ts';
 import type { LoadedVersion, ModelCache } from './model-cache.ts';
 import type { Route } from './routing.ts';
 
-export type { ShadowCopy } from '../shared/serving.ts';
+export type { ShadowCopy, ShadowHandOff } from '../shared/serving.ts';
 export { loadVersion } from '../shared/serving.ts';
 
 /** The metrics the predict function emits. */
@@ -42,12 +48,6 @@ export type PredictMetric = Extract<
   | 'shadowHandoffFailures'
   | 'idempotentReplays'
 >;
-
-/** Where a shadow's copy of a request goes: the shadow function, invoked asynchronously. */
-export interface ShadowHandOff {
-  /** Resolves once the copy is accepted (not scored); rejects when it could not be handed over. */
-  handOff(copy: ShadowCopy): Promise<void>;
-}
 
 /** What serving needs: where versions come from, where scores come from, where rows go. */
 export interface ServingDeps {

@@ -30,6 +30,12 @@ export interface ShadowCopy {
   client?: string;
 }
 
+/** Where a shadow's copy of a request goes: the shadow function, invoked asynchronously. */
+export interface ShadowHandOff {
+  /** Resolves once the copy is accepted (not scored); rejects when it could not be handed over. */
+  handOff(copy: ShadowCopy): Promise<void>;
+}
+
 /** What scoring a shadow copy needs. */
 export interface ShadowDeps {
   registry: Pick<ModelRegistryPort, 'getVersion'>;
