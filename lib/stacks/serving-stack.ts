@@ -33,6 +33,7 @@ export class ServingStack extends Stack {
       lake: data.lake,
       registry: data.registry,
       predictionLog: data.predictionLog,
+      idempotency: data.idempotency,
       defaultModel: config.defaultModel,
       predictionLogTtlDays: config.predictionLogTtlDays,
       throttle: { rateLimit: config.clients[0]!.rateLimit, burstLimit: config.clients[0]!.burstLimit },
