@@ -32,11 +32,8 @@ describe('the shadow hand-off through the twin', () => {
       const { version } = await seedVersion(lake, n, leaves);
       await registry.putVersion({ ...version, status: 'Approved' });
     }
-    await registry.moveAlias('credit', undefined, {
-      current: 1,
-      shadow: { version: 2, startedAt: new Date().toISOString() },
-      history: [],
-    });
+    await registry.moveAlias('credit', undefined, { current: 1, history: [] });
+    await registry.startShadow('credit', 1, 2);
     log = new DynamoPredictionLogReader(
       makeDocumentClient(twin.clientTarget()),
       twin.resolver.output(stackOutputs.predictionLogTableName)!,
