@@ -110,13 +110,12 @@ function loadIdempotency(table: string): Promise<Idempotency> {
 
 /** Answers a request, through the idempotency store when it carries an Idempotency-Key. */
 async function answer(req: HttpRequest, event: APIGatewayProxyEvent, context: Context) {
-  const table = env.IDEMPOTENCY_TABLE;
-  if (!table || header(req, 'Idempotency-Key') === undefined) return handlePredict(req, deps);
+  if (header(req, 'Idempotency-Key') === undefined) return handlePredict(req, deps);
   const model = req.modelParam ?? deps.defaultModel;
   const requestId = req.requestId ?? context.awsRequestId;
   let loaded: Idempotency;
   try {
-    loaded = await loadIdempotency(table);
+    loaded = await loadIdempotency(env.IDEMPOTENCY_TABLE);
   } catch (err) {
     deps.onError(err, { model, requestId, stage: 'idempotency-store' });
     return problem(
