@@ -9,9 +9,11 @@
  * tests) has no constant and takes `SERVING_MODE` from the environment.
  *
  * A request with an `Idempotency-Key` header is answered through the idempotency store
- * (`idempotency.ts`), whose module and client are loaded at the first such request; shadow copies
- * go to the shadow function (`SHADOW_FUNCTION`) through a Lambda client made at the first hand-off.
- * Requests without either pay for neither at cold start.
+ * (`idempotency.ts`); shadow copies go to the shadow function (`SHADOW_FUNCTION`). Their clients are
+ * made at the first request that needs them. Their modules are imported statically: a dynamic
+ * import() would defer their evaluation, but esbuild (no code splitting in a function bundle) then
+ * keeps every export of the SDK packages they reach, and the larger bundle's parse costs more than
+ * the evaluation saved (BENCHMARKS.md).
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
@@ -20,14 +22,18 @@ import { inProcessRuntime } from '../../core/serving/runtime.ts';
 import { makeDocumentClient } from '../shared/adapters/aws/document-client.ts';
 import { DynamoPredictionLogWriter } from '../shared/adapters/aws/dynamo-prediction-log-writer.ts';
 import { DynamoRegistryReader } from '../shared/adapters/aws/dynamo-registry-reader.ts';
+import { makeIdempotencyStore } from '../shared/adapters/aws/idempotency-store.ts';
+import { LambdaShadowHandOff, makeHandOffClient } from '../shared/adapters/aws/lambda-shadow-hand-off.ts';
 import { makeS3Client } from '../shared/adapters/aws/s3-client.ts';
 import { S3ObjectReader } from '../shared/adapters/aws/s3-object-reader.ts';
 import { EndpointRuntime } from '../shared/adapters/aws/sagemaker-runtime.ts';
 import { makeSageMakerRuntimeClient } from '../shared/adapters/aws/sagemaker-runtime-client.ts';
 import { lambdaContext, observability } from '../shared/observability.ts';
+import type { ShadowHandOff } from '../shared/serving.ts';
 import { type HttpRequest, handlePredict, type PredictDeps } from './core.ts';
 import { parsePredictEnv } from './env.ts';
-import { header, problem } from './http.ts';
+import { header } from './http.ts';
+import { answerIdempotently, IDEMPOTENCY_HEADER, type IdempotencyDeps } from './idempotency.ts';
 import { createModelCache } from './model-cache.ts';
 
 declare const __MLOPS_SERVING_MODE__: 'lambda' | 'endpoint' | undefined;
@@ -46,16 +52,13 @@ function endpointRuntime(): EndpointRuntime {
   return new EndpointRuntime(makeSageMakerRuntimeClient(), env.ENDPOINT_PREFIX);
 }
 
-/** The shadow function's hand-off, built at the first shadow copy. */
-let handOff: Promise<import('../shared/serving.ts').ShadowHandOff> | undefined;
-function shadowHandOff(functionName: string): PredictDeps['shadow'] {
+/** The shadow function's hand-off; its Lambda client is made at the first shadow copy. */
+function shadowHandOff(functionName: string): ShadowHandOff {
+  let made: ShadowHandOff | undefined;
   return {
-    handOff: async (copy) => {
-      handOff ??= import('../shared/adapters/aws/lambda-shadow-hand-off.ts').then(
-        ({ LambdaShadowHandOff, makeHandOffClient }) =>
-          new LambdaShadowHandOff(makeHandOffClient(), functionName),
-      );
-      return (await handOff).handOff(copy);
+    handOff: (copy) => {
+      made ??= new LambdaShadowHandOff(makeHandOffClient(), functionName);
+      return made.handOff(copy);
     },
   };
 }
@@ -79,58 +82,31 @@ const deps: PredictDeps = {
   ...(env.SHADOW_FUNCTION ? { shadow: shadowHandOff(env.SHADOW_FUNCTION) } : {}),
 };
 
-/** The idempotent answering and its store, loaded at the first request with an Idempotency-Key. */
-type Idempotency = {
-  answer: typeof import('./idempotency.ts').answerIdempotently;
-  deps: import('./idempotency.ts').IdempotencyDeps;
-};
-let idempotency: Promise<Idempotency> | undefined;
-function loadIdempotency(table: string): Promise<Idempotency> {
-  if (!idempotency) {
-    const loading = Promise.all([
-      import('./idempotency.ts'),
-      import('../shared/adapters/aws/idempotency-store.ts'),
-    ]).then(([{ answerIdempotently }, { makeIdempotencyStore }]) => ({
-      answer: answerIdempotently,
-      deps: {
-        store: makeIdempotencyStore(table),
-        ttlSeconds: env.IDEMPOTENCY_TTL_SECONDS ?? 3600,
-        metric: deps.metric,
-        onError: deps.onError,
-      },
-    }));
-    idempotency = loading;
-    // A failed load is forgotten, so the next request tries again.
-    loading.catch(() => {
-      if (idempotency === loading) idempotency = undefined;
-    });
-  }
+/** The idempotency store's settings; its client is made at the first request with a key. */
+let idempotency: IdempotencyDeps | undefined;
+function idempotencyDeps(): IdempotencyDeps {
+  idempotency ??= {
+    store: makeIdempotencyStore(env.IDEMPOTENCY_TABLE),
+    ttlSeconds: env.IDEMPOTENCY_TTL_SECONDS ?? 3600,
+    metric: deps.metric,
+    onError: deps.onError,
+  };
   return idempotency;
 }
 
 /** Answers a request, through the idempotency store when it carries an Idempotency-Key. */
 async function answer(req: HttpRequest, event: APIGatewayProxyEvent, context: Context) {
-  if (header(req, 'Idempotency-Key') === undefined) return handlePredict(req, deps);
-  const model = req.modelParam ?? deps.defaultModel;
-  const requestId = req.requestId ?? context.awsRequestId;
-  let loaded: Idempotency;
-  try {
-    loaded = await loadIdempotency(env.IDEMPOTENCY_TABLE);
-  } catch (err) {
-    deps.onError(err, { model, requestId, stage: 'idempotency-store' });
-    return problem(
-      503,
-      'IdempotencyStoreUnavailable',
-      'Idempotent requests cannot be answered right now; retry.',
-      requestId,
-    );
-  }
+  if (header(req, IDEMPOTENCY_HEADER) === undefined) return handlePredict(req, deps);
   const apiKeyId = event.requestContext?.identity?.apiKeyId ?? undefined;
-  return loaded.answer(
+  return answerIdempotently(
     req,
-    { model, requestId, ...(apiKeyId ? { client: apiKeyId } : {}) },
+    {
+      model: req.modelParam ?? deps.defaultModel,
+      requestId: req.requestId ?? context.awsRequestId,
+      ...(apiKeyId ? { client: apiKeyId } : {}),
+    },
     () => handlePredict(req, deps),
-    loaded.deps,
+    idempotencyDeps(),
     () => context.getRemainingTimeInMillis(),
   );
 }

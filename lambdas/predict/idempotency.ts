@@ -11,9 +11,6 @@
  * - A malformed key is a 400 naming the header; the store being unreachable is a 503.
  *
  * These answers are not counted in the model's 5xx rate (`serverErrors`): no version served them.
- *
- * The predict handler loads this module only for a request that carries the header, so a request
- * without one does not pay for evaluating it.
  */
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';

@@ -1,7 +1,10 @@
 /**
- * The shadow hand-off in the twin: the predict function hands a shadow's copy of each request to the
- * shadow function through Lambda's Invoke API (`InvocationType: Event`, served by the twin on
- * loopback), and answers without waiting for the shadow's scoring.
+ * The prediction API's internals in the twin, through the deployed bundles:
+ * - the shadow hand-off: the predict function hands a shadow's copy of each request to the shadow
+ *   function through Lambda's Invoke API (`InvocationType: Event`, served by the twin on loopback),
+ *   and answers without waiting for the shadow's scoring;
+ * - idempotent retries: an Idempotency-Key sent to the twin's API is answered once, through the
+ *   idempotency table the templates declare.
  */
 import { InvokeCommand, LambdaClient, ResourceNotFoundException } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,12 +14,12 @@ import { clientConfig, makeDocumentClient } from '../../lambdas/shared/adapters/
 import { DynamoPredictionLogReader } from '../../lambdas/shared/adapters/aws/dynamo-prediction-log-reader.ts';
 import { seedVersion } from '../support/fixtures.ts';
 import { applicant, predictEvent } from '../support/requests.ts';
-import { startTestTwin, type TestTwin } from '../support/twin.ts';
+import { serveTwin, startTestTwin, type TestTwin } from '../support/twin.ts';
 
 /** How long the shadow takes before it starts scoring, in the test that slows it down. */
 const SHADOW_DELAY_MS = 2_000;
 
-describe('the shadow hand-off through the twin', () => {
+describe('the shadow hand-off and idempotent retries through the twin', () => {
   let t: TestTwin;
   let log: DynamoPredictionLogReader;
   let predictArn: string;
@@ -138,6 +141,33 @@ describe('the shadow hand-off through the twin', () => {
       ).rejects.toBeInstanceOf(ResourceNotFoundException);
     } finally {
       lambda.destroy();
+    }
+  });
+
+  it("GIVEN the twin's API WHEN a request with an Idempotency-Key is retried THEN the retry gets the first answer, and one set of rows is logged", async () => {
+    const api = await serveTwin(t.twin);
+    try {
+      const send = (body: unknown) =>
+        fetch(`${api.url}/v1/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': 'twin-order-1' },
+          body: JSON.stringify(body),
+        });
+      const first = await send({ instances: [applicant] });
+      const firstBody = await first.text();
+      expect(first.status, firstBody).toBe(200);
+      const retry = await send({ instances: [applicant] });
+      expect(retry.status).toBe(200);
+      expect(retry.headers.get('idempotent-replayed')).toBe('true');
+      expect(await retry.text()).toBe(firstBody);
+      const reused = await send({ instances: [{ ...applicant, Age: 44 }] });
+      expect(reused.status).toBe(422);
+      expect(await reused.json()).toMatchObject({ error: 'IdempotencyKeyReused' });
+      await t.twin.settle();
+      const rows = await rowsOf(JSON.parse(firstBody).requestId);
+      expect(rows.map((r) => r.route).sort()).toEqual(['production', 'shadow']);
+    } finally {
+      await api.close();
     }
   });
 });
