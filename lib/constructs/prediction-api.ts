@@ -66,7 +66,9 @@ export interface PredictionApiProps {
  * The prediction API: a regional REST API with `POST /v1/predict` (default model) and
  * `POST /v1/models/{model}/predict`, both proxied to the predict function. Clients authenticate with an
  * API key whose usage plan throttles them; bodies must be JSON objects; access logs go to an encrypted
- * log group; execution logging (errors) and X-Ray tracing are on.
+ * log group; execution logging (errors) and X-Ray tracing are on. Answers to requests with an
+ * Idempotency-Key are kept in the idempotency store for the window; shadow copies are scored by a
+ * shadow function that predict invokes asynchronously.
  */
 export class PredictionApi extends Construct {
   /** The predict function. */
