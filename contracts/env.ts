@@ -125,7 +125,7 @@ export const functionEnv = {
     /** `<apiKeyId>=<client>,...`: the client each API key belongs to (the config's `clients`). */
     CLIENT_KEYS: z.optional(nonEmpty),
     /** The idempotency table (Powertools' layout: `id` key, `expiration` TTL). */
-    IDEMPOTENCY_TABLE: z.optional(nonEmpty),
+    IDEMPOTENCY_TABLE: nonEmpty,
     /** How long a request's answer is kept for a retry with the same Idempotency-Key. */
     IDEMPOTENCY_TTL_SECONDS: z.optional(positiveWhole),
     /** The function that scores shadow copies, invoked asynchronously. */

@@ -16,3 +16,13 @@ export const predictionLogTable = {
   /** Epoch seconds after which DynamoDB deletes the row. */
   ttlAttribute: 'expiresAt',
 } as const;
+
+/**
+ * The prediction API's idempotency table, in the layout of Powertools' DynamoDB persistence layer:
+ * one item per scoped Idempotency-Key, expiring with the window.
+ */
+export const idempotencyTable = {
+  partitionKey: 'id',
+  /** Epoch seconds after which DynamoDB deletes the item (Powertools writes it). */
+  ttlAttribute: 'expiration',
+} as const;

@@ -57,6 +57,7 @@ export interface FunctionServices {
     readonly dynamodb: string;
     readonly sagemaker: string;
     readonly sagemakerRuntime: string;
+    readonly lambda: string;
   };
 }
 
@@ -125,6 +126,7 @@ export function functionEnvironment(fn: LocalFunction, services: FunctionService
     AWS_ENDPOINT_URL_DYNAMODB: services.endpoints.dynamodb,
     AWS_ENDPOINT_URL_SAGEMAKER: services.endpoints.sagemaker,
     AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: services.endpoints.sagemakerRuntime,
+    AWS_ENDPOINT_URL_LAMBDA: services.endpoints.lambda,
     // The SDK warns when the Node running it is older than it supports: that is the twin's host,
     // not the function, which runs on its template's runtime in Lambda.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

@@ -27,6 +27,7 @@ import { type ClientTarget, clientConfig, makeS3Client } from '../lambdas/shared
 import { S3ObjectStore } from '../lambdas/shared/adapters/aws/s3-object-store.ts';
 import { type MetricPoint, MetricStore } from './cloudwatch.ts';
 import { type FunctionServices, type LocalFunction, LocalFunctions, readFunctions } from './functions.ts';
+import { LocalLambdaApi } from './lambda-api.ts';
 import { LogCapture } from './log-capture.ts';
 import { TwinMonitoring } from './monitoring.ts';
 import { type LocalS3, startLocalS3 } from './s3-server.ts';
@@ -79,7 +80,7 @@ export class LocalTwin {
    */
   readonly metrics = new MetricStore();
   /** The loopback endpoints of the emulated services (set by start()). */
-  readonly endpoints = { s3: '', dynamodb: '', sagemaker: '' };
+  readonly endpoints = { s3: '', dynamodb: '', sagemaker: '', lambda: '' };
   private functions?: LocalFunctions;
   private stepFunctions?: LocalStepFunctions;
   private readonly machineArns = new Map<MachineKind, string>();
@@ -95,6 +96,12 @@ export class LocalTwin {
   /** Asynchronous invocations (rule targets) still running; settle() waits for them. */
   private readonly asyncInvocations = new Set<Promise<unknown>>();
   private apiDimensions?: Record<string, string>;
+  /** Lambda's Invoke API, for the functions' Lambda clients. */
+  private readonly lambdaApi = new LocalLambdaApi({
+    resolve: (nameOrArn) => this.functions?.find(nameOrArn)?.arn,
+    invoke: (arn, event) => this.invoke(arn, event),
+    invokeAsync: (arn, event) => this.invokeAsync(arn, event),
+  });
 
   constructor(options: TwinOptions) {
     this.assembly = readAssembly(options.assemblyDir);
@@ -121,6 +128,7 @@ export class LocalTwin {
     this.s3 = await startLocalS3();
     this.endpoints.s3 = this.s3.endpoint;
     this.endpoints.sagemaker = await this.sagemaker.start();
+    this.endpoints.lambda = await this.lambdaApi.start();
 
     this.s3Client = makeS3Client(this.clientTarget());
     await this.createTables();
@@ -170,17 +178,23 @@ export class LocalTwin {
         startExecution: (arn, input) => {
           stepFunctions.startExecution(arn, input);
         },
-        invokeAsync: (arn, input) => {
-          const running = this.invoke(arn, input)
-            .catch((err: Error) =>
-              this.log(`[lambda] asynchronous invocation of ${arn} failed: ${err.name}: ${err.message}`),
-            )
-            .finally(() => this.asyncInvocations.delete(running));
-          this.asyncInvocations.add(running);
-        },
+        invokeAsync: (arn, input) => this.invokeAsync(arn, input),
         publish: (topicArn, message, subject, shown) => this.publish(topicArn, message, subject, shown),
       },
     });
+  }
+
+  /**
+   * Invokes a function without waiting, as Lambda runs an asynchronous invocation (a rule's target,
+   * an `Event` invocation): a failure is logged, and settle() and stop() wait for it.
+   */
+  invokeAsync(fnArnOrName: string, event: unknown): void {
+    const running = this.invoke(fnArnOrName, event)
+      .catch((err: Error) =>
+        this.log(`[lambda] asynchronous invocation of ${fnArnOrName} failed: ${err.name}: ${err.message}`),
+      )
+      .finally(() => this.asyncInvocations.delete(running));
+    this.asyncInvocations.add(running);
   }
 
   /** Records a metric point the twin produces itself (the AWS services' own metrics). */
@@ -259,6 +273,7 @@ export class LocalTwin {
   async stop(): Promise<void> {
     this.monitor?.stop();
     await this.settle().catch(() => {});
+    await this.lambdaApi.stop();
     await this.functions?.stop();
     await this.sagemaker.stop();
     this.s3Client?.destroy();
@@ -277,6 +292,7 @@ export class LocalTwin {
         dynamodb: this.endpoints.dynamodb,
         sagemaker: this.endpoints.sagemaker,
         sagemakerRuntime: this.endpoints.sagemaker,
+        lambda: this.endpoints.lambda,
       },
     };
   }

@@ -55,7 +55,7 @@ const rules = [
   ['SERVING_MODE', servingMode, 'required'],
   ['ENDPOINT_PREFIX', nonEmpty, 'optional'],
   ['CLIENT_KEYS', nonEmpty, 'optional'],
-  ['IDEMPOTENCY_TABLE', nonEmpty, 'optional'],
+  ['IDEMPOTENCY_TABLE', nonEmpty, 'required'],
   ['IDEMPOTENCY_TTL_SECONDS', positiveWhole, 'optional'],
   ['SHADOW_FUNCTION', nonEmpty, 'optional'],
 ] as const satisfies readonly (readonly [keyof PredictEnv, Rule<unknown>, 'required' | 'optional'])[];

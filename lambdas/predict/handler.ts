@@ -7,6 +7,13 @@
  * The serving mode is a build constant (`__MLOPS_SERVING_MODE__`, set by the construct), so that
  * esbuild drops the SageMaker runtime client from a `lambda`-mode bundle; code run from source (the
  * tests) has no constant and takes `SERVING_MODE` from the environment.
+ *
+ * A request with an `Idempotency-Key` header is answered through the idempotency store
+ * (`idempotency.ts`); shadow copies go to the shadow function (`SHADOW_FUNCTION`). Their clients are
+ * made at the first request that needs them. Their modules are imported statically: a dynamic
+ * import() would defer their evaluation, but esbuild (no code splitting in a function bundle) then
+ * keeps every export of the SDK packages they reach, and the larger bundle's parse costs more than
+ * the evaluation saved (BENCHMARKS.md).
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
@@ -15,14 +22,19 @@ import { inProcessRuntime } from '../../core/serving/runtime.ts';
 import { makeDocumentClient } from '../shared/adapters/aws/document-client.ts';
 import { DynamoPredictionLogWriter } from '../shared/adapters/aws/dynamo-prediction-log-writer.ts';
 import { DynamoRegistryReader } from '../shared/adapters/aws/dynamo-registry-reader.ts';
+import { makeIdempotencyStore } from '../shared/adapters/aws/idempotency-store.ts';
+import { LambdaShadowHandOff, makeHandOffClient } from '../shared/adapters/aws/lambda-shadow-hand-off.ts';
 import { makeS3Client } from '../shared/adapters/aws/s3-client.ts';
 import { S3ObjectReader } from '../shared/adapters/aws/s3-object-reader.ts';
 import { EndpointRuntime } from '../shared/adapters/aws/sagemaker-runtime.ts';
 import { makeSageMakerRuntimeClient } from '../shared/adapters/aws/sagemaker-runtime-client.ts';
 import { lambdaContext, observability } from '../shared/observability.ts';
+import type { ShadowHandOff } from '../shared/serving.ts';
 import { clientOf, parseClientKeys } from './clients.ts';
-import { handlePredict, type PredictDeps } from './core.ts';
+import { type HttpRequest, handlePredict, type PredictDeps } from './core.ts';
 import { parsePredictEnv } from './env.ts';
+import { header } from './http.ts';
+import { answerIdempotently, IDEMPOTENCY_HEADER, type IdempotencyDeps } from './idempotency.ts';
 import { createModelCache } from './model-cache.ts';
 
 declare const __MLOPS_SERVING_MODE__: 'lambda' | 'endpoint' | undefined;
@@ -42,6 +54,17 @@ function endpointRuntime(): EndpointRuntime {
   return new EndpointRuntime(makeSageMakerRuntimeClient(), env.ENDPOINT_PREFIX);
 }
 
+/** The shadow function's hand-off; its Lambda client is made at the first shadow copy. */
+function shadowHandOff(functionName: string): ShadowHandOff {
+  let made: ShadowHandOff | undefined;
+  return {
+    handOff: (copy) => {
+      made ??= new LambdaShadowHandOff(makeHandOffClient(), functionName);
+      return made.handOff(copy);
+    },
+  };
+}
+
 const deps: PredictDeps = {
   registry: new DynamoRegistryReader(db, env.REGISTRY_TABLE),
   lake: new S3ObjectReader(makeS3Client(), env.LAKE_BUCKET),
@@ -59,12 +82,41 @@ const deps: PredictDeps = {
   metric: (model, metric, value, client) =>
     metrics.emit(model, metric, value, client === undefined ? undefined : { client }),
   onError: (err, context) => logger.error('prediction failed', { ...context, error: err }),
+  ...(env.SHADOW_FUNCTION ? { shadow: shadowHandOff(env.SHADOW_FUNCTION) } : {}),
 };
+
+/** The idempotency store's settings; its client is made at the first request with a key. */
+let idempotency: IdempotencyDeps | undefined;
+function idempotencyDeps(): IdempotencyDeps {
+  idempotency ??= {
+    store: makeIdempotencyStore(env.IDEMPOTENCY_TABLE),
+    ttlSeconds: env.IDEMPOTENCY_TTL_SECONDS ?? 3600,
+    metric: deps.metric,
+    onError: deps.onError,
+  };
+  return idempotency;
+}
+
+/** Answers a request, through the idempotency store when it carries an Idempotency-Key. */
+async function answer(req: HttpRequest, event: APIGatewayProxyEvent, context: Context) {
+  if (header(req, IDEMPOTENCY_HEADER) === undefined) return handlePredict(req, deps);
+  return answerIdempotently(
+    req,
+    {
+      model: req.modelParam ?? deps.defaultModel,
+      requestId: req.requestId ?? context.awsRequestId,
+      ...(req.client ? { client: req.client } : {}),
+    },
+    () => handlePredict(req, deps),
+    idempotencyDeps(),
+    () => context.getRemainingTimeInMillis(),
+  );
+}
 
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
   .use(lambdaContext<APIGatewayProxyEvent, APIGatewayProxyResult>(logger))
   .handler((event, context) =>
-    handlePredict(
+    answer(
       {
         method: event.httpMethod,
         path: event.path,
@@ -75,6 +127,7 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error,
         requestId: event.requestContext?.requestId ?? context.awsRequestId,
         client: clientOf(clientKeys, event.requestContext?.identity?.apiKeyId),
       },
-      deps,
+      event,
+      context,
     ),
   );

@@ -3,17 +3,14 @@
  * version's own transform, score, log one row per instance with the version, and answer. Nothing is
  * answered that was not logged; a version whose feature schema does not match this code, or that
  * fails to score, is a 503 (a scoring failure is logged as error rows, which the canary reads). A
- * shadow scores its copy while production's rows are written and never changes the answer. Rows the
- * log could not take, whichever write lost them, are counted (`predictionLogWriteFailures`).
+ * shadow's copy of the request is handed to the shadow function (an asynchronous invocation) while
+ * production scores: the answer waits for the hand-off, never for the shadow's scoring, and a failed
+ * hand-off never changes it (`shadowHandoffFailures`). Rows the log could not take, whichever write
+ * lost them, are counted (`predictionLogWriteFailures`).
  */
 
 import type { PlatformMetric } from '../../contracts/metrics.ts';
-import {
-  type CleanRow,
-  featureSchemaHash,
-  transformRow,
-  validateRow,
-} from '../../core/features/transform.ts';
+import { type CleanRow, transformRow } from '../../core/features/transform.ts';
 import type {
   Clock,
   ModelRegistryPort,
@@ -22,10 +19,19 @@ import type {
   PredictionLogPort,
 } from '../../core/ports.ts';
 import type { PredictionRecord } from '../../core/prediction-log.ts';
-import { loadServingModel } from '../../core/serving/load.ts';
+import {
+  failureRecords,
+  type ShadowCopy,
+  type ShadowHandOff,
+  scoreShadow,
+  unwrittenRows,
+} from '../shared/serving.ts';
 import { type HttpResponse, json, problem } from './http.ts';
 import type { LoadedVersion, ModelCache } from './model-cache.ts';
 import type { Route } from './routing.ts';
+
+export type { ShadowCopy, ShadowHandOff } from '../shared/serving.ts';
+export { loadVersion } from '../shared/serving.ts';
 
 /** The metrics the predict function emits. */
 export type PredictMetric = Extract<
@@ -39,6 +45,8 @@ export type PredictMetric = Extract<
   | 'modelErrors'
   | 'serverErrors'
   | 'predictionLogWriteFailures'
+  | 'shadowHandoffFailures'
+  | 'idempotentReplays'
 >;
 
 /** What serving needs: where versions come from, where scores come from, where rows go. */
@@ -54,22 +62,11 @@ export interface ServingDeps {
   metric: (model: string, metric: PredictMetric, value: number, client?: string) => void;
   /** Logs unexpected failures (the response hides their detail). */
   onError: (err: unknown, context: Record<string, unknown>) => void;
-}
-
-/** A version from the cache, or read from the registry and the lake and checked. */
-export function loadVersion(
-  deps: Pick<ServingDeps, 'registry' | 'lake' | 'cache'>,
-  model: string,
-  versionNumber: number,
-): Promise<LoadedVersion> {
-  return deps.cache.get(model, versionNumber, async () => {
-    const version = await deps.registry.getVersion(model, versionNumber);
-    if (!version) throw new Error(`alias points at version ${versionNumber}, which is not in the registry`);
-    const serving = await loadServingModel(deps.lake, versionNumber, version.artifacts);
-    const hashOk =
-      featureSchemaHash(version.definition.spec, serving.transform) === version.featureSchemaHash;
-    return { version, serving, hashOk };
-  });
+  /**
+   * Where shadow copies go. Without one (a direct call of the core, a twin without the shadow
+   * function) the copy is scored in this process, concurrently with production.
+   */
+  shadow?: ShadowHandOff;
 }
 
 /** A request that parsing, routing and validation accepted. */
@@ -89,8 +86,39 @@ export interface RoutedRequest {
   rows: CleanRow[];
 }
 
-/** Scores, logs and answers a routed request. */
+/**
+ * Scores, logs and answers a routed request; a shadow's copy is handed off at the same time, and the
+ * answer waits only for the hand-off.
+ */
 export async function serve(req: RoutedRequest, deps: ServingDeps): Promise<HttpResponse> {
+  const shadow = req.loaded.hashOk ? startShadow(req, deps) : Promise.resolve();
+  try {
+    return await serveProduction(req, deps);
+  } finally {
+    await shadow;
+  }
+}
+
+/** Hands a shadow's copy of the request off (or scores it here, without a hand-off port). */
+async function startShadow(req: RoutedRequest, deps: ServingDeps): Promise<void> {
+  const version = req.route.shadowVersion;
+  if (version === undefined) return;
+  const copy: ShadowCopy = {
+    model: req.model,
+    version,
+    requestId: req.requestId,
+    instances: req.instances as Record<string, unknown>[],
+  };
+  if (!deps.shadow) return scoreShadow(copy, deps);
+  try {
+    await deps.shadow.handOff(copy);
+  } catch (err) {
+    deps.metric(req.model, 'shadowHandoffFailures', 1);
+    deps.onError(err, { model: req.model, requestId: req.requestId, stage: 'shadow-handoff', version });
+  }
+}
+
+async function serveProduction(req: RoutedRequest, deps: ServingDeps): Promise<HttpResponse> {
   const { model, requestId, started, loaded, rows } = req;
   const version = loaded.version.version;
   if (!loaded.hashOk) {
@@ -123,7 +151,7 @@ export async function serve(req: RoutedRequest, deps: ServingDeps): Promise<Http
       client: req.client,
     });
     await deps.log.write(failed).catch((logErr: unknown) => {
-      deps.metric(model, 'predictionLogWriteFailures', failed.length);
+      deps.metric(model, 'predictionLogWriteFailures', unwrittenRows(logErr, failed.length));
       deps.onError(logErr, { model, requestId, stage: 'prediction-log' });
     });
     return problem(
@@ -154,16 +182,11 @@ export async function serve(req: RoutedRequest, deps: ServingDeps): Promise<Http
     latencyMs,
     client: req.client,
   }));
-  const shadowVersion = req.route.shadowVersion;
-  const shadow =
-    shadowVersion === undefined
-      ? Promise.resolve()
-      : scoreShadow(model, shadowVersion, req.instances, requestId, deps);
   try {
     await deps.log.write(records);
   } catch (err) {
     deps.metric(model, 'upstreamErrors', 1);
-    deps.metric(model, 'predictionLogWriteFailures', records.length);
+    deps.metric(model, 'predictionLogWriteFailures', unwrittenRows(err, records.length));
     deps.onError(err, { model, requestId, stage: 'prediction-log' });
     return problem(
       503,
@@ -171,8 +194,6 @@ export async function serve(req: RoutedRequest, deps: ServingDeps): Promise<Http
       'The prediction could not be logged, so it was not served; retry.',
       requestId,
     );
-  } finally {
-    await shadow;
   }
   deps.metric(model, 'predictions', predictions.length);
   deps.metric(model, 'latency', deps.clock.now().getTime() - started);
@@ -181,85 +202,4 @@ export async function serve(req: RoutedRequest, deps: ServingDeps): Promise<Http
     { predictions, modelVersion: String(version), model, requestId },
     { 'x-model-version': String(version), 'x-model-variant': scored.variant },
   );
-}
-
-/**
- * Scores a shadow's copy of a request with the shadow version's own definition and transform, and
- * logs it with the route `shadow`. Whatever happens here, the answer already computed stands: a
- * failure is logged as shadow error rows, never returned.
- */
-async function scoreShadow(
-  model: string,
-  versionNumber: number,
-  instances: readonly Record<string, unknown>[],
-  requestId: string,
-  deps: ServingDeps,
-): Promise<void> {
-  const started = deps.clock.now().getTime();
-  let records: PredictionRecord[];
-  let hash = '';
-  try {
-    const shadow = await loadVersion(deps, model, versionNumber);
-    hash = shadow.version.featureSchemaHash;
-    if (!shadow.hashOk) throw new Error('the shadow version was trained on another feature schema');
-    const def = shadow.version.definition;
-    const rows = instances.map((instance, i) => {
-      const res = validateRow(def.spec, instance, 'json');
-      if (!res.ok) throw new Error(`instance ${i} does not fit the shadow's spec: ${res.errors[0]?.field}`);
-      return res.row;
-    });
-    const vectors = rows.map((row) => transformRow(def.spec, shadow.serving.transform, row));
-    const scored = await deps.runtime.score(model, shadow.serving, vectors);
-    const at = deps.clock.now().toISOString();
-    records = rows.map((row, index) => {
-      const score = scored.scores[index]!;
-      return {
-        model,
-        requestId,
-        index,
-        at,
-        modelVersion: versionNumber,
-        variant: scored.variant,
-        route: 'shadow' as const,
-        featureSchemaHash: hash,
-        features: row,
-        score,
-        label: score >= def.serving.threshold ? def.spec.label.positive : def.spec.label.negative,
-        latencyMs: deps.clock.now().getTime() - started,
-      };
-    });
-  } catch (err) {
-    deps.onError(err, { model, requestId, stage: 'shadow', version: versionNumber });
-    records = failureRecords(err, instances, {
-      model,
-      requestId,
-      at: deps.clock.now().toISOString(),
-      modelVersion: versionNumber,
-      variant: `v${versionNumber}`,
-      route: 'shadow',
-      featureSchemaHash: hash,
-      latencyMs: deps.clock.now().getTime() - started,
-    });
-  }
-  await deps.log.write(records).catch((err: unknown) => {
-    deps.metric(model, 'predictionLogWriteFailures', records.length);
-    deps.onError(err, { model, requestId, stage: 'shadow-log' });
-  });
-}
-
-/** One log row per instance a model failed to score: no score or label, the error's name. */
-function failureRecords(
-  err: unknown,
-  instances: readonly Record<string, unknown>[],
-  common: Omit<PredictionRecord, 'index' | 'features' | 'score' | 'label' | 'error'>,
-): PredictionRecord[] {
-  const error = (err as { name?: string }).name ?? 'Error';
-  return instances.map((features, index) => ({
-    ...common,
-    index,
-    features,
-    score: null,
-    label: null,
-    error,
-  }));
 }

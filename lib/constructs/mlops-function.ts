@@ -15,6 +15,7 @@ import { environmentProblems } from '../function-environment.ts';
 import { acknowledgeWildcards } from '../nag.ts';
 import { PROJECT_ROOT } from '../paths.ts';
 import type { DataLake } from './data-lake.ts';
+import type { IdempotencyStore } from './idempotency-store.ts';
 import type { ModelRegistry } from './model-registry.ts';
 import type { PredictionLog } from './prediction-log.ts';
 
@@ -329,6 +330,27 @@ export class MlopsFunction<F extends FunctionName = FunctionName> extends nodejs
     this.addEnvironment('PREDICTION_LOG_TABLE', log.table.tableName);
     this.addEnvironment('PREDICTION_LOG_TTL_DAYS', String(ttlDays));
     log.grantWriteData(this);
+    return this;
+  }
+
+  /**
+   * Sets `IDEMPOTENCY_TABLE` and `IDEMPOTENCY_TTL_SECONDS` and grants what keeping answers needs
+   * (GetItem, PutItem, UpdateItem and DeleteItem on that table only).
+   * @param ttlSeconds how long an answer is kept for a retry with the same key
+   */
+  public bindIdempotencyStore<T extends MlopsFunction<FunctionsWith<'IDEMPOTENCY_TABLE'>>>(
+    this: T,
+    store: IdempotencyStore,
+    ttlSeconds: number,
+  ): T {
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1) {
+      throw new Error(
+        `MlopsFunction ${this.handlerName} ttlSeconds: must be a positive whole number, got ${ttlSeconds}`,
+      );
+    }
+    this.addEnvironment('IDEMPOTENCY_TABLE', store.table.tableName);
+    this.addEnvironment('IDEMPOTENCY_TTL_SECONDS', String(ttlSeconds));
+    store.grantIdempotency(this);
     return this;
   }
 

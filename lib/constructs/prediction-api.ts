@@ -8,6 +8,7 @@ import { apiKeyName } from '../../contracts/names.ts';
 import { requestSchema } from '../../core/serving/request-schema.ts';
 import { acknowledgeWildcards, nagText } from '../nag.ts';
 import type { DataLake } from './data-lake.ts';
+import type { IdempotencyStore } from './idempotency-store.ts';
 import { type FunctionSettings, MlopsFunction } from './mlops-function.ts';
 import type { ModelRegistry } from './model-registry.ts';
 import type { PredictionLog } from './prediction-log.ts';
@@ -41,6 +42,13 @@ export interface PredictionApiProps {
   readonly registry: ModelRegistry;
   /** The prediction log. */
   readonly predictionLog: PredictionLog;
+  /** Where answers to requests with an Idempotency-Key are kept. */
+  readonly idempotency: IdempotencyStore;
+  /**
+   * How long an answer is kept for a retry with the same Idempotency-Key.
+   * @default Duration.hours(1)
+   */
+  readonly idempotencyWindow?: Duration;
   /** Model served by `POST /v1/predict`; one of `functions.models`. */
   readonly defaultModel: string;
   /**
@@ -76,11 +84,15 @@ export interface PredictionApiProps {
  * is no deployed model reaches the function, which answers 404. Each client authenticates with its
  * own API key, named `mlops-<stage>--client-<name>`, whose own usage plan throttles (and, with a
  * quota, meters) it alone; the function maps key ids to clients (`CLIENT_KEYS`). Access logs go to
- * an encrypted log group; execution logging (errors) and X-Ray tracing are on.
+ *  an encrypted log group; execution logging (errors) and X-Ray tracing are on. Answers to requests
+ * with an Idempotency-Key are kept in the idempotency store for the window; shadow copies are scored
+ * by a shadow function that predict invokes asynchronously.
  */
 export class PredictionApi extends Construct {
   /** The predict function. */
   public readonly handler: MlopsFunction<'predict'>;
+  /** The function that scores shadow copies of requests, invoked asynchronously by predict. */
+  public readonly shadowHandler: MlopsFunction<'shadow'>;
   /** The REST API. */
   public readonly api: apigw.RestApi;
   /** Each client's API key (sent as `x-api-key`) and usage plan, in the order of the clients. */
@@ -127,21 +139,50 @@ export class PredictionApi extends Construct {
       .bindRegistry(props.registry, 'read')
       .bindLake(props.lake, 'read', 'artifacts')
       .bindPredictionLogWriter(props.predictionLog, ttlDays);
+    const idempotencySeconds = (props.idempotencyWindow ?? Duration.hours(1)).toSeconds();
+    this.handler.bindIdempotencyStore(props.idempotency, idempotencySeconds);
+
+    // Shadow copies are scored apart: predict hands each one off with an asynchronous invocation,
+    // so its answer never waits for the shadow. A failed copy is not retried (its rows would be
+    // logged twice); the shadow logs its own failures as error rows.
+    this.shadowHandler = new MlopsFunction(this, 'Shadow', {
+      ...props.functions,
+      name: 'shadow',
+      description: "Scores a shadow version's copies of prediction requests and logs them",
+      memorySize: 1024,
+      timeout: Duration.seconds(30),
+      environment: { SERVING_MODE: servingMode },
+      bundleConstants: { __MLOPS_SERVING_MODE__: JSON.stringify(servingMode) },
+    })
+      .bindRegistry(props.registry, 'read')
+      .bindLake(props.lake, 'read', 'artifacts')
+      .bindPredictionLogWriter(props.predictionLog, ttlDays);
+    this.shadowHandler.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(15) });
+    this.handler.addEnvironment('SHADOW_FUNCTION', this.shadowHandler.functionName);
+    this.handler.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: [this.shadowHandler.functionArn],
+      }),
+    );
+
     if (props.endpointPrefix) {
       const endpoints = Stack.of(this).formatArn({
         service: 'sagemaker',
         resource: 'endpoint',
         resourceName: `${props.endpointPrefix}-*`,
       });
-      this.handler.addEnvironment('ENDPOINT_PREFIX', props.endpointPrefix);
-      this.handler.addToRolePolicy(
-        new iam.PolicyStatement({ actions: ['sagemaker:InvokeEndpoint'], resources: [endpoints] }),
-      );
-      acknowledgeWildcards(
-        this.handler,
-        [`Resource::${nagText(this, endpoints)}`],
-        `The pipelines create one endpoint per model at run time, named ${props.endpointPrefix}-<model>; the grant is limited to that stage prefix.`,
-      );
+      for (const fn of [this.handler, this.shadowHandler]) {
+        fn.addEnvironment('ENDPOINT_PREFIX', props.endpointPrefix);
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({ actions: ['sagemaker:InvokeEndpoint'], resources: [endpoints] }),
+        );
+        acknowledgeWildcards(
+          fn,
+          [`Resource::${nagText(this, endpoints)}`],
+          `The pipelines create one endpoint per model at run time, named ${props.endpointPrefix}-<model>; the grant is limited to that stage prefix.`,
+        );
+      }
     }
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {

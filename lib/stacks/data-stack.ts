@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import { stackOutputs } from '../../contracts/outputs.ts';
 import type { PlatformConfig } from '../config.ts';
 import { DataLake } from '../constructs/data-lake.ts';
+import { IdempotencyStore } from '../constructs/idempotency-store.ts';
 import { ModelRegistry } from '../constructs/model-registry.ts';
 import { OperatorAlerts } from '../constructs/operator-alerts.ts';
 import { PredictionLog } from '../constructs/prediction-log.ts';
@@ -16,10 +17,11 @@ export interface DataStackProps extends StackProps {
 }
 
 /**
- * The stateful stack: the platform key, the data lake, the model registry, the prediction log and the
- * operator topic. The topic lives here, not in the monitoring stack, because the pipeline stack publishes
- * to it and the monitoring stack points alarms at the pipeline stack's rollback state machine: with the
- * topic in monitoring, the two stacks would depend on each other.
+ * The stateful stack: the platform key, the data lake, the model registry, the prediction log, the
+ * prediction API's idempotency store and the operator topic. The topic lives here, not in the
+ * monitoring stack, because the pipeline stack publishes to it and the monitoring stack points
+ * alarms at the pipeline stack's rollback state machine: with the topic in monitoring, the two
+ * stacks would depend on each other.
  */
 export class DataStack extends Stack {
   /** Key of the lake, the tables and every platform log group. */
@@ -30,6 +32,8 @@ export class DataStack extends Stack {
   public readonly registry: ModelRegistry;
   /** The prediction log. */
   public readonly predictionLog: PredictionLog;
+  /** The prediction API's answers to requests with an Idempotency-Key. */
+  public readonly idempotency: IdempotencyStore;
   /** The operator topic. */
   public readonly alerts: OperatorAlerts;
   /** The removal policy of stateful resources. */
@@ -66,6 +70,10 @@ export class DataStack extends Stack {
       removalPolicy: this.removalPolicy,
     });
     this.predictionLog = new PredictionLog(this, 'PredictionLog', {
+      encryptionKey: this.key,
+      removalPolicy: this.removalPolicy,
+    });
+    this.idempotency = new IdempotencyStore(this, 'Idempotency', {
       encryptionKey: this.key,
       removalPolicy: this.removalPolicy,
     });

@@ -33,6 +33,7 @@ export class ServingStack extends Stack {
       lake: data.lake,
       registry: data.registry,
       predictionLog: data.predictionLog,
+      idempotency: data.idempotency,
       defaultModel: config.defaultModel,
       predictionLogTtlDays: config.predictionLogTtlDays,
       clients: config.clients,

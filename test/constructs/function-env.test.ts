@@ -62,7 +62,7 @@ describe('function environments against contracts/env.ts', () => {
   it('GIVEN both serving modes WHEN synthesized THEN every function has exactly what its schema declares, and its literal values parse', () => {
     for (const synth of [lambdaMode, endpointMode]) {
       const functions = functionsOf(synth);
-      expect(functions).toHaveLength(14);
+      expect(functions).toHaveLength(15);
       for (const { where, variables } of functions) {
         expect(schemaProblems(variables), where).toEqual([]);
       }
@@ -89,6 +89,8 @@ describe('function environments against contracts/env.ts', () => {
   it('GIVEN serving mode endpoint WHEN synthesized THEN predict gets the endpoint prefix and sync every endpoint setting', () => {
     const predict = variablesOf(functionNamed(Template.fromStack(endpointMode.stacks.serving), 'predict'));
     expect(predict).toMatchObject({ SERVING_MODE: 'endpoint', ENDPOINT_PREFIX: 'mlops-test' });
+    const shadow = variablesOf(functionNamed(Template.fromStack(endpointMode.stacks.serving), 'shadow'));
+    expect(shadow).toMatchObject({ SERVING_MODE: 'endpoint', ENDPOINT_PREFIX: 'mlops-test' });
     const sync = variablesOf(
       functionNamed(Template.fromStack(endpointMode.stacks.pipeline), 'sync-endpoint'),
     );
@@ -98,11 +100,11 @@ describe('function environments against contracts/env.ts', () => {
     for (const key of optional) expect(sync, key).toHaveProperty(key);
   });
 
-  it('GIVEN the readers of the prediction log WHEN synthesized THEN only predict, which writes rows, gets their TTL', () => {
+  it('GIVEN the readers of the prediction log WHEN synthesized THEN only predict and shadow, which write rows, get their TTL', () => {
     const withTtl = functionsOf(lambdaMode)
       .filter((f) => 'PREDICTION_LOG_TTL_DAYS' in f.variables)
       .map((f) => f.variables.POWERTOOLS_SERVICE_NAME);
-    expect(withTtl).toEqual(['predict']);
+    expect(withTtl.sort()).toEqual(['predict', 'shadow']);
     const monitoring = Template.fromStack(lambdaMode.stacks.monitoring);
     expect(variablesOf(functionNamed(monitoring, 'drift-job'))).toHaveProperty('PREDICTION_LOG_TABLE');
   });

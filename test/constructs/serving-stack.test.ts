@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { requestSchema } from '../../core/serving/request-schema.ts';
 import { buildConfig, loadModels } from '../../lib/config.ts';
 import { DataLake } from '../../lib/constructs/data-lake.ts';
+import { IdempotencyStore } from '../../lib/constructs/idempotency-store.ts';
 import { ModelRegistry } from '../../lib/constructs/model-registry.ts';
 import { PredictionApi } from '../../lib/constructs/prediction-api.ts';
 import { PredictionLog } from '../../lib/constructs/prediction-log.ts';
@@ -231,6 +232,7 @@ describe('ServingStack', () => {
           lake: new DataLake(stack, 'Lake', { encryptionKey: key }),
           registry: new ModelRegistry(stack, 'Registry', { encryptionKey: key }),
           predictionLog: new PredictionLog(stack, 'Log', { encryptionKey: key }),
+          idempotency: new IdempotencyStore(stack, 'Idempotency', { encryptionKey: key }),
           defaultModel: 'missing',
           accessLogEncryptionKey: key,
         }),

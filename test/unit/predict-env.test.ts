@@ -14,6 +14,7 @@ const valid = {
   DEFAULT_MODEL: 'credit',
   MODEL_NAMES: 'credit,churn',
   SERVING_MODE: 'lambda',
+  IDEMPOTENCY_TABLE: 'idempotency',
 };
 
 /** Values that probe every rule's edges: absent, empty, blank, numbers of every kind, lists, modes. */

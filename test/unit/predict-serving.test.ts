@@ -286,12 +286,74 @@ describe('handlePredict with in-memory ports', () => {
       },
     });
     expect(res.statusCode).toBe(200);
-    expect(metrics.map((m) => [m.metric, m.value])).toEqual([
-      ['predictionLogWriteFailures', 1],
-      ['predictions', 1],
-      ['latency', 0],
-      ['serverErrors', 0],
+    // The shadow scores concurrently with production, so its count may come before or after the answer's.
+    const counted = metrics.map((m) => `${m.metric}=${m.value}`).sort();
+    expect(counted).toEqual(['latency=0', 'predictionLogWriteFailures=1', 'predictions=1', 'serverErrors=0']);
+  });
+
+  it('GIVEN a shadow hand-off port WHEN a shadowed request is answered THEN the copy is handed off as sent, and nothing is scored for the shadow here', async () => {
+    const { deps, rows } = await setup({ current: 1, shadow: { version: 2, startedAt: '' } });
+    const copies: unknown[] = [];
+    const sent = [applicant, { ...applicant, Seniority: null }];
+    const res = await handlePredict(post(sent, 'req-s'), {
+      ...deps,
+      shadow: { handOff: async (copy) => void copies.push(copy) },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(copies).toEqual([{ model: 'credit', version: 2, requestId: 'req-s', instances: sent }]);
+    expect(rows.map((r) => r.route)).toEqual(['production', 'production']);
+  });
+
+  it('GIVEN a shadow hand-off that fails WHEN a shadowed request is answered THEN the answer stands and the failure is counted', async () => {
+    const { deps, metrics, errors } = await setup({ current: 1, shadow: { version: 2, startedAt: '' } });
+    const res = await handlePredict(post([applicant], 'req-f'), {
+      ...deps,
+      shadow: {
+        handOff: async () => {
+          throw Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' });
+        },
+      },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body).predictions[0].score).toBeCloseTo(sigmoid(-1), 6);
+    expect(metrics.map((m) => `${m.metric}=${m.value}`).sort()).toEqual([
+      'latency=0',
+      'predictions=1',
+      'serverErrors=0',
+      'shadowHandoffFailures=1',
     ]);
+    expect(errors).toContainEqual(expect.objectContaining({ stage: 'shadow-handoff', version: 2 }));
+  });
+
+  it('GIVEN a shadowed request WHEN it is served THEN the hand-off starts before production has scored, and the answer waits for the hand-off', async () => {
+    const { deps } = await setup({ current: 1, shadow: { version: 2, startedAt: '' } });
+    const events: string[] = [];
+    let handedOff!: () => void;
+    const started = new Promise<void>((r) => {
+      handedOff = r;
+    });
+    const res = await handlePredict(post([applicant]), {
+      ...deps,
+      runtime: {
+        ...deps.runtime,
+        score: async (model, serving, vectors) => {
+          // Sequential serving would never start the hand-off while this waits: the test would time out.
+          await started;
+          events.push('scored');
+          return deps.runtime.score(model, serving, vectors);
+        },
+      },
+      shadow: {
+        handOff: async () => {
+          events.push('hand-off started');
+          handedOff();
+          await new Promise((r) => setTimeout(r, 20));
+          events.push('hand-off accepted');
+        },
+      },
+    });
+    events.push(`answered ${res.statusCode}`);
+    expect(events).toEqual(['hand-off started', 'scored', 'hand-off accepted', 'answered 200']);
   });
 
   it('answers an unexpected failure with a 500 naming the request, and counts it as a 5xx', async () => {

@@ -12,7 +12,14 @@
 export const httpTimeouts = { connectionTimeout: 5_000, requestTimeout: 30_000 } as const;
 
 /** A service whose endpoint the twin emulates. */
-export type ServiceName = 's3' | 'dynamodb' | 'sagemaker' | 'sagemakerRuntime' | 'sfn' | 'cloudformation';
+export type ServiceName =
+  | 's3'
+  | 'dynamodb'
+  | 'sagemaker'
+  | 'sagemakerRuntime'
+  | 'sfn'
+  | 'cloudformation'
+  | 'lambda';
 
 const ENDPOINT_ENV: Record<ServiceName, string> = {
   s3: 'AWS_ENDPOINT_URL_S3',
@@ -21,6 +28,7 @@ const ENDPOINT_ENV: Record<ServiceName, string> = {
   sagemakerRuntime: 'AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME',
   sfn: 'AWS_ENDPOINT_URL_SFN',
   cloudformation: 'AWS_ENDPOINT_URL_CLOUDFORMATION',
+  lambda: 'AWS_ENDPOINT_URL_LAMBDA',
 };
 
 /** Where clients connect. Empty: AWS, as the runtime's environment says. */
