@@ -98,7 +98,7 @@ function idempotencyDeps(): IdempotencyDeps {
 }
 
 /** Answers a request, through the idempotency store when it carries an Idempotency-Key. */
-async function answer(req: HttpRequest, event: APIGatewayProxyEvent, context: Context) {
+async function answer(req: HttpRequest, context: Context) {
   if (header(req, IDEMPOTENCY_HEADER) === undefined) return handlePredict(req, deps);
   return answerIdempotently(
     req,
@@ -127,7 +127,6 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error,
         requestId: event.requestContext?.requestId ?? context.awsRequestId,
         client: clientOf(clientKeys, event.requestContext?.identity?.apiKeyId),
       },
-      event,
       context,
     ),
   );

@@ -108,6 +108,7 @@ async function startShadow(req: RoutedRequest, deps: ServingDeps): Promise<void>
     version,
     requestId: req.requestId,
     instances: req.instances as Record<string, unknown>[],
+    ...(req.client === undefined ? {} : { client: req.client }),
   };
   if (!deps.shadow) return scoreShadow(copy, deps);
   try {

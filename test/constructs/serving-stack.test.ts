@@ -249,6 +249,7 @@ describe('ServingStack', () => {
           lake: new DataLake(stack, 'Lake', { encryptionKey: key }),
           registry: new ModelRegistry(stack, 'Registry', { encryptionKey: key }),
           predictionLog: new PredictionLog(stack, 'Log', { encryptionKey: key }),
+          idempotency: new IdempotencyStore(stack, 'Idempotency', { encryptionKey: key }),
           defaultModel: 'credit',
           accessLogEncryptionKey: key,
           clients,
