@@ -23,6 +23,7 @@ import type {
 } from '../../core/ports.ts';
 import type { PredictionRecord } from '../../core/prediction-log.ts';
 import { loadServingModel } from '../../core/serving/load.ts';
+import { CircuitOpenError } from '../../core/serving/runtime.ts';
 import { type HttpResponse, json, problem } from './http.ts';
 import type { LoadedVersion, ModelCache } from './model-cache.ts';
 import type { Route } from './routing.ts';
@@ -39,6 +40,7 @@ export type PredictMetric = Extract<
   | 'modelErrors'
   | 'serverErrors'
   | 'predictionLogWriteFailures'
+  | 'circuitOpen'
 >;
 
 /** What serving needs: where versions come from, where scores come from, where rows go. */
@@ -106,7 +108,9 @@ export async function serve(req: RoutedRequest, deps: ServingDeps): Promise<Http
   try {
     scored = await deps.runtime.score(model, loaded.serving, vectors);
   } catch (err) {
-    deps.metric(model, 'modelErrors', 1);
+    // An open circuit refused the call at once: the variant keeps failing, retry when it half-opens.
+    const open = err instanceof CircuitOpenError;
+    deps.metric(model, open ? 'circuitOpen' : 'modelErrors', 1);
     deps.onError(err, { model, requestId, stage: 'score', version });
     const failed = failureRecords(err, rows, {
       model,
@@ -122,12 +126,14 @@ export async function serve(req: RoutedRequest, deps: ServingDeps): Promise<Http
       deps.metric(model, 'predictionLogWriteFailures', failed.length);
       deps.onError(logErr, { model, requestId, stage: 'prediction-log' });
     });
-    return problem(
+    const res = problem(
       503,
       'ModelUnavailable',
       `Model "${model}" version ${version} could not score the request; retry.`,
       requestId,
     );
+    if (open) res.headers['retry-after'] = String(err.retryAfterSeconds);
+    return res;
   }
   const predictions = Array.from(scored.scores, (score) => ({
     score,
