@@ -14,6 +14,7 @@ import {
   transformRow,
   validateRow,
 } from '../../core/features/transform.ts';
+import { isoTime } from '../../core/iso-time.ts';
 import type {
   Clock,
   ModelRegistryPort,
@@ -135,12 +136,13 @@ export async function serve(req: RoutedRequest, deps: ServingDeps): Promise<Http
     if (open) res.headers['retry-after'] = String(err.retryAfterSeconds);
     return res;
   }
-  const predictions = Array.from(scored.scores, (score) => ({
+  const predictions = Array.prototype.map.call(scored.scores, (score: number) => ({
     score,
     label: score >= settings.threshold ? spec.label.positive : spec.label.negative,
-  }));
-  const at = deps.clock.now().toISOString();
-  const latencyMs = deps.clock.now().getTime() - started;
+  })) as { score: number; label: string }[];
+  const scoredAt = deps.clock.now().getTime();
+  const at = isoTime(scoredAt);
+  const latencyMs = scoredAt - started;
   const records: PredictionRecord[] = predictions.map((p, index) => ({
     model,
     requestId,
