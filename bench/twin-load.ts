@@ -26,7 +26,8 @@
  * The ratio twin / dynalite is judged against 0.8. The table goes to stdout, progress to stderr.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -61,11 +62,14 @@ and the twin's resident memory before and after.
 Options:
   --duration <s>      seconds of load on each side (default 20)
   --connections <n>   concurrent connections (default 32)
+  --profile <file>    write a CPU profile (.cpuprofile) of the twin's main thread during its load
   -h, --help          show this help`;
 
 interface Options {
   duration: number;
   connections: number;
+  /** Writes a CPU profile of the twin's main thread during its load to this file. */
+  profile?: string;
 }
 
 function positiveInt(name: string, text: string | undefined, fallback: number): number {
@@ -78,13 +82,14 @@ function positiveInt(name: string, text: string | undefined, fallback: number): 
 }
 
 function parseOptions(argv: string[]): Options | undefined {
-  let values: { duration?: string; connections?: string; help?: boolean };
+  let values: { duration?: string; connections?: string; profile?: string; help?: boolean };
   try {
     values = parseArgs({
       args: argv,
       options: {
         duration: { type: 'string' },
         connections: { type: 'string' },
+        profile: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -96,6 +101,7 @@ function parseOptions(argv: string[]): Options | undefined {
   return {
     duration: positiveInt('duration', values.duration, 20),
     connections: positiveInt('connections', values.connections, 32),
+    ...(values.profile ? { profile: values.profile } : {}),
   };
 }
 
@@ -247,6 +253,12 @@ async function main(): Promise<void> {
 
     progress(`bench: twin: POST /v1/predict, ${opts.connections} connections, ${opts.duration} s`);
     const header = (name: string, value: string) => ['-H', `${name}=${value}`];
+    const profiler = opts.profile ? new Session() : undefined;
+    if (profiler) {
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+    }
     const twinLoad = await autocannon([
       '-c',
       String(opts.connections),
@@ -259,6 +271,12 @@ async function main(): Promise<void> {
       body,
       `${url}/v1/predict`,
     ]);
+    if (profiler && opts.profile) {
+      const { profile } = await profiler.post('Profiler.stop');
+      writeFileSync(opts.profile, JSON.stringify(profile));
+      profiler.disconnect();
+      progress(`bench: CPU profile of the twin's load in ${opts.profile}`);
+    }
     // Let requests answered after autocannon closed its sockets finish their log writes.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const rssAfter = process.memoryUsage().rss;

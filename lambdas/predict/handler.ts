@@ -10,6 +10,7 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { PRODUCTION_ALIAS_TTL_MS } from '../../contracts/serving.ts';
 import { systemClock } from '../../core/ports.ts';
 import { inProcessRuntime } from '../../core/serving/runtime.ts';
 import { makeDocumentClient } from '../shared/adapters/aws/document-client.ts';
@@ -20,6 +21,7 @@ import { S3ObjectReader } from '../shared/adapters/aws/s3-object-reader.ts';
 import { EndpointRuntime } from '../shared/adapters/aws/sagemaker-runtime.ts';
 import { makeSageMakerRuntimeClient } from '../shared/adapters/aws/sagemaker-runtime-client.ts';
 import { lambdaContext, observability } from '../shared/observability.ts';
+import { cachingAliases } from './alias-cache.ts';
 import { handlePredict, type PredictDeps } from './core.ts';
 import { parsePredictEnv } from './env.ts';
 import { createModelCache } from './model-cache.ts';
@@ -41,7 +43,8 @@ function endpointRuntime(): EndpointRuntime {
 }
 
 const deps: PredictDeps = {
-  registry: new DynamoRegistryReader(db, env.REGISTRY_TABLE),
+  // The alias is read at most once a second per instance (contracts/serving.ts).
+  registry: cachingAliases(new DynamoRegistryReader(db, env.REGISTRY_TABLE), PRODUCTION_ALIAS_TTL_MS),
   lake: new S3ObjectReader(makeS3Client(), env.LAKE_BUCKET),
   log: new DynamoPredictionLogWriter(db, env.PREDICTION_LOG_TABLE, env.PREDICTION_LOG_TTL_DAYS),
   cache: createModelCache(),
