@@ -36,6 +36,7 @@ import {
   isTaskCancelledError,
   type RetryPolicy,
   retry,
+  type TimeoutPolicy,
   TimeoutStrategy,
   timeout,
 } from 'cockatiel';
@@ -122,6 +123,7 @@ export class EndpointRuntime implements ModelRuntime {
   readonly mode = 'endpoint' as const;
   private readonly circuits = new Map<string, VariantCircuit>();
   private readonly retry: RetryPolicy;
+  private readonly perAttempt: TimeoutPolicy;
   private readonly settings: EndpointResilience;
 
   constructor(
@@ -139,6 +141,7 @@ export class EndpointRuntime implements ModelRuntime {
     if (s.attempts < 1 || s.failuresToOpen < 1) {
       throw new Error('EndpointRuntime attempts and failuresToOpen: must be at least 1');
     }
+    this.perAttempt = timeout(s.attemptTimeoutMs, TimeoutStrategy.Aggressive);
     this.retry = retry(handleWhen(isRetryable), {
       maxAttempts: s.attempts - 1,
       backoff: new ExponentialBackoff({ initialDelay: s.initialBackoffMs, maxDelay: s.maxBackoffMs }),
@@ -152,12 +155,11 @@ export class EndpointRuntime implements ModelRuntime {
     // A trial call is already deciding whether the variant is back: the others do not queue behind it.
     if (circuit.breaker.state === CircuitState.HalfOpen) throw new CircuitOpenError(target, 1);
     const body = new TextEncoder().encode(vectorsToCsv(vectors));
-    const perAttempt = timeout(this.settings.attemptTimeoutMs, TimeoutStrategy.Aggressive);
     let res: InvokeEndpointCommandOutput;
     try {
       res = await this.retry.execute(() =>
         circuit.breaker.execute(() =>
-          perAttempt.execute(({ signal }) =>
+          this.perAttempt.execute(({ signal }) =>
             this.client.send(
               new InvokeEndpointCommand({
                 EndpointName: endpoint,
