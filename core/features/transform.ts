@@ -288,27 +288,54 @@ function freshVector(length: number): Float64Array {
   return vector;
 }
 
+/**
+ * What {@link transformRow} needs of each feature, looked up once per spec and artifact: its fit and,
+ * for a categorical one, each category's column. Specs and fitted artifacts are not changed once
+ * built (fitTransform returns a finished artifact), so the plan is kept beside the artifact.
+ */
+interface ColumnPlan {
+  readonly feature: FeatureSpec['features'][number];
+  readonly fit: FeatureFit;
+  /** Categorical: the column of each category (its first place in the vocabulary), and the width. */
+  readonly columns?: ReadonlyMap<string, number>;
+  readonly width: number;
+}
+const plans = new WeakMap<TransformArtifact, { spec: FeatureSpec; plan: readonly ColumnPlan[] }>();
+function planOf(spec: FeatureSpec, artifact: TransformArtifact): readonly ColumnPlan[] {
+  const kept = plans.get(artifact);
+  if (kept && kept.spec === spec) return kept.plan;
+  const plan = spec.features.map((feature): ColumnPlan => {
+    const fit = artifact.features[feature.name] ?? {};
+    if (feature.type !== 'categorical') return { feature, fit, width: 1 };
+    const vocab = fit.vocabulary ?? [];
+    const columns = new Map<string, number>();
+    vocab.forEach((category, at) => {
+      if (!columns.has(category)) columns.set(category, at);
+    });
+    return { feature, fit, columns, width: vocab.length + 1 };
+  });
+  plans.set(artifact, { spec, plan });
+  return plan;
+}
+
 /** Turns one clean row into the model's input vector. Missing values that are not imputed become NaN (XGBoost's missing). */
 export function transformRow(spec: FeatureSpec, artifact: TransformArtifact, row: CleanRow): Float64Array {
   const out = freshVector(artifact.columns.length);
   let i = 0;
-  for (const f of spec.features) {
-    const fit = artifact.features[f.name] ?? {};
+  for (const { feature: f, fit, columns, width } of planOf(spec, artifact)) {
     const raw = row[f.name];
     const v = raw === null || raw === undefined ? (fit.impute ?? null) : raw;
-    if (f.type === 'categorical') {
-      const vocab = fit.vocabulary ?? [];
-      const width = vocab.length + 1;
+    if (columns) {
       if (v === null) {
         out.fill(Number.NaN, i, i + width);
       } else {
-        const at = vocab.indexOf(String(v));
-        out[i + (at === -1 ? vocab.length : at)] = 1;
+        const at = columns.get(String(v));
+        out[i + (at === undefined ? width - 1 : at)] = 1;
       }
       i += width;
     } else if (f.type === 'boolean') {
       out[i++] = v === null ? Number.NaN : v ? 1 : 0;
-    } else {
+    } else if (f.type === 'numeric') {
       // + 0 folds -0 into 0: JSON keeps -0 but a CSV cell cannot, and both paths must agree.
       out[i++] = typeof v === 'number' ? applyNumeric(f, fit, v) + 0 : Number.NaN;
     }

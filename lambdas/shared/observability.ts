@@ -271,21 +271,28 @@ export function observability(
  */
 export function lambdaContext<E, R>(logger: Logger): MiddlewareObj<E, R, Error, Context> {
   let coldStart = true;
+  // One object for the instance's life, its fields set for each invocation: a line copies them when
+  // it is written. The trace id is read then too (most requests write no line, and reading the
+  // environment costs more than the rest of this middleware); it is left out of a line when unset.
+  const keys = {
+    cold_start: true,
+    function_arn: '',
+    function_memory_size: '',
+    function_name: '',
+    function_request_id: '',
+    get xray_trace_id(): string | undefined {
+      return process.env._X_AMZN_TRACE_ID || undefined;
+    },
+  };
   return {
     before(request) {
       const { context } = request;
-      logger.setContext({
-        cold_start: coldStart,
-        function_arn: context.invokedFunctionArn,
-        function_memory_size: context.memoryLimitInMB,
-        function_name: context.functionName,
-        function_request_id: context.awsRequestId,
-        // Read when a line is written (most requests write none): reading the environment costs
-        // more than the rest of this middleware. Left out of the line when unset.
-        get xray_trace_id() {
-          return process.env._X_AMZN_TRACE_ID || undefined;
-        },
-      });
+      keys.cold_start = coldStart;
+      keys.function_arn = context.invokedFunctionArn;
+      keys.function_memory_size = context.memoryLimitInMB;
+      keys.function_name = context.functionName;
+      keys.function_request_id = context.awsRequestId;
+      logger.setContext(keys);
       coldStart = false;
     },
   };
