@@ -79,13 +79,13 @@ function describeError(err) {
 
 /**
  * Resolves once the parent has read everything written to stdout and stderr so far, so the log and
- * metric lines of an invocation reach the twin before its result does.
+ * metric lines of an invocation reach the twin before its result does. A stream with nothing
+ * pending (its writes all acknowledged by the parent, which has read them) needs no round trip.
  */
 function flushOutput() {
-  return Promise.all([
-    new Promise((resolve) => process.stdout.write('', resolve)),
-    new Promise((resolve) => process.stderr.write('', resolve)),
-  ]);
+  const pending = [process.stdout, process.stderr].filter((stream) => stream.writableLength > 0);
+  if (pending.length === 0) return Promise.resolve();
+  return Promise.all(pending.map((stream) => new Promise((resolve) => stream.write('', resolve))));
 }
 
 async function invoke(message) {

@@ -1,5 +1,7 @@
 /** `mlops promote <version>`: run the promotion pipeline (guardrail, deploy, production alias). */
+
 import type { Command } from 'commander';
+import { PRODUCTION_ALIAS_TTL_MS } from '../../contracts/serving.ts';
 import type { CliContext, TargetOptions } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { explainFailure, runMachine } from '../executions.ts';
@@ -36,6 +38,8 @@ export async function promote(
   const v = await target.registry.getVersion(model, version);
   const reasons = v?.decision?.reasons ?? [];
   if (res.status === 'SUCCEEDED') {
+    // Warm predict instances keep the alias this long: once it has passed, every request sees it.
+    await new Promise((resolve) => setTimeout(resolve, PRODUCTION_ALIAS_TTL_MS));
     ok(`${bold(`${model} v${version}`)} is in production`);
     for (const r of reasons) info(dim(`- ${r}`));
     return { promoted: true, reasons };

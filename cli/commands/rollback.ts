@@ -4,7 +4,9 @@
  * alarm: without `--to` it goes back to the last version that served healthily; when there is none
  * it pages instead, and says so.
  */
+
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { PRODUCTION_ALIAS_TTL_MS } from '../../contracts/serving.ts';
 import type { CliContext, TargetOptions } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { explainFailure, runMachine } from '../executions.ts';
@@ -83,6 +85,8 @@ export async function rollback(
   });
   if (res.status !== 'SUCCEEDED') throw new CliError(`Rollback of "${model}" failed: ${explainFailure(res)}`);
   const result = rollbackResult(model, res.output);
+  // Warm predict instances keep the alias this long: once it has passed, every request sees it.
+  if (result.outcome === 'done') await new Promise((resolve) => setTimeout(resolve, PRODUCTION_ALIAS_TTL_MS));
   if (result.outcome === 'done')
     ok(`${bold(model)} rolled back from v${result.from} to ${bold(`v${result.version}`)}`);
   else if (result.outcome === 'paged')

@@ -52,6 +52,17 @@ function describe(value: unknown): string {
   return JSON.stringify(value) ?? String(value);
 }
 
+/** A spec's feature names, built once per spec object (specs are parsed once and never changed). */
+const featureNameSets = new WeakMap<FeatureSpec, ReadonlySet<string>>();
+function featureNames(spec: FeatureSpec): ReadonlySet<string> {
+  let names = featureNameSets.get(spec);
+  if (!names) {
+    names = new Set(spec.features.map((f) => f.name));
+    featureNameSets.set(spec, names);
+  }
+  return names;
+}
+
 /**
  * Checks one raw row against the spec and returns its typed values.
  * `csv` rows hold strings (an empty cell is missing); `json` rows hold JSON values (null or absent is missing).
@@ -123,10 +134,11 @@ export function validateRow(
       });
   }
   if (source === 'json') {
-    const known = new Set(spec.features.map((f) => f.name));
-    if (withLabel) known.add(spec.label.column);
+    const known = featureNames(spec);
     for (const key of Object.keys(raw)) {
-      if (!known.has(key)) errors.push({ field: key, message: 'is not a feature of this model' });
+      if (!known.has(key) && !(withLabel && key === spec.label.column)) {
+        errors.push({ field: key, message: 'is not a feature of this model' });
+      }
     }
   }
   if (errors.length > 0) return { ok: false, errors };
@@ -256,27 +268,74 @@ export function fitTransform(spec: FeatureSpec, rows: readonly CleanRow[]): Tran
   return { transformCodeVersion: TRANSFORM_CODE_VERSION, specVersion: spec.version, columns, features };
 }
 
+/**
+ * Vectors are cut from 64 KB slabs, each part handed out once and never reused, so a vector is as
+ * fresh and zero-filled as its own array would be. A typed array too large for V8's heap (a vector of
+ * more than 8 values) gets a backing store of its own, which costs several times the whole transform
+ * of a row; a view into a slab does not. A live vector keeps its slab alive: 64 KB at most each.
+ */
+const SLAB_VALUES = 8192;
+let slab = new Float64Array(0);
+let slabUsed = 0;
+function freshVector(length: number): Float64Array {
+  if (length > SLAB_VALUES / 8) return new Float64Array(length);
+  if (slabUsed + length > slab.length) {
+    slab = new Float64Array(SLAB_VALUES);
+    slabUsed = 0;
+  }
+  const vector = slab.subarray(slabUsed, slabUsed + length);
+  slabUsed += length;
+  return vector;
+}
+
+/**
+ * What {@link transformRow} needs of each feature, looked up once per spec and artifact: its fit and,
+ * for a categorical one, each category's column. Specs and fitted artifacts are not changed once
+ * built (fitTransform returns a finished artifact), so the plan is kept beside the artifact.
+ */
+interface ColumnPlan {
+  readonly feature: FeatureSpec['features'][number];
+  readonly fit: FeatureFit;
+  /** Categorical: the column of each category (its first place in the vocabulary), and the width. */
+  readonly columns?: ReadonlyMap<string, number>;
+  readonly width: number;
+}
+const plans = new WeakMap<TransformArtifact, { spec: FeatureSpec; plan: readonly ColumnPlan[] }>();
+function planOf(spec: FeatureSpec, artifact: TransformArtifact): readonly ColumnPlan[] {
+  const kept = plans.get(artifact);
+  if (kept && kept.spec === spec) return kept.plan;
+  const plan = spec.features.map((feature): ColumnPlan => {
+    const fit = artifact.features[feature.name] ?? {};
+    if (feature.type !== 'categorical') return { feature, fit, width: 1 };
+    const vocab = fit.vocabulary ?? [];
+    const columns = new Map<string, number>();
+    vocab.forEach((category, at) => {
+      if (!columns.has(category)) columns.set(category, at);
+    });
+    return { feature, fit, columns, width: vocab.length + 1 };
+  });
+  plans.set(artifact, { spec, plan });
+  return plan;
+}
+
 /** Turns one clean row into the model's input vector. Missing values that are not imputed become NaN (XGBoost's missing). */
 export function transformRow(spec: FeatureSpec, artifact: TransformArtifact, row: CleanRow): Float64Array {
-  const out = new Float64Array(artifact.columns.length);
+  const out = freshVector(artifact.columns.length);
   let i = 0;
-  for (const f of spec.features) {
-    const fit = artifact.features[f.name] ?? {};
+  for (const { feature: f, fit, columns, width } of planOf(spec, artifact)) {
     const raw = row[f.name];
     const v = raw === null || raw === undefined ? (fit.impute ?? null) : raw;
-    if (f.type === 'categorical') {
-      const vocab = fit.vocabulary ?? [];
-      const width = vocab.length + 1;
+    if (columns) {
       if (v === null) {
         out.fill(Number.NaN, i, i + width);
       } else {
-        const at = vocab.indexOf(String(v));
-        out[i + (at === -1 ? vocab.length : at)] = 1;
+        const at = columns.get(String(v));
+        out[i + (at === undefined ? width - 1 : at)] = 1;
       }
       i += width;
     } else if (f.type === 'boolean') {
       out[i++] = v === null ? Number.NaN : v ? 1 : 0;
-    } else {
+    } else if (f.type === 'numeric') {
       // + 0 folds -0 into 0: JSON keeps -0 but a CSV cell cannot, and both paths must agree.
       out[i++] = typeof v === 'number' ? applyNumeric(f, fit, v) + 0 : Number.NaN;
     }

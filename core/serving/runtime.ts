@@ -33,3 +33,19 @@ export function vectorsToCsv(vectors: readonly ArrayLike<number>[]): string {
     })
     .join('\n');
 }
+
+/**
+ * A runtime's refusal to call a variant that keeps failing: its circuit is open, so the request is
+ * answered at once (503 with `Retry-After`) instead of waiting on a call that would most likely fail.
+ */
+export class CircuitOpenError extends Error {
+  override readonly name = 'CircuitOpen';
+  constructor(
+    /** The variant whose circuit is open (`v<N>`). */
+    readonly variant: string,
+    /** Whole seconds until the circuit lets a trial call through (at least 1). */
+    readonly retryAfterSeconds: number,
+  ) {
+    super(`variant ${variant} keeps failing; its circuit is open for ${retryAfterSeconds} s more`);
+  }
+}

@@ -17,6 +17,7 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { PRODUCTION_ALIAS_TTL_MS } from '../../contracts/serving.ts';
 import { systemClock } from '../../core/ports.ts';
 import { inProcessRuntime } from '../../core/serving/runtime.ts';
 import { makeDocumentClient } from '../shared/adapters/aws/document-client.ts';
@@ -30,6 +31,7 @@ import { EndpointRuntime } from '../shared/adapters/aws/sagemaker-runtime.ts';
 import { makeSageMakerRuntimeClient } from '../shared/adapters/aws/sagemaker-runtime-client.ts';
 import { lambdaContext, observability } from '../shared/observability.ts';
 import type { ShadowHandOff } from '../shared/serving.ts';
+import { cachingAliases } from './alias-cache.ts';
 import { clientOf, parseClientKeys } from './clients.ts';
 import { type HttpRequest, handlePredict, type PredictDeps } from './core.ts';
 import { parsePredictEnv } from './env.ts';
@@ -66,7 +68,8 @@ function shadowHandOff(functionName: string): ShadowHandOff {
 }
 
 const deps: PredictDeps = {
-  registry: new DynamoRegistryReader(db, env.REGISTRY_TABLE),
+  // The alias is read at most once a second per instance (contracts/serving.ts).
+  registry: cachingAliases(new DynamoRegistryReader(db, env.REGISTRY_TABLE), PRODUCTION_ALIAS_TTL_MS),
   lake: new S3ObjectReader(makeS3Client(), env.LAKE_BUCKET),
   log: new DynamoPredictionLogWriter(db, env.PREDICTION_LOG_TABLE, env.PREDICTION_LOG_TTL_DAYS),
   cache: createModelCache(),

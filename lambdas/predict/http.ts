@@ -57,6 +57,8 @@ export function problem(
 /** A header's value, whatever the case of its name. */
 export function header(req: Pick<HttpRequest, 'headers'>, name: string): string | undefined {
   const lower = name.toLowerCase();
-  for (const [k, v] of Object.entries(req.headers)) if (k.toLowerCase() === lower) return v;
+  const { headers } = req;
+  if (Object.hasOwn(headers, lower)) return headers[lower];
+  for (const k in headers) if (Object.hasOwn(headers, k) && k.toLowerCase() === lower) return headers[k];
   return undefined;
 }

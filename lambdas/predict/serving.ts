@@ -11,6 +11,7 @@
 
 import type { PlatformMetric } from '../../contracts/metrics.ts';
 import { type CleanRow, transformRow } from '../../core/features/transform.ts';
+import { isoTime } from '../../core/iso-time.ts';
 import type {
   Clock,
   ModelRegistryPort,
@@ -19,6 +20,7 @@ import type {
   PredictionLogPort,
 } from '../../core/ports.ts';
 import type { PredictionRecord } from '../../core/prediction-log.ts';
+import { CircuitOpenError } from '../../core/serving/runtime.ts';
 import {
   failureRecords,
   type ShadowCopy,
@@ -47,6 +49,7 @@ export type PredictMetric = Extract<
   | 'predictionLogWriteFailures'
   | 'shadowHandoffFailures'
   | 'idempotentReplays'
+  | 'circuitOpen'
 >;
 
 /** What serving needs: where versions come from, where scores come from, where rows go. */
@@ -138,7 +141,9 @@ async function serveProduction(req: RoutedRequest, deps: ServingDeps): Promise<H
   try {
     scored = await deps.runtime.score(model, loaded.serving, vectors);
   } catch (err) {
-    deps.metric(model, 'modelErrors', 1);
+    // An open circuit refused the call at once: the variant keeps failing, retry when it half-opens.
+    const open = err instanceof CircuitOpenError;
+    deps.metric(model, open ? 'circuitOpen' : 'modelErrors', 1);
     deps.onError(err, { model, requestId, stage: 'score', version });
     const failed = failureRecords(err, rows, {
       model,
@@ -155,19 +160,22 @@ async function serveProduction(req: RoutedRequest, deps: ServingDeps): Promise<H
       deps.metric(model, 'predictionLogWriteFailures', unwrittenRows(logErr, failed.length));
       deps.onError(logErr, { model, requestId, stage: 'prediction-log' });
     });
-    return problem(
+    const res = problem(
       503,
       'ModelUnavailable',
       `Model "${model}" version ${version} could not score the request; retry.`,
       requestId,
     );
+    if (open) res.headers['retry-after'] = String(err.retryAfterSeconds);
+    return res;
   }
-  const predictions = Array.from(scored.scores, (score) => ({
+  const predictions = Array.prototype.map.call(scored.scores, (score: number) => ({
     score,
     label: score >= settings.threshold ? spec.label.positive : spec.label.negative,
-  }));
-  const at = deps.clock.now().toISOString();
-  const latencyMs = deps.clock.now().getTime() - started;
+  })) as { score: number; label: string }[];
+  const scoredAt = deps.clock.now().getTime();
+  const at = isoTime(scoredAt);
+  const latencyMs = scoredAt - started;
   const records: PredictionRecord[] = predictions.map((p, index) => ({
     model,
     requestId,

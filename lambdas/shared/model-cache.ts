@@ -33,16 +33,22 @@ export function createModelCache(maxEntries = 16): ModelCache {
     throw new Error(`createModelCache maxEntries: must be a positive whole number, got ${maxEntries}`);
   }
   const entries = new Map<string, Promise<LoadedVersion>>();
+  /** The entry used last: already the most recent, so a hit on it moves nothing. */
+  let last: string | undefined;
   return {
     get(model, version, load) {
       const key = `${model}#${version}`;
       let entry = entries.get(key);
       if (entry) {
         // Map iteration follows insertion order: re-inserting marks the entry most recently used.
-        entries.delete(key);
-        entries.set(key, entry);
+        if (key !== last) {
+          entries.delete(key);
+          entries.set(key, entry);
+          last = key;
+        }
         return entry;
       }
+      last = key;
       entry = load();
       entries.set(key, entry);
       entry.catch(() => {

@@ -541,7 +541,10 @@ export class PlatformMonitoring extends Construct {
             m('featureSchemaMismatch', SUM, 'Feature schema mismatch'),
             m('noProductionModel', SUM, 'No production model'),
             m('predictionLogWriteFailures', SUM, 'Log write failures'),
+            m('circuitOpen', SUM, 'Endpoint circuit open'),
+            m('shadowHandoffFailures', SUM, 'Shadow hand-off failures'),
           ],
+          right: [m('idempotentReplays', SUM, 'Idempotent replays')],
           width: 6,
         }),
         new cloudwatch.GraphWidget({

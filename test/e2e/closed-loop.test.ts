@@ -12,6 +12,7 @@
  * training state machine, and of the two runs one trains while the other is refused by the lease.
  * `mlops status --json` and the audit trail show all of it, and v1 serves afterwards.
  */
+
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +23,7 @@ import { train } from '../../cli/commands/train.ts';
 import { type RunningTwin, startTwin } from '../../cli/start-twin.ts';
 import { type Target, twinTarget } from '../../cli/target.ts';
 import { alarmName } from '../../contracts/alarms.ts';
+import { PRODUCTION_ALIAS_TTL_MS } from '../../contracts/serving.ts';
 import type { ExecutionRecord, TwinAlarm, TwinApiKey } from '../../contracts/twin-api.ts';
 import type { DriftReport } from '../../core/drift/types.ts';
 import { ACTION_AUDIT, type ActionRecord } from '../../core/registry/model.ts';
@@ -181,6 +183,8 @@ describe('the loop closes in the twin: drift → alarm → rule → rollback and
     expect(rollback!.output).toMatchObject({ outcome: 'done', version: 1, from: 2 });
     expect(await stateOf('feature-drift')).not.toBe('ALARM');
     expect(await ruled('training')).toEqual([]);
+    // Warm predict instances see the restored alias within its time to live.
+    await new Promise((resolve) => setTimeout(resolve, PRODUCTION_ALIAS_TTL_MS));
     await serve(twin.url, rows.slice(0, 10), 1);
   }, 180_000);
 

@@ -8,6 +8,7 @@ import {
   MODEL_DIMENSION,
   platformMetrics,
 } from '../../contracts/metrics.ts';
+import { PRODUCTION_ALIAS_TTL_MS } from '../../contracts/serving.ts';
 import { predictionLogTable } from '../../contracts/tables.ts';
 import { systemClock } from '../../core/ports.ts';
 import { DynamoModelRegistry } from '../../lambdas/shared/adapters/aws/dynamo-registry.ts';
@@ -101,6 +102,9 @@ function values(metrics: EmfMetric[]): string[] {
   return metrics.map((m) => `${m.name}=${m.value}`);
 }
 
+/** Warm predict instances read the alias again after its time to live: a change reaches them then. */
+const aliasSettles = () => new Promise((resolve) => setTimeout(resolve, PRODUCTION_ALIAS_TTL_MS));
+
 describe('predict handler on dynalite and s3rver', () => {
   let aws: LocalAws;
   let lake: S3ObjectStore;
@@ -152,6 +156,7 @@ describe('predict handler on dynalite and s3rver', () => {
     const { version } = await seedVersion(lake, 1, { leftLeaf: 1, rightLeaf: -1 });
     await registry.putVersion({ ...version, status: 'Approved' });
     await registry.moveAlias('credit', undefined, { current: 1, history: [] });
+    await aliasSettles();
     const req = event({
       instances: [applicant, { ...applicant, Seniority: 2 }, { ...applicant, Seniority: null }],
     });
@@ -315,6 +320,7 @@ describe('predict handler on dynalite and s3rver', () => {
     const { version } = await seedVersion(lake, 2, { schemaHash: 'not-the-hash' });
     await registry.putVersion({ ...version, status: 'Approved' });
     await registry.moveAlias('credit', 1, { current: 2, history: [1] });
+    await aliasSettles();
     const res = await handler(event({ instances: [applicant] }), context);
     expect(res.statusCode).toBe(503);
     expect(JSON.parse(res.body).error).toBe('FeatureSchemaMismatch');
@@ -322,6 +328,7 @@ describe('predict handler on dynalite and s3rver', () => {
 
   it('answers 503 when the prediction log cannot be written, and counts the lost rows and the 5xx in EMF', async () => {
     await registry.moveAlias('credit', 2, { current: 1, history: [1, 2] });
+    await aliasSettles();
     // Without its table, every write of the log fails.
     await new DynamoDBClient({ endpoint: aws.dynamoEndpoint }).send(
       new DeleteTableCommand({ TableName: 'predictions' }),

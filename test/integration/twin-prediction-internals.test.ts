@@ -9,6 +9,7 @@
 import { InvokeCommand, LambdaClient, ResourceNotFoundException } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stackOutputs } from '../../contracts/outputs.ts';
+import type { TwinApiKey } from '../../contracts/twin-api.ts';
 import type { PredictionRecord } from '../../core/prediction-log.ts';
 import { clientConfig, makeDocumentClient } from '../../lambdas/shared/adapters/aws/clients.ts';
 import { DynamoPredictionLogReader } from '../../lambdas/shared/adapters/aws/dynamo-prediction-log-reader.ts';
@@ -147,10 +148,15 @@ describe('the shadow hand-off and idempotent retries through the twin', () => {
   it("GIVEN the twin's API WHEN a request with an Idempotency-Key is retried THEN the retry gets the first answer, and one set of rows is logged", async () => {
     const api = await serveTwin(t.twin);
     try {
+      const [client] = (await (await fetch(`${api.url}/_twin/keys`)).json()) as TwinApiKey[];
       const send = (body: unknown) =>
         fetch(`${api.url}/v1/predict`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'idempotency-key': 'twin-order-1' },
+          headers: {
+            'content-type': 'application/json',
+            'idempotency-key': 'twin-order-1',
+            'x-api-key': client!.key,
+          },
           body: JSON.stringify(body),
         });
       const first = await send({ instances: [applicant] });

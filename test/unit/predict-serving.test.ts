@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ANONYMOUS_CLIENT } from '../../contracts/metrics.ts';
 import type { ModelRuntime, ObjectStore } from '../../core/ports.ts';
 import type { PredictionRecord } from '../../core/prediction-log.ts';
 import type { ModelVersion, ProductionAlias } from '../../core/registry/model.ts';
@@ -300,7 +301,9 @@ describe('handlePredict with in-memory ports', () => {
       shadow: { handOff: async (copy) => void copies.push(copy) },
     });
     expect(res.statusCode, res.body).toBe(200);
-    expect(copies).toEqual([{ model: 'credit', version: 2, requestId: 'req-s', instances: sent }]);
+    expect(copies).toEqual([
+      { model: 'credit', version: 2, requestId: 'req-s', instances: sent, client: ANONYMOUS_CLIENT },
+    ]);
     expect(rows.map((r) => r.route)).toEqual(['production', 'production']);
   });
 

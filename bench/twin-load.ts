@@ -1,0 +1,406 @@
+/**
+ * The twin's prediction API under load, beside the rate dynalite alone takes PutItem requests at, in
+ * one run on one machine.
+ *
+ *   npx tsx bench/twin-load.ts [--duration 20] [--connections 32]   (--help)
+ *   npm run bench:twin-load -- [options]
+ *
+ * 1. Synthesizes the app (the project's config, default stage) and boots the twin in this process,
+ *    its API on a loopback port, as `mlops local up` does.
+ * 2. Ingests the credit data, sets the golden set, trains v1 and promotes it, as `mlops demo` does.
+ * 3. Twin: autocannon (a child process, so that it does not share the twin's event loop) sends
+ *    `POST /v1/predict` with the README's applicant (one instance) on `--connections` connections
+ *    for `--duration` seconds, with the first API key of `GET /_twin/keys` when the twin has that
+ *    route. Reported: requests/s, latency p50 and p99, 2xx and other answers.
+ * 4. Baseline: autocannon the same way straight at the twin's dynalite, PutItem of an item copied
+ *    from a row the predict function logged (same table, same size; a unique key per request,
+ *    autocannon's `[<id>]`), with a well-formed SigV4 Authorization header (dynalite checks its
+ *    form, not its signature).
+ * 5. Checks: the prediction-log rows of the model written during the run (a Scan's count, before and
+ *    after) against the 2xx answers autocannon counted and against the predictions the function
+ *    counted (its `Predictions` metric, which the twin collects): rows = predictions served; a
+ *    request answered after autocannon closed its connection at the end is logged but not counted
+ *    by autocannon, so 2xx may trail by at most the connections. The twin's resident memory (this
+ *    process: the twin, its dynalite and s3rver, its function workers) before and after the load.
+ *
+ * The ratio twin / dynalite is judged against 0.8. The table goes to stdout, progress to stderr.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DEMO_DATA, DEMO_GOLDEN } from '../cli/commands/demo.ts';
+import { ingest } from '../cli/commands/ingest.ts';
+import { promote } from '../cli/commands/promote.ts';
+import { train } from '../cli/commands/train.ts';
+import { setGolden } from '../cli/golden.ts';
+import { twinTarget } from '../cli/target.ts';
+import { metricNamespace } from '../contracts/metrics.ts';
+import { stackOutputs } from '../contracts/outputs.ts';
+import { parseModelDefinition } from '../core/model/definition.ts';
+import { projectConfig } from '../lib/config.ts';
+import { PROJECT_ROOT } from '../lib/paths.ts';
+import { synthesize } from '../lib/synth.ts';
+import { createTwinServer } from '../local/server.ts';
+import { LocalTwin } from '../local/twin.ts';
+
+/** The twin's throughput must reach this share of dynalite's raw PutItem rate. */
+const TARGET_RATIO = 0.8;
+
+const USAGE = `Usage: npx tsx bench/twin-load.ts [options]   (or: npm run bench:twin-load -- [options])
+
+Boots the twin in this process with a trained and promoted credit model, loads POST /v1/predict with
+autocannon, then loads the twin's dynalite with raw PutItem requests the same way, and prints both
+rates (target: the twin at >= ${TARGET_RATIO}x dynalite), latencies, the log rows against the 2xx answers,
+and the twin's resident memory before and after.
+
+Options:
+  --duration <s>      seconds of load on each side (default 20)
+  --connections <n>   concurrent connections (default 32)
+  --profile <file>    write a CPU profile (.cpuprofile) of the twin's main thread during its load
+  -h, --help          show this help`;
+
+interface Options {
+  duration: number;
+  connections: number;
+  /** Writes a CPU profile of the twin's main thread during its load to this file. */
+  profile?: string;
+}
+
+function positiveInt(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`--${name} must be a positive integer, got "${text}" (see --help)`);
+  }
+  return n;
+}
+
+function parseOptions(argv: string[]): Options | undefined {
+  let values: { duration?: string; connections?: string; profile?: string; help?: boolean };
+  try {
+    values = parseArgs({
+      args: argv,
+      options: {
+        duration: { type: 'string' },
+        connections: { type: 'string' },
+        profile: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    throw new Error(`${(err as Error).message} (see --help)`);
+  }
+  if (values.help) return undefined;
+  return {
+    duration: positiveInt('duration', values.duration, 20),
+    connections: positiveInt('connections', values.connections, 32),
+    ...(values.profile ? { profile: values.profile } : {}),
+  };
+}
+
+function progress(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** The README's example applicant. */
+const applicant = {
+  Seniority: 9,
+  Home: 'rent',
+  Time: 60,
+  Age: 30,
+  Marital: 'married',
+  Records: 'no',
+  Job: 'freelance',
+  Expenses: 73,
+  Income: 129,
+  Assets: 0,
+  Debt: 0,
+  Amount: 800,
+  Price: 846,
+};
+
+/** What the bench reads of autocannon's `--json` result. */
+interface LoadResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; average: number };
+  '2xx': number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  duration: number;
+}
+
+/** Runs autocannon in a child process and returns its JSON result. */
+function autocannon(args: string[]): Promise<LoadResult> {
+  const bin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (t: string) => {
+      out += t;
+    });
+    child.stderr.setEncoding('utf8').on('data', (t: string) => {
+      err += t;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`autocannon exited with ${code}: ${err.trim()}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop()!) as LoadResult);
+      } catch {
+        reject(new Error(`autocannon printed no JSON result: ${out.slice(0, 500)} ${err.slice(0, 500)}`));
+      }
+    });
+  });
+}
+
+/** Items of a model in the prediction log (a Scan's count, page by page). */
+async function countRows(db: DynamoDBClient, table: string, model: string): Promise<number> {
+  let count = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await db.send(
+      new ScanCommand({
+        TableName: table,
+        Select: 'COUNT',
+        FilterExpression: '#m = :m',
+        ExpressionAttributeNames: { '#m': 'model' },
+        ExpressionAttributeValues: { ':m': { S: model } },
+        ...(start ? { ExclusiveStartKey: start as never } : {}),
+      }),
+    );
+    count += page.Count ?? 0;
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return count;
+}
+
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+
+async function main(): Promise<void> {
+  const opts = parseOptions(process.argv.slice(2));
+  if (!opts) {
+    console.log(USAGE);
+    return;
+  }
+  const config = projectConfig();
+  const assemblyDir = mkdtempSync(join(tmpdir(), 'twin-load-assembly-'));
+  progress('bench: synthesizing the app');
+  synthesize(assemblyDir, config);
+  const twin = new LocalTwin({ assemblyDir, log: (line) => progress(`  twin: ${line}`) });
+  // The CLI's steps print to stdout; during the setup that goes to stderr, so stdout holds the table.
+  const log = console.log;
+  console.log = (...args: unknown[]) => progress(args.map(String).join(' '));
+  let server: ReturnType<typeof createTwinServer> | undefined;
+  try {
+    await twin.start();
+    server = createTwinServer(twin);
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    progress(`bench: twin at ${url}; ingest, golden set, train v1, promote`);
+    const target = await twinTarget(url);
+    const def = parseModelDefinition(
+      JSON.parse(readFileSync(join(PROJECT_ROOT, 'models/credit.json'), 'utf8')),
+      'models/credit.json',
+    );
+    await ingest(target, def, DEMO_DATA);
+    await setGolden(target.lake, { def, from: `models/${def.name}.json` }, DEMO_GOLDEN, { note: 'bench' });
+    const v1 = await train(target, def.name, { seed: 42, reason: 'bench' });
+    const promoted = await promote(target, def.name, v1.version);
+    if (!promoted.promoted) throw new Error(`v${v1.version} was refused: ${promoted.reasons.join('; ')}`);
+    console.log = log;
+
+    const keys = await fetch(`${url}/_twin/keys`);
+    const keyList = keys.ok ? ((await keys.json()) as { client: string; key: string }[]) : [];
+    const apiKey = keyList[0]?.key;
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      ...(apiKey ? { 'x-api-key': apiKey } : {}),
+    };
+    const body = JSON.stringify({ instances: [applicant] });
+    progress(`bench: warming up (${apiKey ? `API key of client ${keyList[0]!.client}` : 'no API key'})`);
+    for (let i = 0; i < 50; i++) {
+      const res = await fetch(`${url}/v1/predict`, { method: 'POST', headers, body });
+      if (res.status !== 200) throw new Error(`warm-up predict answered ${res.status}: ${await res.text()}`);
+      await res.arrayBuffer();
+    }
+
+    const table = twin.resolver.output(stackOutputs.predictionLogTableName)!;
+    const db = new DynamoDBClient({ ...twin.clientTarget(), endpoint: twin.endpoints.dynamodb });
+    const namespace = metricNamespace(config.stage);
+    const served = () =>
+      twin.logs.metrics
+        .filter(
+          (p) =>
+            p.namespace === namespace &&
+            p.name === 'Predictions' &&
+            Object.keys(p.dimensions).length === 1 &&
+            p.dimensions.Model === def.name,
+        )
+        .reduce((sum, p) => sum + p.value, 0);
+    const rowsBefore = await countRows(db, table, def.name);
+    const servedBefore = served();
+    global.gc?.();
+    const rssBefore = process.memoryUsage().rss;
+
+    progress(`bench: twin: POST /v1/predict, ${opts.connections} connections, ${opts.duration} s`);
+    const header = (name: string, value: string) => ['-H', `${name}=${value}`];
+    const profiler = opts.profile ? new Session() : undefined;
+    if (profiler) {
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+    }
+    const twinLoad = await autocannon([
+      '-c',
+      String(opts.connections),
+      '-d',
+      String(opts.duration),
+      '-m',
+      'POST',
+      ...Object.entries(headers).flatMap(([k, v]) => header(k, v)),
+      '-b',
+      body,
+      `${url}/v1/predict`,
+    ]);
+    if (profiler && opts.profile) {
+      const { profile } = await profiler.post('Profiler.stop');
+      writeFileSync(opts.profile, JSON.stringify(profile));
+      profiler.disconnect();
+      progress(`bench: CPU profile of the twin's load in ${opts.profile}`);
+    }
+    // Let requests answered after autocannon closed its sockets finish their log writes.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const rssAfter = process.memoryUsage().rss;
+    const rowsDuring = (await countRows(db, table, def.name)) - rowsBefore;
+    const servedDuring = served() - servedBefore;
+
+    // The baseline's item: a row the predict function wrote, under another model and a unique key.
+    const sample = await db.send(
+      new ScanCommand({
+        TableName: table,
+        Limit: 1,
+        FilterExpression: '#m = :m',
+        ExpressionAttributeNames: { '#m': 'model' },
+        ExpressionAttributeValues: { ':m': { S: def.name } },
+      }),
+    );
+    let item = sample.Items?.[0];
+    for (let start = sample.LastEvaluatedKey; !item && start; ) {
+      const page = await db.send(
+        new ScanCommand({
+          TableName: table,
+          Limit: 100,
+          ExclusiveStartKey: start,
+          FilterExpression: '#m = :m',
+          ExpressionAttributeNames: { '#m': 'model' },
+          ExpressionAttributeValues: { ':m': { S: def.name } },
+        }),
+      );
+      item = page.Items?.[0];
+      start = page.LastEvaluatedKey;
+    }
+    if (!item) throw new Error('no prediction-log row to copy for the baseline');
+    const putItem = {
+      TableName: table,
+      Item: {
+        ...item,
+        pk: { S: 'dynalite-baseline#[<id>]' },
+        sk: { S: `${item.sk?.S ?? ''}#[<id>]` },
+        model: { S: 'dynalite-baseline' },
+      },
+    };
+    const date = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15);
+    const auth =
+      `AWS4-HMAC-SHA256 Credential=${twin.clientTarget().credentials?.accessKeyId ?? 'local'}/${date.slice(0, 8)}/us-east-1/dynamodb/aws4_request, ` +
+      `SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=${'0'.repeat(64)}`;
+    const check = await fetch(twin.endpoints.dynamodb, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amz-target': 'DynamoDB_20120810.PutItem',
+        'x-amz-date': `${date}Z`,
+        authorization: auth,
+      },
+      body: JSON.stringify(putItem).replaceAll('[<id>]', 'check'),
+    });
+    if (check.status !== 200)
+      throw new Error(`dynalite refused the baseline's PutItem: ${check.status} ${await check.text()}`);
+    progress(`bench: baseline: dynalite PutItem, ${opts.connections} connections, ${opts.duration} s`);
+    const baseLoad = await autocannon([
+      '-c',
+      String(opts.connections),
+      '-d',
+      String(opts.duration),
+      '-m',
+      'POST',
+      '-I',
+      ...header('content-type', 'application/x-amz-json-1.0'),
+      ...header('x-amz-target', 'DynamoDB_20120810.PutItem'),
+      ...header('x-amz-date', `${date}Z`),
+      ...header('authorization', auth),
+      '-b',
+      JSON.stringify(putItem),
+      twin.endpoints.dynamodb,
+    ]);
+
+    const cols = (cells: string[]) =>
+      cells
+        .map((c, i) => (i === 0 ? c.padEnd(44) : c.padStart(11)))
+        .join('  ')
+        .trimEnd();
+    const line = (label: string, r: LoadResult) =>
+      cols([
+        label,
+        r.requests.average.toFixed(0),
+        r.latency.p50.toFixed(1),
+        r.latency.p99.toFixed(1),
+        String(r['2xx']),
+        String(r.non2xx + r.errors + r.timeouts),
+      ]);
+    const ratio = twinLoad.requests.average / baseLoad.requests.average;
+    console.log(
+      `Twin under load (Node ${process.version}, loopback, ${opts.connections} connections, ${opts.duration} s each; ` +
+        `serving mode ${config.serving.mode}; ${apiKey ? 'with' : 'without'} an API key)`,
+    );
+    console.log(cols(['', 'req/s', 'p50 ms', 'p99 ms', '2xx', 'other/err']));
+    console.log(line('twin: POST /v1/predict (1 instance)', twinLoad));
+    console.log(line('baseline: dynalite PutItem of a log row', baseLoad));
+    console.log(cols(['ratio twin / dynalite', `${ratio.toFixed(2)}x`]));
+    console.log('');
+    console.log(
+      `prediction-log rows written during the load: ${rowsDuring}; predictions the function counted: ${servedDuring}; ` +
+        `2xx autocannon counted: ${twinLoad['2xx']} (${rowsDuring - twinLoad['2xx']} answered after it closed its connections)`,
+    );
+    console.log(`twin resident memory: ${mb(rssBefore)} before the load, ${mb(rssAfter)} after`);
+    console.log('');
+    const rowsOk =
+      rowsDuring === servedDuring &&
+      rowsDuring >= twinLoad['2xx'] &&
+      rowsDuring - twinLoad['2xx'] <= opts.connections;
+    const met = ratio >= TARGET_RATIO;
+    console.log(`target: twin >= ${TARGET_RATIO}x dynalite's PutItem rate: ${met ? 'met' : 'MISSED'}`);
+    console.log(
+      `check: log rows = predictions served (2xx, and at most ${opts.connections} in flight at the stop): ${rowsOk ? 'ok' : 'FAILED'}`,
+    );
+    if (!met || !rowsOk) process.exitCode = 1;
+  } finally {
+    console.log = log;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise((resolve) => server!.close(resolve));
+    }
+    await twin.stop();
+    rmSync(assemblyDir, { recursive: true, force: true });
+  }
+}
+
+await main();
