@@ -17,11 +17,12 @@ import { parseCsv } from '../core/features/csv.ts';
 import { featureSchemaHash, fitTransform, validateRow } from '../core/features/transform.ts';
 import { parseModelDefinition } from '../core/model/definition.ts';
 import type { ModelRuntime } from '../core/ports.ts';
+import type { PredictionRecord } from '../core/prediction-log.ts';
 import type { ModelVersion } from '../core/registry/model.ts';
 import { loadXgbModel } from '../core/scorer/xgboost.ts';
 import { handlePredict, type LoadedVersion, type PredictDeps } from '../lambdas/predict/core.ts';
 import { createModelCache } from '../lambdas/predict/model-cache.ts';
-import { lambdaContext, observability } from '../lambdas/shared/observability.ts';
+import { type LogSink, lambdaContext, observability } from '../lambdas/shared/observability.ts';
 
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -86,13 +87,20 @@ function loadedVersion(definitionJson: string, csv: string): LoadedVersion {
 export async function buildHandlers(
   definitionJson: string,
   csv: string,
-): Promise<{ ours: ProxyHandler; bare: ProxyHandler; model: string; logged: () => number }> {
+  /** Where the log and EMF lines go; by default they are built and dropped. */
+  sink: LogSink = { stdout: () => {}, stderr: () => {} },
+): Promise<{
+  ours: ProxyHandler;
+  bare: ProxyHandler;
+  model: string;
+  logged: () => number;
+  rows: () => PredictionRecord[];
+}> {
   const loaded = loadedVersion(definitionJson, csv);
   const model = loaded.version.model;
-  const drop = { stdout: () => {}, stderr: () => {} };
   const { logger, metrics } = observability(
     { POWERTOOLS_SERVICE_NAME: 'predict', POWERTOOLS_METRICS_NAMESPACE: 'Mlops/bench' },
-    drop,
+    sink,
   );
   const constant: ModelRuntime = {
     mode: 'lambda',
@@ -103,6 +111,7 @@ export async function buildHandlers(
   const cache = createModelCache();
   await cache.get(model, 1, async () => loaded);
   let logged = 0;
+  let last: PredictionRecord[] = [];
   const deps: PredictDeps = {
     registry: {
       getAlias: async (name) => ({ model: name, current: 1, history: [], updatedAt: '' }),
@@ -114,12 +123,15 @@ export async function buildHandlers(
     log: {
       write: async (rows) => {
         logged += rows.length;
+        last = rows;
       },
     },
     clock: { now: () => new Date() },
     knownModels: [model],
     defaultModel: model,
-    metric: (name, metric, value) => metrics.emit(name, metric, value),
+    // As the function emits them: under [Model] and [Model, Client].
+    metric: (name, metric, value, client) =>
+      metrics.emit(name, metric, value, client === undefined ? undefined : { client }),
     onError: (err, ctx) => logger.error('prediction failed', { ...ctx, error: err }),
   };
   const ours = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
@@ -134,6 +146,7 @@ export async function buildHandlers(
           body: event.body,
           isBase64Encoded: event.isBase64Encoded,
           requestId: event.requestContext?.requestId ?? context.awsRequestId,
+          client: 'default',
         },
         deps,
       ),
@@ -149,5 +162,5 @@ export async function buildHandlers(
       }),
     };
   });
-  return { ours, bare, model, logged: () => logged };
+  return { ours, bare, model, logged: () => logged, rows: () => last };
 }

@@ -17,6 +17,7 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { ANONYMOUS_CLIENT } from '../../contracts/metrics.ts';
 import { PRODUCTION_ALIAS_TTL_MS } from '../../contracts/serving.ts';
 import { systemClock } from '../../core/ports.ts';
 import { inProcessRuntime } from '../../core/serving/runtime.ts';
@@ -38,6 +39,7 @@ import { parsePredictEnv } from './env.ts';
 import { header } from './http.ts';
 import { answerIdempotently, IDEMPOTENCY_HEADER, type IdempotencyDeps } from './idempotency.ts';
 import { createModelCache } from './model-cache.ts';
+import { modelInPath } from './request.ts';
 
 declare const __MLOPS_SERVING_MODE__: 'lambda' | 'endpoint' | undefined;
 
@@ -103,15 +105,17 @@ function idempotencyDeps(): IdempotencyDeps {
 /** Answers a request, through the idempotency store when it carries an Idempotency-Key. */
 async function answer(req: HttpRequest, context: Context) {
   if (header(req, IDEMPOTENCY_HEADER) === undefined) return handlePredict(req, deps);
+  const client = req.client ?? ANONYMOUS_CLIENT;
   return answerIdempotently(
     req,
     {
-      model: req.modelParam ?? deps.defaultModel,
+      model: req.modelParam ?? modelInPath(req.path) ?? deps.defaultModel,
       requestId: req.requestId ?? context.awsRequestId,
-      ...(req.client ? { client: req.client } : {}),
+      client,
     },
     () => handlePredict(req, deps),
-    idempotencyDeps(),
+    // The store's own metrics (replays, a malformed key) carry the client too.
+    { ...idempotencyDeps(), metric: (model, metric, value) => deps.metric(model, metric, value, client) },
     () => context.getRemainingTimeInMillis(),
   );
 }
