@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { DynamoPredictionLogWriter } from '../lambdas/shared/adapters/aws/dynamo-prediction-log-writer.ts';
-import { LOG_SHARDS } from '../lambdas/shared/adapters/aws/prediction-log-keys.ts';
+import { DEFAULT_LOG_SHARDS } from '../lambdas/shared/adapters/aws/prediction-log-keys.ts';
 import { PROJECT_ROOT } from '../lib/paths.ts';
 import { applicant } from '../test/support/requests.ts';
 import { buildHandlers } from './predict-overhead-handlers.ts';
@@ -185,7 +185,7 @@ async function main(): Promise<void> {
   );
   console.log(`  log write units/s       = ${f(rate)} x ${wcuPerRow} = ${f(logWcu)}`);
   console.log(
-    `  log shards per model    = ceil(${f(logWcu)} / 1,000 per partition / 0.8 headroom) = ${shards} (the code has ${LOG_SHARDS})`,
+    `  log shards per model    = ceil(${f(logWcu)} / 1,000 per partition / 0.8 headroom) = ${shards} (config predictionLogShards; default ${DEFAULT_LOG_SHARDS})`,
   );
   console.log('\nCost per hour (us-east-1)');
   console.log(

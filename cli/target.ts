@@ -52,6 +52,7 @@ import {
 import { DynamoLeases } from '../lambdas/shared/adapters/aws/dynamo-leases.ts';
 import { DynamoPredictionLogReader } from '../lambdas/shared/adapters/aws/dynamo-prediction-log-reader.ts';
 import { DynamoModelRegistry } from '../lambdas/shared/adapters/aws/dynamo-registry.ts';
+import { DEFAULT_LOG_SHARDS } from '../lambdas/shared/adapters/aws/prediction-log-keys.ts';
 import { S3ObjectStore } from '../lambdas/shared/adapters/aws/s3-object-store.ts';
 import { describeStageAlarms } from './cloudwatch-alarms.ts';
 import { CliError } from './errors.ts';
@@ -122,6 +123,18 @@ export async function isTwinListening(url: string): Promise<boolean> {
   }
 }
 
+/**
+ * The prediction log's shards per model and hour, from the stack output (a stack deployed before
+ * the output existed has the default).
+ */
+function logShards(output: string | undefined): number {
+  if (output === undefined) return DEFAULT_LOG_SHARDS;
+  const n = Number(output);
+  if (!Number.isInteger(n) || n < 1)
+    throw new CliError(`The PredictionLogShards output is not a count: "${output}".`);
+  return n;
+}
+
 /** The twin at `url`, with clients for its loopback services as `GET /_twin/info` names them. */
 export async function twinTarget(url: string): Promise<Target> {
   const res = await fetch(`${url}/_twin/info`);
@@ -138,7 +151,11 @@ export async function twinTarget(url: string): Promise<Target> {
     if (!v) throw new CliError(`The twin reports no ${id} output.`);
     return v;
   };
-  const predictionLog = new DynamoPredictionLogReader(db, out(stackOutputs.predictionLogTableName));
+  const predictionLog = new DynamoPredictionLogReader(
+    db,
+    out(stackOutputs.predictionLogTableName),
+    logShards(info.outputs[stackOutputs.predictionLogShards]),
+  );
   const registryTable = out(stackOutputs.registryTableName);
   return {
     description: `local twin at ${url}`,
@@ -237,7 +254,11 @@ export async function awsTarget(stage: string): Promise<Target> {
     promotion: need(stateMachineOutputs.promotion),
     rollback: need(stateMachineOutputs.rollback),
   };
-  const predictionLog = new DynamoPredictionLogReader(db, need(stackOutputs.predictionLogTableName));
+  const predictionLog = new DynamoPredictionLogReader(
+    db,
+    need(stackOutputs.predictionLogTableName),
+    logShards(outputs[stackOutputs.predictionLogShards]),
+  );
   const registryTable = need(stackOutputs.registryTableName);
   const start = async (kind: MachineKind, input: unknown) => {
     const res = await sfn.send(

@@ -61,8 +61,13 @@ const common = {
 };
 const lake = { LAKE_BUCKET: nonEmpty };
 const registry = { REGISTRY_TABLE: nonEmpty };
-const logReader = { PREDICTION_LOG_TABLE: nonEmpty };
-const logWriter = { PREDICTION_LOG_TABLE: nonEmpty, PREDICTION_LOG_TTL_DAYS: positiveWhole };
+/** `PREDICTION_LOG_SHARDS`: partitions per model and hour, which writers spread over and readers read. */
+const logReader = { PREDICTION_LOG_TABLE: nonEmpty, PREDICTION_LOG_SHARDS: positiveWhole };
+const logWriter = {
+  PREDICTION_LOG_TABLE: nonEmpty,
+  PREDICTION_LOG_TTL_DAYS: positiveWhole,
+  PREDICTION_LOG_SHARDS: positiveWhole,
+};
 
 /** The environment schema of every function, by its `lambdas/` directory name. */
 export const functionEnv = {

@@ -6,6 +6,8 @@ export const stackOutputs = {
   lakeBucketName: 'LakeBucketName',
   registryTableName: 'RegistryTableName',
   predictionLogTableName: 'PredictionLogTableName',
+  /** Partitions of the prediction log per model and hour (readers read every one). */
+  predictionLogShards: 'PredictionLogShards',
   operatorTopicArn: 'OperatorTopicArn',
   trainingStateMachineArn: 'TrainingStateMachineArn',
   promotionStateMachineArn: 'PromotionStateMachineArn',

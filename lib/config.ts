@@ -46,6 +46,12 @@ export const platformConfigSchema = z
     /** Where RUNBOOK.md is published; every alarm's description links to its section under it. */
     runbookUrl: z.string().min(1).default('RUNBOOK.md'),
     predictionLogTtlDays: z.number().int().min(1).max(3650).default(90),
+    /**
+     * Partitions of the prediction log per model and hour. DynamoDB takes at most 1,000 writes a
+     * second per partition key, so this bounds a model's logged predictions at about 1,000 a second
+     * per shard (README: capacity). Raise it only.
+     */
+    predictionLogShards: z.number().int().min(1).max(1000).default(4),
     /** Which model `POST /v1/predict` serves. */
     defaultModel: z.string().default('credit'),
     /** An e-mail address subscribed to the operator topic (optional). */

@@ -20,6 +20,7 @@ const OUTPUT_IDS = [
   stackOutputs.lakeBucketName,
   stackOutputs.registryTableName,
   stackOutputs.predictionLogTableName,
+  stackOutputs.predictionLogShards,
   stackOutputs.trainingStateMachineArn,
   stackOutputs.promotionStateMachineArn,
   stackOutputs.rollbackStateMachineArn,

@@ -11,7 +11,7 @@ const env = parseFunctionEnv('canary');
 const { logger } = observability(env);
 const db = makeDocumentClient();
 const registry = new DynamoModelRegistry(db, env.REGISTRY_TABLE, systemClock);
-const predictionLog = new DynamoPredictionLogReader(db, env.PREDICTION_LOG_TABLE);
+const predictionLog = new DynamoPredictionLogReader(db, env.PREDICTION_LOG_TABLE, env.PREDICTION_LOG_SHARDS);
 
 export const handler = taskHandler(logger, (input: CanaryInput) =>
   runCanary(input, {

@@ -20,7 +20,7 @@ const { logger, metrics } = observability(env);
 const db = makeDocumentClient();
 const registry = new DynamoRegistryReader(db, env.REGISTRY_TABLE);
 const lake = new S3ObjectStore(makeS3Client(), env.LAKE_BUCKET);
-const predictionLog = new DynamoPredictionLogReader(db, env.PREDICTION_LOG_TABLE);
+const predictionLog = new DynamoPredictionLogReader(db, env.PREDICTION_LOG_TABLE, env.PREDICTION_LOG_SHARDS);
 
 export const handler = taskHandler(logger, async (input: DriftJobInput | null) => {
   const results = await runDriftJob(input, await deployedModels(), {

@@ -50,6 +50,7 @@ const rules = [
   ['REGISTRY_TABLE', nonEmpty, 'required'],
   ['PREDICTION_LOG_TABLE', nonEmpty, 'required'],
   ['PREDICTION_LOG_TTL_DAYS', positiveWhole, 'required'],
+  ['PREDICTION_LOG_SHARDS', positiveWhole, 'required'],
   ['DEFAULT_MODEL', nonEmpty, 'required'],
   ['MODEL_NAMES', nameList, 'required'],
   ['SERVING_MODE', servingMode, 'required'],

@@ -73,7 +73,9 @@ const deps: PredictDeps = {
   // The alias is read at most once a second per instance (contracts/serving.ts).
   registry: cachingAliases(new DynamoRegistryReader(db, env.REGISTRY_TABLE), PRODUCTION_ALIAS_TTL_MS),
   lake: new S3ObjectReader(makeS3Client(), env.LAKE_BUCKET),
-  log: new DynamoPredictionLogWriter(db, env.PREDICTION_LOG_TABLE, env.PREDICTION_LOG_TTL_DAYS),
+  log: new DynamoPredictionLogWriter(db, env.PREDICTION_LOG_TABLE, env.PREDICTION_LOG_TTL_DAYS, {
+    shards: env.PREDICTION_LOG_SHARDS,
+  }),
   cache: createModelCache(),
   // The constant is compared where it is written, so esbuild folds the condition and drops the
   // branch (and the SageMaker runtime client) that the bundle's mode never takes.

@@ -38,7 +38,9 @@ function endpointRuntime(): EndpointRuntime {
 const deps: ShadowDeps = {
   registry: new DynamoRegistryReader(db, env.REGISTRY_TABLE),
   lake: new S3ObjectReader(makeS3Client(), env.LAKE_BUCKET),
-  log: new DynamoPredictionLogWriter(db, env.PREDICTION_LOG_TABLE, env.PREDICTION_LOG_TTL_DAYS),
+  log: new DynamoPredictionLogWriter(db, env.PREDICTION_LOG_TABLE, env.PREDICTION_LOG_TTL_DAYS, {
+    shards: env.PREDICTION_LOG_SHARDS,
+  }),
   cache: createModelCache(),
   runtime:
     (typeof __MLOPS_SERVING_MODE__ === 'string' ? __MLOPS_SERVING_MODE__ : env.SERVING_MODE) === 'endpoint'

@@ -309,6 +309,7 @@ export class MlopsFunction<F extends FunctionName = FunctionName> extends nodejs
     log: PredictionLog,
   ): T {
     this.addEnvironment('PREDICTION_LOG_TABLE', log.table.tableName);
+    this.addEnvironment('PREDICTION_LOG_SHARDS', String(log.shards));
     log.grantReadData(this);
     return this;
   }
@@ -329,6 +330,7 @@ export class MlopsFunction<F extends FunctionName = FunctionName> extends nodejs
     }
     this.addEnvironment('PREDICTION_LOG_TABLE', log.table.tableName);
     this.addEnvironment('PREDICTION_LOG_TTL_DAYS', String(ttlDays));
+    this.addEnvironment('PREDICTION_LOG_SHARDS', String(log.shards));
     log.grantWriteData(this);
     return this;
   }

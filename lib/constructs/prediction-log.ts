@@ -15,6 +15,14 @@ export interface PredictionLogProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Partitions per model and hour that writers spread rows over and readers read: DynamoDB takes at
+   * most 1,000 writes a second per partition key, so about 1,000 predictions a second per shard.
+   * Raise it only: lowering it hides, until they expire from the drift window, the rows written to
+   * the shards above the new count.
+   * @default 4
+   */
+  readonly shards?: number;
 }
 
 /**
@@ -24,9 +32,15 @@ export interface PredictionLogProps {
 export class PredictionLog extends Construct {
   /** The prediction log table. */
   public readonly table: dynamodb.Table;
+  /** Partitions per model and hour. */
+  public readonly shards: number;
 
   constructor(scope: Construct, id: string, props: PredictionLogProps) {
     super(scope, id);
+    this.shards = props.shards ?? 4;
+    if (!Number.isInteger(this.shards) || this.shards < 1 || this.shards > 1000) {
+      throw new Error(`PredictionLog shards: must be a whole number from 1 to 1000, got ${this.shards}`);
+    }
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: predictionLogTable.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: predictionLogTable.sortKey, type: dynamodb.AttributeType.STRING },

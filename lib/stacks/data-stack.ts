@@ -72,6 +72,7 @@ export class DataStack extends Stack {
     this.predictionLog = new PredictionLog(this, 'PredictionLog', {
       encryptionKey: this.key,
       removalPolicy: this.removalPolicy,
+      shards: props.config.predictionLogShards,
     });
     this.idempotency = new IdempotencyStore(this, 'Idempotency', {
       encryptionKey: this.key,
@@ -93,6 +94,10 @@ export class DataStack extends Stack {
     new CfnOutput(this, stackOutputs.predictionLogTableName, {
       value: this.predictionLog.table.tableName,
       description: 'Prediction log table',
+    });
+    new CfnOutput(this, stackOutputs.predictionLogShards, {
+      value: String(this.predictionLog.shards),
+      description: 'Partitions of the prediction log per model and hour',
     });
     new CfnOutput(this, stackOutputs.operatorTopicArn, {
       value: this.alerts.topic.topicArn,

@@ -79,6 +79,7 @@ describe('function environments against contracts/env.ts', () => {
       MODEL_NAMES: lambdaMode.config.models.map((m) => m.name).join(','),
       DEFAULT_MODEL: 'credit',
       PREDICTION_LOG_TTL_DAYS: '90',
+      PREDICTION_LOG_SHARDS: '4',
     });
     expect(predict).not.toHaveProperty('ENDPOINT_PREFIX');
     const sync = variablesOf(functionNamed(Template.fromStack(lambdaMode.stacks.pipeline), 'sync-endpoint'));

@@ -179,6 +179,7 @@ describe('ServingStack', () => {
           POWERTOOLS_SERVICE_NAME: 'predict',
           DEFAULT_MODEL: 'credit',
           PREDICTION_LOG_TTL_DAYS: '90',
+          PREDICTION_LOG_SHARDS: '4',
           REGISTRY_TABLE: Match.anyValue(),
           LAKE_BUCKET: Match.anyValue(),
           PREDICTION_LOG_TABLE: Match.anyValue(),

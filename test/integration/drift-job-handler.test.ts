@@ -33,6 +33,7 @@ describe('drift job handler on dynalite and s3rver', () => {
     useLocalEndpoints(aws, {
       REGISTRY_TABLE: 'registry',
       PREDICTION_LOG_TABLE: 'predictions',
+      PREDICTION_LOG_SHARDS: '4',
       LAKE_BUCKET: 'lake',
       MLOPS_STAGE: 'test',
       POWERTOOLS_METRICS_NAMESPACE: 'Mlops/test',

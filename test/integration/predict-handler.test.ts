@@ -121,6 +121,7 @@ describe('predict handler on dynalite and s3rver', () => {
       PREDICTION_LOG_TABLE: 'predictions',
       LAKE_BUCKET: 'lake',
       PREDICTION_LOG_TTL_DAYS: '90',
+      PREDICTION_LOG_SHARDS: '4',
       IDEMPOTENCY_TABLE: 'idempotency',
       DEFAULT_MODEL: 'credit',
       MODEL_NAMES: 'credit',

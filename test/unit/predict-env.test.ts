@@ -11,6 +11,7 @@ const valid = {
   REGISTRY_TABLE: 'registry',
   PREDICTION_LOG_TABLE: 'log',
   PREDICTION_LOG_TTL_DAYS: '90',
+  PREDICTION_LOG_SHARDS: '4',
   DEFAULT_MODEL: 'credit',
   MODEL_NAMES: 'credit,churn',
   SERVING_MODE: 'lambda',
@@ -60,6 +61,7 @@ describe('parsePredictEnv', () => {
       NODE_OPTIONS: '',
       ENDPOINT_PREFIX: 'mlops-dev',
       PREDICTION_LOG_TTL_DAYS: 90,
+      PREDICTION_LOG_SHARDS: 4,
       MODEL_NAMES: ['credit', 'churn'],
     });
   });

@@ -1,12 +1,14 @@
 /** Reads the prediction log on DynamoDB back by model and time window (the canary and the drift job). */
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { PredictionRecord } from '../../../../core/prediction-log.ts';
-import { LOG_SHARDS, logPartition } from './prediction-log-keys.ts';
+import { DEFAULT_LOG_SHARDS, logPartition } from './prediction-log-keys.ts';
 
 export class DynamoPredictionLogReader {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
+    /** Partitions per model and hour the writers use (`PREDICTION_LOG_SHARDS`). */
+    private readonly shards: number = DEFAULT_LOG_SHARDS,
   ) {}
 
   /**
@@ -17,7 +19,7 @@ export class DynamoPredictionLogReader {
     const hour = 3600_000;
     for (let t = Math.floor(from.getTime() / hour) * hour; t <= to.getTime(); t += hour) {
       const at = new Date(t).toISOString();
-      for (let shard = 0; shard < LOG_SHARDS; shard++) {
+      for (let shard = 0; shard < this.shards; shard++) {
         let start: Record<string, unknown> | undefined;
         do {
           const res = await this.db.send(

@@ -9,7 +9,7 @@ import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dyn
 import { predictionLogTable } from '../../../../contracts/tables.ts';
 import type { PredictionLogPort } from '../../../../core/ports.ts';
 import type { PredictionRecord } from '../../../../core/prediction-log.ts';
-import { logPartition, shardOf } from './prediction-log-keys.ts';
+import { DEFAULT_LOG_SHARDS, logPartition, shardOf } from './prediction-log-keys.ts';
 
 /** BatchWriteItem takes at most this many items. */
 const BATCH = 25;
@@ -36,6 +36,8 @@ export interface LogWriteRetry {
   sleep?: (ms: number) => Promise<void>;
   /** Milliseconds on a monotonic clock; performance.now by default. */
   now?: () => number;
+  /** Partitions per model and hour (`PREDICTION_LOG_SHARDS`). @default DEFAULT_LOG_SHARDS */
+  shards?: number;
 }
 
 /** Rows the log could not take within the writer's budget. */
@@ -63,6 +65,7 @@ export class DynamoPredictionLogWriter implements PredictionLogPort {
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
+  private readonly shards: number;
 
   constructor(
     private readonly db: Pick<DynamoDBDocumentClient, 'send'>,
@@ -76,11 +79,12 @@ export class DynamoPredictionLogWriter implements PredictionLogPort {
     this.random = retry.random ?? Math.random;
     this.sleep = retry.sleep ?? defaultSleep;
     this.now = retry.now ?? (() => performance.now());
+    this.shards = retry.shards ?? DEFAULT_LOG_SHARDS;
   }
 
   async write(rows: PredictionRecord[]): Promise<void> {
     const items = rows.map((r) => ({
-      pk: logPartition(r.model, r.at, shardOf(r.requestId)),
+      pk: logPartition(r.model, r.at, shardOf(r.requestId, this.shards)),
       sk: `${r.at}#${r.requestId}#${String(r.index).padStart(4, '0')}`,
       ...r,
       // The attribute the table's TTL is declared on (contracts/tables.ts), in epoch seconds.
