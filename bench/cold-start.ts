@@ -140,7 +140,10 @@ function initEnv(
   for (const [key, value] of Object.entries(fn.templateEnv)) {
     // Source maps are measured apart: the floor has none, and whether a stage uploads them is a switch.
     if (key === 'NODE_OPTIONS') continue;
-    env[key] = value ?? `bench-${key.toLowerCase().replaceAll('_', '-')}`;
+    // CLIENT_KEYS holds the keys' ids, resolved at deploy time: one `<id>=<client>` pair stands in.
+    env[key] =
+      value ??
+      (key === 'CLIENT_KEYS' ? 'bench-key-id=default' : `bench-${key.toLowerCase().replaceAll('_', '-')}`);
   }
   const candidates = (key: string) => [
     ...(key === 'MODEL_NAMES' ? [modelNames.join(',')] : []),

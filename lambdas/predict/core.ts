@@ -9,7 +9,14 @@ import { ANONYMOUS_CLIENT } from '../../contracts/metrics.ts';
 import type { ModelRegistryPort } from '../../core/ports.ts';
 import { type HttpRequest, type HttpResponse, problem } from './http.ts';
 import type { LoadedVersion } from './model-cache.ts';
-import { deployedLimits, modelInPath, parseRequest, type Refusal, validateInstances } from './request.ts';
+import {
+  deployedLimits,
+  knownLimits,
+  modelInPath,
+  parseRequest,
+  type Refusal,
+  validateInstances,
+} from './request.ts';
 import { type Route, routeRequest } from './routing.ts';
 import { loadVersion, type ServingDeps, serve } from './serving.ts';
 
@@ -83,7 +90,7 @@ async function answer(
   };
 
   // Too many instances for the deployed model is a 413 before the registry or any model is read.
-  const parsed = parseRequest(req, await deployedLimits(model));
+  const parsed = parseRequest(req, knownLimits(model) ?? (await deployedLimits(model)));
   if (!parsed.ok) return refuse(parsed.refusal);
 
   let route: Route;

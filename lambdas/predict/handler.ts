@@ -69,6 +69,17 @@ function shadowHandOff(functionName: string): ShadowHandOff {
   };
 }
 
+/** Each client's metric dimensions, made once per instance (a request's metrics share them). */
+const dimensionsByClient = new Map<string, { client: string }>();
+function clientDimensions(client: string): { client: string } {
+  let dims = dimensionsByClient.get(client);
+  if (!dims) {
+    dims = { client };
+    dimensionsByClient.set(client, dims);
+  }
+  return dims;
+}
+
 const deps: PredictDeps = {
   // The alias is read at most once a second per instance (contracts/serving.ts).
   registry: cachingAliases(new DynamoRegistryReader(db, env.REGISTRY_TABLE), PRODUCTION_ALIAS_TTL_MS),
@@ -87,7 +98,7 @@ const deps: PredictDeps = {
   knownModels: env.MODEL_NAMES,
   defaultModel: env.DEFAULT_MODEL,
   metric: (model, metric, value, client) =>
-    metrics.emit(model, metric, value, client === undefined ? undefined : { client }),
+    metrics.emit(model, metric, value, client === undefined ? undefined : clientDimensions(client)),
   onError: (err, context) => logger.error('prediction failed', { ...context, error: err }),
   ...(env.SHADOW_FUNCTION ? { shadow: shadowHandOff(env.SHADOW_FUNCTION) } : {}),
 };

@@ -81,8 +81,21 @@ export function modelInPath(path: string): string | undefined {
  * table or object. A model that is not deployed has none here (its request is answered 404 later).
  */
 export async function deployedLimits(model: string): Promise<RequestLimits> {
-  const def = (await deployedModels()).find((m) => m.name === model);
-  return def ? { maxInstances: def.serving.maxInstancesPerRequest } : {};
+  const known = limitsByModel?.get(model);
+  if (known) return known;
+  limitsByModel ??= new Map(
+    (await deployedModels()).map((m) => [m.name, { maxInstances: m.serving.maxInstancesPerRequest }]),
+  );
+  return limitsByModel.get(model) ?? NO_LIMITS;
+}
+
+/** The deployed models' limits by name, read once per instance. */
+let limitsByModel: Map<string, RequestLimits> | undefined;
+const NO_LIMITS: RequestLimits = {};
+
+/** The limits {@link deployedLimits} has already read, without waiting: undefined until it has. */
+export function knownLimits(model: string): RequestLimits | undefined {
+  return limitsByModel ? (limitsByModel.get(model) ?? NO_LIMITS) : undefined;
 }
 
 /**
@@ -110,12 +123,22 @@ export function parseRequest(
       },
     };
   }
-  const bytes =
-    req.body == null ? Buffer.alloc(0) : Buffer.from(req.body, req.isBase64Encoded ? 'base64' : 'utf8');
-  if (bytes.length > MAX_BODY_BYTES) {
-    return tooLarge(`The body is ${bytes.length} bytes; at most ${MAX_BODY_BYTES} are accepted.`);
+  let text: string;
+  if (req.body == null) text = '';
+  else if (req.isBase64Encoded) {
+    const bytes = Buffer.from(req.body, 'base64');
+    if (bytes.length > MAX_BODY_BYTES) {
+      return tooLarge(`The body is ${bytes.length} bytes; at most ${MAX_BODY_BYTES} are accepted.`);
+    }
+    text = bytes.toString('utf8');
+  } else {
+    // A UTF-16 unit is at most 3 UTF-8 bytes: only a body that could be too large is measured.
+    const size = req.body.length * 3 <= MAX_BODY_BYTES ? 0 : Buffer.byteLength(req.body, 'utf8');
+    if (size > MAX_BODY_BYTES) {
+      return tooLarge(`The body is ${size} bytes; at most ${MAX_BODY_BYTES} are accepted.`);
+    }
+    text = req.body;
   }
-  const text = bytes.toString('utf8');
   let body: unknown;
   try {
     body = JSON.parse(text);

@@ -230,7 +230,12 @@ export function createMetrics(options: MetricsOptions): MetricEmitter {
   return {
     emit(model, metric, value, dimensions) {
       let key: string = metric;
-      if (dimensions) for (const [k, v] of Object.entries(dimensions)) key += `\u0000${k}=${v}`;
+      if (dimensions) {
+        // The predict function's one dimension, its client, without walking the object.
+        if (dimensions.feature === undefined && dimensions.variant === undefined) {
+          if (dimensions.client !== undefined) key += `\u0000client=${dimensions.client}`;
+        } else for (const [k, v] of Object.entries(dimensions)) key += `\u0000${k}=${v}`;
+      }
       let byKey = middles.get(model);
       if (!byKey) {
         if (middles.size >= 256) middles.clear();
