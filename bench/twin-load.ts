@@ -191,7 +191,12 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const config = projectConfig();
+  // One client whose usage plan lets the load through: the default plan (50 requests/s) would
+  // answer most of it 429 in the twin as API Gateway would.
+  const config = {
+    ...projectConfig(),
+    clients: [{ name: 'bench', rateLimit: 100_000, burstLimit: 10_000 }],
+  };
   const assemblyDir = mkdtempSync(join(tmpdir(), 'twin-load-assembly-'));
   progress('bench: synthesizing the app');
   synthesize(assemblyDir, config);
@@ -360,13 +365,14 @@ async function main(): Promise<void> {
     const line = (label: string, r: LoadResult) =>
       cols([
         label,
-        r.requests.average.toFixed(0),
+        // Answered requests a second: a 4xx, 5xx or error is not throughput.
+        (r['2xx'] / r.duration).toFixed(0),
         r.latency.p50.toFixed(1),
         r.latency.p99.toFixed(1),
         String(r['2xx']),
         String(r.non2xx + r.errors + r.timeouts),
       ]);
-    const ratio = twinLoad.requests.average / baseLoad.requests.average;
+    const ratio = twinLoad['2xx'] / twinLoad.duration / (baseLoad['2xx'] / baseLoad.duration);
     console.log(
       `Twin under load (Node ${process.version}, loopback, ${opts.connections} connections, ${opts.duration} s each; ` +
         `serving mode ${config.serving.mode}; ${apiKey ? 'with' : 'without'} an API key)`,
@@ -386,8 +392,11 @@ async function main(): Promise<void> {
       rowsDuring === servedDuring &&
       rowsDuring >= twinLoad['2xx'] &&
       rowsDuring - twinLoad['2xx'] <= opts.connections;
-    const met = ratio >= TARGET_RATIO;
-    console.log(`target: twin >= ${TARGET_RATIO}x dynalite's PutItem rate: ${met ? 'met' : 'MISSED'}`);
+    const clean = twinLoad.non2xx + twinLoad.errors + twinLoad.timeouts === 0;
+    const met = ratio >= TARGET_RATIO && clean;
+    console.log(
+      `target: twin >= ${TARGET_RATIO}x dynalite's PutItem rate, every request a 2xx: ${met ? 'met' : 'MISSED'}`,
+    );
     console.log(
       `check: log rows = predictions served (2xx, and at most ${opts.connections} in flight at the stop): ${rowsOk ? 'ok' : 'FAILED'}`,
     );

@@ -96,7 +96,8 @@ export class MetricStore {
   /** Every point kept, oldest first. */
   all(): MetricPoint[] {
     const out: MetricPoint[] = [];
-    for (const points of this.series.values()) out.push(...points);
+    // A loop, not push(...points): a series may hold more points than a call takes arguments.
+    for (const points of this.series.values()) for (const p of points) out.push(p);
     return out.sort((a, b) => a.timestamp - b.timestamp);
   }
 
