@@ -28,6 +28,7 @@ import { parseArgs } from 'node:util';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import * as esbuild from 'esbuild';
 import { PROJECT_ROOT } from '../lib/paths.ts';
+import { applicant } from '../test/support/requests.ts';
 import { functionBuildOptions } from './function-bundle.ts';
 import type { buildHandlers as BuildHandlers } from './predict-overhead-handlers.ts';
 
@@ -100,23 +101,6 @@ function median(values: number[]): number {
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
-
-/** The README's example applicant. */
-const applicant = {
-  Seniority: 9,
-  Home: 'rent',
-  Time: 60,
-  Age: 30,
-  Marital: 'married',
-  Records: 'no',
-  Job: 'freelance',
-  Expenses: 73,
-  Income: 129,
-  Assets: 0,
-  Debt: 0,
-  Amount: 800,
-  Price: 846,
-};
 
 const context = {
   callbackWaitsForEmptyEventLoop: false,

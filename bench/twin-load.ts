@@ -48,6 +48,7 @@ import { PROJECT_ROOT } from '../lib/paths.ts';
 import { synthesize } from '../lib/synth.ts';
 import { createTwinServer } from '../local/server.ts';
 import { LocalTwin } from '../local/twin.ts';
+import { applicant } from '../test/support/requests.ts';
 
 /** The twin's throughput must reach this share of dynalite's raw PutItem rate. */
 const TARGET_RATIO = 0.8;
@@ -108,23 +109,6 @@ function parseOptions(argv: string[]): Options | undefined {
 function progress(line: string): void {
   process.stderr.write(`${line}\n`);
 }
-
-/** The README's example applicant. */
-const applicant = {
-  Seniority: 9,
-  Home: 'rent',
-  Time: 60,
-  Age: 30,
-  Marital: 'married',
-  Records: 'no',
-  Job: 'freelance',
-  Expenses: 73,
-  Income: 129,
-  Assets: 0,
-  Debt: 0,
-  Amount: 800,
-  Price: 846,
-};
 
 /** What the bench reads of autocannon's `--json` result. */
 interface LoadResult {

@@ -15,8 +15,8 @@
  * limits, client contexts and log tails.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackServer } from './loopback-server.ts';
 
 const INVOKE_ROUTE = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 
@@ -48,37 +48,14 @@ class LambdaApiError extends Error {
 }
 
 /** A loopback HTTP server speaking Lambda's Invoke API. */
-export class LocalLambdaApi {
-  private server: Server | undefined;
+export class LocalLambdaApi extends LoopbackServer {
+  protected readonly serviceName = 'Lambda Invoke API';
 
-  constructor(private readonly handlers: LambdaApiHandlers) {}
-
-  /** Listens on a free loopback port and returns the URL to give the SDK clients as `endpoint`. */
-  async start(): Promise<string> {
-    if (this.server) throw new Error('LocalLambdaApi is already started');
-    const server = createServer((req, res) => {
-      void this.handle(req, res);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  constructor(private readonly handlers: LambdaApiHandlers) {
+    super();
   }
 
-  /** Stops listening and drops kept-alive SDK connections. */
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');

@@ -5,8 +5,8 @@
  * SDK v3 clients map every failure to an exception with SageMaker's `name`.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackServer } from '../loopback-server.ts';
 
 /** A JSON object as the protocols carry it. */
 export type Json = Record<string, unknown>;
@@ -97,37 +97,14 @@ function asServiceError(err: unknown): ServiceError {
 }
 
 /** A loopback HTTP server speaking both SageMaker protocols. */
-export class SageMakerServer {
-  private server: Server | undefined;
+export class SageMakerServer extends LoopbackServer {
+  protected readonly serviceName = 'LocalSageMakerEndpoints';
 
-  constructor(private readonly handlers: SageMakerHandlers) {}
-
-  /** Listens on a free loopback port and returns the URL to give the SDK clients as `endpoint`. */
-  async start(): Promise<string> {
-    if (this.server) throw new Error('LocalSageMakerEndpoints is already started');
-    const server = createServer((req, res) => {
-      void this.handle(req, res);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  constructor(private readonly handlers: SageMakerHandlers) {
+    super();
   }
 
-  /** Stops listening and drops kept-alive SDK connections. */
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();
     const url = new URL(req.url ?? '/', 'http://localhost');
     const invoke = INVOKE_ROUTE.exec(url.pathname);
