@@ -110,6 +110,7 @@ export async function buildHandlers(
   };
   const cache = createModelCache();
   await cache.get(model, 1, async () => loaded);
+  const benchClient = { client: 'default' };
   let logged = 0;
   let last: PredictionRecord[] = [];
   const deps: PredictDeps = {
@@ -132,6 +133,8 @@ export async function buildHandlers(
     // As the function emits them: under [Model] and [Model, Client].
     metric: (name, metric, value, client) =>
       metrics.emit(name, metric, value, client === undefined ? undefined : { client }),
+    // As the function does: each client's dimensions made once.
+    emitMetrics: (name, entries) => metrics.emitMany(name, entries, benchClient),
     onError: (err, ctx) => logger.error('prediction failed', { ...ctx, error: err }),
   };
   const ours = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()

@@ -18,7 +18,7 @@ import {
   validateInstances,
 } from './request.ts';
 import { type Route, routeRequest } from './routing.ts';
-import { loadVersion, type ServingDeps, serve } from './serving.ts';
+import { loadVersion, type PredictMetric, type ServingDeps, serve } from './serving.ts';
 
 export type { HttpRequest, HttpResponse } from './http.ts';
 export type { LoadedVersion, ModelCache } from './model-cache.ts';
@@ -31,6 +31,15 @@ export interface PredictDeps extends ServingDeps {
   knownModels: readonly string[];
   /** The model `POST /v1/predict` serves. */
   defaultModel: string;
+  /**
+   * Emits a request's metrics together, once it is answered (one EMF document where each metric
+   * alone would write its own). Without it, each metric goes to `metric` as it happens.
+   */
+  emitMetrics?: (
+    model: string,
+    entries: readonly (readonly [PredictMetric, number])[],
+    client: string,
+  ) => void;
 }
 
 /**
@@ -46,7 +55,23 @@ export async function handlePredict(req: HttpRequest, base: PredictDeps): Promis
   const started = base.clock.now().getTime();
   // Every metric of the request carries its client, and so does every log row (the routed request).
   const client = req.client ?? ANONYMOUS_CLIENT;
-  const deps: PredictDeps = { ...base, metric: (m, metric, value) => base.metric(m, metric, value, client) };
+  // A request's metrics are held until it is answered, then emitted together (all of one model).
+  const held: [PredictMetric, number][] = [];
+  let heldModel: string | undefined;
+  const emit = base.emitMetrics;
+  const deps: PredictDeps = {
+    ...base,
+    metric:
+      emit === undefined
+        ? (m, metric, value) => base.metric(m, metric, value, client)
+        : (m, metric, value) => {
+            if (heldModel !== undefined && heldModel !== m) {
+              emit(heldModel, held.splice(0), client);
+            }
+            heldModel = m;
+            held.push([metric, value]);
+          },
+  };
   const requestId = req.requestId ?? randomUUID();
   const model = req.modelParam ?? modelInPath(req.path) ?? deps.defaultModel;
   let res: HttpResponse;
@@ -63,6 +88,7 @@ export async function handlePredict(req: HttpRequest, base: PredictDeps): Promis
     );
   }
   if (counted.inRate) deps.metric(model, 'serverErrors', res.statusCode >= 500 ? 1 : 0);
+  if (emit !== undefined && heldModel !== undefined && held.length > 0) emit(heldModel, held, client);
   return res;
 }
 

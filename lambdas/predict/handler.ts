@@ -99,6 +99,8 @@ const deps: PredictDeps = {
   defaultModel: env.DEFAULT_MODEL,
   metric: (model, metric, value, client) =>
     metrics.emit(model, metric, value, client === undefined ? undefined : clientDimensions(client)),
+  // A request's metrics go out as one EMF document, under [Model] and [Model, Client].
+  emitMetrics: (model, entries, client) => metrics.emitMany(model, entries, clientDimensions(client)),
   onError: (err, context) => logger.error('prediction failed', { ...context, error: err }),
   ...(env.SHADOW_FUNCTION ? { shadow: shadowHandOff(env.SHADOW_FUNCTION) } : {}),
 };

@@ -74,6 +74,15 @@ export interface MetricDimensions {
 /** Emits platform metrics, each with the `Model` dimension (and any others given). */
 export interface MetricEmitter {
   emit(model: string, metric: PlatformMetric, value: number, dimensions?: MetricDimensions): void;
+  /**
+   * Emits several metrics of one model and dimensions as one EMF document (a request's metrics):
+   * one line where each metric alone would write its own. A metric given twice keeps both values.
+   */
+  emitMany(
+    model: string,
+    entries: readonly (readonly [PlatformMetric, number])[],
+    dimensions?: MetricDimensions,
+  ): void;
 }
 
 /** The log level a function runs at: `POWERTOOLS_LOG_LEVEL`, else Lambda's `AWS_LAMBDA_LOG_LEVEL`, else INFO. */
@@ -172,7 +181,17 @@ export function emfDocument(
   timestamp: number,
   dimensions: MetricDimensions = {},
 ): Record<string, unknown> {
-  const { name, unit } = platformMetrics[metric];
+  return emfDocumentOf(namespace, model, [[metric, value]], timestamp, dimensions);
+}
+
+/** Several metrics in one EMF document: each under its name and unit, a repeated one as a list of values. */
+export function emfDocumentOf(
+  namespace: string,
+  model: string,
+  entries: readonly (readonly [PlatformMetric, number])[],
+  timestamp: number,
+  dimensions: MetricDimensions = {},
+): Record<string, unknown> {
   const set: string[] = [MODEL_DIMENSION];
   const values: Record<string, string> = { [MODEL_DIMENSION]: model };
   if (dimensions.variant !== undefined) {
@@ -188,13 +207,23 @@ export function emfDocument(
     sets.push([...set, CLIENT_DIMENSION]);
     values[CLIENT_DIMENSION] = dimensions.client;
   }
+  const metrics: { Name: string; Unit: string }[] = [];
+  const measured: Record<string, number | number[]> = {};
+  for (const [metric, value] of entries) {
+    const { name, unit } = platformMetrics[metric];
+    const seen = measured[name];
+    if (seen === undefined) {
+      metrics.push({ Name: name, Unit: unit });
+      measured[name] = value;
+    } else measured[name] = Array.isArray(seen) ? [...seen, value] : [seen, value];
+  }
   return {
     _aws: {
       Timestamp: timestamp,
-      CloudWatchMetrics: [{ Namespace: namespace, Dimensions: sets, Metrics: [{ Name: name, Unit: unit }] }],
+      CloudWatchMetrics: [{ Namespace: namespace, Dimensions: sets, Metrics: metrics }],
     },
     ...values,
-    [name]: value,
+    ...measured,
   };
 }
 
@@ -227,6 +256,8 @@ export function createMetrics(options: MetricsOptions): MetricEmitter {
   const now = clock ? () => clock().getTime() : Date.now;
   // By model, then by metric and any dimensions (a map per model: its name's hash is kept).
   const middles = new Map<string, Map<string, string | null>>();
+  // The same for documents of several metrics, by model, then by their names and dimensions.
+  const prefixes = new Map<string, Map<string, string | null>>();
   return {
     emit(model, metric, value, dimensions) {
       let key: string = metric;
@@ -255,6 +286,49 @@ export function createMetrics(options: MetricsOptions): MetricEmitter {
           ? `${EMF_HEAD_TS}${timestamp}${middle}${value}}`
           : JSON.stringify(emfDocument(options.namespace, model, metric, value, timestamp, dimensions)),
       );
+    },
+    emitMany(model, entries, dimensions) {
+      if (entries.length === 0) return;
+      let key = '';
+      let fast = true;
+      for (const [metric, value] of entries) {
+        // A repeated metric (a list of values) or a value JSON cannot print takes the general path.
+        if (key.includes(`|${metric}|`) || !Number.isFinite(value)) fast = false;
+        key += `|${metric}|`;
+      }
+      const timestamp = now();
+      if (!fast) {
+        sink.stdout(JSON.stringify(emfDocumentOf(options.namespace, model, entries, timestamp, dimensions)));
+        return;
+      }
+      if (dimensions) {
+        if (dimensions.feature === undefined && dimensions.variant === undefined) {
+          if (dimensions.client !== undefined) key += `\u0000client=${dimensions.client}`;
+        } else for (const [k, v] of Object.entries(dimensions)) key += `\u0000${k}=${v}`;
+      }
+      let byKey = prefixes.get(model);
+      if (!byKey) {
+        if (prefixes.size >= 256) prefixes.clear();
+        byKey = new Map();
+        prefixes.set(model, byKey);
+      }
+      let prefix = byKey.get(key);
+      if (prefix === undefined) {
+        // The document up to its last dimension value, with the timestamp cut out: the values follow.
+        const doc = emfDocumentOf(options.namespace, model, entries, 0, dimensions);
+        for (const [metric] of entries) delete doc[platformMetrics[metric].name];
+        const text = JSON.stringify(doc);
+        prefix = text.startsWith(EMF_HEAD) ? text.slice(EMF_HEAD.length, -1) : null;
+        if (byKey.size >= 4096) byKey.clear();
+        byKey.set(key, prefix);
+      }
+      if (prefix === null) {
+        sink.stdout(JSON.stringify(emfDocumentOf(options.namespace, model, entries, timestamp, dimensions)));
+        return;
+      }
+      let line = `${EMF_HEAD_TS}${timestamp}${prefix}`;
+      for (const [metric, value] of entries) line += `,"${platformMetrics[metric].name}":${value}`;
+      sink.stdout(`${line}}`);
     },
   };
 }

@@ -18,6 +18,7 @@ import {
   createLogger,
   createMetrics,
   emfDocument,
+  emfDocumentOf,
   type LogSink,
   lambdaContext,
 } from '../../lambdas/shared/observability.ts';
@@ -121,6 +122,57 @@ describe('EMF metrics', () => {
       Client: 'web',
       Predictions: 3,
     });
+  });
+
+  it("GIVEN a request's metrics WHEN emitted together THEN one document holds each under its name and unit, as the general builder writes it, and again for the next request", () => {
+    // Prepare
+    const { sink, lines } = memorySink();
+    const metrics = createMetrics({ namespace: 'Mlops/test', sink, now: () => at });
+    const entries = [
+      ['predictions', 2],
+      ['latency', 7],
+      ['serverErrors', 0],
+    ] as const;
+    // Act
+    metrics.emitMany('credit', entries, { client: 'web' });
+    metrics.emitMany(
+      'credit',
+      [
+        ['predictions', 5],
+        ['latency', 3],
+        ['serverErrors', 1],
+      ],
+      { client: 'web' },
+    );
+    // Assess
+    expect(lines.stdout).toHaveLength(2);
+    const [first, second] = lines.stdout.map((l) => JSON.parse(l));
+    expect(first).toEqual(emfDocumentOf('Mlops/test', 'credit', entries, at.getTime(), { client: 'web' }));
+    expect(first._aws.CloudWatchMetrics[0].Metrics).toEqual([
+      { Name: 'Predictions', Unit: 'Count' },
+      { Name: 'LatencyMs', Unit: 'Milliseconds' },
+      { Name: 'ServerErrors', Unit: 'Count' },
+    ]);
+    expect(second).toMatchObject({ Client: 'web', Predictions: 5, LatencyMs: 3, ServerErrors: 1 });
+  });
+
+  it('GIVEN a metric twice in one request WHEN emitted together THEN the document keeps both values as a list', () => {
+    // Prepare
+    const { sink, lines } = memorySink();
+    const metrics = createMetrics({ namespace: 'Mlops/test', sink, now: () => at });
+    // Act
+    metrics.emitMany('credit', [
+      ['upstreamErrors', 1],
+      ['upstreamErrors', 1],
+      ['serverErrors', 1],
+    ]);
+    // Assess
+    const [doc] = lines.stdout.map((l) => JSON.parse(l));
+    expect(doc).toMatchObject({ Model: 'credit', UpstreamErrors: [1, 1], ServerErrors: 1 });
+    expect(doc._aws.CloudWatchMetrics[0].Metrics).toEqual([
+      { Name: 'UpstreamErrors', Unit: 'Count' },
+      { Name: 'ServerErrors', Unit: 'Count' },
+    ]);
   });
 
   describe('read back by the twin from stdout', () => {
