@@ -13,22 +13,23 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { DynamoPredictionLogWriter } from '../lambdas/shared/adapters/aws/dynamo-prediction-log-writer.ts';
 import { DEFAULT_LOG_SHARDS } from '../lambdas/shared/adapters/aws/prediction-log-keys.ts';
 import { PROJECT_ROOT } from '../lib/paths.ts';
 import { applicant } from '../test/support/requests.ts';
+import { benchArgs } from './options.ts';
 import { buildHandlers } from './predict-overhead-handlers.ts';
 
 const USAGE =
   'Usage: npx tsx bench/capacity.ts [--rate <predictions/s>] [--instances <per request>] [--duration-ms <average Lambda duration>] [--memory-mb <predict memory>]';
 
-function positive(name: string, raw: string): number {
+/** A flag's value as a positive number (not only whole: a duration may be 12.5 ms). */
+function positive(name: string, raw: string | boolean | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) {
-    console.error(`--${name} must be a positive number, got "${raw}".\n${USAGE}`);
-    process.exit(2);
+  if (typeof raw !== 'string' || !Number.isFinite(n) || n <= 0) {
+    throw new Error(`--${name} must be a positive number, got "${String(raw)}" (see --help)`);
   }
   return n;
 }
@@ -65,23 +66,20 @@ export function itemSize(item: Record<string, unknown>): number {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      rate: { type: 'string', default: '50000' },
-      instances: { type: 'string', default: '1' },
-      'duration-ms': { type: 'string', default: '20' },
-      'memory-mb': { type: 'string', default: '1024' },
-      help: { type: 'boolean', default: false },
-    },
+  const values = benchArgs(process.argv.slice(2), {
+    rate: { type: 'string' },
+    instances: { type: 'string' },
+    'duration-ms': { type: 'string' },
+    'memory-mb': { type: 'string' },
   });
-  if (values.help) {
+  if (!values) {
     console.log(USAGE);
     return;
   }
-  const rate = positive('rate', values.rate);
-  const perRequest = positive('instances', values.instances);
-  const durationMs = positive('duration-ms', values['duration-ms']);
-  const memoryGb = positive('memory-mb', values['memory-mb']) / 1024;
+  const rate = positive('rate', values.rate, 50_000);
+  const perRequest = positive('instances', values.instances, 1);
+  const durationMs = positive('duration-ms', values['duration-ms'], 20);
+  const memoryGb = positive('memory-mb', values['memory-mb'], 1024) / 1024;
 
   // One request of `perRequest` instances through the predict core, as the function runs it.
   let stdoutBytes = 0;
@@ -212,4 +210,9 @@ async function main(): Promise<void> {
   console.log(`  total                   $${f(total, 2)}`);
 }
 
-await main();
+try {
+  await main();
+} catch (err) {
+  process.stderr.write(`bench: ${(err as Error).message}\n`);
+  process.exitCode = 1;
+}

@@ -22,7 +22,6 @@
  * rows x 20 / wall time; the target is judged on it. The table goes to stdout, progress to stderr;
  * BENCHMARKS.md records a run.
  */
-import { parseArgs } from 'node:util';
 import { DriftAccumulator } from '../core/drift/accumulator.ts';
 import { buildBaseline } from '../core/drift/baseline.ts';
 import { BinLayout } from '../core/drift/bins.ts';
@@ -32,6 +31,7 @@ import { featureSpecSchema } from '../core/features/spec.ts';
 import { type CleanRow, fitTransform } from '../core/features/transform.ts';
 import { driftPolicySchema } from '../core/model/policies.ts';
 import { seededRandom } from '../core/random.ts';
+import { benchArgs, positiveInt } from './options.ts';
 
 const NUMERIC = 14;
 const CATEGORICAL = 6;
@@ -61,32 +61,13 @@ interface Options {
   repeats: number;
 }
 
-function positiveInt(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new Error(`--${name} must be a positive integer, got "${text}" (see --help)`);
-  }
-  return n;
-}
-
 function parseOptions(argv: string[]): Options | undefined {
-  let values: { rows?: string; 'train-rows'?: string; repeats?: string; help?: boolean };
-  try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        rows: { type: 'string' },
-        'train-rows': { type: 'string' },
-        repeats: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }).values;
-  } catch (err) {
-    throw new Error(`${(err as Error).message} (see --help)`);
-  }
-  if (values.help) return undefined;
+  const values = benchArgs(argv, {
+    rows: { type: 'string' },
+    'train-rows': { type: 'string' },
+    repeats: { type: 'string' },
+  });
+  if (!values) return undefined;
   return {
     rows: positiveInt('rows', values.rows, 1_000_000),
     trainRows: positiveInt('train-rows', values['train-rows'], 100_000),
@@ -323,4 +304,9 @@ function main(): void {
   progress(`bench: done (${sink > 0 ? 'ok' : 'no work'})`);
 }
 
-main();
+try {
+  await main();
+} catch (err) {
+  process.stderr.write(`bench: ${(err as Error).message}\n`);
+  process.exitCode = 1;
+}

@@ -24,12 +24,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import * as esbuild from 'esbuild';
 import { PROJECT_ROOT } from '../lib/paths.ts';
 import { applicant } from '../test/support/requests.ts';
 import { functionBuildOptions } from './function-bundle.ts';
+import { benchArgs, positiveInt } from './options.ts';
 import type { buildHandlers as BuildHandlers } from './predict-overhead-handlers.ts';
 
 /** The predict handler's own time per request may exceed the bare handler's by this much (µs). */
@@ -57,38 +57,19 @@ interface Options {
   source: boolean;
 }
 
-function positiveInt(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new Error(`--${name} must be a positive integer, got "${text}" (see --help)`);
-  }
-  return n;
-}
-
 function parseOptions(argv: string[]): Options | undefined {
-  let values: { requests?: string; repeats?: string; instances?: string; source?: boolean; help?: boolean };
-  try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        requests: { type: 'string' },
-        repeats: { type: 'string' },
-        instances: { type: 'string' },
-        source: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }).values;
-  } catch (err) {
-    throw new Error(`${(err as Error).message} (see --help)`);
-  }
-  if (values.help) return undefined;
+  const values = benchArgs(argv, {
+    requests: { type: 'string' },
+    repeats: { type: 'string' },
+    instances: { type: 'string' },
+    source: { type: 'boolean' },
+  });
+  if (!values) return undefined;
   return {
     requests: positiveInt('requests', values.requests, 20_000),
     repeats: positiveInt('repeats', values.repeats, 15),
     instances: positiveInt('instances', values.instances, 1),
-    source: values.source ?? false,
+    source: values.source === true,
   };
 }
 
@@ -233,4 +214,9 @@ async function main(): Promise<void> {
   progress(`bench: done (${logged()} rows taken by the log, ${sink > 0 ? 'ok' : 'no work'})`);
 }
 
-await main();
+try {
+  await main();
+} catch (err) {
+  process.stderr.write(`bench: ${(err as Error).message}\n`);
+  process.exitCode = 1;
+}

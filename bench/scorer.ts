@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { seededRandom } from '../core/random.ts';
 import { loadXgbModel, type XgbModel } from '../core/scorer/xgboost.ts';
+import { positiveInt } from './options.ts';
 
 // Debian's python3-xgboost is only importable by the system interpreter; a pyenv python3 earlier on
 // PATH would not find it.
@@ -52,15 +53,6 @@ interface Options {
   trainRows: number;
   singleRows: number;
   out: string;
-}
-
-function positiveInt(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new Error(`--${name} must be a positive integer, got "${text}" (see --help)`);
-  }
-  return n;
 }
 
 const FLAGS = {

@@ -32,7 +32,6 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DEMO_DATA, DEMO_GOLDEN } from '../cli/commands/demo.ts';
 import { ingest } from '../cli/commands/ingest.ts';
@@ -49,6 +48,7 @@ import { synthesize } from '../lib/synth.ts';
 import { createTwinServer } from '../local/server.ts';
 import { LocalTwin } from '../local/twin.ts';
 import { applicant } from '../test/support/requests.ts';
+import { benchArgs, positiveInt } from './options.ts';
 
 /** The twin's throughput must reach this share of dynalite's raw PutItem rate. */
 const TARGET_RATIO = 0.8;
@@ -73,36 +73,17 @@ interface Options {
   profile?: string;
 }
 
-function positiveInt(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new Error(`--${name} must be a positive integer, got "${text}" (see --help)`);
-  }
-  return n;
-}
-
 function parseOptions(argv: string[]): Options | undefined {
-  let values: { duration?: string; connections?: string; profile?: string; help?: boolean };
-  try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        duration: { type: 'string' },
-        connections: { type: 'string' },
-        profile: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }).values;
-  } catch (err) {
-    throw new Error(`${(err as Error).message} (see --help)`);
-  }
-  if (values.help) return undefined;
+  const values = benchArgs(argv, {
+    duration: { type: 'string' },
+    connections: { type: 'string' },
+    profile: { type: 'string' },
+  });
+  if (!values) return undefined;
   return {
     duration: positiveInt('duration', values.duration, 20),
     connections: positiveInt('connections', values.connections, 32),
-    ...(values.profile ? { profile: values.profile } : {}),
+    ...(typeof values.profile === 'string' && values.profile ? { profile: values.profile } : {}),
   };
 }
 
@@ -396,4 +377,9 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+try {
+  await main();
+} catch (err) {
+  process.stderr.write(`bench: ${(err as Error).message}\n`);
+  process.exitCode = 1;
+}
