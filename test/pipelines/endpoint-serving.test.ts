@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PRODUCTION_ALIAS_TTL_MS } from '../../contracts/serving.ts';
 import { buildConfig, loadModels } from '../../lib/config.ts';
 import { MODELS_DIR } from '../../lib/paths.ts';
 import { synthesize } from '../../lib/synth.ts';
@@ -179,6 +180,8 @@ describe('serving mode endpoint: one variant per version, canary by variant weig
     expect(Object.keys(weights(model))).not.toContain(`v${canary}`);
     expect(weights(model).v1).toBe(1);
     expect((await t.registry.requireVersion(model, canary)).status).toBe('RolledBack');
+    // The function's instance keeps the alias it read during the canary for up to its TTL.
+    await new Promise((resolve) => setTimeout(resolve, PRODUCTION_ALIAS_TTL_MS + 100));
     expect((await predict(model)).status).toBe(200);
   });
 
