@@ -12,9 +12,9 @@ import type { LoadedVersion } from './model-cache.ts';
 import {
   deployedLimits,
   knownLimits,
-  modelInPath,
   parseRequest,
   type Refusal,
+  requestedModel,
   validateInstances,
 } from './request.ts';
 import { type Route, routeRequest } from './routing.ts';
@@ -73,7 +73,7 @@ export async function handlePredict(req: HttpRequest, base: PredictDeps): Promis
           },
   };
   const requestId = req.requestId ?? randomUUID();
-  const model = req.modelParam ?? modelInPath(req.path) ?? deps.defaultModel;
+  const model = requestedModel(req, deps.defaultModel);
   let res: HttpResponse;
   const counted = { inRate: true };
   try {

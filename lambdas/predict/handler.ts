@@ -4,9 +4,8 @@
  * written, one DynamoDB client for both tables), a model cache for the instance's life, and the
  * middy chain around the core.
  *
- * The serving mode is a build constant (`__MLOPS_SERVING_MODE__`, set by the construct), so that
- * esbuild drops the SageMaker runtime client from a `lambda`-mode bundle; code run from source (the
- * tests) has no constant and takes `SERVING_MODE` from the environment.
+ * Scores come from the serving mode's runtime (`../shared/serving-runtime.ts`: a `lambda`-mode bundle
+ * leaves the SageMaker runtime client out).
  *
  * A request with an `Idempotency-Key` header is answered through the idempotency store
  * (`idempotency.ts`); shadow copies go to the shadow function (`SHADOW_FUNCTION`). Their clients are
@@ -20,7 +19,6 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { ANONYMOUS_CLIENT } from '../../contracts/metrics.ts';
 import { PRODUCTION_ALIAS_TTL_MS } from '../../contracts/serving.ts';
 import { systemClock } from '../../core/ports.ts';
-import { inProcessRuntime } from '../../core/serving/runtime.ts';
 import { makeDocumentClient } from '../shared/adapters/aws/document-client.ts';
 import { DynamoPredictionLogWriter } from '../shared/adapters/aws/dynamo-prediction-log-writer.ts';
 import { DynamoRegistryReader } from '../shared/adapters/aws/dynamo-registry-reader.ts';
@@ -28,10 +26,9 @@ import { makeIdempotencyStore } from '../shared/adapters/aws/idempotency-store.t
 import { LambdaShadowHandOff, makeHandOffClient } from '../shared/adapters/aws/lambda-shadow-hand-off.ts';
 import { makeS3Client } from '../shared/adapters/aws/s3-client.ts';
 import { S3ObjectReader } from '../shared/adapters/aws/s3-object-reader.ts';
-import { EndpointRuntime } from '../shared/adapters/aws/sagemaker-runtime.ts';
-import { makeSageMakerRuntimeClient } from '../shared/adapters/aws/sagemaker-runtime-client.ts';
 import { lambdaContext, observability } from '../shared/observability.ts';
 import type { ShadowHandOff } from '../shared/serving.ts';
+import { servingRuntime } from '../shared/serving-runtime.ts';
 import { cachingAliases } from './alias-cache.ts';
 import { clientOf, parseClientKeys } from './clients.ts';
 import { type HttpRequest, handlePredict, type PredictDeps } from './core.ts';
@@ -39,24 +36,12 @@ import { parsePredictEnv } from './env.ts';
 import { header } from './http.ts';
 import { answerIdempotently, IDEMPOTENCY_HEADER, type IdempotencyDeps } from './idempotency.ts';
 import { createModelCache } from './model-cache.ts';
-import { modelInPath } from './request.ts';
-
-declare const __MLOPS_SERVING_MODE__: 'lambda' | 'endpoint' | undefined;
+import { requestedModel } from './request.ts';
 
 const env = parsePredictEnv();
 const { logger, metrics } = observability(env);
 const db = makeDocumentClient();
 const clientKeys = parseClientKeys(env.CLIENT_KEYS);
-
-/** The endpoint runtime, for serving mode `endpoint`: the stage's endpoint prefix is required then. */
-function endpointRuntime(): EndpointRuntime {
-  if (!env.ENDPOINT_PREFIX) {
-    throw new Error(
-      "Function predict: ENDPOINT_PREFIX is not set, and serving mode endpoint needs it. The function's construct sets it (contracts/env.ts).",
-    );
-  }
-  return new EndpointRuntime(makeSageMakerRuntimeClient(), env.ENDPOINT_PREFIX);
-}
 
 /** The shadow function's hand-off; its Lambda client is made at the first shadow copy. */
 function shadowHandOff(functionName: string): ShadowHandOff {
@@ -88,12 +73,7 @@ const deps: PredictDeps = {
     shards: env.PREDICTION_LOG_SHARDS,
   }),
   cache: createModelCache(),
-  // The constant is compared where it is written, so esbuild folds the condition and drops the
-  // branch (and the SageMaker runtime client) that the bundle's mode never takes.
-  runtime:
-    (typeof __MLOPS_SERVING_MODE__ === 'string' ? __MLOPS_SERVING_MODE__ : env.SERVING_MODE) === 'endpoint'
-      ? endpointRuntime()
-      : inProcessRuntime,
+  runtime: servingRuntime('predict', env),
   clock: systemClock,
   knownModels: env.MODEL_NAMES,
   defaultModel: env.DEFAULT_MODEL,
@@ -105,17 +85,8 @@ const deps: PredictDeps = {
   ...(env.SHADOW_FUNCTION ? { shadow: shadowHandOff(env.SHADOW_FUNCTION) } : {}),
 };
 
-/** The idempotency store's settings; its client is made at the first request with a key. */
-let idempotency: IdempotencyDeps | undefined;
-function idempotencyDeps(): IdempotencyDeps {
-  idempotency ??= {
-    store: makeIdempotencyStore(env.IDEMPOTENCY_TABLE),
-    ttlSeconds: env.IDEMPOTENCY_TTL_SECONDS ?? 3600,
-    metric: deps.metric,
-    onError: deps.onError,
-  };
-  return idempotency;
-}
+/** The idempotency store; its client is made at the first request with a key. */
+let idempotencyStore: IdempotencyDeps['store'] | undefined;
 
 /** Answers a request, through the idempotency store when it carries an Idempotency-Key. */
 async function answer(req: HttpRequest, context: Context) {
@@ -124,13 +95,18 @@ async function answer(req: HttpRequest, context: Context) {
   return answerIdempotently(
     req,
     {
-      model: req.modelParam ?? modelInPath(req.path) ?? deps.defaultModel,
+      model: requestedModel(req, deps.defaultModel),
       requestId: req.requestId ?? context.awsRequestId,
       client,
     },
     () => handlePredict(req, deps),
-    // The store's own metrics (replays, a malformed key) carry the client too.
-    { ...idempotencyDeps(), metric: (model, metric, value) => deps.metric(model, metric, value, client) },
+    {
+      store: (idempotencyStore ??= makeIdempotencyStore(env.IDEMPOTENCY_TABLE)),
+      ttlSeconds: env.IDEMPOTENCY_TTL_SECONDS ?? 3600,
+      // The store's own metrics (replays, a malformed key) carry the client too.
+      metric: (model, metric, value) => deps.metric(model, metric, value, client),
+      onError: deps.onError,
+    },
     () => context.getRemainingTimeInMillis(),
   );
 }

@@ -61,6 +61,11 @@ export interface RequestLimits {
   maxInstances?: number;
 }
 
+/** The model a request is for: its path parameter, else the model its path names, else the default. */
+export function requestedModel(req: Pick<HttpRequest, 'modelParam' | 'path'>, defaultModel: string): string {
+  return req.modelParam ?? modelInPath(req.path) ?? defaultModel;
+}
+
 /**
  * The model a path names (`.../models/<model>/predict`), or undefined for `/v1/predict`. A deployed
  * model's route is a literal resource, for which API Gateway sends no path parameters, so the name

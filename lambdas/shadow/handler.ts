@@ -6,34 +6,21 @@
  */
 import { parseFunctionEnv } from '../../contracts/env.ts';
 import { systemClock } from '../../core/ports.ts';
-import { inProcessRuntime } from '../../core/serving/runtime.ts';
 import { makeDocumentClient } from '../shared/adapters/aws/document-client.ts';
 import { DynamoPredictionLogWriter } from '../shared/adapters/aws/dynamo-prediction-log-writer.ts';
 import { DynamoRegistryReader } from '../shared/adapters/aws/dynamo-registry-reader.ts';
 import { makeS3Client } from '../shared/adapters/aws/s3-client.ts';
 import { S3ObjectReader } from '../shared/adapters/aws/s3-object-reader.ts';
-import { EndpointRuntime } from '../shared/adapters/aws/sagemaker-runtime.ts';
-import { makeSageMakerRuntimeClient } from '../shared/adapters/aws/sagemaker-runtime-client.ts';
 import { createModelCache } from '../shared/model-cache.ts';
 import { observability } from '../shared/observability.ts';
 import type { ShadowDeps } from '../shared/serving.ts';
+import { servingRuntime } from '../shared/serving-runtime.ts';
 import { taskHandler } from '../shared/task-handler.ts';
 import { shadowTask } from './core.ts';
-
-declare const __MLOPS_SERVING_MODE__: 'lambda' | 'endpoint' | undefined;
 
 const env = parseFunctionEnv('shadow');
 const { logger, metrics } = observability(env);
 const db = makeDocumentClient();
-
-function endpointRuntime(): EndpointRuntime {
-  if (!env.ENDPOINT_PREFIX) {
-    throw new Error(
-      "Function shadow: ENDPOINT_PREFIX is not set, and serving mode endpoint needs it. The function's construct sets it (contracts/env.ts).",
-    );
-  }
-  return new EndpointRuntime(makeSageMakerRuntimeClient(), env.ENDPOINT_PREFIX);
-}
 
 const deps: ShadowDeps = {
   registry: new DynamoRegistryReader(db, env.REGISTRY_TABLE),
@@ -42,10 +29,7 @@ const deps: ShadowDeps = {
     shards: env.PREDICTION_LOG_SHARDS,
   }),
   cache: createModelCache(),
-  runtime:
-    (typeof __MLOPS_SERVING_MODE__ === 'string' ? __MLOPS_SERVING_MODE__ : env.SERVING_MODE) === 'endpoint'
-      ? endpointRuntime()
-      : inProcessRuntime,
+  runtime: servingRuntime('shadow', env),
   clock: systemClock,
   metric: (model, metric, value) => metrics.emit(model, metric, value),
   onError: (err, context) => logger.error('shadow scoring failed', { ...context, error: err }),
