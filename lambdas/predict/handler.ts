@@ -87,6 +87,10 @@ const deps: PredictDeps = {
 
 /** The idempotency store; its client is made at the first request with a key. */
 let idempotencyStore: IdempotencyDeps['store'] | undefined;
+function idempotencyStoreOnce(): IdempotencyDeps['store'] {
+  idempotencyStore ??= makeIdempotencyStore(env.IDEMPOTENCY_TABLE);
+  return idempotencyStore;
+}
 
 /** Answers a request, through the idempotency store when it carries an Idempotency-Key. */
 async function answer(req: HttpRequest, context: Context) {
@@ -101,7 +105,7 @@ async function answer(req: HttpRequest, context: Context) {
     },
     () => handlePredict(req, deps),
     {
-      store: (idempotencyStore ??= makeIdempotencyStore(env.IDEMPOTENCY_TABLE)),
+      store: idempotencyStoreOnce(),
       ttlSeconds: env.IDEMPOTENCY_TTL_SECONDS ?? 3600,
       // The store's own metrics (replays, a malformed key) carry the client too.
       metric: (model, metric, value) => deps.metric(model, metric, value, client),
