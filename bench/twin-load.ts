@@ -11,11 +11,13 @@
  * 3. Twin: autocannon (a child process, so that it does not share the twin's event loop) sends
  *    `POST /v1/predict` with the README's applicant (one instance) on `--connections` connections
  *    for `--duration` seconds, with the first API key of `GET /_twin/keys` when the twin has that
- *    route. Reported: requests/s, latency p50 and p99, 2xx and other answers.
+ *    route. Reported: requests/s, latency p50 and p99, 2xx and other answers, and the CPU time this
+ *    process spent (all its threads: the API, the function instances, dynalite) per 2xx answer,
+ *    which the machine's other load does not inflate as it does the rates.
  * 4. Baseline: autocannon the same way straight at the twin's dynalite, PutItem of an item copied
  *    from a row the predict function logged (same table, same size; a unique key per request,
  *    autocannon's `[<id>]`), with a well-formed SigV4 Authorization header (dynalite checks its
- *    form, not its signature).
+ *    form, not its signature). Reported the same way; its CPU time is dynalite's.
  * 5. Checks: the prediction-log rows of the model written during the run (a Scan's count, before and
  *    after) against the 2xx answers autocannon counted and against the predictions the function
  *    counted (its `Predictions` metric, which the twin collects): rows = predictions served; a
@@ -148,6 +150,9 @@ async function countRows(db: DynamoDBClient, table: string, model: string): Prom
   return count;
 }
 
+/** User and system CPU time of a `process.cpuUsage` difference, in µs. */
+const cpuMicros = (usage: NodeJS.CpuUsage) => usage.user + usage.system;
+
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 
 async function main(): Promise<void> {
@@ -229,6 +234,7 @@ async function main(): Promise<void> {
       await profiler.post('Profiler.enable');
       await profiler.post('Profiler.start');
     }
+    const twinCpu = process.cpuUsage();
     const twinLoad = await autocannon([
       '-c',
       String(opts.connections),
@@ -241,6 +247,7 @@ async function main(): Promise<void> {
       body,
       `${url}/v1/predict`,
     ]);
+    const twinCpuUs = cpuMicros(process.cpuUsage(twinCpu));
     if (profiler && opts.profile) {
       const { profile } = await profiler.post('Profiler.stop');
       writeFileSync(opts.profile, JSON.stringify(profile));
@@ -305,6 +312,7 @@ async function main(): Promise<void> {
     if (check.status !== 200)
       throw new Error(`dynalite refused the baseline's PutItem: ${check.status} ${await check.text()}`);
     progress(`bench: baseline: dynalite PutItem, ${opts.connections} connections, ${opts.duration} s`);
+    const baseCpu = process.cpuUsage();
     const baseLoad = await autocannon([
       '-c',
       String(opts.connections),
@@ -321,13 +329,14 @@ async function main(): Promise<void> {
       JSON.stringify(putItem),
       twin.endpoints.dynamodb,
     ]);
+    const baseCpuUs = cpuMicros(process.cpuUsage(baseCpu));
 
     const cols = (cells: string[]) =>
       cells
         .map((c, i) => (i === 0 ? c.padEnd(44) : c.padStart(11)))
         .join('  ')
         .trimEnd();
-    const line = (label: string, r: LoadResult) =>
+    const line = (label: string, r: LoadResult, cpuUs: number) =>
       cols([
         label,
         // Answered requests a second: a 4xx, 5xx or error is not throughput.
@@ -336,15 +345,16 @@ async function main(): Promise<void> {
         r.latency.p99.toFixed(1),
         String(r['2xx']),
         String(r.non2xx + r.errors + r.timeouts),
+        r['2xx'] > 0 ? (cpuUs / r['2xx']).toFixed(0) : '-',
       ]);
     const ratio = twinLoad['2xx'] / twinLoad.duration / (baseLoad['2xx'] / baseLoad.duration);
     console.log(
       `Twin under load (Node ${process.version}, loopback, ${opts.connections} connections, ${opts.duration} s each; ` +
         `serving mode ${config.serving.mode}; ${apiKey ? 'with' : 'without'} an API key)`,
     );
-    console.log(cols(['', 'req/s', 'p50 ms', 'p99 ms', '2xx', 'other/err']));
-    console.log(line('twin: POST /v1/predict (1 instance)', twinLoad));
-    console.log(line('baseline: dynalite PutItem of a log row', baseLoad));
+    console.log(cols(['', 'req/s', 'p50 ms', 'p99 ms', '2xx', 'other/err', 'CPU µs/2xx']));
+    console.log(line('twin: POST /v1/predict (1 instance)', twinLoad, twinCpuUs));
+    console.log(line('baseline: dynalite PutItem of a log row', baseLoad, baseCpuUs));
     console.log(cols(['ratio twin / dynalite', `${ratio.toFixed(2)}x`]));
     console.log('');
     console.log(

@@ -52,15 +52,30 @@ export interface MetricStoreOptions {
   maxPointsPerSeries?: number;
 }
 
-/** Puts between two automatic prunes: pruning is linear in the points kept. */
+/** Puts between two automatic prunes. */
 const PRUNE_EVERY = 1000;
+
+/**
+ * One series' points, oldest first, in parallel arrays (a point object per value would cost about
+ * ten times the memory). Points before `head` are dropped: dropping the oldest is a step of `head`,
+ * and the arrays are compacted once the dropped part is as long as the kept one.
+ */
+interface Series {
+  readonly namespace: string;
+  readonly name: string;
+  readonly dimensions: Record<string, string>;
+  readonly timestamps: number[];
+  readonly values: number[];
+  readonly units: string[];
+  head: number;
+}
 
 /** The twin's metric points, by series. */
 export class MetricStore {
   /** How long a point is kept, in ms (the monitoring raises it to its longest alarm window). */
   retentionMs: number;
   private readonly maxPerSeries: number;
-  private readonly series = new Map<string, MetricPoint[]>();
+  private readonly series = new Map<string, Series>();
   private putsSincePrune = 0;
 
   constructor(options: MetricStoreOptions = {}) {
@@ -70,25 +85,52 @@ export class MetricStore {
 
   /** Records a point; a value that is not a finite number is not a datapoint and is dropped, as by CloudWatch. */
   put(point: MetricPoint): void {
-    if (!Number.isFinite(point.value) || !Number.isFinite(point.timestamp)) return;
-    const key = seriesKey(point.namespace, point.name, point.dimensions);
-    let points = this.series.get(key);
-    if (!points) {
-      points = [];
-      this.series.set(key, points);
+    this.putValue(
+      seriesKey(point.namespace, point.name, point.dimensions),
+      point.namespace,
+      point.name,
+      point.dimensions,
+      point.value,
+      point.unit,
+      point.timestamp,
+    );
+  }
+
+  /**
+   * Records a value in the series `key` names (as {@link seriesKey} makes it from the other fields),
+   * for a caller that puts many points of the same series and computes the key once.
+   */
+  putValue(
+    key: string,
+    namespace: string,
+    name: string,
+    dimensions: Record<string, string>,
+    value: number,
+    unit: string,
+    timestamp: number,
+  ): void {
+    if (!Number.isFinite(value) || !Number.isFinite(timestamp)) return;
+    let s = this.series.get(key);
+    if (!s) {
+      s = { namespace, name, dimensions, timestamps: [], values: [], units: [], head: 0 };
+      this.series.set(key, s);
     }
-    points.push(point);
-    if (points.length > this.maxPerSeries) points.splice(0, points.length - this.maxPerSeries);
+    s.timestamps.push(timestamp);
+    s.values.push(value);
+    s.units.push(unit);
+    if (s.timestamps.length - s.head > this.maxPerSeries) this.drop(s, s.head + 1);
     if (++this.putsSincePrune >= PRUNE_EVERY) this.prune(Date.now());
   }
 
   /** The values of a series with timestamps in [from, to). */
   values(query: MetricQuery, from: number, to: number): number[] {
-    const points = this.series.get(seriesKey(query.namespace, query.name, query.dimensions)) ?? [];
+    const s = this.series.get(seriesKey(query.namespace, query.name, query.dimensions));
     const out: number[] = [];
-    for (const p of points) {
-      if (p.timestamp >= from && p.timestamp < to && (query.unit === undefined || p.unit === query.unit))
-        out.push(p.value);
+    if (!s) return out;
+    for (let i = s.head; i < s.timestamps.length; i++) {
+      const t = s.timestamps[i]!;
+      if (t >= from && t < to && (query.unit === undefined || s.units[i] === query.unit))
+        out.push(s.values[i]!);
     }
     return out;
   }
@@ -96,19 +138,46 @@ export class MetricStore {
   /** Every point kept, oldest first. */
   all(): MetricPoint[] {
     const out: MetricPoint[] = [];
-    // A loop, not push(...points): a series may hold more points than a call takes arguments.
-    for (const points of this.series.values()) for (const p of points) out.push(p);
+    for (const s of this.series.values()) {
+      for (let i = s.head; i < s.timestamps.length; i++) {
+        out.push({
+          namespace: s.namespace,
+          name: s.name,
+          value: s.values[i]!,
+          unit: s.units[i]!,
+          dimensions: s.dimensions,
+          timestamp: s.timestamps[i]!,
+        });
+      }
+    }
     return out.sort((a, b) => a.timestamp - b.timestamp);
   }
 
-  /** Drops the points older than the retention. */
+  /**
+   * Drops the points older than the retention: each series' oldest run of them, so the cost is the
+   * points dropped, not the points kept. Points arrive in about the order of their timestamps; one
+   * that arrived late behind a newer one is dropped with the next run, and a query's time range
+   * excludes it in the meantime.
+   */
   prune(now: number): void {
     this.putsSincePrune = 0;
     const cutoff = now - this.retentionMs;
-    for (const [key, points] of this.series) {
-      const kept = points.filter((p) => p.timestamp >= cutoff);
-      if (kept.length === 0) this.series.delete(key);
-      else if (kept.length !== points.length) this.series.set(key, kept);
+    for (const [key, s] of this.series) {
+      let head = s.head;
+      while (head < s.timestamps.length && s.timestamps[head]! < cutoff) head++;
+      if (head === s.timestamps.length) this.series.delete(key);
+      else if (head !== s.head) this.drop(s, head);
+    }
+  }
+
+  /** Moves a series' head to `head`, compacting its arrays once the dropped part outgrows the kept. */
+  private drop(s: Series, head: number): void {
+    s.head = head;
+    if (s.head * 2 >= s.timestamps.length) {
+      s.timestamps.splice(0, s.head);
+      s.values.splice(0, s.head);
+      s.units.splice(0, s.head);
+      s.head = 0;
     }
   }
 }

@@ -2,17 +2,20 @@
  * In Lambda, a function's stdout and stderr go to CloudWatch Logs, where EMF lines become metrics.
  * The twin does the same with its functions' instances: EMF lines are collected as metrics (one
  * point per metric and dimension set, as CloudWatch makes one series of each set) into the twin's
- * {@link MetricStore}, and structured log lines go to a log file, so the terminal shows only what a
- * person needs.
+ * {@link MetricStore}, and structured log lines go to a log file (appended once per turn of the
+ * event loop, see {@link LogCapture.flush}), so the terminal shows only what a person needs.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { type MetricPoint, MetricStore } from './cloudwatch.ts';
+import { type MetricPoint, MetricStore, seriesKey } from './cloudwatch.ts';
 
 export type { MetricPoint } from './cloudwatch.ts';
 
 export class LogCapture {
+  /** Lines taken but not yet appended to the log file. */
+  private readonly pending: string[] = [];
+
   constructor(
     readonly logFile: string,
     /** Where the metric points go. */
@@ -77,26 +80,46 @@ export class LogCapture {
           for (const d of set) dims[d] = String(obj[d]);
           for (const m of directive.Metrics) {
             const raw = obj[m.Name];
+            const key = seriesKey(directive.Namespace, m.Name, dims);
             for (const value of Array.isArray(raw) ? raw : [raw]) {
-              this.store.put({
-                namespace: directive.Namespace,
-                name: m.Name,
-                value: Number(value),
-                unit: m.Unit ?? 'None',
-                dimensions: dims,
-                timestamp: aws.Timestamp,
-              });
+              this.store.putValue(
+                key,
+                directive.Namespace,
+                m.Name,
+                dims,
+                Number(value),
+                m.Unit ?? 'None',
+                aws.Timestamp,
+              );
             }
           }
         }
       }
-      appendFileSync(this.logFile, `${line}\n`);
+      this.append(line);
       return true;
     }
     if ('level' in obj && ('service' in obj || 'function_name' in obj)) {
-      appendFileSync(this.logFile, `${line}\n`);
+      this.append(line);
       return true;
     }
     return false;
+  }
+
+  /**
+   * Queues a line for the log file. The lines of one turn of the event loop are appended together
+   * at the end of it (a busy twin takes lines from several invocations a turn), and at once by
+   * {@link flush}.
+   */
+  private append(line: string): void {
+    this.pending.push(line);
+    if (this.pending.length === 1) setImmediate(() => this.flush());
+  }
+
+  /** Appends the queued lines to the log file now. */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const text = `${this.pending.join('\n')}\n`;
+    this.pending.length = 0;
+    appendFileSync(this.logFile, text);
   }
 }

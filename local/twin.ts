@@ -275,6 +275,7 @@ export class LocalTwin {
     await this.settle().catch(() => {});
     await this.lambdaApi.stop();
     await this.functions?.stop();
+    this.logs.flush();
     await this.sagemaker.stop();
     this.s3Client?.destroy();
     await new Promise<void>((res) => (this.dynamo ? this.dynamo.close(() => res()) : res()));

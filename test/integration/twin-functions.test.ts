@@ -156,6 +156,7 @@ describe('each function runs with its own template environment', () => {
         namespace: 'Mlops/test',
         value: 1,
       });
+      twin.logs.flush();
       expect(readFileSync(twin.logs.logFile, 'utf8')).toContain('"InvalidRequests"');
     } finally {
       server.closeAllConnections();

@@ -443,6 +443,28 @@ describe('MetricStore', () => {
     expect(store.values({ namespace: 'N', name: 'M', dimensions: {} }, 0, 200_000)).toEqual([9]);
   });
 
+  it('GIVEN many more points than a series keeps WHEN they are put and pruned THEN the newest are kept in order and a query sees only its time range', () => {
+    const retentionMs = 60_000;
+    const store = new MetricStore({ retentionMs, maxPointsPerSeries: 100 });
+    const q = { namespace: 'N', name: 'M', dimensions: { Model: 'credit' } };
+    // Recent timestamps, so that the prune the store runs every 1,000 puts keeps them.
+    const t0 = Date.now();
+    for (let i = 0; i < 10_000; i++) {
+      store.put({ ...q, value: i, unit: 'Count', timestamp: t0 + i });
+    }
+    expect(store.all().map((x) => x.value)).toEqual(Array.from({ length: 100 }, (_, i) => 9_900 + i));
+    // A point that arrives late, behind newer ones, is kept until a prune passes its time.
+    store.put({ ...q, value: -1, unit: 'Count', timestamp: t0 + 9_950 });
+    store.prune(t0 + 9_950 + retentionMs);
+    expect(store.values(q, t0, t0 + 20_000)).toEqual([
+      ...Array.from({ length: 50 }, (_, i) => 9_950 + i),
+      -1,
+    ]);
+    expect(store.values(q, t0 + 9_990, t0 + 9_995)).toEqual([9_990, 9_991, 9_992, 9_993, 9_994]);
+    store.prune(t0 + 20_000 + retentionMs);
+    expect(store.all()).toEqual([]);
+  });
+
   it('drops values that are not numbers', () => {
     const store = new MetricStore();
     store.put({ namespace: 'N', name: 'M', value: Number('x'), unit: 'None', dimensions: {}, timestamp: 1 });

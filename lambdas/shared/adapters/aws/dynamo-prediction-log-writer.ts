@@ -1,9 +1,19 @@
 /**
  * Writes the prediction log on DynamoDB (the predict and shadow functions): one item per row, with a
- * TTL, in one BatchWriteItem per 25 rows. Items DynamoDB leaves unprocessed (it throttles a batch
- * item by item) are sent again after an exponential backoff with full jitter, for as long as a time
- * budget allows; rows still unwritten then fail the write with a {@link PredictionLogWriteError}
+ * TTL, in BatchWriteItem calls of at most 25 items. Items DynamoDB leaves unprocessed (it throttles a
+ * batch item by item) are sent again after an exponential backoff with full jitter, for as long as a
+ * time budget allows; rows still unwritten then fail the write with a {@link PredictionLogWriteError}
  * that says how many, so the caller can refuse to serve what it could not log.
+ *
+ * Writes that overlap in one instance share calls (group commit): at most `maxCallsInFlight` calls
+ * are open at a time, and the rows of writes that arrive while they are open go together in the next
+ * call, up to 25 items. A write still resolves only once its own rows are stored, and fails alone
+ * when only its rows come back unprocessed. A Lambda instance serves one request at a time, so there
+ * a request's rows go in calls of their own, at once, as before; an instance that serves many
+ * requests at once (the twin runs one per function) makes one call where it would make one per
+ * request, which is where a busy instance spends its time (the SDK's signing, middleware and
+ * serialization cost about a millisecond of CPU a call on a small machine, whether it carries one
+ * item or 25).
  */
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { predictionLogTable } from '../../../../contracts/tables.ts';
@@ -38,6 +48,12 @@ export interface LogWriteRetry {
   now?: () => number;
   /** Partitions per model and hour (`PREDICTION_LOG_SHARDS`). @default DEFAULT_LOG_SHARDS */
   shards?: number;
+  /**
+   * BatchWriteItem calls open at once; rows that arrive while this many are open wait to share the
+   * next call.
+   * @default 4
+   */
+  maxCallsInFlight?: number;
 }
 
 /** Rows the log could not take within the writer's budget. */
@@ -58,6 +74,19 @@ export class PredictionLogWriteError extends Error {
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+type PutRequest = { PutRequest: { Item: Record<string, unknown> } };
+
+/** One write's chunk waiting for a call: its put requests and what to tell the write. */
+interface Queued {
+  readonly puts: PutRequest[];
+  /** Resolves with the chunk's own unprocessed put requests (none when all were stored). */
+  resolve(unprocessed: PutRequest[]): void;
+  reject(err: unknown): void;
+}
+
+/** An item's key, which tells whose rows came back unprocessed. */
+const keyOf = (item: Record<string, unknown>) => `${String(item.pk)}\u0000${String(item.sk)}`;
+
 export class DynamoPredictionLogWriter implements PredictionLogPort {
   private readonly budgetMs: number;
   private readonly baseDelayMs: number;
@@ -66,6 +95,10 @@ export class DynamoPredictionLogWriter implements PredictionLogPort {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
   private readonly shards: number;
+  private readonly maxCallsInFlight: number;
+  /** Chunks waiting for a call, in arrival order. */
+  private readonly queue: Queued[] = [];
+  private callsInFlight = 0;
 
   constructor(
     private readonly db: Pick<DynamoDBDocumentClient, 'send'>,
@@ -80,6 +113,10 @@ export class DynamoPredictionLogWriter implements PredictionLogPort {
     this.sleep = retry.sleep ?? defaultSleep;
     this.now = retry.now ?? (() => performance.now());
     this.shards = retry.shards ?? DEFAULT_LOG_SHARDS;
+    this.maxCallsInFlight = retry.maxCallsInFlight ?? 4;
+    if (!Number.isInteger(this.maxCallsInFlight) || this.maxCallsInFlight < 1) {
+      throw new RangeError(`maxCallsInFlight must be a whole number >= 1, got ${this.maxCallsInFlight}`);
+    }
   }
 
   async write(rows: PredictionRecord[]): Promise<void> {
@@ -93,7 +130,7 @@ export class DynamoPredictionLogWriter implements PredictionLogPort {
     const started = this.now();
     let attempts = 0;
     for (let i = 0; i < items.length; i += BATCH) {
-      let pending = items.slice(i, i + BATCH).map((Item) => ({ PutRequest: { Item } }));
+      let pending: PutRequest[] = items.slice(i, i + BATCH).map((Item) => ({ PutRequest: { Item } }));
       for (let retry = 0; pending.length > 0; retry++) {
         if (retry > 0) {
           const ceiling = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (retry - 1));
@@ -107,9 +144,57 @@ export class DynamoPredictionLogWriter implements PredictionLogPort {
           await this.sleep(delay);
         }
         attempts++;
-        const res = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
-        pending = (res.UnprocessedItems?.[this.table] ?? []) as typeof pending;
+        pending = await this.send(pending);
       }
     }
+  }
+
+  /** Queues a chunk for the next call with room for it; resolves with its unprocessed put requests. */
+  private send(puts: PutRequest[]): Promise<PutRequest[]> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ puts, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Opens calls while fewer than the limit are open, each with as many queued chunks as fit. */
+  private dispatch(): void {
+    while (this.callsInFlight < this.maxCallsInFlight && this.queue.length > 0) {
+      const batch: Queued[] = [this.queue.shift()!];
+      let size = batch[0]!.puts.length;
+      while (this.queue.length > 0 && size + this.queue[0]!.puts.length <= BATCH) {
+        const next = this.queue.shift()!;
+        batch.push(next);
+        size += next.puts.length;
+      }
+      this.callsInFlight++;
+      void this.call(batch).finally(() => {
+        this.callsInFlight--;
+        this.dispatch();
+      });
+    }
+  }
+
+  /** One BatchWriteItem for the chunks of a batch; each chunk hears of its own unprocessed items. */
+  private async call(batch: Queued[]): Promise<void> {
+    const puts = batch.length === 1 ? batch[0]!.puts : batch.flatMap((q) => q.puts);
+    let unprocessed: PutRequest[];
+    try {
+      const res = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: puts } }));
+      unprocessed = (res.UnprocessedItems?.[this.table] ?? []) as PutRequest[];
+    } catch (err) {
+      for (const q of batch) q.reject(err);
+      return;
+    }
+    if (unprocessed.length === 0) {
+      for (const q of batch) q.resolve([]);
+      return;
+    }
+    if (batch.length === 1) {
+      batch[0]!.resolve(unprocessed);
+      return;
+    }
+    const back = new Set(unprocessed.map((p) => keyOf(p.PutRequest.Item)));
+    for (const q of batch) q.resolve(q.puts.filter((p) => back.has(keyOf(p.PutRequest.Item))));
   }
 }
