@@ -28,7 +28,7 @@ import {
   scoreShadow,
   unwrittenRows,
 } from '../shared/serving.ts';
-import { type HttpResponse, json, problem } from './http.ts';
+import { type HttpResponse, type Prediction, problem, served } from './http.ts';
 import type { LoadedVersion, ModelCache } from './model-cache.ts';
 import type { Route } from './routing.ts';
 
@@ -61,8 +61,6 @@ export interface ServingDeps {
   runtime: ModelRuntime;
   log: PredictionLogPort;
   clock: Clock;
-  /** Emits a metric; with a client, under `[Model]` and `[Model, Client]`. */
-  metric: (model: string, metric: PredictMetric, value: number, client?: string) => void;
   /** Logs unexpected failures (the response hides their detail). */
   onError: (err: unknown, context: Record<string, unknown>) => void;
   /**
@@ -70,6 +68,11 @@ export interface ServingDeps {
    * function) the copy is scored in this process, concurrently with production.
    */
   shadow?: ShadowHandOff;
+}
+
+/** Where a request's metrics go: each is of the request's model and client. */
+export interface RequestMetrics {
+  count(metric: PredictMetric, value: number): void;
 }
 
 /** A request that parsing, routing and validation accepted. */
@@ -80,6 +83,8 @@ export interface RoutedRequest {
   client?: string;
   /** When the request arrived (ms since the epoch): latencies count from here. */
   started: number;
+  /** Where its metrics go. */
+  metrics: RequestMetrics;
   route: Route;
   /** The version that answers. */
   loaded: LoadedVersion;
@@ -93,8 +98,18 @@ export interface RoutedRequest {
  * Scores, logs and answers a routed request; a shadow's copy is handed off at the same time, and the
  * answer waits only for the hand-off.
  */
-export async function serve(req: RoutedRequest, deps: ServingDeps): Promise<HttpResponse> {
-  const shadow = req.loaded.hashOk ? startShadow(req, deps) : Promise.resolve();
+export function serve(req: RoutedRequest, deps: ServingDeps): Promise<HttpResponse> {
+  const version = req.route.shadowVersion;
+  if (version === undefined || !req.loaded.hashOk) return serveProduction(req, deps);
+  return serveBesideShadow(req, deps, version);
+}
+
+async function serveBesideShadow(
+  req: RoutedRequest,
+  deps: ServingDeps,
+  version: number,
+): Promise<HttpResponse> {
+  const shadow = startShadow(req, deps, version);
   try {
     return await serveProduction(req, deps);
   } finally {
@@ -103,9 +118,7 @@ export async function serve(req: RoutedRequest, deps: ServingDeps): Promise<Http
 }
 
 /** Hands a shadow's copy of the request off (or scores it here, without a hand-off port). */
-async function startShadow(req: RoutedRequest, deps: ServingDeps): Promise<void> {
-  const version = req.route.shadowVersion;
-  if (version === undefined) return;
+async function startShadow(req: RoutedRequest, deps: ServingDeps, version: number): Promise<void> {
   const copy: ShadowCopy = {
     model: req.model,
     version,
@@ -113,20 +126,26 @@ async function startShadow(req: RoutedRequest, deps: ServingDeps): Promise<void>
     instances: req.instances as Record<string, unknown>[],
     ...(req.client === undefined ? {} : { client: req.client }),
   };
-  if (!deps.shadow) return scoreShadow(copy, deps);
+  if (!deps.shadow) {
+    return scoreShadow(copy, {
+      ...deps,
+      // The copy is of the request's model: its metric goes out with the request's.
+      metric: (_model, metric, value) => req.metrics.count(metric, value),
+    });
+  }
   try {
     await deps.shadow.handOff(copy);
   } catch (err) {
-    deps.metric(req.model, 'shadowHandoffFailures', 1);
+    req.metrics.count('shadowHandoffFailures', 1);
     deps.onError(err, { model: req.model, requestId: req.requestId, stage: 'shadow-handoff', version });
   }
 }
 
 async function serveProduction(req: RoutedRequest, deps: ServingDeps): Promise<HttpResponse> {
-  const { model, requestId, started, loaded, rows } = req;
+  const { model, requestId, started, loaded, rows, metrics } = req;
   const version = loaded.version.version;
   if (!loaded.hashOk) {
-    deps.metric(model, 'featureSchemaMismatch', 1);
+    metrics.count('featureSchemaMismatch', 1);
     return problem(
       503,
       'FeatureSchemaMismatch',
@@ -136,14 +155,16 @@ async function serveProduction(req: RoutedRequest, deps: ServingDeps): Promise<H
   }
 
   const { spec, serving: settings } = loaded.version.definition;
-  const vectors = rows.map((row) => transformRow(spec, loaded.serving.transform, row));
+  const { transform } = loaded.serving;
+  const vectors: Float64Array[] = [];
+  for (const row of rows) vectors.push(transformRow(spec, transform, row));
   let scored: { scores: ArrayLike<number>; variant: string };
   try {
     scored = await deps.runtime.score(model, loaded.serving, vectors);
   } catch (err) {
     // An open circuit refused the call at once: the variant keeps failing, retry when it half-opens.
     const open = err instanceof CircuitOpenError;
-    deps.metric(model, open ? 'circuitOpen' : 'modelErrors', 1);
+    metrics.count(open ? 'circuitOpen' : 'modelErrors', 1);
     deps.onError(err, { model, requestId, stage: 'score', version });
     const failed = failureRecords(err, rows, {
       model,
@@ -157,7 +178,7 @@ async function serveProduction(req: RoutedRequest, deps: ServingDeps): Promise<H
       client: req.client,
     });
     await deps.log.write(failed).catch((logErr: unknown) => {
-      deps.metric(model, 'predictionLogWriteFailures', unwrittenRows(logErr, failed.length));
+      metrics.count('predictionLogWriteFailures', unwrittenRows(logErr, failed.length));
       deps.onError(logErr, { model, requestId, stage: 'prediction-log' });
     });
     const res = problem(
@@ -169,33 +190,41 @@ async function serveProduction(req: RoutedRequest, deps: ServingDeps): Promise<H
     if (open) res.headers['retry-after'] = String(err.retryAfterSeconds);
     return res;
   }
-  const predictions = Array.prototype.map.call(scored.scores, (score: number) => ({
-    score,
-    label: score >= settings.threshold ? spec.label.positive : spec.label.negative,
-  })) as { score: number; label: string }[];
+  const { scores, variant } = scored;
   const scoredAt = deps.clock.now().getTime();
   const at = isoTime(scoredAt);
   const latencyMs = scoredAt - started;
-  const records: PredictionRecord[] = predictions.map((p, index) => ({
-    model,
-    requestId,
-    index,
-    at,
-    modelVersion: version,
-    variant: scored.variant,
-    route: req.route.route,
-    featureSchemaHash: loaded.version.featureSchemaHash,
-    features: rows[index]!,
-    score: p.score,
-    label: p.label,
-    latencyMs,
-    client: req.client,
-  }));
+  const { threshold } = settings;
+  const { positive, negative } = spec.label;
+  const { route } = req.route;
+  const { featureSchemaHash } = loaded.version;
+  const predictions: Prediction[] = [];
+  const records: PredictionRecord[] = [];
+  for (let index = 0; index < scores.length; index++) {
+    const score = scores[index]!;
+    const label = score >= threshold ? positive : negative;
+    predictions.push({ score, label });
+    records.push({
+      model,
+      requestId,
+      index,
+      at,
+      modelVersion: version,
+      variant,
+      route,
+      featureSchemaHash,
+      features: rows[index]!,
+      score,
+      label,
+      latencyMs,
+      client: req.client,
+    });
+  }
   try {
     await deps.log.write(records);
   } catch (err) {
-    deps.metric(model, 'upstreamErrors', 1);
-    deps.metric(model, 'predictionLogWriteFailures', unwrittenRows(err, records.length));
+    metrics.count('upstreamErrors', 1);
+    metrics.count('predictionLogWriteFailures', unwrittenRows(err, records.length));
     deps.onError(err, { model, requestId, stage: 'prediction-log' });
     return problem(
       503,
@@ -204,11 +233,7 @@ async function serveProduction(req: RoutedRequest, deps: ServingDeps): Promise<H
       requestId,
     );
   }
-  deps.metric(model, 'predictions', predictions.length);
-  deps.metric(model, 'latency', deps.clock.now().getTime() - started);
-  return json(
-    200,
-    { predictions, modelVersion: String(version), model, requestId },
-    { 'x-model-version': String(version), 'x-model-variant': scored.variant },
-  );
+  metrics.count('predictions', predictions.length);
+  metrics.count('latency', deps.clock.now().getTime() - started);
+  return served(predictions, String(version), model, requestId, variant);
 }
