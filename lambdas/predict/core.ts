@@ -141,7 +141,7 @@ async function answer(req: HttpRequest, answering: Answering): Promise<HttpRespo
       );
     }
     route = routeRequest(alias, requestId);
-    loaded = await loadVersion(deps, model, route.version);
+    loaded = deps.cache.loaded(model, route.version) ?? (await loadVersion(deps, model, route.version));
   } catch (err) {
     answering.count('upstreamErrors', 1);
     deps.onError(err, { model, requestId, stage: 'load-model' });

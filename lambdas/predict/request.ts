@@ -283,11 +283,13 @@ export function validateInstances(
       else errors.push(noFeatures(spec, i));
       continue;
     }
-    // The row holds null for each feature the instance does not send.
+    // The row holds each feature in the spec's order (no name is an array index, which would come
+    // first), null for each the instance does not send.
+    const { row } = res;
     let present = false;
     let storable = true;
-    for (const f of spec.features) {
-      const value = res.row[f.name];
+    for (const name in row) {
+      const value = row[name];
       if (value === null || value === undefined) continue;
       present = true;
       const why =
@@ -297,7 +299,7 @@ export function validateInstances(
             ? unstorableCategory(value)
             : undefined;
       if (why) {
-        errors.push({ instance: i, field: f.name, message: why });
+        errors.push({ instance: i, field: name, message: why });
         storable = false;
       }
     }
