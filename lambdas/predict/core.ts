@@ -72,6 +72,33 @@ class Answering implements RequestMetrics {
     if (this.held.length > 0) this.deps.emitMetrics?.(this.model, this.held, this.client);
   }
 
+  /**
+   * The answer for a model without a production alias: 404 for an unknown model, 503 for a known one.
+   * Neither is in the 5xx rate: no version served it.
+   */
+  noProductionVersion(): HttpResponse {
+    const { model, requestId } = this;
+    this.inRate = false;
+    if (!this.deps.knownModels.includes(model)) {
+      return problem(404, 'UnknownModel', `There is no model named "${model}".`, requestId);
+    }
+    this.count('noProductionModel', 1);
+    return problem(
+      503,
+      'NoProductionModel',
+      `Model "${model}" has no production version yet; train and promote one.`,
+      requestId,
+    );
+  }
+
+  /** The answer when the alias or the version could not be read. */
+  modelUnavailable(err: unknown): HttpResponse {
+    const { model, requestId } = this;
+    this.count('upstreamErrors', 1);
+    this.deps.onError(err, { model, requestId, stage: 'load-model' });
+    return problem(503, 'ModelUnavailable', `Model "${model}" cannot be loaded right now.`, requestId);
+  }
+
   /** A refusal as an answer; a wrong method is not a request for a model's predictions, all else counts. */
   refuse(refusal: Refusal): HttpResponse {
     if (refusal.status !== 405) this.count('invalidRequests', 1);
@@ -127,25 +154,11 @@ async function answer(req: HttpRequest, answering: Answering): Promise<HttpRespo
   let loaded: LoadedVersion;
   try {
     const alias = await deps.registry.getAlias(model, false);
-    if (!alias) {
-      answering.inRate = false;
-      if (!deps.knownModels.includes(model)) {
-        return problem(404, 'UnknownModel', `There is no model named "${model}".`, requestId);
-      }
-      answering.count('noProductionModel', 1);
-      return problem(
-        503,
-        'NoProductionModel',
-        `Model "${model}" has no production version yet; train and promote one.`,
-        requestId,
-      );
-    }
+    if (!alias) return answering.noProductionVersion();
     route = routeRequest(alias, requestId);
     loaded = deps.cache.loaded(model, route.version) ?? (await loadVersion(deps, model, route.version));
   } catch (err) {
-    answering.count('upstreamErrors', 1);
-    deps.onError(err, { model, requestId, stage: 'load-model' });
-    return problem(503, 'ModelUnavailable', `Model "${model}" cannot be loaded right now.`, requestId);
+    return answering.modelUnavailable(err);
   }
 
   const def = loaded.version.definition;

@@ -51,17 +51,19 @@ export interface Prediction {
  */
 export function served(
   predictions: readonly Prediction[],
-  modelVersion: string,
+  version: number,
   model: string,
   requestId: string,
   variant: string,
 ): HttpResponse {
+  // A number's text needs no escaping in a JSON string.
+  const modelVersion = String(version);
   let body = '{"predictions":[';
   for (let i = 0; i < predictions.length; i++) {
     const { score, label } = predictions[i]!;
-    body += `${i === 0 ? '' : ','}{"score":${Number.isFinite(score) ? score : 'null'},"label":${JSON.stringify(label)}}`;
+    body += `${i === 0 ? '' : ','}{"score":${Number.isFinite(score) ? score : 'null'},"label":${quoted(label)}}`;
   }
-  body += `],"modelVersion":${JSON.stringify(modelVersion)},"model":${JSON.stringify(model)},"requestId":${JSON.stringify(requestId)}}`;
+  body += `],"modelVersion":"${modelVersion}","model":${quoted(model)},"requestId":${JSON.stringify(requestId)}}`;
   return {
     statusCode: 200,
     headers: {
@@ -72,6 +74,20 @@ export function served(
     },
     body,
   };
+}
+
+/** JSON strings of the labels and model names answers repeat, by their text. */
+const quotes = new Map<string, string>();
+
+/** `JSON.stringify` of a string answers repeat (a label, a model's name), kept. */
+function quoted(text: string): string {
+  let quote = quotes.get(text);
+  if (quote === undefined) {
+    quote = JSON.stringify(text);
+    if (quotes.size >= 1024) quotes.clear();
+    quotes.set(text, quote);
+  }
+  return quote;
 }
 
 /** An error response naming the request; a 503 says when to retry. */

@@ -141,70 +141,54 @@ async function startShadow(req: RoutedRequest, deps: ServingDeps, version: numbe
   }
 }
 
+// The await points of an async function keep its whole frame, so the failure paths and the rows'
+// making live in functions of their own: a warm request's frame holds only what it waits with.
 async function serveProduction(req: RoutedRequest, deps: ServingDeps): Promise<HttpResponse> {
-  const { model, requestId, started, loaded, rows, metrics } = req;
-  const version = loaded.version.version;
-  if (!loaded.hashOk) {
-    metrics.count('featureSchemaMismatch', 1);
-    return problem(
-      503,
-      'FeatureSchemaMismatch',
-      `Model "${model}" version ${version} was trained on a different feature schema than this service computes; it is refused until a matching version is promoted.`,
-      requestId,
-    );
-  }
-
-  const { spec, serving: settings } = loaded.version.definition;
+  const { loaded, rows } = req;
+  if (!loaded.hashOk) return schemaMismatch(req);
+  const { spec } = loaded.version.definition;
   const { transform } = loaded.serving;
-  const vectors: Float64Array[] = [];
-  for (const row of rows) vectors.push(transformRow(spec, transform, row));
+  const vectors = new Array<Float64Array>(rows.length);
+  for (let i = 0; i < rows.length; i++) vectors[i] = transformRow(spec, transform, rows[i]!);
   let scored: { scores: ArrayLike<number>; variant: string };
   try {
-    scored = await deps.runtime.score(model, loaded.serving, vectors);
+    scored = await deps.runtime.score(req.model, loaded.serving, vectors);
   } catch (err) {
-    // An open circuit refused the call at once: the variant keeps failing, retry when it half-opens.
-    const open = err instanceof CircuitOpenError;
-    metrics.count(open ? 'circuitOpen' : 'modelErrors', 1);
-    deps.onError(err, { model, requestId, stage: 'score', version });
-    const failed = failureRecords(err, rows, {
-      model,
-      requestId,
-      at: deps.clock.now().toISOString(),
-      modelVersion: version,
-      variant: `v${version}`,
-      route: req.route.route,
-      featureSchemaHash: loaded.version.featureSchemaHash,
-      latencyMs: deps.clock.now().getTime() - started,
-      client: req.client,
-    });
-    await deps.log.write(failed).catch((logErr: unknown) => {
-      metrics.count('predictionLogWriteFailures', unwrittenRows(logErr, failed.length));
-      deps.onError(logErr, { model, requestId, stage: 'prediction-log' });
-    });
-    const res = problem(
-      503,
-      'ModelUnavailable',
-      `Model "${model}" version ${version} could not score the request; retry.`,
-      requestId,
-    );
-    if (open) res.headers['retry-after'] = String(err.retryAfterSeconds);
-    return res;
+    return await scoringFailed(err, req, deps);
   }
-  const { scores, variant } = scored;
-  const scoredAt = deps.clock.now().getTime();
-  const at = isoTime(scoredAt);
-  const latencyMs = scoredAt - started;
+  const { predictions, records } = scoredRows(req, scored, deps.clock.now().getTime());
+  try {
+    await deps.log.write(records);
+  } catch (err) {
+    return logFailed(err, req, records.length, deps);
+  }
+  const { metrics } = req;
+  metrics.count('predictions', predictions.length);
+  metrics.count('latency', deps.clock.now().getTime() - req.started);
+  return served(predictions, loaded.version.version, req.model, req.requestId, scored.variant);
+}
+
+/** The answer's predictions and the log's rows of a scored request, one of each per instance. */
+function scoredRows(
+  req: RoutedRequest,
+  { scores, variant }: { scores: ArrayLike<number>; variant: string },
+  scoredAt: number,
+): { predictions: Prediction[]; records: PredictionRecord[] } {
+  const { model, requestId, loaded, rows, client } = req;
+  const { spec, serving: settings } = loaded.version.definition;
   const { threshold } = settings;
   const { positive, negative } = spec.label;
   const { route } = req.route;
-  const { featureSchemaHash } = loaded.version;
-  const predictions: Prediction[] = [];
-  const records: PredictionRecord[] = [];
+  const { featureSchemaHash, version } = loaded.version;
+  const at = isoTime(scoredAt);
+  const latencyMs = scoredAt - req.started;
+  const predictions = new Array<Prediction>(scores.length);
+  const records = new Array<PredictionRecord>(scores.length);
   for (let index = 0; index < scores.length; index++) {
     const score = scores[index]!;
     const label = score >= threshold ? positive : negative;
-    predictions.push({ score, label });
-    records.push({
+    predictions[index] = { score, label };
+    records[index] = {
       model,
       requestId,
       index,
@@ -217,23 +201,65 @@ async function serveProduction(req: RoutedRequest, deps: ServingDeps): Promise<H
       score,
       label,
       latencyMs,
-      client: req.client,
-    });
+      client,
+    };
   }
-  try {
-    await deps.log.write(records);
-  } catch (err) {
-    metrics.count('upstreamErrors', 1);
-    metrics.count('predictionLogWriteFailures', unwrittenRows(err, records.length));
-    deps.onError(err, { model, requestId, stage: 'prediction-log' });
-    return problem(
-      503,
-      'PredictionLogUnavailable',
-      'The prediction could not be logged, so it was not served; retry.',
-      requestId,
-    );
-  }
-  metrics.count('predictions', predictions.length);
-  metrics.count('latency', deps.clock.now().getTime() - started);
-  return served(predictions, String(version), model, requestId, variant);
+  return { predictions, records };
+}
+
+function schemaMismatch({ model, requestId, loaded, metrics }: RoutedRequest): HttpResponse {
+  metrics.count('featureSchemaMismatch', 1);
+  return problem(
+    503,
+    'FeatureSchemaMismatch',
+    `Model "${model}" version ${loaded.version.version} was trained on a different feature schema than this service computes; it is refused until a matching version is promoted.`,
+    requestId,
+  );
+}
+
+/** A version that failed to score: its error rows logged (the canary reads them), a 503. */
+async function scoringFailed(err: unknown, req: RoutedRequest, deps: ServingDeps): Promise<HttpResponse> {
+  const { model, requestId, started, loaded, rows, metrics } = req;
+  const version = loaded.version.version;
+  // An open circuit refused the call at once: the variant keeps failing, retry when it half-opens.
+  const open = err instanceof CircuitOpenError;
+  metrics.count(open ? 'circuitOpen' : 'modelErrors', 1);
+  deps.onError(err, { model, requestId, stage: 'score', version });
+  const failed = failureRecords(err, rows, {
+    model,
+    requestId,
+    at: deps.clock.now().toISOString(),
+    modelVersion: version,
+    variant: `v${version}`,
+    route: req.route.route,
+    featureSchemaHash: loaded.version.featureSchemaHash,
+    latencyMs: deps.clock.now().getTime() - started,
+    client: req.client,
+  });
+  await deps.log.write(failed).catch((logErr: unknown) => {
+    metrics.count('predictionLogWriteFailures', unwrittenRows(logErr, failed.length));
+    deps.onError(logErr, { model, requestId, stage: 'prediction-log' });
+  });
+  const res = problem(
+    503,
+    'ModelUnavailable',
+    `Model "${model}" version ${version} could not score the request; retry.`,
+    requestId,
+  );
+  if (open) res.headers['retry-after'] = String(err.retryAfterSeconds);
+  return res;
+}
+
+/** Rows the log did not take: nothing is served unlogged, a 503. */
+function logFailed(err: unknown, req: RoutedRequest, rows: number, deps: ServingDeps): HttpResponse {
+  const { model, requestId, metrics } = req;
+  metrics.count('upstreamErrors', 1);
+  metrics.count('predictionLogWriteFailures', unwrittenRows(err, rows));
+  deps.onError(err, { model, requestId, stage: 'prediction-log' });
+  return problem(
+    503,
+    'PredictionLogUnavailable',
+    'The prediction could not be logged, so it was not served; retry.',
+    requestId,
+  );
 }

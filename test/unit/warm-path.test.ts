@@ -101,16 +101,17 @@ describe('the warm predict path', () => {
     expect(lines).toEqual(expected);
   });
 
-  it('GIVEN predictions, versions, models and request ids of any text WHEN an answer is served THEN its body is what JSON.stringify writes of it', () => {
+  it('GIVEN predictions, labels, models and request ids of any text, and versions WHEN an answer is served THEN its body is what JSON.stringify writes of it', () => {
     const text = fc.string({ unit: 'binary', maxLength: 12 });
     fc.assert(
       fc.property(
         fc.array(fc.record({ score: fc.double(), label: text }), { maxLength: 4 }),
+        fc.integer({ min: 1 }),
         text,
         text,
-        text,
-        (predictions, modelVersion, model, requestId) => {
-          const res = served(predictions, modelVersion, model, requestId, 'v1');
+        (predictions, version, model, requestId) => {
+          const res = served(predictions, version, model, requestId, 'v1');
+          const modelVersion = String(version);
           expect(res.body).toBe(JSON.stringify({ predictions, modelVersion, model, requestId }));
           expect(res.headers).toEqual({
             'content-type': 'application/json',
