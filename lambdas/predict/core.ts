@@ -18,7 +18,14 @@ import {
   validateInstances,
 } from './request.ts';
 import { type Route, routeRequest } from './routing.ts';
-import { loadVersion, type PredictMetric, type RequestMetrics, type ServingDeps, serve } from './serving.ts';
+import {
+  loadVersion,
+  millisOf,
+  type PredictMetric,
+  type RequestMetrics,
+  type ServingDeps,
+  serve,
+} from './serving.ts';
 
 export type { HttpRequest, HttpResponse } from './http.ts';
 export type { LoadedVersion, ModelCache } from './model-cache.ts';
@@ -122,7 +129,7 @@ class Answering implements RequestMetrics {
  * answer 502 and the model's rate would never see it.
  */
 export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promise<HttpResponse> {
-  const started = deps.clock.now().getTime();
+  const started = millisOf(deps.clock);
   const requestId = req.requestId ?? randomUUID();
   const model = requestedModel(req, deps.defaultModel);
   // Every metric of the request carries its client, and so does every log row (the routed request).

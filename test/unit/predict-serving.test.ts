@@ -288,6 +288,21 @@ describe('handlePredict with in-memory ports', () => {
     expect(metrics).toEqual([]);
   });
 
+  it("GIVEN a clock that tells the time in ms WHEN a request is answered THEN its times are that clock's: arrival, scored (the rows), answered (the latency)", async () => {
+    // Prepare: arrival at t, scored at t + 5, answered at t + 12; the Date the clock makes is never read.
+    const { deps, rows, metrics } = await setup({ current: 1 });
+    const t = Date.parse('2026-03-01T10:00:00.000Z');
+    const reads = [t, t + 5, t + 12];
+    const clock = { now: () => new Date(0), millis: () => reads.shift()! };
+    // Act
+    const res = await handlePredict(post([applicant]), { ...deps, clock });
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect(rows.map((r) => [r.at, r.latencyMs])).toEqual([['2026-03-01T10:00:00.005Z', 5]]);
+    expect(metrics).toContainEqual({ model: 'credit', metric: 'latency', value: 12 });
+    expect(reads).toEqual([]);
+  });
+
   it('GIVEN no emitMetrics WHEN a request is answered THEN each metric goes out as it is counted, with the client', async () => {
     // Prepare
     const { deps } = await setup({ current: 1 });
