@@ -262,7 +262,10 @@ interface EmfTemplate {
   next: Map<PlatformMetric, EmfTemplate> | undefined;
 }
 
-/** A model's templates, by dimensions: a client's alone, and any others by their names and values. */
+/**
+ * A model's templates, by dimensions: a client's alone by its name, none by '', any others by the
+ * JSON of their variant, feature and client.
+ */
 interface ModelTemplates {
   readonly byClient: Map<string, EmfTemplate>;
   readonly byDimensions: Map<string, EmfTemplate>;
@@ -310,7 +313,7 @@ export function createMetrics(options: MetricsOptions): MetricEmitter {
           byKey = kept.byClient;
           key = dimensions.client;
         }
-      } else for (const [k, v] of Object.entries(dimensions)) key += `\u0000${k}=${v}`;
+      } else key = JSON.stringify([dimensions.variant, dimensions.feature, dimensions.client]);
     }
     let template = byKey.get(key);
     if (!template) {

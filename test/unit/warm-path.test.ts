@@ -76,6 +76,9 @@ describe('the warm predict path', () => {
       { variant: 'canary' },
       { feature: 'Age' },
       { variant: 'shadow', feature: 'Income', client: 'web' },
+      // Values that would read as other dimensions if the names and values were only joined.
+      { variant: 'a\u0000feature=b' },
+      { variant: 'a', feature: 'b' },
     ];
     const values = [0, -0, 1, 12.5, 1e21, -3e-7, Number.NaN, Number.POSITIVE_INFINITY];
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
