@@ -18,7 +18,14 @@ import {
   validateInstances,
 } from './request.ts';
 import { type Route, routeRequest } from './routing.ts';
-import { loadVersion, type PredictMetric, type ServingDeps, serve } from './serving.ts';
+import {
+  loadVersion,
+  millisOf,
+  type PredictMetric,
+  type RequestMetrics,
+  type ServingDeps,
+  serve,
+} from './serving.ts';
 
 export type { HttpRequest, HttpResponse } from './http.ts';
 export type { LoadedVersion, ModelCache } from './model-cache.ts';
@@ -31,6 +38,8 @@ export interface PredictDeps extends ServingDeps {
   knownModels: readonly string[];
   /** The model `POST /v1/predict` serves. */
   defaultModel: string;
+  /** Emits a metric; with a client, under `[Model]` and `[Model, Client]`. */
+  metric: (model: string, metric: PredictMetric, value: number, client?: string) => void;
   /**
    * Emits a request's metrics together, once it is answered (one EMF document where each metric
    * alone would write its own). Without it, each metric goes to `metric` as it happens.
@@ -43,6 +52,74 @@ export interface PredictDeps extends ServingDeps {
 }
 
 /**
+ * One request being answered: what it is for, who sent it, since when, and its metrics, which are
+ * all of its model and client. With `emitMetrics` they are held until the answer and emitted
+ * together; without, each goes to `metric` as it is counted.
+ */
+class Answering implements RequestMetrics {
+  /** Whether the answer counts in the model's 5xx rate. */
+  inRate = true;
+  private readonly held: [PredictMetric, number][] = [];
+
+  constructor(
+    readonly deps: PredictDeps,
+    readonly model: string,
+    readonly requestId: string,
+    readonly client: string,
+    readonly started: number,
+  ) {}
+
+  count(metric: PredictMetric, value: number): void {
+    if (this.deps.emitMetrics === undefined) this.deps.metric(this.model, metric, value, this.client);
+    else this.held.push([metric, value]);
+  }
+
+  /** Emits the held metrics, if any. */
+  flush(): void {
+    if (this.held.length > 0) this.deps.emitMetrics?.(this.model, this.held, this.client);
+  }
+
+  /**
+   * The answer for a model without a production alias: 404 for an unknown model, 503 for a known one.
+   * Neither is in the 5xx rate: no version served it.
+   */
+  noProductionVersion(): HttpResponse {
+    const { model, requestId } = this;
+    this.inRate = false;
+    if (!this.deps.knownModels.includes(model)) {
+      return problem(404, 'UnknownModel', `There is no model named "${model}".`, requestId);
+    }
+    this.count('noProductionModel', 1);
+    return problem(
+      503,
+      'NoProductionModel',
+      `Model "${model}" has no production version yet; train and promote one.`,
+      requestId,
+    );
+  }
+
+  /** The answer when the alias or the version could not be read. */
+  modelUnavailable(err: unknown): HttpResponse {
+    const { model, requestId } = this;
+    this.count('upstreamErrors', 1);
+    this.deps.onError(err, { model, requestId, stage: 'load-model' });
+    return problem(503, 'ModelUnavailable', `Model "${model}" cannot be loaded right now.`, requestId);
+  }
+
+  /** A refusal as an answer; a wrong method is not a request for a model's predictions, all else counts. */
+  refuse(refusal: Refusal): HttpResponse {
+    if (refusal.status !== 405) this.count('invalidRequests', 1);
+    return problem(
+      refusal.status,
+      refusal.error,
+      refusal.message,
+      this.requestId,
+      refusal.details ? { details: refusal.details } : undefined,
+    );
+  }
+}
+
+/**
  * Answers a request and counts the answer in the model's 5xx rate: `serverErrors` is 1 for a 5xx and
  * 0 for any other answer, so its Average over a period is the rate the server-errors alarm watches.
  * An unknown model's 404 is not counted, so that made-up names in the path create no metrics, and
@@ -51,33 +128,15 @@ export interface PredictDeps extends ServingDeps {
  * unexpected failure is answered with a 500 (and counted), not thrown: thrown, API Gateway would
  * answer 502 and the model's rate would never see it.
  */
-export async function handlePredict(req: HttpRequest, base: PredictDeps): Promise<HttpResponse> {
-  const started = base.clock.now().getTime();
-  // Every metric of the request carries its client, and so does every log row (the routed request).
-  const client = req.client ?? ANONYMOUS_CLIENT;
-  // A request's metrics are held until it is answered, then emitted together (all of one model).
-  const held: [PredictMetric, number][] = [];
-  let heldModel: string | undefined;
-  const emit = base.emitMetrics;
-  const deps: PredictDeps = {
-    ...base,
-    metric:
-      emit === undefined
-        ? (m, metric, value) => base.metric(m, metric, value, client)
-        : (m, metric, value) => {
-            if (heldModel !== undefined && heldModel !== m) {
-              emit(heldModel, held.splice(0), client);
-            }
-            heldModel = m;
-            held.push([metric, value]);
-          },
-  };
+export async function handlePredict(req: HttpRequest, deps: PredictDeps): Promise<HttpResponse> {
+  const started = millisOf(deps.clock);
   const requestId = req.requestId ?? randomUUID();
   const model = requestedModel(req, deps.defaultModel);
+  // Every metric of the request carries its client, and so does every log row (the routed request).
+  const answering = new Answering(deps, model, requestId, req.client ?? ANONYMOUS_CLIENT, started);
   let res: HttpResponse;
-  const counted = { inRate: true };
   try {
-    res = await answer(req, deps, { started, requestId, model, client, counted });
+    res = await answer(req, answering);
   } catch (err) {
     deps.onError(err, { model, requestId, stage: 'unexpected' });
     res = problem(
@@ -87,72 +146,38 @@ export async function handlePredict(req: HttpRequest, base: PredictDeps): Promis
       requestId,
     );
   }
-  if (counted.inRate) deps.metric(model, 'serverErrors', res.statusCode >= 500 ? 1 : 0);
-  if (emit !== undefined && heldModel !== undefined && held.length > 0) emit(heldModel, held, client);
+  if (answering.inRate) answering.count('serverErrors', res.statusCode >= 500 ? 1 : 0);
+  answering.flush();
   return res;
 }
 
-async function answer(
-  req: HttpRequest,
-  deps: PredictDeps,
-  {
-    started,
-    requestId,
-    model,
-    client,
-    counted,
-  }: { started: number; requestId: string; model: string; client: string; counted: { inRate: boolean } },
-): Promise<HttpResponse> {
-  const refuse = (refusal: Refusal) => {
-    // A wrong method is not a request for a model's predictions; everything else counts against it.
-    if (refusal.status !== 405) deps.metric(model, 'invalidRequests', 1);
-    return problem(
-      refusal.status,
-      refusal.error,
-      refusal.message,
-      requestId,
-      refusal.details ? { details: refusal.details } : {},
-    );
-  };
-
+async function answer(req: HttpRequest, answering: Answering): Promise<HttpResponse> {
+  const { deps, model, requestId } = answering;
   // Too many instances for the deployed model is a 413 before the registry or any model is read.
   const parsed = parseRequest(req, knownLimits(model) ?? (await deployedLimits(model)));
-  if (!parsed.ok) return refuse(parsed.refusal);
+  if (!parsed.ok) return answering.refuse(parsed.refusal);
 
   let route: Route;
   let loaded: LoadedVersion;
   try {
     const alias = await deps.registry.getAlias(model, false);
-    if (!alias) {
-      counted.inRate = false;
-      if (!deps.knownModels.includes(model)) {
-        return problem(404, 'UnknownModel', `There is no model named "${model}".`, requestId);
-      }
-      deps.metric(model, 'noProductionModel', 1);
-      return problem(
-        503,
-        'NoProductionModel',
-        `Model "${model}" has no production version yet; train and promote one.`,
-        requestId,
-      );
-    }
+    if (!alias) return answering.noProductionVersion();
     route = routeRequest(alias, requestId);
-    loaded = await loadVersion(deps, model, route.version);
+    loaded = deps.cache.loaded(model, route.version) ?? (await loadVersion(deps, model, route.version));
   } catch (err) {
-    deps.metric(model, 'upstreamErrors', 1);
-    deps.onError(err, { model, requestId, stage: 'load-model' });
-    return problem(503, 'ModelUnavailable', `Model "${model}" cannot be loaded right now.`, requestId);
+    return answering.modelUnavailable(err);
   }
 
   const def = loaded.version.definition;
   const validated = validateInstances(def.spec, parsed.instances, def.serving.maxInstancesPerRequest);
-  if (!validated.ok) return refuse(validated.refusal);
-  return serve(
+  if (!validated.ok) return answering.refuse(validated.refusal);
+  return await serve(
     {
       model,
       requestId,
-      client,
-      started,
+      client: answering.client,
+      started: answering.started,
+      metrics: answering,
       route,
       loaded,
       instances: parsed.instances as Record<string, unknown>[],

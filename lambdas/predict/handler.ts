@@ -74,7 +74,8 @@ const deps: PredictDeps = {
   }),
   cache: createModelCache(),
   runtime: servingRuntime('predict', env),
-  clock: systemClock,
+  // The time a request reads three times, without making a Date each time.
+  clock: { now: systemClock.now, millis: Date.now },
   knownModels: env.MODEL_NAMES,
   defaultModel: env.DEFAULT_MODEL,
   metric: (model, metric, value, client) =>

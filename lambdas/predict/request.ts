@@ -72,6 +72,7 @@ export function requestedModel(req: Pick<HttpRequest, 'modelParam' | 'path'>, de
  * is read from the path itself.
  */
 export function modelInPath(path: string): string | undefined {
+  if (!path.includes('/models/')) return undefined;
   const found = /\/models\/([^/]+)\/predict\/?$/.exec(path);
   if (!found) return undefined;
   try {
@@ -111,14 +112,17 @@ export function parseRequest(
   req: Pick<HttpRequest, 'method' | 'headers' | 'body' | 'isBase64Encoded'>,
   limits: RequestLimits = {},
 ): ParsedRequest {
-  if (req.method.toUpperCase() !== 'POST') {
+  if (req.method !== 'POST' && req.method.toUpperCase() !== 'POST') {
     return {
       ok: false,
       refusal: { status: 405, error: 'MethodNotAllowed', message: `Use POST, not ${req.method}.` },
     };
   }
   const contentType = header(req, 'content-type');
-  if (!contentType || !/^application\/json\s*(;|$)/i.test(contentType.trim())) {
+  if (
+    contentType !== 'application/json' &&
+    (!contentType || !/^application\/json\s*(;|$)/i.test(contentType.trim()))
+  ) {
     return {
       ok: false,
       refusal: {
@@ -163,8 +167,12 @@ export function parseRequest(
   if (!Array.isArray(instances))
     return invalid('"instances" must be an array of objects, one per prediction.');
   if (instances.length === 0) return invalid('"instances" is empty: send at least one instance.');
-  const extraKeys = Object.keys(body).filter((k) => k !== 'instances');
-  if (extraKeys.length > 0) return invalid(`Unknown top-level field(s): ${extraKeys.join(', ')}.`);
+  for (const key in body) {
+    if (key !== 'instances') {
+      const extraKeys = Object.keys(body).filter((k) => k !== 'instances');
+      return invalid(`Unknown top-level field(s): ${extraKeys.join(', ')}.`);
+    }
+  }
   if (limits.maxInstances !== undefined && instances.length > limits.maxInstances)
     return tooMany(instances.length, limits.maxInstances);
   return { ok: true, instances };
@@ -179,12 +187,27 @@ const JSON_TOKENS = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
  * the request model's bounds; JSON.parse has already rounded it away, so the text is read here.
  */
 export function underflowingNumber(text: string): string | undefined {
-  if (!/[eE]-|0\.0{300}/.test(text)) return undefined;
+  if (!mayUnderflow(text)) return undefined;
   for (const [token] of text.matchAll(JSON_TOKENS)) {
     if (token.startsWith('"')) continue;
     if (Number(token) === 0 && /[1-9]/.test(token.split(/[eE]/)[0]!)) return token;
   }
   return undefined;
+}
+
+/** 0. and 300 zeros: the start of a fraction too small for a double without an exponent. */
+const ZEROS_300 = `0.${'0'.repeat(300)}`;
+
+/**
+ * Whether a JSON text could hold a number token read as 0 though not zero: only one with a negative
+ * exponent or a fraction of at least 300 zeros can be (the smallest double is 4.9E-324). Most bodies
+ * hold no `-` at all and are shorter than the fraction, which is told without a regular expression.
+ */
+function mayUnderflow(text: string): boolean {
+  return (
+    (text.includes('-') && /[eE]-/.test(text)) ||
+    (text.length >= ZEROS_300.length && text.includes(ZEROS_300))
+  );
 }
 
 function tooMany(count: number, max: number): { ok: false; refusal: Refusal } {
@@ -202,6 +225,8 @@ export function codePointLength(s: string): number {
 function unstorableCategory(value: string): string | undefined {
   if (!(value as string & { isWellFormed(): boolean }).isWellFormed())
     return 'is not well-formed Unicode (it holds a lone surrogate, such as "\\ud800")';
+  // No more UTF-16 units than the limit: no more code points either.
+  if (value.length <= MAX_CATEGORY_LENGTH) return undefined;
   const length = codePointLength(value);
   if (length > MAX_CATEGORY_LENGTH)
     return `is ${length} characters long; a category is at most ${MAX_CATEGORY_LENGTH}`;
@@ -218,6 +243,20 @@ function unloggable(value: number): string | undefined {
   return undefined;
 }
 
+/** Whether an instance sends any of the spec's features (a value other than null). */
+function hasFeature(spec: FeatureSpec, fields: Record<string, unknown>): boolean {
+  return spec.features.some((f) => fields[f.name] !== undefined && fields[f.name] !== null);
+}
+
+/** An instance with none of the model's features is a client's mistake, not an all-missing applicant. */
+function noFeatures(spec: FeatureSpec, instance: number): InstanceError {
+  return {
+    instance,
+    field: '(instance)',
+    message: `has none of the model's features (${spec.features.map((f) => f.name).join(', ')})`,
+  };
+}
+
 /**
  * Checks instances against the spec of the version that will answer (the definition it was trained
  * with, not the one this code was deployed with: that is what prevents skew). Every problem of every
@@ -231,29 +270,28 @@ export function validateInstances(
   if (instances.length > maxInstances) return tooMany(instances.length, maxInstances);
   const rows: CleanRow[] = [];
   const errors: InstanceError[] = [];
-  for (const [i, instance] of instances.entries()) {
+  for (let i = 0; i < instances.length; i++) {
+    const instance = instances[i];
     if (instance === null || typeof instance !== 'object' || Array.isArray(instance)) {
       errors.push({ instance: i, field: '(instance)', message: 'must be a JSON object of feature fields' });
       continue;
     }
     const fields = instance as Record<string, unknown>;
-    // An instance with none of the model's features is a client's mistake, not an all-missing applicant.
-    if (!spec.features.some((f) => fields[f.name] !== undefined && fields[f.name] !== null)) {
-      errors.push({
-        instance: i,
-        field: '(instance)',
-        message: `has none of the model's features (${spec.features.map((f) => f.name).join(', ')})`,
-      });
-      continue;
-    }
     const res = validateRow(spec, fields, 'json');
     if (!res.ok) {
-      for (const e of res.errors) errors.push({ instance: i, ...e });
+      if (hasFeature(spec, fields)) for (const e of res.errors) errors.push({ instance: i, ...e });
+      else errors.push(noFeatures(spec, i));
       continue;
     }
+    // The row holds each feature in the spec's order (no name is an array index, which would come
+    // first), null for each the instance does not send.
+    const { row } = res;
+    let present = false;
     let storable = true;
-    for (const f of spec.features) {
-      const value = res.row[f.name];
+    for (const name in row) {
+      const value = row[name];
+      if (value === null || value === undefined) continue;
+      present = true;
       const why =
         typeof value === 'number'
           ? unloggable(value)
@@ -261,11 +299,12 @@ export function validateInstances(
             ? unstorableCategory(value)
             : undefined;
       if (why) {
-        errors.push({ instance: i, field: f.name, message: why });
+        errors.push({ instance: i, field: name, message: why });
         storable = false;
       }
     }
-    if (storable) rows.push(res.row);
+    if (!present) errors.push(noFeatures(spec, i));
+    else if (storable) rows.push(res.row);
   }
   if (errors.length > 0) {
     const first = errors[0]!;

@@ -31,9 +31,7 @@ export function routeRequest(
   if (alias.canary !== undefined && shareOf(requestId) < alias.canary.weight) {
     return { version: alias.canary.version, route: 'canary' };
   }
-  return {
-    version: alias.current,
-    route: 'production',
-    ...(alias.shadow ? { shadowVersion: alias.shadow.version } : {}),
-  };
+  return alias.shadow
+    ? { version: alias.current, route: 'production', shadowVersion: alias.shadow.version }
+    : { version: alias.current, route: 'production' };
 }

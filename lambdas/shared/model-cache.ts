@@ -20,6 +20,17 @@ export interface ModelCache {
    * same version: they share its promise).
    */
   get(model: string, version: number, load: () => Promise<LoadedVersion>): Promise<LoadedVersion>;
+  /**
+   * The version if its load has finished, without waiting (a warm request has nothing to wait for);
+   * undefined if it is not cached or still loading. A hit counts as a use, as with `get`.
+   */
+  loaded(model: string, version: number): LoadedVersion | undefined;
+}
+
+/** A cached version: its load, and what it loaded once it has. */
+interface Entry {
+  readonly promise: Promise<LoadedVersion>;
+  value: LoadedVersion | undefined;
 }
 
 /**
@@ -32,30 +43,48 @@ export function createModelCache(maxEntries = 16): ModelCache {
   if (!Number.isInteger(maxEntries) || maxEntries < 1) {
     throw new Error(`createModelCache maxEntries: must be a positive whole number, got ${maxEntries}`);
   }
-  const entries = new Map<string, Promise<LoadedVersion>>();
-  /** The entry used last: already the most recent, so a hit on it moves nothing. */
-  let last: string | undefined;
+  const entries = new Map<string, Entry>();
+  // The entry used last: already the most recent, so a hit on it moves nothing and needs no key.
+  let last: Entry | undefined;
+  let lastModel = '';
+  let lastVersion = Number.NaN;
+  const use = (model: string, version: number, entry: Entry) => {
+    last = entry;
+    lastModel = model;
+    lastVersion = version;
+  };
+  const find = (model: string, version: number): Entry | undefined => {
+    if (last !== undefined && version === lastVersion && model === lastModel) return last;
+    const key = `${model}#${version}`;
+    const entry = entries.get(key);
+    if (entry) {
+      // Map iteration follows insertion order: re-inserting marks the entry most recently used.
+      entries.delete(key);
+      entries.set(key, entry);
+      use(model, version, entry);
+    }
+    return entry;
+  };
   return {
     get(model, version, load) {
+      const found = find(model, version);
+      if (found) return found.promise;
       const key = `${model}#${version}`;
-      let entry = entries.get(key);
-      if (entry) {
-        // Map iteration follows insertion order: re-inserting marks the entry most recently used.
-        if (key !== last) {
-          entries.delete(key);
-          entries.set(key, entry);
-          last = key;
-        }
-        return entry;
-      }
-      last = key;
-      entry = load();
+      const entry: Entry = { promise: load(), value: undefined };
       entries.set(key, entry);
-      entry.catch(() => {
-        if (entries.get(key) === entry) entries.delete(key);
-      });
+      use(model, version, entry);
+      entry.promise.then(
+        (value) => {
+          entry.value = value;
+        },
+        () => {
+          if (entries.get(key) === entry) entries.delete(key);
+          if (last === entry) last = undefined;
+        },
+      );
       if (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
-      return entry;
+      return entry.promise;
     },
+    loaded: (model, version) => find(model, version)?.value,
   };
 }

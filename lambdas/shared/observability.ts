@@ -244,90 +244,158 @@ export interface MetricsOptions {
 }
 
 /**
- * A metric emitter writing one EMF line per metric, at once (nothing waits for a flush). A metric's
- * line differs from one emission to the next only in its timestamp (first) and its value (last), so
- * the text between them is serialized once per model, metric and dimensions and kept: a request
- * emits several metrics, and serializing each document again cost more than the rest of a warm
- * predict request's own work (bench/predict-overhead.ts).
+ * The text of the EMF documents of one sequence of metrics, for one model and dimensions: a document
+ * differs from one emission to the next only in its timestamp (first) and its values (last), so the
+ * text between them is serialized once and kept.
+ */
+interface EmfTemplate {
+  /** The metrics of the sequence, in order. */
+  readonly metrics: readonly PlatformMetric[];
+  /** `,"<name>":` of each metric in turn: its value follows. */
+  readonly keys: readonly string[];
+  /**
+   * The document after its timestamp, up to its last dimension value; undefined until first written,
+   * null when only the general builder writes it (a metric given twice: its values are a list).
+   */
+  head: string | null | undefined;
+  /** The templates of the sequences that continue this one, by their next metric. */
+  next: Map<PlatformMetric, EmfTemplate> | undefined;
+}
+
+/**
+ * A model's templates, by dimensions: a client's alone by its name, none by '', any others by the
+ * JSON of their variant, feature and client.
+ */
+interface ModelTemplates {
+  readonly byClient: Map<string, EmfTemplate>;
+  readonly byDimensions: Map<string, EmfTemplate>;
+  /** Templates made for the model; all are dropped past {@link MAX_TEMPLATES_PER_MODEL}. */
+  size: number;
+}
+
+const MAX_MODELS = 256;
+const MAX_TEMPLATES_PER_MODEL = 4096;
+
+const emptyTemplate = (): EmfTemplate => ({ metrics: [], keys: [], head: undefined, next: undefined });
+
+/**
+ * A metric emitter writing one EMF line per call, at once (nothing waits for a flush). Each line is
+ * the kept text of its model's, dimensions' and metrics' document with the timestamp and the values
+ * written in: a request emits its metrics on every request, and serializing the document each time
+ * cost more than the rest of a warm predict request's own work (bench/predict-overhead.ts). The
+ * template is found by lookups of the strings the caller holds (the model, the client, each metric's
+ * name), not by a key built per line.
  */
 export function createMetrics(options: MetricsOptions): MetricEmitter {
   const sink = options.sink ?? processSink;
   const clock = options.now;
   const now = clock ? () => clock().getTime() : Date.now;
-  // By model, then by metric and any dimensions (a map per model: its name's hash is kept).
-  const middles = new Map<string, Map<string, string | null>>();
-  // The same for documents of several metrics, by model, then by their names and dimensions.
-  const prefixes = new Map<string, Map<string, string | null>>();
+  const models = new Map<string, ModelTemplates>();
+
+  /** The template of no metrics yet for a model and dimensions, the root of its sequences. */
+  function root(model: string, dimensions: MetricDimensions | undefined): EmfTemplate {
+    let kept = models.get(model);
+    if (!kept) {
+      if (models.size >= MAX_MODELS) models.clear();
+      kept = { byClient: new Map(), byDimensions: new Map(), size: 0 };
+      models.set(model, kept);
+    } else if (kept.size >= MAX_TEMPLATES_PER_MODEL) {
+      kept.byClient.clear();
+      kept.byDimensions.clear();
+      kept.size = 0;
+    }
+    let byKey = kept.byDimensions;
+    let key = '';
+    if (dimensions) {
+      // The predict function's one dimension, its client, looked up by its name.
+      if (dimensions.feature === undefined && dimensions.variant === undefined) {
+        if (dimensions.client !== undefined) {
+          byKey = kept.byClient;
+          key = dimensions.client;
+        }
+      } else key = JSON.stringify([dimensions.variant, dimensions.feature, dimensions.client]);
+    }
+    let template = byKey.get(key);
+    if (!template) {
+      template = emptyTemplate();
+      byKey.set(key, template);
+      kept.size += 1;
+    }
+    return template;
+  }
+
+  /** The template that continues `from` with `metric`. */
+  function step(model: string, from: EmfTemplate, metric: PlatformMetric): EmfTemplate {
+    from.next ??= new Map();
+    let template = from.next.get(metric);
+    if (!template) {
+      template = {
+        metrics: [...from.metrics, metric],
+        keys: [...from.keys, `,${JSON.stringify(platformMetrics[metric].name)}:`],
+        head: undefined,
+        next: undefined,
+      };
+      from.next.set(metric, template);
+      const kept = models.get(model);
+      if (kept) kept.size += 1;
+    }
+    return template;
+  }
+
+  /** The kept head of a template, serialized at its first use. */
+  function headOf(
+    model: string,
+    template: EmfTemplate,
+    dimensions: MetricDimensions | undefined,
+  ): string | null {
+    if (template.head !== undefined) return template.head;
+    const { metrics } = template;
+    if (new Set(metrics).size !== metrics.length) template.head = null;
+    else {
+      const doc = emfDocumentOf(
+        options.namespace,
+        model,
+        metrics.map((metric) => [metric, 0] as const),
+        0,
+        dimensions,
+      );
+      for (const metric of metrics) delete doc[platformMetrics[metric].name];
+      const text = JSON.stringify(doc);
+      template.head =
+        text.startsWith(EMF_HEAD) && text.endsWith('}') ? text.slice(EMF_HEAD.length, -1) : null;
+    }
+    return template.head;
+  }
+
   return {
     emit(model, metric, value, dimensions) {
-      let key: string = metric;
-      if (dimensions) {
-        // The predict function's one dimension, its client, without walking the object.
-        if (dimensions.feature === undefined && dimensions.variant === undefined) {
-          if (dimensions.client !== undefined) key += `\u0000client=${dimensions.client}`;
-        } else for (const [k, v] of Object.entries(dimensions)) key += `\u0000${k}=${v}`;
-      }
-      let byKey = middles.get(model);
-      if (!byKey) {
-        if (middles.size >= 256) middles.clear();
-        byKey = new Map();
-        middles.set(model, byKey);
-      }
-      let middle = byKey.get(key);
-      if (middle === undefined) {
-        const text = JSON.stringify(emfDocument(options.namespace, model, metric, 0, 0, dimensions));
-        middle = text.startsWith(EMF_HEAD) && text.endsWith(':0}') ? text.slice(EMF_HEAD.length, -2) : null;
-        if (byKey.size >= 4096) byKey.clear();
-        byKey.set(key, middle);
-      }
+      const template = step(model, root(model, dimensions), metric);
       const timestamp = now();
+      const head = Number.isFinite(value) ? headOf(model, template, dimensions) : null;
       sink.stdout(
-        middle !== null && Number.isFinite(value)
-          ? `${EMF_HEAD_TS}${timestamp}${middle}${value}}`
-          : JSON.stringify(emfDocument(options.namespace, model, metric, value, timestamp, dimensions)),
+        head === null
+          ? JSON.stringify(emfDocument(options.namespace, model, metric, value, timestamp, dimensions))
+          : `${EMF_HEAD_TS}${timestamp}${head}${template.keys[0]}${value}}`,
       );
     },
     emitMany(model, entries, dimensions) {
       if (entries.length === 0) return;
-      let key = '';
-      let fast = true;
+      let template = root(model, dimensions);
+      // A value JSON cannot print (NaN, Infinity: null) takes the general path.
+      let finite = true;
       for (const [metric, value] of entries) {
-        // A repeated metric (a list of values) or a value JSON cannot print takes the general path.
-        if (key.includes(`|${metric}|`) || !Number.isFinite(value)) fast = false;
-        key += `|${metric}|`;
+        template = step(model, template, metric);
+        if (!Number.isFinite(value)) finite = false;
       }
       const timestamp = now();
-      if (!fast) {
+      const head = finite ? headOf(model, template, dimensions) : null;
+      if (head === null) {
         sink.stdout(JSON.stringify(emfDocumentOf(options.namespace, model, entries, timestamp, dimensions)));
         return;
       }
-      if (dimensions) {
-        if (dimensions.feature === undefined && dimensions.variant === undefined) {
-          if (dimensions.client !== undefined) key += `\u0000client=${dimensions.client}`;
-        } else for (const [k, v] of Object.entries(dimensions)) key += `\u0000${k}=${v}`;
-      }
-      let byKey = prefixes.get(model);
-      if (!byKey) {
-        if (prefixes.size >= 256) prefixes.clear();
-        byKey = new Map();
-        prefixes.set(model, byKey);
-      }
-      let prefix = byKey.get(key);
-      if (prefix === undefined) {
-        // The document up to its last dimension value, with the timestamp cut out: the values follow.
-        const doc = emfDocumentOf(options.namespace, model, entries, 0, dimensions);
-        for (const [metric] of entries) delete doc[platformMetrics[metric].name];
-        const text = JSON.stringify(doc);
-        prefix = text.startsWith(EMF_HEAD) ? text.slice(EMF_HEAD.length, -1) : null;
-        if (byKey.size >= 4096) byKey.clear();
-        byKey.set(key, prefix);
-      }
-      if (prefix === null) {
-        sink.stdout(JSON.stringify(emfDocumentOf(options.namespace, model, entries, timestamp, dimensions)));
-        return;
-      }
-      let line = `${EMF_HEAD_TS}${timestamp}${prefix}`;
-      for (const [metric, value] of entries) line += `,"${platformMetrics[metric].name}":${value}`;
+      const { keys } = template;
+      let line = `${EMF_HEAD_TS}${timestamp}${head}`;
+      for (let i = 0; i < entries.length; i++) line += `${keys[i]}${entries[i]![1]}`;
       sink.stdout(`${line}}`);
     },
   };

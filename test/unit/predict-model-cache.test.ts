@@ -76,6 +76,46 @@ describe('createModelCache', () => {
     expect(Object.fromEntries(counts)).toEqual({ 1: 1, 2: 2, 3: 1 });
   });
 
+  it('GIVEN a version loading, loaded, failed or never asked for WHEN looked up without waiting THEN only a finished load is there', async () => {
+    // Prepare
+    const cache = createModelCache();
+    const v1 = loader(1);
+    const first = cache.get('credit', 1, v1.load);
+    // Act, Assess: still loading, then loaded.
+    expect(cache.loaded('credit', 1)).toBeUndefined();
+    v1.release();
+    const value = await first;
+    expect(cache.loaded('credit', 1)).toBe(value);
+    expect(cache.loaded('credit', 2)).toBeUndefined();
+    expect(cache.loaded('churn', 1)).toBeUndefined();
+    // A failed load leaves nothing behind, and the next one is found.
+    await expect(
+      cache.get('credit', 3, async () => {
+        throw new Error('S3 is down');
+      }),
+    ).rejects.toThrow('S3 is down');
+    expect(cache.loaded('credit', 3)).toBeUndefined();
+    const again = await cache.get('credit', 3, async () => loaded(3));
+    expect(cache.loaded('credit', 3)).toBe(again);
+    expect(cache.loaded('credit', 1)).toBe(value);
+  });
+
+  it('GIVEN versions looked up without waiting WHEN the cache is full THEN those lookups count as uses', async () => {
+    const cache = createModelCache(2);
+    const counts = new Map<number, number>();
+    const load = (v: number) => async () => {
+      counts.set(v, (counts.get(v) ?? 0) + 1);
+      return loaded(v);
+    };
+    await cache.get('credit', 1, load(1));
+    await cache.get('credit', 2, load(2));
+    expect(cache.loaded('credit', 1)).toBeDefined(); // 1 is now the most recently used
+    await cache.get('credit', 3, load(3)); // so 2 leaves
+    expect(cache.loaded('credit', 2)).toBeUndefined();
+    expect(cache.loaded('credit', 1)).toBeDefined();
+    expect(Object.fromEntries(counts)).toEqual({ 1: 1, 2: 1, 3: 1 });
+  });
+
   it('fails on a size that is not a positive whole number, naming it', () => {
     expect(() => createModelCache(0)).toThrow(
       'createModelCache maxEntries: must be a positive whole number, got 0',

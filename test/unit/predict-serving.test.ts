@@ -250,6 +250,76 @@ describe('handlePredict with in-memory ports', () => {
     ]);
   });
 
+  it("GIVEN emitMetrics WHEN requests are answered THEN each request's metrics go out once, together, in order, with its client", async () => {
+    // Prepare
+    const { deps, metrics } = await setup({ current: 1 });
+    const emitted: { model: string; entries: (readonly [PredictMetric, number])[]; client: string }[] = [];
+    const held: PredictDeps = {
+      ...deps,
+      emitMetrics: (model, entries, client) => emitted.push({ model, entries: [...entries], client }),
+    };
+    // Act
+    const ok = await handlePredict({ ...post([applicant, applicant], 'a'), client: 'web' }, held);
+    const refused = await handlePredict({ ...post([{ Age: 'old' }], 'b'), client: 'web' }, held);
+    const anonymous = await handlePredict({ ...post([applicant], 'c'), method: 'GET' }, held);
+    // Assess
+    expect([ok.statusCode, refused.statusCode, anonymous.statusCode]).toEqual([200, 400, 405]);
+    expect(emitted).toEqual([
+      {
+        model: 'credit',
+        entries: [
+          ['predictions', 2],
+          ['latency', 0],
+          ['serverErrors', 0],
+        ],
+        client: 'web',
+      },
+      {
+        model: 'credit',
+        entries: [
+          ['invalidRequests', 1],
+          ['serverErrors', 0],
+        ],
+        client: 'web',
+      },
+      { model: 'credit', entries: [['serverErrors', 0]], client: ANONYMOUS_CLIENT },
+    ]);
+    // Held metrics do not also go out one by one.
+    expect(metrics).toEqual([]);
+  });
+
+  it("GIVEN a clock that tells the time in ms WHEN a request is answered THEN its times are that clock's: arrival, scored (the rows), answered (the latency)", async () => {
+    // Prepare: arrival at t, scored at t + 5, answered at t + 12; the Date the clock makes is never read.
+    const { deps, rows, metrics } = await setup({ current: 1 });
+    const t = Date.parse('2026-03-01T10:00:00.000Z');
+    const reads = [t, t + 5, t + 12];
+    const clock = { now: () => new Date(0), millis: () => reads.shift()! };
+    // Act
+    const res = await handlePredict(post([applicant]), { ...deps, clock });
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect(rows.map((r) => [r.at, r.latencyMs])).toEqual([['2026-03-01T10:00:00.005Z', 5]]);
+    expect(metrics).toContainEqual({ model: 'credit', metric: 'latency', value: 12 });
+    expect(reads).toEqual([]);
+  });
+
+  it('GIVEN no emitMetrics WHEN a request is answered THEN each metric goes out as it is counted, with the client', async () => {
+    // Prepare
+    const { deps } = await setup({ current: 1 });
+    const seen: [PredictMetric, string | undefined][] = [];
+    // Act
+    await handlePredict(
+      { ...post([applicant]), client: 'web' },
+      { ...deps, metric: (_model, metric, _value, client) => seen.push([metric, client]) },
+    );
+    // Assess
+    expect(seen).toEqual([
+      ['predictions', 'web'],
+      ['latency', 'web'],
+      ['serverErrors', 'web'],
+    ]);
+  });
+
   it('counts the rows of a scoring failure that the log could not take either', async () => {
     const failing: ModelRuntime = {
       mode: 'endpoint',

@@ -1,19 +1,24 @@
 /**
  * What the warm predict path does faster than the obvious code, checked against the obvious code:
  * the EMF line from a kept template, the ISO time from a kept hour, transform vectors cut from slabs,
- * header lookup, and the Lambda context's trace id read when a line is written.
+ * header lookup, the served answer's JSON written out, and the Lambda context's trace id read when a
+ * line is written.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { type PlatformMetric, platformMetrics } from '../../contracts/metrics.ts';
 import { featureSpecSchema } from '../../core/features/spec.ts';
 import { fitTransform, transformRow, validateRow } from '../../core/features/transform.ts';
 import { isoTime } from '../../core/iso-time.ts';
 import { seededRandom } from '../../core/random.ts';
-import { header } from '../../lambdas/predict/http.ts';
+import { header, served } from '../../lambdas/predict/http.ts';
 import {
   createLogger,
   createMetrics,
   emfDocument,
+  emfDocumentOf,
   lambdaContext,
+  type MetricDimensions,
 } from '../../lambdas/shared/observability.ts';
 
 describe('the warm predict path', () => {
@@ -48,6 +53,79 @@ describe('the warm predict path', () => {
     }
     // Assess
     expect(lines).toEqual(expected);
+  });
+
+  it('GIVEN sequences of metrics of several models and dimensions, some repeated or not finite WHEN emitted together, each twice THEN every line is the JSON of its EMF document', () => {
+    // Prepare
+    const lines: string[] = [];
+    let now = 1_764_600_000_123;
+    const metrics = createMetrics({
+      namespace: 'Mlops/test',
+      sink: { stdout: (l) => lines.push(l), stderr: () => {} },
+      now: () => new Date(now),
+    });
+    const rand = seededRandom(11);
+    const names = Object.keys(platformMetrics) as PlatformMetric[];
+    const models = ['credit', 'churn', 'we"ird\\model'];
+    const dimensionSets: (MetricDimensions | undefined)[] = [
+      undefined,
+      {},
+      { client: 'web' },
+      { client: 'mobile' },
+      { client: '' },
+      { variant: 'canary' },
+      { feature: 'Age' },
+      { variant: 'shadow', feature: 'Income', client: 'web' },
+      // Values that would read as other dimensions if the names and values were only joined.
+      { variant: 'a\u0000feature=b' },
+      { variant: 'a', feature: 'b' },
+    ];
+    const values = [0, -0, 1, 12.5, 1e21, -3e-7, Number.NaN, Number.POSITIVE_INFINITY];
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const cases = Array.from({ length: 400 }, () => ({
+      model: pick(models),
+      dims: pick(dimensionSets),
+      // Few names, so that sequences share their starts and some name a metric twice.
+      entries: Array.from(
+        { length: 1 + Math.floor(rand() * 4) },
+        () => [pick(names.slice(0, 5)), rand() < 0.9 ? Math.round(rand() * 1000) : pick(values)] as const,
+      ),
+    }));
+    const expected: string[] = [];
+    // Act
+    for (let round = 0; round < 2; round++) {
+      for (const { model, dims, entries } of cases) {
+        now += 7;
+        metrics.emitMany(model, entries, dims);
+        expected.push(JSON.stringify(emfDocumentOf('Mlops/test', model, entries, now, dims)));
+      }
+    }
+    // Assess
+    expect(lines).toEqual(expected);
+  });
+
+  it('GIVEN predictions, labels, models and request ids of any text, and versions WHEN an answer is served THEN its body is what JSON.stringify writes of it', () => {
+    const text = fc.string({ unit: 'binary', maxLength: 12 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ score: fc.double(), label: text }), { maxLength: 4 }),
+        fc.integer({ min: 1 }),
+        text,
+        text,
+        (predictions, version, model, requestId) => {
+          const res = served(predictions, version, model, requestId, 'v1');
+          const modelVersion = String(version);
+          expect(res.body).toBe(JSON.stringify({ predictions, modelVersion, model, requestId }));
+          expect(res.headers).toEqual({
+            'content-type': 'application/json',
+            'cache-control': 'no-store',
+            'x-model-version': modelVersion,
+            'x-model-variant': 'v1',
+          });
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 
   it('GIVEN times across hours, days, years, before the epoch and with fractions WHEN formatted THEN each equals Date.toISOString, and out of range throws as it does', () => {
@@ -109,6 +187,11 @@ describe('the warm predict path', () => {
     });
     expect(header({ headers }, 'content-type')).toBe('application/json');
     expect(header({ headers }, 'X-Api-Key')).toBe('k');
+    // Names of the same length that differ, and a name asked for as it is spelled.
+    const many = { 'Content-Types': 'x', 'Idempotency-Kez': 'z', 'IDEMPOTENCY-KEY': 'key', Via: 'v' };
+    expect(header({ headers: many }, 'Idempotency-Key')).toBe('key');
+    expect(header({ headers: many }, 'IDEMPOTENCY-KEY')).toBe('key');
+    expect(header({ headers: many }, 'content-type')).toBeUndefined();
     expect(header({ headers: {} }, 'content-type')).toBeUndefined();
     expect(header({ headers: Object.create({ a: 'b' }) }, 'a')).toBeUndefined();
   });
