@@ -14,18 +14,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import dynalite from 'dynalite';
 import { type MachineKind, stateMachineOutputs } from '../contracts/outputs.ts';
 import type { ExecutionEvent, ExecutionRecord, Notification } from '../contracts/twin-api.ts';
 import type { ObjectStore } from '../core/ports.ts';
 import { type ClientTarget, clientConfig, makeS3Client } from '../lambdas/shared/adapters/aws/clients.ts';
 import { S3ObjectStore } from '../lambdas/shared/adapters/aws/s3-object-store.ts';
 import { type MetricPoint, MetricStore } from './cloudwatch.ts';
+import { type LocalDynamoDb, startLocalDynamoDb } from './dynamodb.ts';
 import { type FunctionServices, type LocalFunction, LocalFunctions, readFunctions } from './functions.ts';
 import { LocalLambdaApi } from './lambda-api.ts';
 import { LogCapture } from './log-capture.ts';
@@ -84,7 +83,7 @@ export class LocalTwin {
   private functions?: LocalFunctions;
   private stepFunctions?: LocalStepFunctions;
   private readonly machineArns = new Map<MachineKind, string>();
-  private dynamo?: ReturnType<typeof dynalite>;
+  private dynamo?: LocalDynamoDb;
   private s3?: LocalS3;
   private readonly workDir: string;
   private readonly ownsWorkDir: boolean;
@@ -122,9 +121,8 @@ export class LocalTwin {
 
   /** Starts dynalite, s3rver and the SageMaker service on loopback and creates what the templates declare. */
   async start(): Promise<void> {
-    this.dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-    await new Promise<void>((res) => this.dynamo!.listen(0, '127.0.0.1', () => res()));
-    this.endpoints.dynamodb = `http://127.0.0.1:${(this.dynamo.address() as AddressInfo).port}`;
+    this.dynamo = await startLocalDynamoDb();
+    this.endpoints.dynamodb = this.dynamo.endpoint;
     this.s3 = await startLocalS3();
     this.endpoints.s3 = this.s3.endpoint;
     this.endpoints.sagemaker = await this.sagemaker.start();
@@ -278,7 +276,7 @@ export class LocalTwin {
     this.logs.flush();
     await this.sagemaker.stop();
     this.s3Client?.destroy();
-    await new Promise<void>((res) => (this.dynamo ? this.dynamo.close(() => res()) : res()));
+    await this.dynamo?.stop();
     await this.s3?.close();
     if (this.ownsWorkDir) rmSync(this.workDir, { recursive: true, force: true });
   }
