@@ -78,14 +78,49 @@ function describeError(err) {
 }
 
 /**
- * Resolves once the parent has read everything written to stdout and stderr so far, so the log and
- * metric lines of an invocation reach the twin before its result does. A stream with nothing
- * pending (its writes all acknowledged by the parent, which has read them) needs no round trip.
+ * What the function writes to stdout and stderr, held until the next message to the twin. Lambda's
+ * runtime takes a function's output out of band; here it travels with the invocation's result, so
+ * the log and metric lines of an invocation reach the twin before its result does, in one message
+ * instead of a stream write each. Output written between invocations (a timer, a promise left
+ * running) is sent at the end of the event loop's turn.
  */
-function flushOutput() {
-  const pending = [process.stdout, process.stderr].filter((stream) => stream.writableLength > 0);
-  if (pending.length === 0) return Promise.resolve();
-  return Promise.all(pending.map((stream) => new Promise((resolve) => stream.write('', resolve))));
+const held = { stdout: [], stderr: [] };
+let sendScheduled = false;
+
+/** Replaces a stream's write with one that holds the text for the twin. */
+function hold(name) {
+  const stream = process[name];
+  stream.write = (chunk, encoding, callback) => {
+    const done = typeof encoding === 'function' ? encoding : callback;
+    held[name].push(
+      typeof chunk === 'string'
+        ? chunk
+        : Buffer.from(chunk).toString(typeof encoding === 'string' ? encoding : 'utf8'),
+    );
+    if (!sendScheduled) {
+      sendScheduled = true;
+      setImmediate(sendHeld);
+    }
+    if (typeof done === 'function') process.nextTick(done);
+    return true;
+  };
+}
+hold('stdout');
+hold('stderr');
+
+/** The output held so far (and forgets it), or undefined when there is none. */
+function takeHeld() {
+  if (held.stdout.length === 0 && held.stderr.length === 0) return undefined;
+  const output = { stdout: held.stdout.join(''), stderr: held.stderr.join('') };
+  held.stdout.length = 0;
+  held.stderr.length = 0;
+  return output;
+}
+
+function sendHeld() {
+  sendScheduled = false;
+  const output = takeHeld();
+  if (output) parentPort.postMessage({ type: 'output', output });
 }
 
 async function invoke(message) {
@@ -104,7 +139,7 @@ async function invoke(message) {
       reply = { type: 'result', id: message.id, ok: false, error: describeError(err) };
     }
   }
-  await flushOutput();
+  reply.output = takeHeld();
   try {
     parentPort.postMessage(reply);
   } catch (err) {
@@ -112,6 +147,7 @@ async function invoke(message) {
       type: 'result',
       id: message.id,
       ok: false,
+      output: reply.output,
       error: {
         name: 'Runtime.MarshalError',
         message: `Unable to marshal the response of ${fn.functionName}: ${err.message}`,

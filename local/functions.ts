@@ -14,7 +14,8 @@
  * further invocation, and one that exits is replaced, as Lambda replaces them; `stop()` ends all.
  *
  * Stdout and stderr of each instance go to the twin's {@link LogCapture} (log and EMF lines) or,
- * for any other line, to the twin's own stdout and stderr. Errors reach the caller with the name
+ * for any other line, to the twin's own stdout and stderr; an instance sends what it wrote with each
+ * result, so an invocation's lines are taken before its result is. Errors reach the caller with the name
  * and message the handler threw (Step Functions' Retry and Catch match on the name); results are
  * structured-cloned. Not emulated: the function's timeout as a hard stop (the context reports the
  * template's timeout, and middy's early timeout uses it), memory limits, concurrency limits,
@@ -149,10 +150,17 @@ interface ReportedError {
   fields: Record<string, unknown>;
 }
 
+/** What an instance wrote to stdout and stderr since its last message. */
+interface HeldOutput {
+  stdout: string;
+  stderr: string;
+}
+
 type FromWorker =
-  | { type: 'result'; id: number; ok: true; value: unknown }
-  | { type: 'result'; id: number; ok: false; init?: boolean; error: ReportedError }
-  | { type: 'environment'; id: number; env: Record<string, string> };
+  | { type: 'result'; id: number; ok: true; value: unknown; output?: HeldOutput }
+  | { type: 'result'; id: number; ok: false; init?: boolean; error: ReportedError; output?: HeldOutput }
+  | { type: 'environment'; id: number; env: Record<string, string> }
+  | { type: 'output'; id?: undefined; output: HeldOutput };
 
 /** The error the caller sees: the handler's name, message and stack, and its other fields. */
 function rebuildError(reported: ReportedError): Error {
@@ -197,9 +205,18 @@ class FunctionInstance {
         logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
       },
     });
+    // The instance sends its output with each result (local/function-worker.mjs); the streams carry
+    // only what bypasses it.
+    const stdout = logs.reader(process.stdout);
+    const stderr = logs.reader(process.stderr);
     logs.attach(this.worker.stdout, process.stdout);
     logs.attach(this.worker.stderr, process.stderr);
     this.worker.on('message', (m: FromWorker) => {
+      if (m.type === 'output' || m.type === 'result') {
+        if (m.output?.stdout) stdout(m.output.stdout);
+        if (m.output?.stderr) stderr(m.output.stderr);
+        if (m.type === 'output') return;
+      }
       const call = this.waiting.get(m.id);
       this.waiting.delete(m.id);
       call?.resolve(m);
@@ -209,6 +226,8 @@ class FunctionInstance {
     // An uncaught exception or unhandled rejection ends the instance, as it ends a Lambda instance.
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', (code) => {
+      stdout('', true);
+      stderr('', true);
       const err = new Error(`Function ${fn.name} exited with code ${code} before it answered.`);
       err.name = 'Runtime.ExitError';
       this.fail(err);

@@ -34,22 +34,32 @@ export class LogCapture {
    * other line is written to `passthrough`.
    */
   attach(stream: Readable, passthrough: Writable): void {
+    const read = this.reader(passthrough);
+    stream.setEncoding('utf8');
+    stream.on('data', (text: string) => read(text));
+    stream.on('end', () => read('', true));
+  }
+
+  /**
+   * A reader of one output's text as it comes, in pieces that may end inside a line: each whole line
+   * is kept (a log or metric line) or written to `passthrough`; `end` takes the last, unfinished one.
+   */
+  reader(passthrough: Writable): (text: string, end?: boolean) => void {
     let pending = '';
     const pass = (lines: string[]) => {
       const other = lines.filter((line) => !this.take(line));
       if (other.length > 0) passthrough.write(`${other.join('\n')}\n`);
     };
-    stream.setEncoding('utf8');
-    stream.on('data', (text: string) => {
+    return (text, end = false) => {
       pending += text;
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
-      pass(lines);
-    });
-    stream.on('end', () => {
-      if (pending !== '') pass([pending]);
-      pending = '';
-    });
+      if (end && pending !== '') {
+        lines.push(pending);
+        pending = '';
+      }
+      if (lines.length > 0) pass(lines);
+    };
   }
 
   /** Returns true when the line was a function's log or metric line and has been kept. */
@@ -112,7 +122,18 @@ export class LogCapture {
    */
   private append(line: string): void {
     this.pending.push(line);
-    if (this.pending.length === 1) setImmediate(() => this.flush());
+    if (this.pending.length === 1) setImmediate(() => this.flushQuietly());
+  }
+
+  /** The end-of-turn flush: a log whose directory its owner has removed takes no more lines. */
+  private flushQuietly(): void {
+    try {
+      this.flush();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        process.stderr.write(`twin: could not append to ${this.logFile}: ${(err as Error).message}\n`);
+      }
+    }
   }
 
   /** Appends the queued lines to the log file now. */

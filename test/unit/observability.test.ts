@@ -219,6 +219,7 @@ describe('EMF metrics', () => {
           timestamp: expect.any(Number),
         },
       ]);
+      capture.flush();
       const logged = readFileSync(join(dir, 'functions.log'), 'utf8').trim().split('\n');
       expect(logged).toHaveLength(3);
       expect(JSON.parse(logged[2]!)).toMatchObject({
