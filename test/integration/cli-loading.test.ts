@@ -9,7 +9,8 @@
  * import(...)`, from the project or from a package. The project is ESM (`"type": "module"`), so
  * every module of the project and every package it imports passes through that hook; what a CommonJS
  * package then `require`s does not, which is why the assertions name the packages' entry points
- * (dynalite, s3rver), which the twin imports.
+ * (s3rver), which the twin imports, and for dynalite, which the twin starts in a worker thread the
+ * hook does not follow, the module that starts it (`local/dynamodb.ts`).
  *
  * The same hook on `local up` with an assembly that cannot be read does list the twin, dynalite and
  * s3rver, so the "not loaded" assertions could fail.
@@ -35,7 +36,8 @@ const projectUrl = pathToFileURL(`${realpathSync('.')}/`).href;
 const TWIN_MODULES: [string, (url: string) => boolean][] = [
   ['local/', (url) => url.startsWith(`${projectUrl}local/`)],
   ['lib/synth.ts', (url) => url === `${projectUrl}lib/synth.ts`],
-  ['dynalite', (url) => url.includes('/node_modules/dynalite/')],
+  // dynalite runs in a thread of its own, which the hook does not see: the module that starts it.
+  ['dynalite', (url) => url.includes('/node_modules/dynalite/') || url === `${projectUrl}local/dynamodb.ts`],
   ['s3rver', (url) => url.includes('/node_modules/s3rver/')],
   ['aws-local-stepfunctions', (url) => url.includes('/node_modules/aws-local-stepfunctions/')],
   ['aws-cdk-lib', (url) => url.includes('/node_modules/aws-cdk-lib/')],
