@@ -7,7 +7,7 @@
 // future Node 22 requirement would otherwise repeat on every command.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import * as demo from '../cli/commands/demo.ts';
 import * as drift from '../cli/commands/drift.ts';
 import * as golden from '../cli/commands/golden.ts';
@@ -24,7 +24,7 @@ import * as spec from '../cli/commands/spec.ts';
 import * as status from '../cli/commands/status.ts';
 import * as train from '../cli/commands/train.ts';
 import { type CliContext, createContext } from '../cli/context.ts';
-import { CliError } from '../cli/errors.ts';
+import { CliError, EXIT_CODES } from '../cli/errors.ts';
 import { fail, red } from '../cli/print.ts';
 
 /** The verbs in the order `mlops --help` lists them. */
@@ -53,11 +53,22 @@ try {
       'Operate the ML platform: the local twin, training, promotion, rollback, status, drift and the model registry.',
     )
     .showHelpAfterError()
+    // Commander's errors are thrown instead of exiting, so that they end with the usage exit code.
+    .exitOverride()
     .configureOutput({ outputError: (str, write) => write(red(str)) });
   const context = createContext();
   for (const verb of verbs) verb.register(program, context);
   await program.parseAsync(process.argv);
 } catch (err) {
-  fail(err instanceof CliError ? err.message : ((err as Error).stack ?? String(err)));
-  process.exitCode = 1;
+  if (err instanceof CommanderError) {
+    // Commander has printed its message (or the help) already.
+    process.exitCode = err.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
+  } else if (err instanceof CliError) {
+    fail(err.message);
+    process.exitCode = err.exitCode;
+  } else {
+    // Not an error the CLI anticipated: the stack is what a bug report needs.
+    fail((err as Error).stack ?? String(err));
+    process.exitCode = EXIT_CODES.failed;
+  }
 }

@@ -3,7 +3,18 @@
  * `--twin`/`--stage` become a target. Tests give a verb their own context (a target on local
  * services, for example) instead of a twin or a stage.
  */
-import { type PlatformConfig, projectConfig } from '../lib/config.ts';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatIssues } from '../core/issues.ts';
+import { type ModelDefinition, parseModelDefinition } from '../core/model/definition.ts';
+import {
+  buildConfig,
+  loadModels,
+  type PlatformConfig,
+  platformConfigSchema,
+  readCdkJsonContext,
+} from '../lib/config.ts';
+import { MODELS_DIR } from '../lib/paths.ts';
 import { CliError } from './errors.ts';
 import type { Target } from './target.ts';
 
@@ -18,10 +29,25 @@ export interface TargetOptions {
   stage?: string;
 }
 
+/** The platform settings of cdk.json's `mlops` context, without the model files. */
+export type PlatformSettings = Omit<PlatformConfig, 'models' | 'removalPolicy'>;
+
 /** The environment the verbs are registered in. */
 export interface CliContext {
-  /** The platform config: cdk.json's `mlops` context and the model files in `models/`. */
+  /**
+   * The platform config: cdk.json's `mlops` context and every model file in `models/`. For the
+   * commands that synthesize the app; a bad file is a CliError naming it and its keys.
+   */
   config(): PlatformConfig;
+  /** cdk.json's `mlops` settings alone (stage, default model, ...): a broken model file does not matter. */
+  settings(): PlatformSettings;
+  /**
+   * The definition in `models/<name>.json`, or undefined when there is no such file. Only that
+   * file has to be valid: a broken one is a CliError naming the file and the key.
+   */
+  definition(name: string): ModelDefinition | undefined;
+  /** The models with a file in `models/`, valid or not. */
+  modelNames(): string[];
   /** The URL `--twin` defaults to. */
   readonly twinUrl: string;
   /** The port `local up` listens on by default. */
@@ -30,21 +56,91 @@ export interface CliContext {
   target(opts: TargetOptions): Promise<Target>;
 }
 
+/** Where a context reads the config from: the repository's cdk.json and models/ unless told. */
+export interface ConfigSources {
+  /** cdk.json's `context` block. */
+  cdkContext?: () => Record<string, unknown>;
+  /** The directory of the model files. */
+  modelsDir?: string;
+}
+
 /**
  * The context of the `mlops` command: the config read once, when a verb first needs it;
  * `MLOPS_TWIN_URL` and `PORT` as the defaults of `--twin` and `local up --port`.
  */
-export function createContext(env: NodeJS.ProcessEnv = process.env): CliContext {
+export function createContext(env: NodeJS.ProcessEnv = process.env, sources: ConfigSources = {}): CliContext {
+  const modelsDir = sources.modelsDir ?? MODELS_DIR;
+  const raw = () => (sources.cdkContext ?? readCdkJsonContext)().mlops as Record<string, unknown> | undefined;
   let config: PlatformConfig | undefined;
-  return {
-    config: () => {
-      config ??= projectConfig();
-      return config;
+  let settings: PlatformSettings | undefined;
+  const fullConfig = (): PlatformConfig => {
+    config ??= asCliError(() => buildConfig(raw(), loadModels(modelsDir)));
+    return config;
+  };
+  const context: CliContext = {
+    config: fullConfig,
+    settings: () => {
+      settings ??= readSettings(raw());
+      return settings;
+    },
+    definition: (name) => {
+      const file = join(modelsDir, `${name}.json`);
+      if (!/^[a-z][a-z0-9-]{0,31}$/.test(name) || !existsSync(file)) return undefined;
+      try {
+        return fullConfig().models.find((m) => m.name === name);
+      } catch {
+        // Another file is broken, or this one: read this one alone, as the whole config would.
+        const def = readModelFile(file, `models/${name}.json`, name);
+        return asCliError(() => buildConfig({ ...raw(), defaultModel: name }, [def]).models[0]);
+      }
+    },
+    modelNames: () => {
+      try {
+        return readdirSync(modelsDir)
+          .filter((f) => f.endsWith('.json'))
+          .map((f) => f.slice(0, -'.json'.length))
+          .sort();
+      } catch {
+        return [];
+      }
     },
     twinUrl: env.MLOPS_TWIN_URL ?? `http://127.0.0.1:${DEFAULT_TWIN_PORT}`,
     twinPort: Number(env.PORT ?? DEFAULT_TWIN_PORT),
     target: selectTarget,
   };
+  return context;
+}
+
+/** Runs a config reader; its error (which names the file and the key) becomes a CliError, shown without a stack. */
+function asCliError<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError((err as Error).message);
+  }
+}
+
+function readSettings(raw: Record<string, unknown> | undefined): PlatformSettings {
+  const parsed = platformConfigSchema.safeParse(raw ?? {});
+  if (!parsed.success)
+    throw new CliError(`Invalid platform config in cdk.json context "mlops":\n${formatIssues(parsed.error)}`);
+  const { removalPolicy: _, ...settings } = parsed.data;
+  return settings;
+}
+
+/** One model file, checked as `loadModels` checks each: JSON, the definition schema, the name. */
+function readModelFile(path: string, shown: string, name: string): ModelDefinition {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new CliError(`Model file ${shown} is not valid JSON: ${(err as Error).message}`);
+  }
+  const def = asCliError(() => parseModelDefinition(json, shown));
+  if (def.name !== name)
+    throw new CliError(`Model file ${shown} declares name "${def.name}"; rename it to ${def.name}.json.`);
+  return def;
 }
 
 /**

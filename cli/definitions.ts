@@ -2,15 +2,17 @@
 import { readFileSync } from 'node:fs';
 import { type ModelDefinition, parseModelDefinition } from '../core/model/definition.ts';
 import type { CliContext } from './context.ts';
-import { CliError } from './errors.ts';
+import { CliError, UsageError } from './errors.ts';
 
-/** The definition in `models/<name>.json`, or a CliError listing the models there. */
+/**
+ * The definition in `models/<name>.json`: a UsageError listing the models there when it has no file,
+ * a CliError naming the file and the key when its file is broken (other files are not read).
+ */
 export function deployedDefinition(context: CliContext, name: string): ModelDefinition {
-  const { models } = context.config();
-  const def = models.find((m) => m.name === name);
+  const def = context.definition(name);
   if (!def) {
-    throw new CliError(
-      `Unknown model "${name}". Models are the files in models/: ${models.map((m) => m.name).join(', ')}.`,
+    throw new UsageError(
+      `Unknown model "${name}". Models are the files in models/: ${context.modelNames().join(', ')}.`,
     );
   }
   return def;

@@ -211,14 +211,41 @@ export async function listGoldenSets(lake: ObjectStore, model: string): Promise<
   );
 }
 
+/** What `mlops golden show --json` prints. */
+export interface GoldenShowJson {
+  model: string;
+  /** The lake bucket the keys are in. */
+  bucket: string;
+  /** The pointer to the current golden set, or null when the model has none. */
+  current: GoldenPointer | null;
+  /** The current set's manifest, or null. */
+  manifest: GoldenManifest | null;
+  /** With `--all`: every stored version, oldest first. */
+  sets?: GoldenManifest[];
+}
+
 /** Prints the model's current golden set (or, with `all`, every version); returns the current one. */
 export async function showGolden(
   lake: ObjectStore,
   model: string,
-  opts: { all?: boolean } = {},
+  opts: { all?: boolean; json?: boolean } = {},
 ): Promise<GoldenManifest | undefined> {
   const latestText = await lake.tryGetText(lakeKeys.goldenLatest(model));
   const latest = latestText === undefined ? undefined : (JSON.parse(latestText) as GoldenPointer);
+  if (opts.json) {
+    const manifest = latest
+      ? (JSON.parse(await lake.getText(latest.manifestKey)) as GoldenManifest)
+      : undefined;
+    const json: GoldenShowJson = {
+      model,
+      bucket: lake.bucket,
+      current: latest ?? null,
+      manifest: manifest ?? null,
+      ...(opts.all ? { sets: await listGoldenSets(lake, model) } : {}),
+    };
+    console.log(JSON.stringify(json, null, 2));
+    return manifest;
+  }
   if (opts.all) {
     const sets = await listGoldenSets(lake, model);
     if (sets.length === 0) {

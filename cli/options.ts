@@ -5,7 +5,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CliContext } from './context.ts';
-import { CliError } from './errors.ts';
+import { UsageError } from './errors.ts';
 
 /** A TCP port, 0 (any free port) to 65535. */
 export function parsePort(value: string): number {
@@ -26,7 +26,7 @@ export function parseSeed(value: string): number {
 /** A model name as the registry knows it; it need not be deployed yet (ingest --spec adds models). */
 export function checkModelName(name: string): string {
   if (!/^[a-z][a-z0-9-]{0,31}$/.test(name)) {
-    throw new CliError(
+    throw new UsageError(
       `--model "${name}" is not a model name (lower-case letters, digits and -, at most 32).`,
     );
   }
@@ -53,5 +53,5 @@ export function withTarget(cmd: Command, context: CliContext): Command {
 
 /** Adds `-m, --model <name>`, defaulting to the config's default model. */
 export function withModel(cmd: Command, context: CliContext): Command {
-  return cmd.option('-m, --model <name>', 'model name (a file in models/)', context.config().defaultModel);
+  return cmd.option('-m, --model <name>', 'model name (a file in models/)', context.settings().defaultModel);
 }

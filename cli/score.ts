@@ -16,7 +16,7 @@ import {
 } from '../core/features/transform.ts';
 import { parseModelDefinition } from '../core/model/definition.ts';
 import { loadXgbModel, UnsupportedModelError, type XgbModel } from '../core/scorer/xgboost.ts';
-import { CliError } from './errors.ts';
+import { CliError, UsageError } from './errors.ts';
 
 /** Above this many rows the command says on stderr what it is doing, since scoring takes a moment. */
 export const PROGRESS_ROWS = 100_000;
@@ -44,12 +44,12 @@ export interface ScoreOptions {
  */
 export function scoreFiles(opts: ScoreOptions): Float64Array {
   if (opts.spec !== undefined && opts.transform === undefined) {
-    throw new CliError(
+    throw new UsageError(
       '--spec needs --transform <transform.json>: the fitted transform stored with the model version.',
     );
   }
   if (opts.transform !== undefined && opts.spec === undefined) {
-    throw new CliError('--transform needs --spec <model-definition.json> (e.g. models/credit.json).');
+    throw new UsageError('--transform needs --spec <model-definition.json> (e.g. models/credit.json).');
   }
   const model = readModel(opts.model);
   const text = readText(opts.input, '--input');

@@ -1,6 +1,6 @@
 /** The `<version>` argument of `promote` and `show`. */
 import type { ModelRegistryPort } from '../core/ports.ts';
-import { CliError } from './errors.ts';
+import { CliError, UsageError } from './errors.ts';
 
 /** A version as an operator writes it: `3`, `v3` or `latest`. */
 export type VersionArgument = number | 'latest';
@@ -10,7 +10,7 @@ export function parseVersion(spec: string): VersionArgument {
   if (spec === 'latest') return 'latest';
   const n = Number(spec.replace(/^v/, ''));
   if (!Number.isInteger(n) || n < 1)
-    throw new CliError(`Version must be a positive integer, "v<N>" or "latest"; got "${spec}".`);
+    throw new UsageError(`Version must be a positive integer, "v<N>" or "latest"; got "${spec}".`);
   return n;
 }
 

@@ -12,7 +12,7 @@ export function register(program: Command, context: CliContext): void {
       'The golden set of a model: curated rows every candidate and the incumbent are scored on, the same in every retrain.',
     );
   // The model's file in models/, for a model whose data was ingested without a definition.
-  const deployed = (model: string) => context.config().models.find((m) => m.name === model);
+  const deployed = (model: string) => context.definition(model);
   withTarget(
     withModel(
       golden
@@ -43,9 +43,16 @@ export function register(program: Command, context: CliContext): void {
     context,
   )
     .option('--all', 'list every stored version, oldest first')
-    .action(async (opts: TargetOptions & { model: string; all?: boolean }) => {
+    .option(
+      '--json',
+      'print {"model", "bucket", "current", "manifest"} as JSON (null when there is no golden set; with --all, "sets" too)',
+    )
+    .action(async (opts: TargetOptions & { model: string; all?: boolean; json?: boolean }) => {
       const model = checkModelName(opts.model);
       const { lake } = await context.target(opts);
-      await showGolden(lake, model, opts.all ? { all: true } : {});
+      await showGolden(lake, model, {
+        ...(opts.all ? { all: true } : {}),
+        ...(opts.json ? { json: true } : {}),
+      });
     });
 }

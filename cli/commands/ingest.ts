@@ -10,7 +10,7 @@ import type { RawPointer } from '../../core/lake.ts';
 import type { ModelDefinition } from '../../core/model/definition.ts';
 import type { CliContext, TargetOptions } from '../context.ts';
 import { deployedDefinition, readDefinitionFile } from '../definitions.ts';
-import { CliError } from '../errors.ts';
+import { CliError, UsageError } from '../errors.ts';
 import { withModel, withTarget } from '../options.ts';
 import { info, yellow } from '../print.ts';
 import type { Target } from '../target.ts';
@@ -103,7 +103,9 @@ export function register(program: Command, context: CliContext): void {
       if (opts.spec) {
         def = readDefinitionFile(opts.spec);
         if (cmd.getOptionValueSource('model') === 'cli' && opts.model !== def.name) {
-          throw new CliError(`--model "${opts.model}" differs from the name "${def.name}" in ${opts.spec}.`);
+          throw new UsageError(
+            `--model "${opts.model}" differs from the name "${def.name}" in ${opts.spec}.`,
+          );
         }
       } else {
         def = deployedDefinition(context, opts.model);

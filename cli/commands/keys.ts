@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { TwinApiKey } from '../../contracts/twin-api.ts';
 import type { CliContext, TargetOptions } from '../context.ts';
-import { CliError } from '../errors.ts';
+import { CliError, UsageError } from '../errors.ts';
 import { withTarget } from '../options.ts';
 import { table } from '../print.ts';
 import type { Target } from '../target.ts';
@@ -21,7 +21,7 @@ export async function clientKeys(target: Target, client?: string): Promise<TwinA
   const found = keys.filter((k) => k.client === client);
   if (found.length === 0) {
     const known = keys.map((k) => k.client);
-    throw new CliError(
+    throw new UsageError(
       `--client "${client}" is not a client of the ${target.description}; ${known.length > 0 ? `its clients: ${known.join(', ')}` : 'it has no client keys'} (the config's \`clients\`).`,
     );
   }

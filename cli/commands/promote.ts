@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { PRODUCTION_ALIAS_TTL_MS } from '../../contracts/serving.ts';
 import type { CliContext, TargetOptions } from '../context.ts';
-import { CliError } from '../errors.ts';
+import { CliError, EXIT_CODES, UsageError } from '../errors.ts';
 import { explainFailure, runMachine } from '../executions.ts';
 import { checkModelName, withModel, withTarget } from '../options.ts';
 import { bold, dim, info, ok, yellow } from '../print.ts';
@@ -11,12 +11,12 @@ import type { Target } from '../target.ts';
 import { parseVersion, resolveVersion } from '../versions.ts';
 
 /** Exit code of a promotion the guardrail refused: the command worked, the candidate did not pass. */
-export const REFUSED_EXIT_CODE = 3;
+export const REFUSED_EXIT_CODE = EXIT_CODES.refused;
 
 /** A forced promotion needs a reason: it is recorded with the decision. */
 function checkForced(opts: { force?: boolean; reason?: string }): void {
   if (opts.force && !opts.reason?.trim())
-    throw new CliError('--force needs --reason "..." (it is recorded in the registry).');
+    throw new UsageError('--force needs --reason "..." (it is recorded in the registry).');
 }
 
 /**

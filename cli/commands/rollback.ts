@@ -8,14 +8,14 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { PRODUCTION_ALIAS_TTL_MS } from '../../contracts/serving.ts';
 import type { CliContext, TargetOptions } from '../context.ts';
-import { CliError } from '../errors.ts';
+import { CliError, EXIT_CODES, UsageError } from '../errors.ts';
 import { explainFailure, runMachine } from '../executions.ts';
 import { checkModelName, withModel, withTarget } from '../options.ts';
 import { bold, info, ok, yellow } from '../print.ts';
 import type { Target } from '../target.ts';
 
 /** Exit code of a rollback the state machine declined (skipped or paged): it ran, nothing moved. */
-export const NOT_ROLLED_BACK_EXIT_CODE = 3;
+export const NOT_ROLLED_BACK_EXIT_CODE = EXIT_CODES.refused;
 
 /** What the rollback state machine did. */
 export type RollbackResult =
@@ -34,7 +34,7 @@ export function parseTo(value: string): number {
 export function checkReason(reason: string | undefined): string {
   const trimmed = reason?.trim();
   if (!trimmed)
-    throw new CliError(
+    throw new UsageError(
       '--reason "..." is required and must not be blank: it is recorded with the rollback and sent to operators.',
     );
   return trimmed;

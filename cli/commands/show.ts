@@ -1,6 +1,6 @@
 /** `mlops show <version>`: a version's lineage, its evidence and what happened to it in rollouts. */
 import type { Command } from 'commander';
-import type { ModelVersion } from '../../core/registry/model.ts';
+import type { AuditEvent, EvidenceRecord, ModelVersion } from '../../core/registry/model.ts';
 import type { CliContext, TargetOptions } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { checkModelName, withModel, withTarget } from '../options.ts';
@@ -18,12 +18,46 @@ const ROLLOUT_ACTIONS: Record<string, (d: Record<string, unknown>) => string> = 
   StatusChanged: (d) => `${d.from} → ${d.to}${d.reason ? `: ${d.reason}` : ''}`,
 };
 
-/** Prints the version's lineage, each guardrail decision's evidence and its rollout, in order. */
-export async function show(target: Target, model: string, version: number): Promise<ModelVersion> {
+/** What `mlops show --json` prints. */
+export interface ShowJson {
+  /** The version as the registry holds it: lineage, metrics, artifacts (lake keys), decision. */
+  version: ModelVersion;
+  /** The lake bucket its artifacts and evidence files are in. */
+  bucket: string;
+  /** Each guardrail decision on it, with every check. */
+  evidence: EvidenceRecord[];
+  /** What happened to it in rollouts (shadow, canary, status changes), oldest first. */
+  rollout: (AuditEvent & { summary: string })[];
+}
+
+/** Reads the version, its evidence and its rollout; a version the registry lacks is a CliError. */
+export async function readVersion(target: Target, model: string, version: number): Promise<ShowJson> {
   const v = await target.registry.getVersion(model, version);
   if (!v) throw new CliError(`Model "${model}" has no version ${version}.`);
-  console.log(lineage(v, target.lake.bucket));
-  for (const e of await target.registry.listEvidence(model, version)) {
+  const [evidence, audit] = await Promise.all([
+    target.registry.listEvidence(model, version),
+    target.registry.listAudit(model),
+  ]);
+  const rollout = audit
+    .filter((a) => a.version === version && ROLLOUT_ACTIONS[a.action] !== undefined)
+    .map((a) => ({ ...a, summary: ROLLOUT_ACTIONS[a.action]!(a.detail) }));
+  return { version: v, bucket: target.lake.bucket, evidence, rollout };
+}
+
+/** Prints the version's lineage, each guardrail decision's evidence and its rollout, in order (or as JSON). */
+export async function show(
+  target: Target,
+  model: string,
+  version: number,
+  opts: { json?: boolean } = {},
+): Promise<ModelVersion> {
+  const read = await readVersion(target, model, version);
+  if (opts.json) {
+    console.log(JSON.stringify(read, null, 2));
+    return read.version;
+  }
+  console.log(lineage(read.version, read.bucket));
+  for (const e of read.evidence) {
     const failed = e.checks.filter((c) => !c.passed);
     console.log(
       `evidence       ${e.approved ? 'approved' : 'refused'} at ${e.decidedAt} against ${
@@ -31,13 +65,10 @@ export async function show(target: Target, model: string, version: number): Prom
       }: ${e.checks.length - failed.length} of ${e.checks.length} checks passed${e.forced ? `, forced: ${e.forced.reason}` : ''}`,
     );
     for (const c of failed) console.log(`  ✗ ${c.detail}`);
-    console.log(`  evidence file s3://${target.lake.bucket}/${e.evidenceKey}`);
+    console.log(`  evidence file s3://${read.bucket}/${e.evidenceKey}`);
   }
-  const rollout = (await target.registry.listAudit(model)).filter(
-    (a) => a.version === version && ROLLOUT_ACTIONS[a.action] !== undefined,
-  );
-  for (const a of rollout) console.log(`rollout        ${a.at}  ${ROLLOUT_ACTIONS[a.action]!(a.detail)}`);
-  return v;
+  for (const a of read.rollout) console.log(`rollout        ${a.at}  ${a.summary}`);
+  return read.version;
 }
 
 /** Adds `mlops show`. */
@@ -52,10 +83,16 @@ export function register(program: Command, context: CliContext): void {
     context,
   )
     .argument('<version>', 'version number, v<N>, or "latest"')
-    .action(async (version: string, opts: TargetOptions & { model: string }) => {
+    .option('--json', 'print {"version", "bucket", "evidence": [...], "rollout": [...]} as JSON')
+    .action(async (version: string, opts: TargetOptions & { model: string; json?: boolean }) => {
       const model = checkModelName(opts.model);
       const wanted = parseVersion(version);
       const target = await context.target(opts);
-      await show(target, model, await resolveVersion(target.registry, model, wanted));
+      await show(
+        target,
+        model,
+        await resolveVersion(target.registry, model, wanted),
+        opts.json ? { json: true } : {},
+      );
     });
 }

@@ -111,7 +111,7 @@ export function register(program: Command, context: CliContext): void {
       const model = checkModelName(opts.model);
       const target = await context.target(opts);
       // Alarm names carry the stage: the one named, the one the twin was synthesized for, or the config's.
-      const stage = opts.stage ?? target.stage ?? context.config().stage;
+      const stage = opts.stage ?? target.stage ?? context.settings().stage;
       await status(target, model, { stage, limit: opts.actions, ...(opts.json ? { json: true } : {}) });
     });
 }

@@ -119,7 +119,7 @@ describe('any CSV to a served model, with no code', () => {
       'churn',
       '--twin',
       url,
-      '--json',
+      '--instances',
       '[{"plan":"basic","monthly_spend":20,"tenure_months":1,"autopay":false},{"plan":"pro","tenure_months":50,"autopay":true}]',
     ]);
     expect(predicted.code, predicted.out).toBe(0);

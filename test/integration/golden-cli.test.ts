@@ -95,6 +95,9 @@ beforeAll(async () => {
   const config = { ...projectConfig(), models: [credit] };
   context = {
     config: () => config,
+    settings: () => config,
+    definition: (name) => config.models.find((m) => m.name === name),
+    modelNames: () => config.models.map((m) => m.name),
     twinUrl: 'http://127.0.0.1:9',
     twinPort: 0,
     target: async () => target,

@@ -165,7 +165,7 @@ describe('a key per client in the twin', () => {
     expect(JSON.parse(one.out)).toEqual([{ client: 'metered', key: keyOf('metered') }]);
 
     const unknown = await cli(['keys', '--client', 'mobile', '--twin', server.url]);
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(2);
     expect(unknown.err).toContain('--client "mobile" is not a client of the local twin at');
     expect(unknown.err).toContain('its clients: web, slow, metered');
   });
@@ -175,7 +175,7 @@ describe('a key per client in the twin', () => {
       'predict',
       '--client',
       'web',
-      '--json',
+      '--instances',
       JSON.stringify(applicant),
       '--twin',
       server.url,
