@@ -209,8 +209,11 @@ export const EMULATED: Readonly<Record<string, Counterpart>> = {
   },
 };
 
+/** Why the twin leaves a resource out: the same for every resource of its type, or said of each one. */
+export type LeftOut = string | ((props: Record<string, unknown>) => string);
+
 /** The types the twin leaves out, and why. */
-export const NOT_EMULATED: Readonly<Record<string, string>> = {
+export const NOT_EMULATED: Readonly<Record<string, LeftOut>> = {
   'AWS::IAM::Role': 'IAM is not enforced: every function and state machine reaches every local service',
   'AWS::IAM::Policy': 'IAM is not enforced: every function and state machine reaches every local service',
   'AWS::IAM::ManagedPolicy':
@@ -219,8 +222,8 @@ export const NOT_EMULATED: Readonly<Record<string, string>> = {
   'AWS::KMS::Alias': 'KMS keys are not used: the local buckets, tables, topic and logs are not encrypted',
   'AWS::S3::BucketPolicy': 'bucket policies are not enforced (s3rver checks the local credentials only)',
   'AWS::SNS::TopicPolicy': 'topic policies are not enforced',
-  'AWS::SNS::Subscription':
-    'no message leaves the machine: what a topic would deliver is printed and kept at GET /_twin/notifications',
+  'AWS::SNS::Subscription': (props) =>
+    `no message leaves the machine: ${String(props.Protocol)} to ${String(props.Endpoint)} is not sent; what the topic publishes is printed and kept at GET /_twin/notifications`,
   'AWS::Lambda::Permission':
     'resource policies are not enforced: the API and the rules invoke functions directly',
   'AWS::Lambda::EventInvokeConfig':
@@ -243,10 +246,15 @@ export function classifyTemplates(resolver: Resolver): CoverageEntry[] {
     for (const [logicalId, res] of Object.entries(stack.Resources)) {
       const base = { stack: stack.stackName, logicalId, type: res.Type };
       const emulated = EMULATED[res.Type];
-      const reason = NOT_EMULATED[res.Type];
+      const leftOut = NOT_EMULATED[res.Type];
       if (emulated) out.push({ ...base, status: 'emulated', counterpart: emulated.counterpart });
-      else if (reason !== undefined) out.push({ ...base, status: 'not-emulated', reason });
-      else
+      else if (leftOut !== undefined) {
+        const reason =
+          typeof leftOut === 'string'
+            ? leftOut
+            : leftOut(resolver.resolve(res.Properties ?? {}, stack) as Record<string, unknown>);
+        out.push({ ...base, status: 'not-emulated', reason });
+      } else
         out.push({
           ...base,
           status: 'unclassified',
