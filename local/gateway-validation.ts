@@ -283,6 +283,13 @@ export class GatewayValidation {
     );
   }
 
+  /** The requests the API serves, as `<method> <resource path>` (`POST /v1/models/{model}/predict`). */
+  served(): string[] {
+    return this.methods()
+      .filter((m) => m.functionArn !== undefined)
+      .map((m) => `${m.httpMethod} ${m.resource}`);
+  }
+
   /** The logical ids of the API's resources (the `AWS::ApiGateway::Resource` tree) the routes are read from. */
   resourceIds(): string[] {
     const out: string[] = [];

@@ -1,9 +1,11 @@
 /**
- * The twin's HTTP front door on loopback: the prediction API (as API Gateway would call the
- * predict function, counting each request in API Gateway's metrics) and a small control API the
+ * The twin's HTTP front door on loopback: the prediction API, whose routes, methods, functions and
+ * stage are the templates' AWS::ApiGateway::* resources (read by local/gateway-validation.ts; a path
+ * no method serves is a 404), each request counted in API Gateway's metrics; and a small control API the
  * CLI uses to start executions and read state: notifications, metrics, alarms (and CloudWatch's
  * SetAlarmState), schedules, the events put on the event bus, the API keys it issued
- * (local/api-keys.ts: the prediction API checks them, and their usage plans, as API Gateway does).
+ * (local/api-keys.ts: the prediction API checks them, and their usage plans, as API Gateway does),
+ * and what the twin runs of the templates, by logical id (`GET /_twin/coverage`, local/coverage.ts).
  */
 
 import { randomUUID } from 'node:crypto';
@@ -56,10 +58,7 @@ const STATES: readonly AlarmStateValue[] = ['OK', 'ALARM', 'INSUFFICIENT_DATA'];
 export function createTwinServer(twin: LocalTwin): Server {
   // The API's routes, methods, functions and stage are those of the templates' AWS::ApiGateway::* resources.
   const gateway = GatewayValidation.fromResolver(twin.resolver);
-  const served = gateway
-    .methods()
-    .filter((m) => m.functionArn !== undefined)
-    .map((m) => `${m.httpMethod} ${m.resource}`);
+  const served = gateway.served();
   const apiKeys = twinApiKeys(twin.resolver, stageOf(twin).stage);
   const server = createServer(async (req, res) => {
     try {
