@@ -377,3 +377,8 @@ export function coverageLines(coverage: TwinCoverage): string[] {
   }
   return lines;
 }
+
+/** The lines `mlops local up` prints for a running twin: {@link coverageLines} of its {@link twinCoverage}. */
+export async function twinCoverageLines(twin: LocalTwin): Promise<string[]> {
+  return coverageLines(await twinCoverage(twin));
+}

@@ -266,6 +266,10 @@ describe("the API's routes come from the templates", () => {
     expect(serves).not.toMatch(/POST \/v1\/predict\b/);
     // The deployed model's routes are still there.
     expect(serves).toContain('POST /v1/models/{model}/predict');
+    // A resource of the tree with no method of its own is not served either.
+    const parent = await post('/v1/models');
+    expect(parent.status).toBe(404);
+    expect(((await parent.json()) as { error: string }).error).toBe('NotFound');
   });
 
   it('GIVEN the changed API WHEN its coverage is taken THEN its new method is emulated and nothing is missing', async () => {
