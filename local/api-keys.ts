@@ -89,6 +89,10 @@ export class TwinApiKeys {
   private readonly keyRequired = new Set<string>();
   private readonly buckets = new Map<IssuedKey, { tokens: number; at: number }[]>();
   private readonly quotaUse = new Map<IssuedKey, { start: number; used: number }[]>();
+  /** What `Ref` of each usage plan the twin applies resolves to. */
+  readonly planIds = new Set<string>();
+  /** The logical ids of the `AWS::ApiGateway::UsagePlanKey`s that put an issued key in a plan. */
+  readonly planKeyIds = new Set<string>();
 
   /** Issues a value for every API key of the templates; `stage` names their clients. */
   constructor(
@@ -110,11 +114,14 @@ export class TwinApiKeys {
       });
     }
     const plansOfKey = new Map<string, PlanLimits[]>();
-    for (const { props } of resolver.resources('AWS::ApiGateway::UsagePlanKey')) {
+    for (const id of plans.keys()) this.planIds.add(id);
+    const planKeys = new Map<string, string[]>();
+    for (const { logicalId, props } of resolver.resources('AWS::ApiGateway::UsagePlanKey')) {
       const plan = plans.get(String(props.UsagePlanId));
       if (!plan || props.KeyType !== 'API_KEY') continue;
       const keyId = String(props.KeyId);
       plansOfKey.set(keyId, [...(plansOfKey.get(keyId) ?? []), plan]);
+      planKeys.set(keyId, [...(planKeys.get(keyId) ?? []), logicalId]);
     }
     for (const { stack, logicalId, props } of resolver.resources('AWS::ApiGateway::ApiKey')) {
       const id = resolver.ref(stack, logicalId);
@@ -129,6 +136,7 @@ export class TwinApiKeys {
         plans: plansOfKey.get(id) ?? [],
       };
       this.byValue.set(key.value, key);
+      for (const planKeyId of planKeys.get(id) ?? []) this.planKeyIds.add(planKeyId);
     }
     for (const stack of resolver.stacks) {
       for (const res of Object.values(stack.Resources)) {
@@ -215,6 +223,15 @@ export class TwinApiKeys {
 }
 
 const issued = new WeakMap<Resolver, TwinApiKeys>();
+
+/** The stage of an assembly, from its stack names (`Mlops-<stage>-<part>`): it names the API keys' clients. */
+export function assemblyStage(resolver: Resolver): string | undefined {
+  for (const stack of resolver.stacks) {
+    const found = /^Mlops-(.+)-Data$/.exec(stack.stackName);
+    if (found) return found[1]!;
+  }
+  return undefined;
+}
 
 /** The keys of a twin's templates, issued once per twin (every server over it sees the same values). */
 export function twinApiKeys(resolver: Resolver, stage: string | undefined): TwinApiKeys {

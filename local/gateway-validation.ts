@@ -11,7 +11,8 @@
  * fallback; no Content-Type header counts as `application/json`, as API Gateway assumes); a body
  * that is not JSON is refused like one the schema refuses. Not emulated, because the templates do
  * not configure them or the function answers them already: API Gateway's 403 for a path or method
- * with no resource (the twin lets the function answer 404 and 405), its 413 over 10 MB (the twin's
+ * with no resource (the twin answers 404 for a path no method serves, and lets the function answer
+ * a method its resource does not declare with 405), its 413 over 10 MB (the twin's
  * server refuses over 6 MB, Lambda's payload limit), the 415 of a non-proxy integration whose
  * passthrough behaviour is NEVER (the API's integrations are Lambda proxies, which have none), and
  * request parameter validation (the only required parameter is a path part, present whenever the
@@ -26,6 +27,21 @@ import type { Resolver, StackTemplate } from './template.ts';
 export interface GatewayRoute {
   resource: string;
   pathParameters: Record<string, string> | null;
+}
+
+/** A request the API serves: its route and the function its method's Lambda proxy integration invokes. */
+export interface GatewayTarget extends GatewayRoute {
+  /** The ARN of the integration's function, as the twin names it. */
+  functionArn: string;
+}
+
+/** One method of the API, as the templates declare it. */
+export interface GatewayMethod {
+  httpMethod: string;
+  resource: string;
+  /** The integration's function, for a Lambda proxy integration. */
+  functionArn?: string;
+  logicalId: string;
 }
 
 /** API Gateway's own answer to a request it refuses before the integration. */
@@ -43,16 +59,20 @@ export interface GatewayRequest {
   requestId: string;
 }
 
-interface MethodValidation {
-  /** Validators by media type (lower case), `$default` included. */
+interface MethodConfig {
+  /** Validators by media type (lower case), `$default` included; empty when the body is not validated. */
   models: Map<string, ValidateFunction>;
+  functionArn?: string;
+  logicalId: string;
 }
 
 interface ResourceNode {
   part: string;
   children: ResourceNode[];
   path: string;
-  methods: Map<string, MethodValidation | undefined>;
+  /** The resource's logical id (empty for the root). */
+  logicalId: string;
+  methods: Map<string, MethodConfig>;
 }
 
 interface BadRequestBodyResponse {
@@ -114,6 +134,11 @@ export function validationErrorString(errors: readonly ErrorObject[] | null | un
   return `[${[...new Set(messages)].join(', ')}]`;
 }
 
+/** The function a Lambda integration's URI (`…/2015-03-31/functions/<function ARN>/invocations`) invokes. */
+export function integrationFunctionArn(uri: unknown): string | undefined {
+  return typeof uri === 'string' ? /\/functions\/(.+)\/invocations$/.exec(uri)?.[1] : undefined;
+}
+
 /** Escapes text for the inside of a JSON string, as API Gateway substitutes a variable into a quoted template value. */
 const jsonText = (s: string): string => JSON.stringify(s).slice(1, -1);
 
@@ -122,7 +147,23 @@ export class GatewayValidation {
   private constructor(
     private readonly root: ResourceNode | undefined,
     private readonly badRequestBody: BadRequestBodyResponse,
+    /** The name of the API's stage (`requestContext.stage`), where the templates give one. */
+    readonly stageName?: string,
+    private readonly used: { models: readonly string[]; validators: readonly string[] } = {
+      models: [],
+      validators: [],
+    },
   ) {}
+
+  /** The logical ids of the request models the methods validate bodies with. */
+  modelIds(): string[] {
+    return [...this.used.models];
+  }
+
+  /** The logical ids of the request validators the methods use. */
+  validatorIds(): string[] {
+    return [...this.used.validators];
+  }
 
   /** Reads the REST API of the assembly (the first stack that has one); none: nothing routed or validated. */
   static fromResolver(resolver: Resolver): GatewayValidation {
@@ -137,7 +178,7 @@ export class GatewayValidation {
     const ajv = draft04();
     const resources = stack.Resources;
     const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
-    const root: ResourceNode = { part: '', children: [], path: '/', methods: new Map() };
+    const root: ResourceNode = { part: '', children: [], path: '/', logicalId: '', methods: new Map() };
     const nodes = new Map<string, ResourceNode>();
     const nodeOf = (id: string): ResourceNode => {
       const known = nodes.get(id);
@@ -149,6 +190,7 @@ export class GatewayValidation {
         part,
         children: [],
         path: `${parent.path === '/' ? '' : parent.path}/${part}`,
+        logicalId: id,
         methods: new Map(),
       };
       parent.children.push(node);
@@ -158,6 +200,7 @@ export class GatewayValidation {
     for (const [id] of ofType('AWS::ApiGateway::Resource')) nodeOf(id);
 
     const compiled = new Map<string, ValidateFunction>();
+    const validators = new Set<string>();
     const modelValidator = (id: string): ValidateFunction => {
       let v: ValidateFunction | undefined = compiled.get(id);
       if (!v) {
@@ -169,7 +212,7 @@ export class GatewayValidation {
       }
       return v;
     };
-    for (const [, method] of ofType('AWS::ApiGateway::Method')) {
+    for (const [logicalId, method] of ofType('AWS::ApiGateway::Method')) {
       const props = method.Properties ?? {};
       const node = isRootRef(props.ResourceId) ? root : nodes.get(refOf(props.ResourceId) ?? '');
       if (!node) continue;
@@ -178,13 +221,23 @@ export class GatewayValidation {
         ? resources[validatorId]?.Properties?.ValidateRequestBody === true
         : false;
       const models = new Map<string, ValidateFunction>();
+      if (validatorId && resources[validatorId]) validators.add(validatorId);
       if (validatesBody) {
         for (const [type, model] of Object.entries((props.RequestModels ?? {}) as Record<string, unknown>)) {
           const modelId = refOf(model);
           if (modelId) models.set(type.toLowerCase(), modelValidator(modelId));
         }
       }
-      node.methods.set(String(props.HttpMethod).toUpperCase(), models.size > 0 ? { models } : undefined);
+      const integration = (props.Integration ?? {}) as { Type?: unknown; Uri?: unknown };
+      const functionArn =
+        integration.Type === 'AWS_PROXY'
+          ? integrationFunctionArn(resolver.resolve(integration.Uri, stack))
+          : undefined;
+      node.methods.set(String(props.HttpMethod).toUpperCase(), {
+        models,
+        logicalId,
+        ...(functionArn ? { functionArn } : {}),
+      });
     }
 
     const response = ofType('AWS::ApiGateway::GatewayResponse')
@@ -201,11 +254,71 @@ export class GatewayValidation {
       if (!SUPPORTED_VARIABLES.has(variable))
         throw new Error(`The twin cannot render ${variable} in the BAD_REQUEST_BODY gateway response`);
     }
-    return new GatewayValidation(root, {
-      statusCode: Number(response?.StatusCode ?? 400),
-      headers,
-      template,
-    });
+    const stage = ofType('AWS::ApiGateway::Stage')[0];
+    return new GatewayValidation(
+      root,
+      { statusCode: Number(response?.StatusCode ?? 400), headers, template },
+      stage ? resolver.ref(stack, stage[0]) : undefined,
+      { models: [...compiled.keys()], validators: [...validators] },
+    );
+  }
+
+  /** Every method of the API, by resource path. */
+  methods(): GatewayMethod[] {
+    const out: GatewayMethod[] = [];
+    const visit = (node: ResourceNode) => {
+      for (const [httpMethod, m] of node.methods) {
+        out.push({
+          httpMethod,
+          resource: node.path,
+          logicalId: m.logicalId,
+          ...(m.functionArn ? { functionArn: m.functionArn } : {}),
+        });
+      }
+      for (const child of node.children) visit(child);
+    };
+    if (this.root) visit(this.root);
+    return out.sort(
+      (a, b) => a.resource.localeCompare(b.resource) || a.httpMethod.localeCompare(b.httpMethod),
+    );
+  }
+
+  /** The requests the API serves, as `<method> <resource path>` (`POST /v1/models/{model}/predict`). */
+  served(): string[] {
+    return this.methods()
+      .filter((m) => m.functionArn !== undefined)
+      .map((m) => `${m.httpMethod} ${m.resource}`);
+  }
+
+  /** The logical ids of the API's resources (the `AWS::ApiGateway::Resource` tree) the routes are read from. */
+  resourceIds(): string[] {
+    const out: string[] = [];
+    const visit = (node: ResourceNode) => {
+      if (node.logicalId) out.push(node.logicalId);
+      for (const child of node.children) visit(child);
+    };
+    if (this.root) visit(this.root);
+    return out;
+  }
+
+  /**
+   * The function a request goes to: the method's integration at the resource the path reaches, or
+   * undefined when the path reaches no resource with a method (API Gateway refuses those). A method
+   * the resource does not declare goes to the function of the resource's other methods, which
+   * answers it (the predict function's 405), where API Gateway would refuse it before any function.
+   */
+  target(httpMethod: string, path: string): GatewayTarget | undefined {
+    const route = this.route(path);
+    if (!route) return undefined;
+    const node = this.nodeAt(route.resource);
+    const methods = node?.methods;
+    if (!methods || methods.size === 0) return undefined;
+    const method = methods.get(httpMethod.toUpperCase()) ?? methods.get('ANY');
+    const functionArn = method
+      ? method.functionArn
+      : [...methods.values()].find((m) => m.functionArn !== undefined)?.functionArn;
+    if (!functionArn) return undefined;
+    return { ...route, functionArn };
   }
 
   /** The resource a request path reaches, literal parts preferred, or undefined when none does. */

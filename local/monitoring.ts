@@ -298,6 +298,16 @@ export class TwinMonitoring {
     };
   }
 
+  /** Whether the twin runs a state machine of this ARN (a rule can start it). */
+  isStateMachine(arn: string): boolean {
+    return this.options.services.isStateMachine(arn);
+  }
+
+  /** Whether the twin runs a function of this ARN (a rule can invoke it). */
+  isFunction(arn: string): boolean {
+    return this.options.services.isFunction(arn);
+  }
+
   private deliverable(arn: string): boolean {
     const { services } = this.options;
     return services.isStateMachine(arn) || services.isFunction(arn) || isTopic(arn);

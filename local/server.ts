@@ -1,9 +1,11 @@
 /**
- * The twin's HTTP front door on loopback: the prediction API (as API Gateway would call the
- * predict function, counting each request in API Gateway's metrics) and a small control API the
+ * The twin's HTTP front door on loopback: the prediction API, whose routes, methods, functions and
+ * stage are the templates' AWS::ApiGateway::* resources (read by local/gateway-validation.ts; a path
+ * no method serves is a 404), each request counted in API Gateway's metrics; and a small control API the
  * CLI uses to start executions and read state: notifications, metrics, alarms (and CloudWatch's
  * SetAlarmState), schedules, the events put on the event bus, the API keys it issued
- * (local/api-keys.ts: the prediction API checks them, and their usage plans, as API Gateway does).
+ * (local/api-keys.ts: the prediction API checks them, and their usage plans, as API Gateway does),
+ * and what the twin runs of the templates, by logical id (`GET /_twin/coverage`, local/coverage.ts).
  */
 
 import { randomUUID } from 'node:crypto';
@@ -11,7 +13,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { type MachineKind, stackOutputs } from '../contracts/outputs.ts';
 import type { AlarmStateValue, TwinInfo } from '../contracts/twin-api.ts';
-import { twinApiKeys } from './api-keys.ts';
+import { assemblyStage, twinApiKeys } from './api-keys.ts';
+import { twinCoverage } from './coverage.ts';
 import { GatewayValidation } from './gateway-validation.ts';
 import { LOCAL_REGION } from './template.ts';
 import type { LocalTwin } from './twin.ts';
@@ -50,27 +53,25 @@ function send(
   res.end(JSON.stringify(body));
 }
 
-const PREDICT_ROUTE = /^\/v1\/(?:models\/([^/]+)\/)?predict\/?$/;
-
 const STATES: readonly AlarmStateValue[] = ['OK', 'ALARM', 'INSUFFICIENT_DATA'];
 
 export function createTwinServer(twin: LocalTwin): Server {
-  const apiFn = twin.apiFunctionArn();
+  // The API's routes, methods, functions and stage are those of the templates' AWS::ApiGateway::* resources.
   const gateway = GatewayValidation.fromResolver(twin.resolver);
+  const served = gateway.served();
   const apiKeys = twinApiKeys(twin.resolver, stageOf(twin).stage);
   const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const path = url.pathname;
-      const predict = PREDICT_ROUTE.exec(path);
-      if (predict) {
+      const target = path.startsWith('/_twin/') ? undefined : gateway.target(req.method ?? 'GET', path);
+      if (target) {
         const received = Date.now();
         // API Gateway counts every request, the ones its integration fails (a 5xx) included.
         res.once('finish', () => twin.recordApiRequest(res.statusCode, Date.now() - received));
         // The method API Gateway matches (a deployed model's literal route before `{model}`): its key
         // requirement is checked first, then its request model.
-        const route = gateway.route(path);
-        const resource = route?.resource ?? (predict[1] ? '/v1/models/{model}/predict' : '/v1/predict');
+        const { resource } = target;
         const sentKey = req.headers['x-api-key'];
         const keyCheck = apiKeys.check(
           req.method ?? 'GET',
@@ -93,17 +94,13 @@ export function createTwinServer(twin: LocalTwin): Server {
           multiValueHeaders: {},
           queryStringParameters: null,
           multiValueQueryStringParameters: null,
-          pathParameters: route
-            ? route.pathParameters
-            : predict[1]
-              ? { model: decodeURIComponent(predict[1]) }
-              : null,
+          pathParameters: target.pathParameters,
           stageVariables: null,
           requestContext: {
             requestId,
             httpMethod: req.method,
             path,
-            stage: 'local',
+            stage: gateway.stageName ?? 'local',
             identity: {
               apiKey: keyCheck.key?.value ?? null,
               apiKeyId: keyCheck.key?.id ?? null,
@@ -113,7 +110,7 @@ export function createTwinServer(twin: LocalTwin): Server {
           body: body === '' ? null : body,
           isBase64Encoded: false,
         };
-        const result = (await twin.invoke(apiFn, event)) as {
+        const result = (await twin.invoke(target.functionArn, event)) as {
           statusCode: number;
           headers?: Record<string, string>;
           body: string;
@@ -157,6 +154,7 @@ export function createTwinServer(twin: LocalTwin): Server {
       }
       if (path === '/_twin/schedules') return send(res, 200, twin.monitoring.schedules.describe());
       if (path === '/_twin/monitoring') return send(res, 200, twin.monitoring.summary());
+      if (path === '/_twin/coverage') return send(res, 200, await twinCoverage(twin));
       if (path === '/_twin/events') return send(res, 200, twin.monitoring.bus.log);
       if (path === '/_twin/endpoints') {
         return send(
@@ -195,7 +193,7 @@ export function createTwinServer(twin: LocalTwin): Server {
       }
       send(res, 404, {
         error: 'NotFound',
-        message: `No route for ${req.method} ${path}. The API serves POST /v1/predict and POST /v1/models/{model}/predict.`,
+        message: `No route for ${req.method} ${path}. The API serves ${served.join(', ') || 'nothing (the templates declare no API method)'}.`,
       });
     } catch (err) {
       const status = (err as { status?: number }).status ?? 500;
@@ -212,11 +210,8 @@ export function createTwinServer(twin: LocalTwin): Server {
 
 /** The stage of the twin's assembly, from its stack names (`Mlops-<stage>-<part>`). */
 function stageOf(twin: LocalTwin): { stage?: string } {
-  for (const stack of twin.assembly.stacks) {
-    const found = /^Mlops-(.+)-Data$/.exec(stack.stackName);
-    if (found) return { stage: found[1]! };
-  }
-  return {};
+  const stage = assemblyStage(twin.resolver);
+  return stage === undefined ? {} : { stage };
 }
 
 export function twinInfo(twin: LocalTwin, server: Server): TwinInfo {
