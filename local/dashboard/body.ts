@@ -86,7 +86,9 @@ export function parseMetrics(lines: unknown, widgetPeriod?: number, widgetStat?:
     if (!Array.isArray(line)) continue;
     const last = line.at(-1);
     const options =
-      last !== null && typeof last === 'object' && !Array.isArray(last) ? (last as Record<string, unknown>) : {};
+      last !== null && typeof last === 'object' && !Array.isArray(last)
+        ? (last as Record<string, unknown>)
+        : {};
     const parts = (options === last ? line.slice(0, -1) : line).map((p, i) =>
       p === '.' ? previous[i] : p,
     ) as unknown[];
@@ -153,7 +155,11 @@ export function parseWidgets(body: unknown): DashboardWidget[] {
         type: 'metric',
         view: p.view === 'singleValue' ? 'singleValue' : 'timeSeries',
         title: str(p.title),
-        metrics: parseMetrics(p.metrics, typeof p.period === 'number' ? p.period : undefined, str(p.stat) || undefined),
+        metrics: parseMetrics(
+          p.metrics,
+          typeof p.period === 'number' ? p.period : undefined,
+          str(p.stat) || undefined,
+        ),
         annotations: parseAnnotations(p.annotations),
       };
     }

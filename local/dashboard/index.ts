@@ -100,7 +100,10 @@ export async function serveDashboard(
   path: string,
 ): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD')
-    return json(res, 405, { error: 'MethodNotAllowed', message: `${req.method} ${path}: the dashboard is read-only` });
+    return json(res, 405, {
+      error: 'MethodNotAllowed',
+      message: `${req.method} ${path}: the dashboard is read-only`,
+    });
   if (path === '/dashboard' || path === '/dashboard/') {
     const d = pickDashboard(twin, res, false);
     if (d) html(res, 200, dashboardPage(d.id, modelsOf(twin)));
@@ -125,12 +128,20 @@ export async function serveDashboard(
     const asJson = model[2] !== undefined;
     if (!MODEL_NAME.test(name)) {
       const message = `"${name}" is not a model name: letters, digits, "-" and "_", at most 64.`;
-      return asJson ? json(res, 400, { error: 'InvalidModelName', message }) : html(res, 400, errorPage('Bad model name', message));
+      return asJson
+        ? json(res, 400, { error: 'InvalidModelName', message })
+        : html(res, 400, errorPage('Bad model name', message));
     }
-    const data = await readModelPage(readersOf(twin).registry, twin.store(twin.resolver.output(stackOutputs.lakeBucketName)!), name);
+    const data = await readModelPage(
+      readersOf(twin).registry,
+      twin.store(twin.resolver.output(stackOutputs.lakeBucketName)!),
+      name,
+    );
     if (data.versions.length === 0 && !data.alias) {
       const message = `Model "${name}" has no versions in the registry. Train one: npx mlops train --model ${name}`;
-      return asJson ? json(res, 404, { error: 'UnknownModel', message }) : html(res, 404, errorPage(`Model ${name}`, message));
+      return asJson
+        ? json(res, 404, { error: 'UnknownModel', message })
+        : html(res, 404, errorPage(`Model ${name}`, message));
     }
     return asJson ? json(res, 200, data) : html(res, 200, modelPage(data));
   }

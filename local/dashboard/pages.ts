@@ -29,6 +29,8 @@ const STYLE = `
   .single-values { display: flex; gap: 24px; flex-wrap: wrap; }
   .single-value .number { font-size: 28px; font-weight: 600; }
   .single-value .label { font-size: 12px; color: #545b64; }
+  .u-legend { font-size: 11px; line-height: 1.2; }
+  .u-legend .u-series > * { padding: 1px 2px; }
   .empty { color: #879596; font-size: 12px; }
   table { border-collapse: collapse; background: #fff; font-size: 13px; margin-bottom: 12px; }
   th, td { border: 1px solid #d5dbdb; padding: 3px 8px; text-align: left; vertical-align: top; }
@@ -43,6 +45,7 @@ function layout(title: string, body: string, scripts: string[]): string {
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<link rel="icon" href="data:,">
 <title>${e(title)}</title>
 <link rel="stylesheet" href="/dashboard/assets/uPlot.min.css">
 <style>${STYLE}</style>
@@ -104,7 +107,10 @@ function lineage(v: ModelVersion, bucket: string): string {
       `AUC ${fixed(v.metrics.validation.auc)}, log loss ${fixed(v.metrics.validation.logloss)}, accuracy ${fixed(v.metrics.validation.accuracy)} on ${v.metrics.validation.rows} rows`,
     ],
     ...(v.metrics.golden
-      ? ([['golden', `AUC ${fixed(v.metrics.golden.auc)} on ${v.metrics.golden.rows} rows`]] as [string, string][])
+      ? ([['golden', `AUC ${fixed(v.metrics.golden.auc)} on ${v.metrics.golden.rows} rows`]] as [
+          string,
+          string,
+        ][])
       : []),
     ['features', v.definition.spec.features.map((f) => f.name).join(', ')],
     ...Object.entries(v.artifacts).map(([k, key]): [string, string] => [k, `s3://${bucket}/${key}`]),
@@ -151,7 +157,8 @@ export function driftChartJson(report: DriftReport): string {
 function drift(data: ModelPageData): string {
   if (data.driftError) return `<p class="failed">${e(data.driftError)}</p>`;
   const r = data.drift;
-  if (!r) return '<p class="empty" id="no-drift">No drift report yet: the drift job has not judged a window.</p>';
+  if (!r)
+    return '<p class="empty" id="no-drift">No drift report yet: the drift job has not judged a window.</p>';
   const rows = r.features
     .map(
       (f) =>
@@ -198,5 +205,9 @@ ${auditRows(data.audit)}</table></section>
 
 /** A page for an error a person sees: what was wrong. */
 export function errorPage(title: string, message: string): string {
-  return layout(title, `<header><h1>${e(title)}</h1><a href="/dashboard">Dashboard</a></header><main><p>${e(message)}</p></main>`, []);
+  return layout(
+    title,
+    `<header><h1>${e(title)}</h1><a href="/dashboard">Dashboard</a></header><main><p>${e(message)}</p></main>`,
+    [],
+  );
 }

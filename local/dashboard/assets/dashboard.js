@@ -56,18 +56,23 @@
     const axes = [{}, { scale: 'y', size: 48 }];
     if (hasRight) axes.push({ scale: 'y2', side: 1, size: 48, grid: { show: false } });
     const rect = body.getBoundingClientRect();
+    const width = Math.max(200, Math.floor(rect.width));
     const opts = {
-      width: Math.max(200, Math.floor(rect.width)),
+      width,
       height: Math.max(100, Math.floor(rect.height) - 30),
       series,
       axes,
       scales: { x: { time: true } },
-      legend: { show: true },
+      legend: { show: true, live: false },
       plugins: [annotationsPlugin(w.annotations)],
     };
     const data = [w.timestamps].concat(w.series.map((s) => s.values));
-    // uPlot draws on a canvas; the chart is in the page as soon as the constructor returns.
-    new uPlot(opts, data, body);
+    // uPlot draws on a canvas; the chart is in the page as soon as the constructor returns. The plot
+    // then gives the legend the height it takes, so that both fit the widget.
+    const u = new uPlot(opts, data, body);
+    const legend = body.querySelector('.u-legend');
+    const legendHeight = legend ? legend.getBoundingClientRect().height : 0;
+    u.setSize({ width, height: Math.max(80, Math.floor(rect.height - legendHeight - 4)) });
   }
 
   function singleValue(w, body) {

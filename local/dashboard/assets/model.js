@@ -51,10 +51,6 @@
       },
     ],
   };
-  new uPlot(
-    opts,
-    [xs, features.map((f) => f.psi)],
-    target,
-  );
+  new uPlot(opts, [xs, features.map((f) => f.psi)], target);
   target.dataset.bars = String(features.length);
 })();
