@@ -69,10 +69,16 @@
     const data = [w.timestamps].concat(w.series.map((s) => s.values));
     // uPlot draws on a canvas; the chart is in the page as soon as the constructor returns. The plot
     // then gives the legend the height it takes, so that both fit the widget.
+    // A long legend scrolls rather than squeezing the plot under 60% of the widget.
     const u = new uPlot(opts, data, body);
     const legend = body.querySelector('.u-legend');
     const legendHeight = legend ? legend.getBoundingClientRect().height : 0;
-    u.setSize({ width, height: Math.max(80, Math.floor(rect.height - legendHeight - 4)) });
+    const height = Math.floor(Math.max(rect.height * 0.6, rect.height - legendHeight - 4));
+    u.setSize({ width, height });
+    if (legend) {
+      legend.style.maxHeight = `${Math.max(0, Math.floor(rect.height - height - 4))}px`;
+      legend.style.overflowY = 'auto';
+    }
   }
 
   function singleValue(w, body) {
