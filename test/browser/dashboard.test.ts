@@ -27,7 +27,8 @@ import type { ModelPageData } from '../../local/dashboard/models.ts';
 import { sampleRows } from '../support/requests.ts';
 import { serveTwin, startTestTwin, type TestTwin } from '../support/twin.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
+/** Debian's chromium; `CHROMIUM_PATH` names another build of it. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const MODEL = 'credit';
 
 async function postJson(url: string, body: unknown): Promise<Response> {
