@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { stackOutputs } from '../../contracts/outputs.ts';
 import { systemClock } from '../../core/ports.ts';
 import { makeDocumentClient } from '../../lambdas/shared/adapters/aws/clients.ts';
@@ -29,10 +30,13 @@ const ASSETS: Record<string, { file: () => string; type: string }> = {
   },
   'uPlot.min.css': { file: () => require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css' },
   'dashboard.js': {
-    file: () => new URL('./assets/dashboard.js', import.meta.url).pathname,
+    file: () => fileURLToPath(new URL('./assets/dashboard.js', import.meta.url)),
     type: 'text/javascript',
   },
-  'model.js': { file: () => new URL('./assets/model.js', import.meta.url).pathname, type: 'text/javascript' },
+  'model.js': {
+    file: () => fileURLToPath(new URL('./assets/model.js', import.meta.url)),
+    type: 'text/javascript',
+  },
 };
 
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -124,7 +128,12 @@ export async function serveDashboard(
   }
   const model = /^\/dashboard\/models\/([^/]+)(\/data)?\/?$/.exec(path);
   if (model) {
-    const name = decodeURIComponent(model[1]!);
+    let name: string;
+    try {
+      name = decodeURIComponent(model[1]!);
+    } catch {
+      name = model[1]!;
+    }
     const asJson = model[2] !== undefined;
     if (!MODEL_NAME.test(name)) {
       const message = `"${name}" is not a model name: letters, digits, "-" and "_", at most 64.`;

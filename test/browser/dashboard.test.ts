@@ -39,6 +39,13 @@ async function postJson(url: string, body: unknown): Promise<Response> {
   });
 }
 
+const NO_CHROMIUM = `No Chromium at ${CHROMIUM}: the browser tests need Debian's chromium. Install it with: sudo apt-get install -y chromium`;
+
+// A machine without the browser fails here, by name, rather than skipping the pages' tests.
+it("GIVEN the browser tests WHEN they start THEN Debian's chromium is installed", () => {
+  expect(existsSync(CHROMIUM), NO_CHROMIUM).toBe(true);
+});
+
 describe('the dashboard pages in headless Chromium', () => {
   let t: TestTwin;
   let server: { url: string; close(): Promise<void> };
@@ -48,10 +55,7 @@ describe('the dashboard pages in headless Chromium', () => {
   const raised = alarmName('test', 'feature-drift', MODEL);
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(
-        `No Chromium at ${CHROMIUM}: the browser tests need Debian's chromium. Install it with: sudo apt-get install -y chromium`,
-      );
+    if (!existsSync(CHROMIUM)) throw new Error(NO_CHROMIUM);
     t = await startTestTwin();
     server = await serveTwin(t.twin);
     target = await twinTarget(server.url);
@@ -207,5 +211,9 @@ describe('the dashboard pages in headless Chromium', () => {
     const body = await res.text();
     expect(body).toContain('&quot;&lt;script&gt;x&quot; is not a model name');
     expect(body).not.toContain('<script>x');
+    // A path that is not valid percent-encoding is the same clear 400, not a server error.
+    const malformed = await fetch(`${server.url}/dashboard/models/%E0%A4%A`);
+    expect(malformed.status).toBe(400);
+    await expect(malformed.text()).resolves.toContain('is not a model name');
   });
 });
