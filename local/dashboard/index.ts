@@ -2,6 +2,7 @@
  * The twin's dashboard pages, under `/dashboard` on its HTTP server:
  * - `/dashboard`: the template's CloudWatch dashboard, drawn from `/dashboard/data` (its widgets with
  *   the twin's metrics and alarm states);
+ * - `/dashboard/models`: the models the template's alarms watch, each a link to its page;
  * - `/dashboard/models/<model>`: a model's versions, lineage, promotion evidence, audit trail and latest
  *   drift report (`/dashboard/models/<model>/data` as JSON);
  * - `/dashboard/assets/*`: the pages' scripts and uPlot, served from the installed package.
@@ -18,7 +19,7 @@ import type { LocalTwin } from '../twin.ts';
 import { type Dashboard, readDashboards } from './body.ts';
 import { dashboardData } from './data.ts';
 import { readModelPage } from './models.ts';
-import { dashboardPage, errorPage, modelPage } from './pages.ts';
+import { dashboardPage, errorPage, modelPage, modelsPage } from './pages.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -126,6 +127,8 @@ export async function serveDashboard(
     res.end(readFileSync(found.file()));
     return;
   }
+  if (path === '/dashboard/models' || path === '/dashboard/models/')
+    return html(res, 200, modelsPage(modelsOf(twin)));
   const model = /^\/dashboard\/models\/([^/]+)(\/data)?\/?$/.exec(path);
   if (model) {
     let name: string;

@@ -203,6 +203,18 @@ ${auditRows(data.audit)}</table></section>
   );
 }
 
+/** The models the template watches, each a link to its page. */
+export function modelsPage(models: readonly string[]): string {
+  const items = models.map(
+    (m) => `<li><a href="/dashboard/models/${encodeURIComponent(m)}">${e(m)}</a></li>`,
+  );
+  return layout(
+    'Models',
+    `<header><h1>Models</h1><a href="/dashboard">Dashboard</a></header><main><ul id="models">${items.join('')}</ul></main>`,
+    [],
+  );
+}
+
 /** A page for an error a person sees: what was wrong. */
 export function errorPage(title: string, message: string): string {
   return layout(

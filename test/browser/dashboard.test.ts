@@ -175,7 +175,10 @@ describe('the dashboard pages in headless Chromium', () => {
   });
 
   it("GIVEN v1 promoted WHEN the model's page loads THEN it shows its versions, evidence, audit trail and the latest drift report per feature", async () => {
-    await page.goto(`${server.url}/dashboard/models/${MODEL}`);
+    // Reached as a person would: from the list of models.
+    await page.goto(`${server.url}/dashboard/models`);
+    await page.click(`#models a:text-is("${MODEL}")`);
+    await page.waitForURL(`${server.url}/dashboard/models/${MODEL}`);
     await expect(page.locator('#production').textContent()).resolves.toContain('Production: v1');
     const versions = await page.$$eval('#versions tr[data-version]', (rows) =>
       rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)),
