@@ -1,10 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Four projects, so the fast loop stays fast: `unit` (cores with in-memory ports: no synthesis, no
+ * Five projects, so the fast loop stays fast: `unit` (cores with in-memory ports: no synthesis, no
  * servers), `constructs` (template assertions; each file synthesizes what it checks), `integration`
- * (handlers and adapters against dynalite, s3rver and Debian's XGBoost), and `twin` (the twin itself,
- * pipelines and end-to-end runs, booted from one assembly synthesized for the run by the global setup).
+ * (handlers and adapters against dynalite, s3rver and Debian's XGBoost), `twin` (the twin itself,
+ * pipelines and end-to-end runs, booted from one assembly synthesized for the run by the global setup),
+ * and `browser` (the twin's dashboard pages in headless Chromium, from the same kind of assembly).
  */
 export default defineConfig({
   test: {
@@ -35,6 +36,14 @@ export default defineConfig({
             'test/e2e/**/*.test.ts',
             'test/integration/twin-*.test.ts',
           ],
+          globalSetup: ['test/support/global-setup.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
         },
       },

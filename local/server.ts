@@ -15,6 +15,7 @@ import { type MachineKind, stackOutputs } from '../contracts/outputs.ts';
 import type { AlarmStateValue, TwinInfo } from '../contracts/twin-api.ts';
 import { assemblyStage, twinApiKeys } from './api-keys.ts';
 import { twinCoverage } from './coverage.ts';
+import { serveDashboard } from './dashboard/index.ts';
 import { GatewayValidation } from './gateway-validation.ts';
 import { LOCAL_REGION } from './template.ts';
 import type { LocalTwin } from './twin.ts';
@@ -119,6 +120,8 @@ export function createTwinServer(twin: LocalTwin): Server {
         res.end(result.body);
         return;
       }
+      if (path === '/dashboard' || path.startsWith('/dashboard/'))
+        return await serveDashboard(twin, req, res, path);
       if (path === '/_twin/health') return send(res, 200, { ok: true });
       if (path === '/_twin/info') return send(res, 200, twinInfo(twin, server));
       if (path === '/_twin/notifications') return send(res, 200, twin.notifications);
