@@ -14,6 +14,7 @@ import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { clientConfig, makeS3Client } from '../lambdas/shared/adapters/aws/clients.ts';
 import { isEmulated } from './alarms.ts';
 import { assemblyStage, type TwinApiKeys, twinApiKeys } from './api-keys.ts';
+import { readDashboards } from './dashboard/body.ts';
 import { GatewayValidation } from './gateway-validation.ts';
 import type { TwinMonitoring } from './monitoring.ts';
 import type { Resolver, StackTemplate } from './template.ts';
@@ -121,6 +122,13 @@ export const EMULATED: Readonly<Record<string, Counterpart>> = {
         t.monitoring.isStateMachine(t.resolver.arn(r.stack, r.logicalId)),
         'the twin runs no such state machine',
       ),
+  },
+  'AWS::CloudWatch::Dashboard': {
+    counterpart:
+      'drawn at GET /dashboard from the metrics and alarm states the twin keeps (local/dashboard/)',
+    present: (t, r) =>
+      readDashboards(t.resolver).some((d) => d.id === r.logicalId) ||
+      'the dashboard page cannot read its body',
   },
   'AWS::CloudWatch::Alarm': {
     counterpart:
@@ -234,8 +242,6 @@ export const NOT_EMULATED: Readonly<Record<string, LeftOut>> = {
     "the server serves the templates' methods as they are, with no deployment snapshots",
   'AWS::ApiGateway::Account':
     'the CloudWatch role of API Gateway: the twin writes no execution or access logs',
-  'AWS::CloudWatch::Dashboard':
-    'the twin draws no CloudWatch dashboard; its metrics are at GET /_twin/metrics',
   'AWS::CDK::Metadata': "CDK's own metadata, not a resource of the platform",
 };
 
