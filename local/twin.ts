@@ -27,10 +27,17 @@ import {
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { type MachineKind, stateMachineOutputs } from '../contracts/outputs.ts';
+import { type MachineKind, stackOutputs, stateMachineOutputs } from '../contracts/outputs.ts';
 import type { ExecutionEvent, ExecutionRecord, Notification } from '../contracts/twin-api.ts';
+import { TRAINING_LEASE } from '../core/policy/lease.ts';
 import type { ObjectStore } from '../core/ports.ts';
-import { type ClientTarget, clientConfig, makeS3Client } from '../lambdas/shared/adapters/aws/clients.ts';
+import {
+  type ClientTarget,
+  clientConfig,
+  makeDocumentClient,
+  makeS3Client,
+} from '../lambdas/shared/adapters/aws/clients.ts';
+import { DynamoLeases } from '../lambdas/shared/adapters/aws/dynamo-leases.ts';
 import { S3ObjectStore } from '../lambdas/shared/adapters/aws/s3-object-store.ts';
 import { type MetricPoint, MetricStore } from './cloudwatch.ts';
 import { type LocalDynamoDb, startLocalDynamoDb } from './dynamodb.ts';
@@ -48,6 +55,7 @@ import {
   ExecutionJournal,
   releaseStateDir,
   statePaths,
+  TWIN_STOPPED_ERROR,
   type TwinStatePaths,
 } from './twin-state.ts';
 
@@ -165,6 +173,7 @@ export class LocalTwin {
 
     this.s3Client = makeS3Client(this.clientTarget());
     await this.createTables();
+    await this.releaseLeasesOfStopped(history);
     await this.createBuckets();
     await this.publishAssets();
     this.functions = new LocalFunctions(
@@ -383,6 +392,39 @@ export class LocalTwin {
       );
     }
     client.destroy();
+  }
+
+  /**
+   * Gives up the training leases that executions cut off by a stop still hold: nothing runs them
+   * any more, and the model's next training would otherwise be refused until the lease expires.
+   */
+  private async releaseLeasesOfStopped(history: readonly ExecutionRecord[]): Promise<void> {
+    const stopped = history.filter(
+      (r) =>
+        r.error === TWIN_STOPPED_ERROR &&
+        r.stateMachineArn === this.machineArnOf('training') &&
+        typeof (r.input as { model?: unknown } | null)?.model === 'string',
+    );
+    const table = this.resolver.output(stackOutputs.registryTableName);
+    if (stopped.length === 0 || !table) return;
+    const db = makeDocumentClient(this.clientTarget());
+    const leases = new DynamoLeases(db, table);
+    try {
+      for (const r of stopped) {
+        const { model } = r.input as { model: string };
+        if (await leases.release(model, TRAINING_LEASE, r.executionArn))
+          this.log(
+            `[twin] released the ${TRAINING_LEASE} lease of ${model}: its holder ${r.executionArn} was cut off by a stop`,
+          );
+      }
+    } finally {
+      db.destroy();
+    }
+  }
+
+  /** A state machine's ARN by kind, read from the stack outputs (before the state machines are loaded). */
+  private machineArnOf(kind: MachineKind): string | undefined {
+    return this.resolver.output(stateMachineOutputs[kind]);
   }
 
   private async createBuckets(): Promise<void> {

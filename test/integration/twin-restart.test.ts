@@ -2,7 +2,8 @@
  * The twin on a state directory, across restarts: a model trained and promoted in one twin serves
  * from the next one started on the same directory, with the same lineage, and the prediction log
  * keeps its rows, whether the first twin was stopped or killed outright (`kill -9` of the process
- * running `mlops local up`). An execution the kill cut off is listed as failed, never as running.
+ * running `mlops local up`). An execution the kill cut off is listed as failed, never as running,
+ * and the training lease it held is free again.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { train, trainingInput } from '../../cli/commands/train.ts';
 import { type RunningTwin, startTwin } from '../../cli/start-twin.ts';
 import { type Target, twinTarget } from '../../cli/target.ts';
 import type { ExecutionRecord, TwinApiKey } from '../../contracts/twin-api.ts';
+import { TRAINING_LEASE } from '../../core/policy/lease.ts';
 import type { ModelVersion } from '../../core/registry/model.ts';
 import { projectConfig } from '../../lib/config.ts';
 import { TWIN_STOPPED_ERROR } from '../../local/twin-state.ts';
@@ -149,10 +151,17 @@ describe('the twin on a state directory', () => {
     expect(last.version).toBe(String(version));
     await until(async () => (await loggedRequests(killed, since)).has(last.requestId), 'the row in the log');
     void killed.execute('training', trainingInput(MODEL, { seed: 7 })).catch(() => {});
-    await until(async () => {
-      const all = await getJson<ExecutionRecord[]>(`${running.url}/_twin/executions`);
-      return all.some((e) => e.status === 'RUNNING' && e.stateMachine === 'training' && e.states.length >= 2);
-    }, 'a training execution under way');
+    let training: ExecutionRecord | undefined;
+    await until(
+      async () => {
+        const all = await getJson<ExecutionRecord[]>(`${running.url}/_twin/executions`);
+        training = all.find((e) => e.status === 'RUNNING' && e.stateMachine === 'training');
+        return training?.states.includes('Train') ?? false;
+      },
+      'a training execution in its Train state',
+      60_000,
+    );
+    expect((await killed.leases.get(MODEL, TRAINING_LEASE))?.holder).toBe(training!.executionArn);
     const exited = new Promise((resolve) => child!.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
@@ -180,5 +189,9 @@ describe('the twin on a state directory', () => {
     ]);
     expect(cutOff[0]!.cause).toMatch(/twin stopped while this execution was running/);
     expect(twin.resumed.cutOff).toBe(1);
+    expect(
+      await target.leases.get(MODEL, TRAINING_LEASE),
+      'the training lease the cut-off execution held is free',
+    ).toBeUndefined();
   }, 180_000);
 });
