@@ -21,6 +21,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -46,8 +47,10 @@ export interface TwinStatePaths {
   readonly logFile: string;
 }
 
+/** Where the parts of the state in `dir` live; refuses a `dir` that is a file. */
 export function statePaths(dir: string): TwinStatePaths {
   const root = resolve(dir);
+  checkIsDirectory(root);
   return {
     dir: root,
     tables: join(root, 'tables'),
@@ -55,6 +58,15 @@ export function statePaths(dir: string): TwinStatePaths {
     executions: join(root, 'executions.jsonl'),
     logFile: join(root, 'functions.log'),
   };
+}
+
+/** Refuses a path that exists and is not a directory. */
+function checkIsDirectory(root: string): void {
+  if (existsSync(root) && !statSync(root).isDirectory()) {
+    throw new TwinStateError(
+      `the state directory ${root} is a file, not a directory; pass a --state-dir that is a directory or does not exist yet.`,
+    );
+  }
 }
 
 function isAlive(pid: number): boolean {
@@ -82,6 +94,7 @@ function holder(dir: string): number | undefined {
 export function resetStateDir(dir: string): void {
   const root = resolve(dir);
   if (!existsSync(root)) return;
+  checkIsDirectory(root);
   if (readdirSync(root).length > 0 && !existsSync(join(root, MARKER))) {
     throw new TwinStateError(
       `${root} is not a twin's state directory (it has no ${MARKER}); refusing to remove it. Pass a --state-dir the twin made, or an empty or new one.`,

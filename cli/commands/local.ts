@@ -7,7 +7,7 @@
  * were; `--reset` starts it empty.
  */
 import { existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import type { TwinMonitoringSummary } from '../../contracts/twin-api.ts';
 import { PROJECT_ROOT } from '../../lib/paths.ts';
@@ -47,6 +47,12 @@ function monitoringLines(m: TwinMonitoringSummary): string[] {
   return lines;
 }
 
+/** A path relative to the working directory when it is under it, else absolute. */
+function shownPath(path: string): string {
+  const rel = relative(process.cwd(), resolve(path));
+  return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? resolve(path) : rel;
+}
+
 /** Adds `mlops local` and its `up` subcommand. */
 export function register(program: Command, context: CliContext): void {
   const local = program.command('local').description('The local twin: the whole platform on this machine.');
@@ -68,10 +74,11 @@ export function register(program: Command, context: CliContext): void {
       '--fast',
       "synthesize with the config's short monitoring settings (fast: true): drift every minute over 10 minutes, alarms on 60 s periods, 1 of 1 datapoints",
     )
-    .option(
-      '--state-dir <dir>',
-      "keep the twin's state here (tables, buckets, executions, function log) and carry on from what is there",
-      DEFAULT_STATE_DIR,
+    .addOption(
+      new Option(
+        '--state-dir <dir>',
+        "keep the twin's state here (tables, buckets, executions, function log) and carry on from what is there",
+      ).default(DEFAULT_STATE_DIR, '.mlops-local/ at the project root'),
     )
     .option('--reset', 'remove the state directory first, so the twin starts empty')
     .action(async (opts: UpOptions) => {
@@ -119,7 +126,7 @@ export function register(program: Command, context: CliContext): void {
       info(`function logs    ${running.logFile}`);
       const { executions, cutOff } = running.resumed;
       info(
-        `state            ${relative(process.cwd(), opts.stateDir) || '.'} (kept across restarts; --reset to start empty)${
+        `state            ${shownPath(running.stateDir ?? opts.stateDir)} (kept across restarts; --reset to start empty)${
           executions > 0
             ? `: ${executions} earlier execution${executions === 1 ? '' : 's'}${cutOff > 0 ? `, ${cutOff} cut off by a stop (FAILED)` : ''}`
             : ''

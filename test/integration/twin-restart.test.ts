@@ -54,7 +54,10 @@ async function loggedRequests(target: Target, from: Date): Promise<Set<string>> 
 }
 
 /** Starts `mlops local up` on the state directory in a process of its own; resolves with its URL once it serves. */
-function startChildTwin(stateDir: string): Promise<{ child: ChildProcess; url: string }> {
+function startChildTwin(
+  stateDir: string,
+  extra: string[] = [],
+): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   const child = spawn(
     process.execPath,
     [
@@ -67,6 +70,7 @@ function startChildTwin(stateDir: string): Promise<{ child: ChildProcess; url: s
       stateDir,
       '--port',
       '0',
+      ...extra,
     ],
     { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -75,7 +79,7 @@ function startChildTwin(stateDir: string): Promise<{ child: ChildProcess; url: s
     child.stdout!.on('data', (d) => {
       out += d;
       const ready = /Local twin ready at (http:\/\/\S+)/.exec(out);
-      if (ready) resolve({ child, url: ready[1]! });
+      if (ready) resolve({ child, url: ready[1]!, output: () => out });
     });
     child.stderr!.on('data', (d) => (out += d));
     child.once('exit', (code) =>
@@ -194,4 +198,23 @@ describe('the twin on a state directory', () => {
       'the training lease the cut-off execution held is free',
     ).toBeUndefined();
   }, 180_000);
+
+  it('GIVEN `mlops local up --reset` on a twin state WHEN it is interrupted (Ctrl-C) THEN it started empty, and it stops cleanly: exit 0, the state directory released', async () => {
+    await twin?.stop();
+    twin = undefined;
+    const running = await startChildTwin(stateDir, ['--reset']);
+    child = running.child;
+    expect(running.output()).toContain(`removed the twin's state in ${stateDir}`);
+    const target = await twinTarget(running.url);
+    expect(await target.registry.getVersion(MODEL, version), 'no version after a reset').toBeUndefined();
+    expect(await getJson<ExecutionRecord[]>(`${running.url}/_twin/executions`)).toEqual([]);
+
+    const exited = new Promise<number | null>((resolve) => child!.once('exit', resolve));
+    child.kill('SIGINT');
+    expect(await exited, running.output()).toBe(0);
+    child = undefined;
+    expect(running.output()).toMatch(/stopping the twin[\s\S]*\n\s*stopped\n/);
+    expect(existsSync(join(stateDir, 'twin.pid')), 'the state directory is released').toBe(false);
+    expect(existsSync(join(stateDir, 'twin-state.json'))).toBe(true);
+  }, 120_000);
 });

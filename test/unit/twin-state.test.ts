@@ -84,6 +84,14 @@ describe("the twin's state directory", () => {
     expect(readFileSync(join(dir, 'notes.txt'), 'utf8')).toBe('keep me');
   });
 
+  it('GIVEN a file as the state directory WHEN it is claimed or reset THEN it is refused, saying it is a file', () => {
+    const file = join(root, 'a-file');
+    writeFileSync(file, 'x');
+    expect(() => claimStateDir(file)).toThrow(/is a file, not a directory/);
+    expect(() => resetStateDir(file)).toThrow(/is a file, not a directory/);
+    expect(readFileSync(file, 'utf8')).toBe('x');
+  });
+
   it('GIVEN a twin state WHEN it is reset THEN the directory is gone', () => {
     const dir = join(root, 'state');
     releaseStateDir(claimStateDir(dir));
