@@ -188,10 +188,19 @@ export class ExecutionJournal {
     return records;
   }
 
-  /** Appends a record as it is now (a start or an end); nothing once the journal is closed. */
+  /**
+   * Appends a record as it is now (a start or an end); nothing once the journal is closed. A journal
+   * whose directory was removed under the running twin takes no more lines instead of failing the
+   * execution it records.
+   */
   write(record: ExecutionRecord): void {
     if (this.closed) return;
-    appendFileSync(this.file, `${JSON.stringify(record)}\n`);
+    try {
+      appendFileSync(this.file, `${JSON.stringify(record)}\n`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.closed = true;
+    }
   }
 
   /** Records the executions still running as cut off by this stop, and takes no more lines. */

@@ -12,7 +12,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ExecutionRecord } from '../../contracts/twin-api.ts';
 import {
@@ -140,6 +140,13 @@ describe('the executions journal', () => {
       error: TWIN_STOPPED_ERROR,
       stoppedAt: '2026-01-03T00:00:00.000Z',
     });
+  });
+
+  it('GIVEN a journal whose directory was removed under the twin WHEN an execution is written THEN nothing throws', () => {
+    const journal = new ExecutionJournal(file);
+    rmSync(dirname(file), { recursive: true, force: true });
+    expect(() => journal.write(record('e', 'RUNNING'))).not.toThrow();
+    expect(existsSync(file)).toBe(false);
   });
 
   it('GIVEN no journal yet WHEN read THEN there is no execution', () => {
