@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DEMO_DATA } from '../../cli/commands/demo.ts';
 import { ingest } from '../../cli/commands/ingest.ts';
@@ -22,6 +22,7 @@ import type { ModelVersion } from '../../core/registry/model.ts';
 import { projectConfig } from '../../lib/config.ts';
 import { TWIN_STOPPED_ERROR } from '../../local/twin-state.ts';
 import { sampleRows } from '../support/requests.ts';
+import { startTestTwin } from '../support/twin.ts';
 import { until } from '../support/until.ts';
 
 const MODEL = 'credit';
@@ -217,4 +218,24 @@ describe('the twin on a state directory', () => {
     expect(existsSync(join(stateDir, 'twin.pid')), 'the state directory is released').toBe(false);
     expect(existsSync(join(stateDir, 'twin-state.json'))).toBe(true);
   }, 120_000);
+});
+
+describe('the twin without a state directory', () => {
+  it('GIVEN a twin a library caller starts without a state directory WHEN it stops THEN its working directory is gone and the next twin starts empty', async () => {
+    const first = await startTestTwin();
+    const workDir = dirname(first.twin.logs.logFile);
+    expect(first.twin.stateDirectory).toBeUndefined();
+    expect(await first.registry.allocateVersion(MODEL)).toBe(1);
+    expect(existsSync(workDir)).toBe(true);
+    await first.twin.stop();
+    expect(existsSync(workDir), 'the temporary working directory is removed').toBe(false);
+
+    const second = await startTestTwin();
+    try {
+      expect(await second.registry.allocateVersion(MODEL), 'the registry starts empty').toBe(1);
+      expect(second.twin.executions).toEqual([]);
+    } finally {
+      await second.twin.stop();
+    }
+  });
 });
