@@ -21,9 +21,13 @@ export interface RunningTwin {
   endpoints: { s3: string; dynamodb: string; sagemaker: string };
   /** The file the twin's functions log to. */
   logFile: string;
+  /** The directory the twin keeps its state in, when it has one. */
+  stateDir?: string;
+  /** Executions of earlier runs on the state directory, and how many of them a stop cut off. */
+  resumed: { executions: number; cutOff: number };
   /** What the twin's monitoring emulates of the templates' alarms, rules and schedules, and what not. */
   monitoring: TwinMonitoringSummary;
-  /** Stops the server and the twin and removes what the twin made. */
+  /** Stops the server and the twin, and removes what the twin made unless it keeps it in its state directory. */
   stop(): Promise<void>;
 }
 
@@ -46,6 +50,14 @@ export interface StartTwinOptions {
    */
   monitoring?: boolean;
   log?: (line: string) => void;
+  /**
+   * Keeps the twin's state (tables, buckets, executions, function log) in this directory, and
+   * carries on from what an earlier twin left there.
+   * @default none: the state is removed on stop
+   */
+  stateDir?: string;
+  /** Removes the state directory (a twin's only) before starting, so the twin starts empty. */
+  reset?: boolean;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
@@ -81,17 +93,25 @@ export async function startTwin(opts: StartTwinOptions): Promise<RunningTwin> {
       }
       assemblyDir = synthesize(ownAssembly, config);
     }
-    const [{ LocalTwin }, { createTwinServer }] = await Promise.all([
+    const [{ LocalTwin }, { createTwinServer }, { resetStateDir, TWIN_STOPPED_ERROR }] = await Promise.all([
       import('../local/twin.ts'),
       import('../local/server.ts'),
+      import('../local/twin-state.ts'),
     ]);
+    if (opts.reset) {
+      if (!opts.stateDir) throw new CliError('--reset needs a --state-dir to remove.');
+      resetStateDir(opts.stateDir);
+      opts.log?.(`removed the twin's state in ${opts.stateDir}: starting empty`);
+    }
     const twin = new LocalTwin({
       assemblyDir,
       monitoring: opts.monitoring ?? false,
       ...(opts.log ? { log: opts.log } : {}),
+      ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
     });
     stopTwin = () => twin.stop();
     await twin.start();
+    const earlier = [...twin.executions];
     const server = createTwinServer(twin);
     server.listen(opts.port, opts.host);
     await Promise.race([
@@ -106,6 +126,11 @@ export async function startTwin(opts: StartTwinOptions): Promise<RunningTwin> {
       url: `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`,
       endpoints: { ...twin.endpoints },
       logFile: twin.logs.logFile,
+      ...(twin.stateDirectory ? { stateDir: twin.stateDirectory } : {}),
+      resumed: {
+        executions: earlier.length,
+        cutOff: earlier.filter((e) => e.error === TWIN_STOPPED_ERROR).length,
+      },
       monitoring: twin.monitoring.summary(),
       async stop() {
         server.closeAllConnections();
@@ -118,6 +143,7 @@ export async function startTwin(opts: StartTwinOptions): Promise<RunningTwin> {
     // A twin whose services started but which cannot serve would keep the process alive.
     await stopTwin?.().catch(() => {});
     if (ownAssembly) rmSync(ownAssembly, { recursive: true, force: true });
+    if ((err as Error).name === 'TwinStateError') throw new CliError((err as Error).message);
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new CliError(
         `Port ${opts.port} on ${opts.host} is in use by something that is not the twin; pass --port <n>.`,

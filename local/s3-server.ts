@@ -39,17 +39,30 @@ import S3rver from 's3rver';
 export interface LocalS3 {
   /** `http://<address>:<port>` */
   endpoint: string;
-  /** Stops the server and removes every object it stored. */
+  /** Stops the server; removes every object it stored unless they are in a `directory` given at start. */
   close(): Promise<void>;
 }
 
-/** Starts s3rver on an ephemeral loopback port, storing objects in a temporary directory of its own. */
-export async function startLocalS3(options: { address?: string } = {}): Promise<LocalS3> {
+export interface LocalS3Options {
+  /** @default '127.0.0.1' */
+  address?: string;
+  /**
+   * A directory to keep the buckets in (created if missing), where they outlast the server: the
+   * next start on it serves the same buckets and objects.
+   * @default a temporary directory, removed on close
+   */
+  directory?: string;
+}
+
+/** Starts s3rver on an ephemeral loopback port, storing objects in a directory of its own. */
+export async function startLocalS3(options: LocalS3Options = {}): Promise<LocalS3> {
   const address = options.address ?? '127.0.0.1';
-  const root = mkdtempSync(join(tmpdir(), 'mlops-s3-'));
+  const root = options.directory ?? mkdtempSync(join(tmpdir(), 'mlops-s3-'));
   const buckets = join(root, 'buckets');
   const writes = join(root, 'writes');
-  mkdirSync(buckets);
+  // A write cut off by a killed process leaves its staged files; none of them is an object yet.
+  rmSync(writes, { recursive: true, force: true });
+  mkdirSync(buckets, { recursive: true });
   mkdirSync(writes);
   const server = new S3rver({ port: 0, address, silent: true, directory: buckets });
   makeReadAfterWriteSafe(server, writes);
@@ -58,7 +71,7 @@ export async function startLocalS3(options: { address?: string } = {}): Promise<
     endpoint: `http://${address}:${port}`,
     async close() {
       await server.close();
-      rmSync(root, { recursive: true, force: true });
+      if (!options.directory) rmSync(root, { recursive: true, force: true });
     },
   };
 }

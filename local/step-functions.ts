@@ -44,6 +44,8 @@ export interface StepFunctionsOptions {
   readonly onStart?: (record: ExecutionRecord) => void;
   /** Called when any execution ends, with its final record. */
   readonly onEnd?: (record: ExecutionRecord) => void;
+  /** Executions that ended before this start (a twin started again on its state), listed first. */
+  readonly history?: readonly ExecutionRecord[];
 }
 
 const START_EXECUTION = 'arn:aws:states:::states:startExecution';
@@ -116,6 +118,7 @@ export class LocalStepFunctions {
 
   constructor(private readonly options: StepFunctionsOptions) {
     for (const m of options.machines) this.machines.set(m.arn, m);
+    this.executions.push(...(options.history ?? []));
   }
 
   /** A state machine by ARN. */

@@ -9,6 +9,10 @@
  * evaluated against the functions' metrics and the ones the twin records for the services it
  * emulates, and their EventBridge rules and schedules run (local/monitoring.ts).
  *
+ * With a `stateDir`, the twin keeps its tables, buckets, executions and function log there
+ * (local/twin-state.ts) and a twin started later on the same directory carries on from them;
+ * without one, everything lives in memory and temporary directories, removed on stop.
+ *
  * The twin leaves its own process environment alone: code in the twin's process that needs SDK
  * clients builds them with {@link LocalTwin.clientTarget}.
  */
@@ -16,12 +20,24 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { type MachineKind, stateMachineOutputs } from '../contracts/outputs.ts';
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DynamoDBClient,
+  ResourceInUseException,
+} from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { type MachineKind, stackOutputs, stateMachineOutputs } from '../contracts/outputs.ts';
 import type { ExecutionEvent, ExecutionRecord, Notification } from '../contracts/twin-api.ts';
+import { TRAINING_LEASE } from '../core/policy/lease.ts';
 import type { ObjectStore } from '../core/ports.ts';
-import { type ClientTarget, clientConfig, makeS3Client } from '../lambdas/shared/adapters/aws/clients.ts';
+import {
+  type ClientTarget,
+  clientConfig,
+  makeDocumentClient,
+  makeS3Client,
+} from '../lambdas/shared/adapters/aws/clients.ts';
+import { DynamoLeases } from '../lambdas/shared/adapters/aws/dynamo-leases.ts';
 import { S3ObjectStore } from '../lambdas/shared/adapters/aws/s3-object-store.ts';
 import { type MetricPoint, MetricStore } from './cloudwatch.ts';
 import { type LocalDynamoDb, startLocalDynamoDb } from './dynamodb.ts';
@@ -34,12 +50,26 @@ import { LocalSageMakerEndpoints } from './sagemaker/index.ts';
 import { type CreateTrainingJobRequest, runTrainingJob } from './sagemaker/training-job.ts';
 import { LocalStepFunctions, type StateMachineDefinition, type TaskRunner } from './step-functions.ts';
 import { type Assembly, LOCAL_REGION, Resolver, readAssembly, type StackTemplate } from './template.ts';
+import {
+  claimStateDir,
+  ExecutionJournal,
+  releaseStateDir,
+  statePaths,
+  TWIN_STOPPED_ERROR,
+  type TwinStatePaths,
+} from './twin-state.ts';
 
 export interface TwinOptions {
   /** A synthesized assembly to boot from. */
   assemblyDir: string;
-  /** Where the twin writes function logs; default: a temp dir. */
+  /** Where the twin writes function logs; default: the state directory, or a temp dir. */
   workDir?: string;
+  /**
+   * A directory to keep the twin's state in (tables, buckets, executions, function log), created if
+   * missing; a twin started later on it carries on from there. One twin at a time uses it.
+   * @default none: state in memory and temporary directories, removed on stop
+   */
+  stateDir?: string;
   /** Progress lines (training output, notifications). */
   log?: (line: string) => void;
   /**
@@ -87,6 +117,10 @@ export class LocalTwin {
   private s3?: LocalS3;
   private readonly workDir: string;
   private readonly ownsWorkDir: boolean;
+  /** The state directory's parts, when the twin keeps its state (set by start()). */
+  private state?: TwinStatePaths;
+  private readonly stateDir: string | undefined;
+  private journal?: ExecutionJournal;
   private s3Client?: S3Client;
   private readonly log: (line: string) => void;
   private readonly monitoringOn: boolean;
@@ -105,8 +139,11 @@ export class LocalTwin {
   constructor(options: TwinOptions) {
     this.assembly = readAssembly(options.assemblyDir);
     this.resolver = new Resolver(this.assembly);
-    this.ownsWorkDir = !options.workDir;
-    this.workDir = options.workDir ?? mkdtempSync(join(tmpdir(), 'mlops-twin-'));
+    this.stateDir = options.stateDir;
+    this.ownsWorkDir = !options.workDir && !options.stateDir;
+    this.workDir =
+      options.workDir ??
+      (options.stateDir ? statePaths(options.stateDir).dir : mkdtempSync(join(tmpdir(), 'mlops-twin-')));
     this.logs = new LogCapture(join(this.workDir, 'functions.log'), this.metrics);
     this.log = options.log ?? (() => {});
     this.monitoringOn = options.monitoring ?? false;
@@ -121,15 +158,22 @@ export class LocalTwin {
 
   /** Starts dynalite, s3rver and the SageMaker service on loopback and creates what the templates declare. */
   async start(): Promise<void> {
-    this.dynamo = await startLocalDynamoDb();
+    let history: ExecutionRecord[] = [];
+    if (this.stateDir) {
+      this.state = claimStateDir(this.stateDir);
+      this.journal = new ExecutionJournal(this.state.executions);
+      history = this.journal.load();
+    }
+    this.dynamo = await startLocalDynamoDb(this.state ? { path: this.state.tables } : {});
     this.endpoints.dynamodb = this.dynamo.endpoint;
-    this.s3 = await startLocalS3();
+    this.s3 = await startLocalS3(this.state ? { directory: this.state.buckets } : {});
     this.endpoints.s3 = this.s3.endpoint;
     this.endpoints.sagemaker = await this.sagemaker.start();
     this.endpoints.lambda = await this.lambdaApi.start();
 
     this.s3Client = makeS3Client(this.clientTarget());
     await this.createTables();
+    await this.releaseLeasesOfStopped(history);
     await this.createBuckets();
     await this.publishAssets();
     this.functions = new LocalFunctions(
@@ -142,8 +186,13 @@ export class LocalTwin {
       task: (resource, stateName) => this.taskRunner(stateName, resource),
       waitMs: (stateName) => this.waitMs[stateName] ?? DEFAULT_WAIT_MS,
       log: this.log,
-      onStart: (record) => this.recordExecution(record, 'ExecutionsStarted'),
+      history,
+      onStart: (record) => {
+        this.journal?.write(record);
+        this.recordExecution(record, 'ExecutionsStarted');
+      },
       onEnd: (record) => {
+        this.journal?.write(record);
         this.recordExecution(
           record,
           record.status === 'SUCCEEDED' ? 'ExecutionsSucceeded' : 'ExecutionsFailed',
@@ -267,10 +316,20 @@ export class LocalTwin {
     return n;
   }
 
-  /** Stops the monitoring, waits for executions and invocations started without waiting, then ends the functions and the services. */
+  /** The state directory the twin keeps its state in, when it has one. */
+  get stateDirectory(): string | undefined {
+    return this.state?.dir;
+  }
+
+  /**
+   * Stops the monitoring, waits for executions and invocations started without waiting, then ends
+   * the functions and the services. An execution still running then (one a client is waiting for)
+   * is recorded in the state directory as failed, cut off by the stop.
+   */
   async stop(): Promise<void> {
     this.monitor?.stop();
     await this.settle().catch(() => {});
+    this.journal?.close(this.executions.filter((e) => e.status === 'RUNNING'));
     await this.lambdaApi.stop();
     await this.functions?.stop();
     this.logs.flush();
@@ -278,6 +337,7 @@ export class LocalTwin {
     this.s3Client?.destroy();
     await this.dynamo?.stop();
     await this.s3?.close();
+    if (this.state) releaseStateDir(this.state);
     if (this.ownsWorkDir) rmSync(this.workDir, { recursive: true, force: true });
   }
 
@@ -310,30 +370,68 @@ export class LocalTwin {
       const gsis = props.GlobalSecondaryIndexes as
         | CreateTableCommandInput['GlobalSecondaryIndexes']
         | undefined;
-      await client.send(
-        new CreateTableCommand({
-          TableName: this.resolver.physicalName(stack, id),
-          KeySchema: props.KeySchema as CreateTableCommandInput['KeySchema'],
-          AttributeDefinitions: props.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
-          BillingMode: 'PAY_PER_REQUEST',
-          ...(gsis
-            ? {
-                GlobalSecondaryIndexes: gsis.map((g) => ({
-                  IndexName: g.IndexName,
-                  KeySchema: g.KeySchema,
-                  Projection: g.Projection,
-                })),
-              }
-            : {}),
-        }),
+      await ignoreExisting(
+        client.send(
+          new CreateTableCommand({
+            TableName: this.resolver.physicalName(stack, id),
+            KeySchema: props.KeySchema as CreateTableCommandInput['KeySchema'],
+            AttributeDefinitions:
+              props.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
+            BillingMode: 'PAY_PER_REQUEST',
+            ...(gsis
+              ? {
+                  GlobalSecondaryIndexes: gsis.map((g) => ({
+                    IndexName: g.IndexName,
+                    KeySchema: g.KeySchema,
+                    Projection: g.Projection,
+                  })),
+                }
+              : {}),
+          }),
+        ),
       );
     }
     client.destroy();
   }
 
+  /**
+   * Gives up the training leases that executions cut off by a stop still hold: nothing runs them
+   * any more, and the model's next training would otherwise be refused until the lease expires.
+   */
+  private async releaseLeasesOfStopped(history: readonly ExecutionRecord[]): Promise<void> {
+    const stopped = history.filter(
+      (r) =>
+        r.error === TWIN_STOPPED_ERROR &&
+        r.stateMachineArn === this.machineArnOf('training') &&
+        typeof (r.input as { model?: unknown } | null)?.model === 'string',
+    );
+    const table = this.resolver.output(stackOutputs.registryTableName);
+    if (stopped.length === 0 || !table) return;
+    const db = makeDocumentClient(this.clientTarget());
+    const leases = new DynamoLeases(db, table);
+    try {
+      for (const r of stopped) {
+        const { model } = r.input as { model: string };
+        if (await leases.release(model, TRAINING_LEASE, r.executionArn))
+          this.log(
+            `[twin] released the ${TRAINING_LEASE} lease of ${model}: its holder ${r.executionArn} was cut off by a stop`,
+          );
+      }
+    } finally {
+      db.destroy();
+    }
+  }
+
+  /** A state machine's ARN by kind, read from the stack outputs (before the state machines are loaded). */
+  private machineArnOf(kind: MachineKind): string | undefined {
+    return this.resolver.output(stateMachineOutputs[kind]);
+  }
+
   private async createBuckets(): Promise<void> {
     for (const { stack, logicalId: id } of this.resolver.resources('AWS::S3::Bucket')) {
-      await this.s3Client!.send(new CreateBucketCommand({ Bucket: this.resolver.physicalName(stack, id) }));
+      await ignoreExisting(
+        this.s3Client!.send(new CreateBucketCommand({ Bucket: this.resolver.physicalName(stack, id) })),
+      );
     }
   }
 
@@ -346,7 +444,7 @@ export class LocalTwin {
       // Asset manifests name the bucket with CloudFormation placeholders, as in Fn::Sub.
       const bucket = String(this.resolver.resolve({ 'Fn::Sub': asset.bucketName }, stack));
       if (!created.has(bucket)) {
-        await this.s3Client!.send(new CreateBucketCommand({ Bucket: bucket }));
+        await ignoreExisting(this.s3Client!.send(new CreateBucketCommand({ Bucket: bucket })));
         created.add(bucket);
       }
       await this.store(bucket).put(asset.objectKey, readFileSync(asset.path));
@@ -526,5 +624,23 @@ export class LocalTwin {
     return async () => {
       throw new Error(`The local twin does not emulate the task resource ${resource} (state ${stateName})`);
     };
+  }
+}
+
+/**
+ * Creates a table or bucket unless it exists: a twin started on its state directory finds those
+ * it made before, with what they hold, and keeps them.
+ */
+async function ignoreExisting(creating: Promise<unknown>): Promise<void> {
+  try {
+    await creating;
+  } catch (err) {
+    if (err instanceof ResourceInUseException) return;
+    if (
+      err instanceof S3ServiceException &&
+      (err.name === 'BucketAlreadyExists' || err.name === 'BucketAlreadyOwnedByYou')
+    )
+      return;
+    throw err;
   }
 }

@@ -2,11 +2,15 @@
  * `mlops local up`: synthesize the CDK app (or take an assembly) and boot the twin on loopback, its
  * alarms evaluated and its rules' schedules running; `--fast` synthesizes with the config's short
  * monitoring settings, so the chain drift → alarm → rule → state machine plays out in minutes.
+ * The twin keeps its state in a directory (`.mlops-local/` at the project root unless `--state-dir`
+ * says otherwise), so a restart, even after a crash, finds the models, the log and the lake as they
+ * were; `--reset` starts it empty.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import type { TwinMonitoringSummary } from '../../contracts/twin-api.ts';
+import { PROJECT_ROOT } from '../../lib/paths.ts';
 import type { CliContext } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { parsePort, type ServingMode, servingOption } from '../options.ts';
@@ -19,7 +23,12 @@ interface UpOptions {
   assembly?: string;
   serving?: ServingMode;
   fast?: boolean;
+  stateDir: string;
+  reset?: boolean;
 }
+
+/** Where `mlops local up` keeps the twin's state unless told otherwise. */
+export const DEFAULT_STATE_DIR = join(PROJECT_ROOT, '.mlops-local');
 
 /** What the twin's monitoring emulates, and by logical id what it does not. */
 function monitoringLines(m: TwinMonitoringSummary): string[] {
@@ -36,6 +45,12 @@ function monitoringLines(m: TwinMonitoringSummary): string[] {
   }
   for (const w of m.warnings) lines.push(`note: ${w}`);
   return lines;
+}
+
+/** A path relative to the working directory when it is under it, else absolute. */
+function shownPath(path: string): string {
+  const rel = relative(process.cwd(), resolve(path));
+  return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? resolve(path) : rel;
 }
 
 /** Adds `mlops local` and its `up` subcommand. */
@@ -59,6 +74,13 @@ export function register(program: Command, context: CliContext): void {
       '--fast',
       "synthesize with the config's short monitoring settings (fast: true): drift every minute over 10 minutes, alarms on 60 s periods, 1 of 1 datapoints",
     )
+    .addOption(
+      new Option(
+        '--state-dir <dir>',
+        "keep the twin's state here (tables, buckets, executions, function log) and carry on from what is there",
+      ).default(DEFAULT_STATE_DIR, '.mlops-local/ at the project root'),
+    )
+    .option('--reset', 'remove the state directory first, so the twin starts empty')
     .action(async (opts: UpOptions) => {
       checkLoopbackHost(opts.host);
       if (opts.assembly && opts.serving) {
@@ -90,6 +112,8 @@ export function register(program: Command, context: CliContext): void {
         ...(opts.serving ? { serving: opts.serving } : {}),
         ...(opts.fast ? { fast: true } : {}),
         monitoring: true,
+        stateDir: opts.stateDir,
+        ...(opts.reset ? { reset: true } : {}),
       });
       console.log(`\n${bold('Local twin ready')} at ${running.url}`);
       info(`prediction API   POST ${running.url}/v1/predict   POST ${running.url}/v1/models/<name>/predict`);
@@ -100,6 +124,14 @@ export function register(program: Command, context: CliContext): void {
         `SageMaker        ${running.endpoints.sagemaker} (local endpoints; GET ${running.url}/_twin/endpoints)`,
       );
       info(`function logs    ${running.logFile}`);
+      const { executions, cutOff } = running.resumed;
+      info(
+        `state            ${shownPath(running.stateDir ?? opts.stateDir)} (kept across restarts; --reset to start empty)${
+          executions > 0
+            ? `: ${executions} earlier execution${executions === 1 ? '' : 's'}${cutOff > 0 ? `, ${cutOff} cut off by a stop (FAILED)` : ''}`
+            : ''
+        }`,
+      );
       const [first, ...rest] = monitoringLines(running.monitoring);
       info(
         `monitoring       ${first} (GET ${running.url}/_twin/alarms, /_twin/schedules)${opts.fast ? ' — fast settings' : ''}`,
@@ -107,12 +139,26 @@ export function register(program: Command, context: CliContext): void {
       for (const line of rest) info(`                 ${line}`);
       info('try              npx mlops demo      (in another terminal)');
       info('stop             Ctrl-C');
+      let stopping = false;
       const shutdown = async () => {
-        info('stopping the twin…');
-        await running.stop();
+        if (stopping) {
+          // The state is written as it changes: quitting now loses nothing but the running executions,
+          // which the next start reports as failed.
+          info('quitting without waiting');
+          process.exit(130);
+        }
+        stopping = true;
+        info('stopping the twin… (Ctrl-C again to quit at once)');
+        try {
+          await running.stop();
+        } catch (err) {
+          console.error(`the twin did not stop cleanly: ${(err as Error).message}`);
+          process.exit(1);
+        }
+        info('stopped');
         process.exit(0);
       };
-      process.once('SIGINT', shutdown);
-      process.once('SIGTERM', shutdown);
+      process.on('SIGINT', shutdown);
+      process.on('SIGTERM', shutdown);
     });
 }
