@@ -27,6 +27,8 @@ export interface RunningTwin {
   resumed: { executions: number; cutOff: number };
   /** What the twin's monitoring emulates of the templates' alarms, rules and schedules, and what not. */
   monitoring: TwinMonitoringSummary;
+  /** The templates' resources the twin runs and those it does not, by logical id and type (local/coverage.ts). */
+  coverage: string[];
   /** Stops the server and the twin, and removes what the twin made unless it keeps it in its state directory. */
   stop(): Promise<void>;
 }
@@ -93,10 +95,16 @@ export async function startTwin(opts: StartTwinOptions): Promise<RunningTwin> {
       }
       assemblyDir = synthesize(ownAssembly, config);
     }
-    const [{ LocalTwin }, { createTwinServer }, { resetStateDir, TWIN_STOPPED_ERROR }] = await Promise.all([
+    const [
+      { LocalTwin },
+      { createTwinServer },
+      { resetStateDir, TWIN_STOPPED_ERROR },
+      { twinCoverageLines },
+    ] = await Promise.all([
       import('../local/twin.ts'),
       import('../local/server.ts'),
       import('../local/twin-state.ts'),
+      import('../local/coverage.ts'),
     ]);
     if (opts.reset) {
       if (!opts.stateDir) throw new CliError('--reset needs a --state-dir to remove.');
@@ -132,6 +140,7 @@ export async function startTwin(opts: StartTwinOptions): Promise<RunningTwin> {
         cutOff: earlier.filter((e) => e.error === TWIN_STOPPED_ERROR).length,
       },
       monitoring: twin.monitoring.summary(),
+      coverage: await twinCoverageLines(twin),
       async stop() {
         server.closeAllConnections();
         await new Promise<void>((r) => server.close(() => r()));

@@ -367,7 +367,9 @@ export function coverageLines(coverage: TwinCoverage): string[] {
     byType.set(`${r.status} ${r.type}`, [...(byType.get(`${r.status} ${r.type}`) ?? []), r]);
   const groups = [...byType.values()].sort((a, b) => a[0]!.type.localeCompare(b[0]!.type));
   for (const group of groups.filter((g) => g[0]!.status === 'emulated'))
-    lines.push(`emulated: ${group[0]!.type} ×${group.length}: ${group[0]!.counterpart}`);
+    lines.push(
+      `emulated: ${group[0]!.type} ×${group.length} (${group[0]!.counterpart}): ${group.map((r) => r.logicalId).join(', ')}`,
+    );
   for (const status of ['missing', 'unclassified', 'not-emulated'] as const) {
     const label =
       status === 'missing' ? 'MISSING' : status === 'unclassified' ? 'unclassified' : 'not emulated';

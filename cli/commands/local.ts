@@ -137,6 +137,12 @@ export function register(program: Command, context: CliContext): void {
         `monitoring       ${first} (GET ${running.url}/_twin/alarms, /_twin/schedules)${opts.fast ? ' — fast settings' : ''}`,
       );
       for (const line of rest) info(`                 ${line}`);
+      const [covered, ...coverage] = running.coverage;
+      info(`coverage         ${covered} (GET ${running.url}/_twin/coverage)`);
+      for (const line of coverage) info(`                 ${line}`);
+      info(
+        `dashboard        ${running.url}/dashboard   (the template's CloudWatch dashboard, and one page per model)`,
+      );
       info('try              npx mlops demo      (in another terminal)');
       info('stop             Ctrl-C');
       let stopping = false;

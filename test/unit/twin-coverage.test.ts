@@ -53,7 +53,7 @@ describe('coverage lines', () => {
     );
     expect(lines).toEqual([
       '2 of 4 template resources emulated, 2 not emulated',
-      'emulated: AWS::DynamoDB::Table ×2: a dynalite table',
+      'emulated: AWS::DynamoDB::Table ×2 (a dynalite table): Registry, Log',
       'not emulated: AWS::IAM::Role ×2 (IAM is not enforced): RoleA, RoleB',
     ]);
   });
