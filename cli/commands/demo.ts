@@ -157,6 +157,9 @@ export function register(program: Command, context: CliContext): void {
       if (opts.serving)
         info(`--serving applies to a twin the demo starts; the twin at ${opts.twin} keeps its own mode`);
       await runDemo(await twinTarget(opts.twin), def);
+      info(
+        `dashboard: ${opts.twin}/dashboard (the operators' view), ${opts.twin}/dashboard/models/${def.name}`,
+      );
       return;
     }
     info(`no twin at ${opts.twin}; starting one for this demo (synthesizing the CDK app)…`);
@@ -172,5 +175,8 @@ export function register(program: Command, context: CliContext): void {
     } finally {
       await running.stop();
     }
+    info(
+      'dashboard: this demo stopped the twin it started; `npm start` keeps one running, then open http://127.0.0.1:3000/dashboard',
+    );
   });
 }
