@@ -176,7 +176,7 @@ export function register(program: Command, context: CliContext): void {
       await running.stop();
     }
     info(
-      'dashboard: this demo stopped the twin it started; `npm start` keeps one running, then open http://127.0.0.1:3000/dashboard',
+      `dashboard: this demo stopped the twin it started; \`npm start\` keeps one running, then open http://127.0.0.1:${context.twinPort}/dashboard`,
     );
   });
 }
