@@ -29,7 +29,7 @@ import type { ModelVersion } from '../../core/registry/model.ts';
 import { DynamoModelRegistry } from '../../lambdas/shared/adapters/aws/dynamo-registry.ts';
 import type { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
 import { credit } from '../support/fixtures.ts';
-import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
+import { type LocalAws, standInTwinInfo, startLocalAws } from '../support/local-aws.ts';
 
 let aws: LocalAws;
 let lake: S3ObjectStore;
@@ -131,19 +131,7 @@ beforeAll(async () => {
       res.end(JSON.stringify(body));
     };
     if (req.url === '/_twin/health') return send(200, { ok: true });
-    if (req.url === '/_twin/info') {
-      const info: TwinInfo = {
-        apiUrl: url,
-        region: 'us-east-1',
-        endpoints: { s3: aws.s3Endpoint, dynamodb: aws.dynamoEndpoint, sagemaker: 'http://127.0.0.1:9' },
-        outputs: {
-          [stackOutputs.registryTableName]: 'registry',
-          [stackOutputs.predictionLogTableName]: 'log',
-          [stackOutputs.lakeBucketName]: 'lake',
-        },
-      };
-      return send(200, info);
-    }
+    if (req.url === '/_twin/info') return send(200, standInTwinInfo(aws, url));
     if (req.url === '/_twin/keys') return send(200, KEYS);
     if (req.url === '/_twin/alarms') return send(200, []);
     if (req.url === '/v1/predict' && req.method === 'POST') {

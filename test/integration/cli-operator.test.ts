@@ -32,7 +32,7 @@ import { DynamoLeases } from '../../lambdas/shared/adapters/aws/dynamo-leases.ts
 import { DynamoModelRegistry } from '../../lambdas/shared/adapters/aws/dynamo-registry.ts';
 import type { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
 import { credit } from '../support/fixtures.ts';
-import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
+import { type LocalAws, standInTwinInfo, startLocalAws } from '../support/local-aws.ts';
 
 const STAGE = createContext({}).config().stage;
 
@@ -215,19 +215,7 @@ beforeAll(async () => {
     const answer = (scripted: unknown[] | { status: number; body: unknown }) =>
       Array.isArray(scripted) ? send(200, scripted) : send(scripted.status, scripted.body);
     if (req.url === '/_twin/health') return send(200, { ok: true });
-    if (req.url === '/_twin/info') {
-      const info: TwinInfo = {
-        apiUrl: url,
-        region: 'us-east-1',
-        endpoints: { s3: aws.s3Endpoint, dynamodb: aws.dynamoEndpoint, sagemaker: 'http://127.0.0.1:9' },
-        outputs: {
-          [stackOutputs.registryTableName]: 'registry',
-          [stackOutputs.predictionLogTableName]: 'log',
-          [stackOutputs.lakeBucketName]: 'lake',
-        },
-      };
-      return send(200, info);
-    }
+    if (req.url === '/_twin/info') return send(200, standInTwinInfo(aws, url));
     if (req.url === '/_twin/alarms' && req.method === 'GET') return answer(twin.alarms);
     if (req.url === '/_twin/invoke' && req.method === 'POST') {
       const body = JSON.parse(await readBody(req)) as { service: string; payload: unknown };

@@ -4,6 +4,8 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
+import { stackOutputs } from '../../contracts/outputs.ts';
+import type { TwinInfo } from '../../contracts/twin-api.ts';
 import {
   type ClientTarget,
   clientConfig,
@@ -81,4 +83,22 @@ export function useLocalEndpoints(aws: LocalAws, env: Record<string, string>): v
     AWS_ENDPOINT_URL_DYNAMODB: aws.dynamoEndpoint,
     ...env,
   });
+}
+
+/**
+ * What a stand-in for the twin's `GET /_twin/info` answers when its services are these local ones:
+ * the API at `apiUrl`, the registry table `registry`, the log table `log` and the lake bucket `lake`
+ * (a SageMaker endpoint nothing listens on).
+ */
+export function standInTwinInfo(aws: LocalAws, apiUrl: string): TwinInfo {
+  return {
+    apiUrl,
+    region: 'us-east-1',
+    endpoints: { s3: aws.s3Endpoint, dynamodb: aws.dynamoEndpoint, sagemaker: 'http://127.0.0.1:9' },
+    outputs: {
+      [stackOutputs.registryTableName]: 'registry',
+      [stackOutputs.predictionLogTableName]: 'log',
+      [stackOutputs.lakeBucketName]: 'lake',
+    },
+  };
 }
