@@ -53,7 +53,17 @@ describe('any CSV to a served model, with no code', () => {
     dir = mkdtempSync(join(tmpdir(), 'any-csv-'));
     twin = spawn(
       process.execPath,
-      ['bin/mlops.js', 'local', 'up', '--port', '0', '--assembly', inject('assemblyDir')],
+      [
+        'bin/mlops.js',
+        'local',
+        'up',
+        '--port',
+        '0',
+        '--assembly',
+        inject('assemblyDir'),
+        '--state-dir',
+        join(dir, 'twin-state'),
+      ],
       {
         env: { ...process.env, NO_COLOR: '1' },
       },

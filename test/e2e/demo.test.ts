@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 
 function run(
   args: string[],
@@ -35,6 +38,17 @@ function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): P
   });
 }
 
+/** A state directory of its own for a twin a test starts, so no test sees another's (or a developer's) state. */
+function freshStateDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'demo-twin-'));
+  madeDirs.push(dir);
+  return join(dir, 'state');
+}
+const madeDirs: string[] = [];
+afterAll(() => {
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 describe('npx mlops demo, end to end', () => {
   it('starts its own twin when none is listening and shows v1 → v2 → rollback → v1 served', async () => {
     const { code, out } = await run(['demo', '--twin', 'http://127.0.0.1:9']);
@@ -53,7 +67,7 @@ describe('npx mlops demo, end to end', () => {
   it('runs the same loop on SageMaker endpoints with `local up --serving endpoint`, one variant per version', async () => {
     const twin = spawn(
       process.execPath,
-      ['bin/mlops.js', 'local', 'up', '--port', '0', '--serving', 'endpoint'],
+      ['bin/mlops.js', 'local', 'up', '--port', '0', '--serving', 'endpoint', '--state-dir', freshStateDir()],
       { env: { ...process.env, NO_COLOR: '1' } },
     );
     try {
@@ -85,9 +99,13 @@ describe('npx mlops demo, end to end', () => {
   });
 
   it('uses the twin that `mlops local up` runs, and the twin stops cleanly on SIGINT', async () => {
-    const twin = spawn(process.execPath, ['bin/mlops.js', 'local', 'up', '--port', '0'], {
-      env: { ...process.env, NO_COLOR: '1' },
-    });
+    const twin = spawn(
+      process.execPath,
+      ['bin/mlops.js', 'local', 'up', '--port', '0', '--state-dir', freshStateDir()],
+      {
+        env: { ...process.env, NO_COLOR: '1' },
+      },
+    );
     try {
       const [, url] = await waitForLine(twin, /Local twin ready at (http:\/\/127\.0\.0\.1:\d+)/, 120_000);
       const { code, out } = await run(['demo', '--twin', url!]);

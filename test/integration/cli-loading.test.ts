@@ -147,7 +147,16 @@ describe('what the CLI loads', () => {
     const assembly = join(dir, 'unreadable-assembly');
     mkdirSync(assembly);
     writeFileSync(join(assembly, 'manifest.json'), 'not a cloud assembly manifest');
-    const run = await mlops('local-up', ['local', 'up', '--port', '0', '--assembly', assembly]);
+    const run = await mlops('local-up', [
+      'local',
+      'up',
+      '--port',
+      '0',
+      '--assembly',
+      assembly,
+      '--state-dir',
+      join(dir, 'twin-state'),
+    ]);
     expect(run.code, run.out).toBe(1);
     expect(twinModules(run)).toEqual(expect.arrayContaining(['local/', 'dynalite', 's3rver']));
     // An assembly given is booted as it is: nothing is synthesized.
