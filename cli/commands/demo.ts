@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { alarmName } from '../../contracts/alarms.ts';
 import { PRODUCTION_ALIAS_TTL_MS } from '../../contracts/serving.ts';
-import type { TwinMonitoringSummary } from '../../contracts/twin-api.ts';
+import type { ExecutionRecord, TwinMonitoringSummary } from '../../contracts/twin-api.ts';
 import { parseCsv } from '../../core/features/csv.ts';
 import type { ModelDefinition } from '../../core/model/definition.ts';
 import { ACTION_AUDIT, type ActionRecord } from '../../core/registry/model.ts';
@@ -42,18 +42,21 @@ export const DEMO_DATA = join(projectRoot, 'data', 'credit_data.csv');
 /** The demo's reviewed golden set. */
 export const DEMO_GOLDEN = join(projectRoot, 'data', 'credit_golden.csv');
 
-/** Two applicants from the data set, as a client would send them (raw fields, no label). */
+/** One applicant of the data set as a client sends it: raw fields, no label. */
+function asInstance(def: ModelDefinition, values: Record<string, string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of def.spec.features) {
+    const v = values[f.name];
+    if (v === undefined || v === '') continue;
+    out[f.name] = f.type === 'numeric' ? Number(v) : v;
+  }
+  return out;
+}
+
+/** The first applicants of the data set (two unless told), as a client would send them. */
 export function sampleInstances(def: ModelDefinition, count = 2): Record<string, unknown>[] {
   const { records } = parseCsv(readFileSync(DEMO_DATA, 'utf8'));
-  return records.slice(0, count).map(({ values }) => {
-    const out: Record<string, unknown> = {};
-    for (const f of def.spec.features) {
-      const v = values[f.name];
-      if (v === undefined || v === '') continue;
-      out[f.name] = f.type === 'numeric' ? Number(v) : v;
-    }
-    return out;
-  });
+  return records.slice(0, count).map(({ values }) => asInstance(def, values));
 }
 
 async function expectServedBy(target: Target, def: ModelDefinition, version: number): Promise<void> {
@@ -111,15 +114,7 @@ function riskierPopulation(def: ModelDefinition): Record<string, unknown>[] {
   const { records } = parseCsv(readFileSync(DEMO_DATA, 'utf8'));
   return records
     .filter(({ values }) => values[def.spec.label.column] === def.spec.label.positive)
-    .map(({ values }) => {
-      const out: Record<string, unknown> = {};
-      for (const f of def.spec.features) {
-        const v = values[f.name];
-        if (v === undefined || v === '') continue;
-        out[f.name] = f.type === 'numeric' ? Number(v) : v;
-      }
-      return out;
-    });
+    .map(({ values }) => asInstance(def, values));
 }
 
 /** How long the demo waits for the alarm, its rule and the rollback it starts. */
@@ -132,15 +127,21 @@ const CLOSED_LOOP_DEADLINE_MS = 150_000;
  * progress, and returns the action as the audit trail records it.
  */
 async function driftRollsBack(target: Target, def: ModelDefinition, from: number, to: number): Promise<void> {
-  const risky = riskierPopulation(def);
   const { key } = await apiKeyFor(target);
-  for (let i = 0; i < risky.length; i += 100) {
-    const res = await predict(target.apiUrl, def.name, risky.slice(i, i + 100), key);
-    if (res.status !== 200)
-      throw new CliError(
-        `POST /v1/models/${def.name}/predict answered ${res.status}: ${JSON.stringify(res.body)}`,
-      );
-  }
+  const send = async (instances: Record<string, unknown>[]) => {
+    for (let i = 0; i < instances.length; i += 100) {
+      const res = await predict(target.apiUrl, def.name, instances.slice(i, i + 100), key);
+      if (res.status !== 200)
+        throw new CliError(
+          `POST /v1/models/${def.name}/predict answered ${res.status}: ${JSON.stringify(res.body)}`,
+        );
+    }
+  };
+  const usual = sampleInstances(def, Number.POSITIVE_INFINITY).filter((_, i) => i % 10 === 0);
+  await send(usual);
+  info(`sent ${usual.length} applicants like those v${from} was trained on (every 10th of the data set)`);
+  const risky = riskierPopulation(def);
+  await send(risky);
   info(
     `sent ${risky.length} applicants who went on to default: each a valid request, the mix a new population`,
   );
@@ -186,10 +187,23 @@ async function driftRollsBack(target: Target, def: ModelDefinition, from: number
   await new Promise((resolve) => setTimeout(resolve, PRODUCTION_ALIAS_TTL_MS));
 }
 
+/** The canary stage's verdict on a version, from the twin's record of the stage's execution. */
+async function canaryVerdict(url: string, version: number): Promise<string> {
+  const executions = (await (await fetch(`${url}/_twin/executions`)).json()) as ExecutionRecord[];
+  const stage = executions
+    .filter((e) => (e.input as { version?: number }).version === version)
+    .map((e) => e.output as { outcome?: string; check?: { bakes: number; summary: string } } | undefined)
+    .findLast((o) => o?.outcome !== undefined && o.check !== undefined);
+  if (!stage?.check) return `the twin at ${url} has no record of v${version}'s canary stage`;
+  return `canary verdict after ${stage.check.bakes} bake(s): ${stage.outcome}; ${stage.check.summary}`;
+}
+
 /** What the demo can show beyond the pipelines: the closed loop, when the twin plays it in demo time. */
 export interface DemoOptions {
   /** Why the drift alarm and its automatic rollback are skipped (an operator rollback stands in). */
   closedLoopUnavailable?: string;
+  /** The twin's URL, whose record of executions holds the canary's verdict. */
+  twinUrl?: string;
   /** The stage the status reads the alarms of, when the target does not say. */
   stage: string;
 }
@@ -223,7 +237,8 @@ export async function runDemo(target: Target, def: ModelDefinition, opts: DemoOp
     a.action.startsWith('Canary'),
   );
   if (canary.length === 0) throw new CliError(`The promotion of v${v2.version} ran no canary.`);
-  for (const a of canary) info(`${a.summary}`);
+  for (const a of canary) info(a.summary);
+  if (opts.twinUrl) info(await canaryVerdict(opts.twinUrl, v2.version));
   await expectServedBy(target, def, v2.version);
 
   step('7. A worse candidate is refused, with its reasons, and production stays');
@@ -297,6 +312,7 @@ export function register(program: Command, context: CliContext): void {
       const target = await twinTarget(opts.twin);
       await runDemo(target, def, {
         stage: context.settings().stage,
+        twinUrl: opts.twin,
         closedLoopUnavailable: await closedLoopUnavailable(opts.twin, target, def.name),
       });
       info(
@@ -322,7 +338,7 @@ export function register(program: Command, context: CliContext): void {
       ...(opts.serving ? { serving: opts.serving } : {}),
     });
     try {
-      await runDemo(await twinTarget(running.url), def, { stage: config.stage });
+      await runDemo(await twinTarget(running.url), def, { stage: config.stage, twinUrl: running.url });
     } finally {
       await running.stop();
     }
