@@ -157,6 +157,8 @@ async function driftRollsBack(target: Target, def: ModelDefinition, from: number
       .map((e) => e.detail as unknown as ActionRecord)
       .find((a) => a.kind === 'rollback' && a.trigger === 'alarm' && a.from === from);
     if (action) {
+      if (lastState !== 'ALARM')
+        info(`alarm ${name} went to ${bold('ALARM')} and its rule started the rollback state machine`);
       if (action.outcome !== 'done' || action.to !== to)
         throw new CliError(
           `The alarm's rollback ended ${action.outcome}${action.note ? ` (${action.note})` : ''}: ${action.cause}`,
