@@ -124,7 +124,7 @@ const CLOSED_LOOP_DEADLINE_MS = 150_000;
  * A riskier population reaches production: the drift job (run now rather than on its schedule) finds
  * the served scores moved, the prediction-drift alarm goes to ALARM on its next evaluation, and its
  * rule runs the rollback state machine, which puts `to` back. Waits for that with a deadline, printing
- * progress, and returns the action as the audit trail records it.
+ * progress, and prints the action as the audit trail records it, with its cause.
  */
 async function driftRollsBack(target: Target, def: ModelDefinition, from: number, to: number): Promise<void> {
   const { key } = await apiKeyFor(target);
