@@ -1,5 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const stateDirs: string[] = [];
+/** A state directory of its own for each twin a test starts, so each starts empty. */
+function freshStateDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mlops-demo-state-'));
+  stateDirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of stateDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 function run(
   args: string[],
@@ -60,7 +74,7 @@ describe('npx mlops demo, end to end', () => {
     expect(out).not.toContain('mlops rollback --reason');
     expect(out).toMatch(/prediction log: 1708 rows \(v1: 4, v2: 1704\)/);
     // The operator status names the rollback, its alarm and the alarm's state.
-    expect(out).toMatch(/credit\s+production v1 — since .*: rollback: Threshold Crossed/);
+    expect(out).toMatch(/credit\s+production v1\b.* — since .*: rollback: Threshold Crossed/);
     expect(out).toMatch(/ALARM\s+prediction-drift\s+page\s+rollback/);
     expect(out).toMatch(/rollback\s+done\s+alarm\s+alarm mlops-dev-credit--prediction-drift: /);
     expect(out).toContain(
@@ -73,7 +87,7 @@ describe('npx mlops demo, end to end', () => {
   it('runs the same loop on SageMaker endpoints with `local up --serving endpoint`, one variant per version', async () => {
     const twin = spawn(
       process.execPath,
-      ['bin/mlops.js', 'local', 'up', '--port', '0', '--serving', 'endpoint'],
+      ['bin/mlops.js', 'local', 'up', '--port', '0', '--serving', 'endpoint', '--state-dir', freshStateDir()],
       { env: { ...process.env, NO_COLOR: '1' } },
     );
     try {
@@ -110,15 +124,19 @@ describe('npx mlops demo, end to end', () => {
   });
 
   it('uses the twin that `mlops local up` runs, and the twin stops cleanly on SIGINT', async () => {
-    const twin = spawn(process.execPath, ['bin/mlops.js', 'local', 'up', '--port', '0'], {
-      env: { ...process.env, NO_COLOR: '1' },
-    });
+    const twin = spawn(
+      process.execPath,
+      ['bin/mlops.js', 'local', 'up', '--port', '0', '--state-dir', freshStateDir()],
+      {
+        env: { ...process.env, NO_COLOR: '1' },
+      },
+    );
     try {
       const [, url] = await waitForLine(twin, /Local twin ready at (http:\/\/127\.0\.0\.1:\d+)/, 120_000);
       const { code, out } = await run(['demo', '--twin', url!]);
       expect(code, out).toBe(0);
       expect(out).toContain(`target: local twin at ${url}`);
-      expect(out).toMatch(/credit\s+production v1 — since .*: rollback: demo: operator rollback/);
+      expect(out).toMatch(/credit\s+production v1\b.* — since .*: rollback: demo: operator rollback/);
       const models = await run(['models', '--twin', url!]);
       expect(models.out).toMatch(/credit: production v1\n/);
       expect(models.out).toMatch(/v2\s+RolledBack/);
