@@ -240,9 +240,10 @@ describe('promotion and rollback state machines, run locally from the synthesize
     expect(alias?.canary).toBeUndefined();
     expect((await t.registry.requireVersion(model, candidateVersion)).status).toBe('RolledBack');
     expect(t.twin.notifications.at(-1)?.subject).toBe('Canary rolled back');
+    // The drift is among the reasons; on a loaded machine the canary may also be judged slower.
     expect(t.twin.notifications.at(-1)?.message).toMatch(
       new RegExp(
-        `version ${candidateVersion} was rolled back \\(served scores of v${candidateVersion} drift from v${incumbent}'s: PSI \\d\\.\\d{4} > max 0\\.1000`,
+        `version ${candidateVersion} was rolled back \\((?:[^()]*\\([^()]*\\)[^()]*; )?served scores of v${candidateVersion} drift from v${incumbent}'s: PSI \\d\\.\\d{4} > max 0\\.1000`,
       ),
     );
   });
