@@ -4,9 +4,12 @@
  * report, the retraining lease, and what the platform did lately on its own.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { lakeKeys } from '../../contracts/lake.ts';
 import type { DriftReport } from '../../core/drift/types.ts';
 import { TRAINING_LEASE } from '../../core/policy/lease.ts';
+import {
+  latestDriftReport as readLatestDriftReport,
+  UnreadableDriftReport,
+} from '../../lambdas/shared/drift-reports.ts';
 import type { CliContext, TargetOptions } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { checkModelName, withModel, withTarget } from '../options.ts';
@@ -24,17 +27,13 @@ export function parseActionLimit(value: string): number {
   return n;
 }
 
-/** The newest drift report of a model in the lake (keys sort by window end), or undefined. */
+/** The newest drift report of a model in the target's lake, or undefined; one that is not JSON is a CliError. */
 export async function latestDriftReport(target: Target, model: string): Promise<DriftReport | undefined> {
-  const keys = (await target.lake.list(lakeKeys.driftReports(model))).filter((k) => k.endsWith('.json'));
-  const last = keys.at(-1);
-  if (!last) return undefined;
   try {
-    return JSON.parse(await target.lake.getText(last)) as DriftReport;
+    return await readLatestDriftReport(target.lake, model);
   } catch (err) {
-    throw new CliError(
-      `The drift report s3://${target.lake.bucket}/${last} is not JSON: ${(err as Error).message}`,
-    );
+    if (err instanceof UnreadableDriftReport) throw new CliError(err.message);
+    throw err;
   }
 }
 

@@ -27,7 +27,7 @@ export interface Annotation {
   color?: string;
 }
 
-interface Placed {
+export interface Placed {
   x: number;
   y: number;
   width: number;

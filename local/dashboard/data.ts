@@ -6,7 +6,7 @@
  */
 import type { AlarmStateValue, TwinAlarm } from '../../contracts/twin-api.ts';
 import { computeStatistic, type MetricStore, parseStatistic } from '../cloudwatch.ts';
-import type { Annotation, Dashboard, DashboardWidget } from './body.ts';
+import type { Annotation, Dashboard, DashboardWidget, Placed } from './body.ts';
 import { renderMarkdown } from './markdown.ts';
 
 /** One line of a graph: a value (or null) per timestamp of its widget. */
@@ -25,13 +25,6 @@ export interface AlarmCell {
   state: AlarmStateValue | 'UNKNOWN';
   since?: string;
   reason?: string;
-}
-
-interface Placed {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
 }
 
 export type WidgetData = Placed &
