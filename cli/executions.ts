@@ -1,18 +1,25 @@
 /** Running a state machine on a target with its progress printed, and explaining a failed run. */
 import type { MachineKind } from '../contracts/outputs.ts';
-import type { ExecutionEvent } from '../contracts/twin-api.ts';
-import { dim, info, red } from './print.ts';
+import { ExecutionProgress, type ProgressOptions } from './progress.ts';
 import type { ExecutionResult, Target } from './target.ts';
 
-function progress(e: ExecutionEvent): void {
-  if (e.type === 'StateEntered' && e.state) info(dim(`→ ${e.state}`));
-  if (e.type === 'StateFailed' && e.state)
-    info(red(`✗ ${e.state}: ${e.error ?? ''} ${e.cause ? `— ${e.cause}` : ''}`));
-}
-
-/** Runs one of the platform's state machines to the end, printing each state as it is entered. */
-export function runMachine(target: Target, kind: MachineKind, input: unknown): Promise<ExecutionResult> {
-  return target.execute(kind, input, progress);
+/**
+ * Runs one of the platform's state machines to the end with its progress shown: on a terminal a
+ * spinner on the running state and a line with the duration of each state that ends; otherwise a
+ * line per state entered.
+ */
+export async function runMachine(
+  target: Target,
+  kind: MachineKind,
+  input: unknown,
+  progressOptions: ProgressOptions = {},
+): Promise<ExecutionResult> {
+  const progress = new ExecutionProgress(progressOptions);
+  try {
+    return await target.execute(kind, input, (e) => progress.event(e));
+  } finally {
+    progress.finish();
+  }
 }
 
 /** The error, its cause and the task error that led to it, in one line. */

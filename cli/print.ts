@@ -1,13 +1,15 @@
 /** Terminal output helpers for the operator CLI. */
 import type { ModelVersion, ProductionAlias } from '../core/registry/model.ts';
 
-const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
-const paint = (code: number) => (s: string) => (useColor ? `\u001b[${code}m${s}\u001b[0m` : s);
-export const bold = paint(1);
-export const dim = paint(2);
-export const green = paint(32);
-export const red = paint(31);
-export const yellow = paint(33);
+/** The colors of output that goes where `on` says colors belong; without color, each returns its text. */
+export function palette(on: boolean) {
+  const paint = (code: number) => (s: string) => (on ? `\u001b[${code}m${s}\u001b[0m` : s);
+  return { bold: paint(1), dim: paint(2), green: paint(32), red: paint(31), yellow: paint(33) };
+}
+
+export const { bold, dim, green, red, yellow } = palette(
+  Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+);
 
 export function step(title: string): void {
   console.log(`\n${bold('▸')} ${bold(title)}`);

@@ -293,6 +293,9 @@ export async function awsTarget(stage: string): Promise<Target> {
           seen.add(e.id);
           if (e.stateEnteredEventDetails?.name)
             onEvent({ type: 'StateEntered', state: e.stateEnteredEventDetails.name });
+          // Read every few seconds: a state's duration on a terminal is known to that interval.
+          if (e.stateExitedEventDetails?.name)
+            onEvent({ type: 'StateExited', state: e.stateExitedEventDetails.name });
         }
         const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
         if (d.status === 'RUNNING' || d.status === 'PENDING_REDRIVE') continue;

@@ -24,6 +24,7 @@ import { CliError } from '../errors.ts';
 import { setGolden } from '../golden.ts';
 import { parsePort, type ServingMode, servingOption, withModel } from '../options.ts';
 import { bold, dim, info, ok, step, yellow } from '../print.ts';
+import { Waiting } from '../progress.ts';
 import { startTwin } from '../start-twin.ts';
 import type { Target } from '../target.ts';
 import { drift } from './drift.ts';
@@ -148,42 +149,43 @@ async function driftRollsBack(target: Target, def: ModelDefinition, from: number
   info('running the drift job now (it also runs every minute on its schedule):');
   await drift(target, def.name);
   const name = alarmName(target.stage ?? 'dev', 'prediction-drift', def.name);
-  const started = Date.now();
+  const waiting = new Waiting("waiting for the alarm's next evaluation and its rule…");
   let lastState = '';
-  let lastLine = started;
-  for (;;) {
-    const action = (await target.registry.listAudit(def.name))
-      .filter((e) => e.action === ACTION_AUDIT)
-      .map((e) => e.detail as unknown as ActionRecord)
-      .find((a) => a.kind === 'rollback' && a.trigger === 'alarm' && a.from === from);
-    if (action) {
-      if (lastState !== 'ALARM')
-        info(`alarm ${name} went to ${bold('ALARM')} and its rule started the rollback state machine`);
-      if (action.outcome !== 'done' || action.to !== to)
-        throw new CliError(
-          `The alarm's rollback ended ${action.outcome}${action.note ? ` (${action.note})` : ''}: ${action.cause}`,
+  try {
+    for (;;) {
+      const action = (await target.registry.listAudit(def.name))
+        .filter((e) => e.action === ACTION_AUDIT)
+        .map((e) => e.detail as unknown as ActionRecord)
+        .find((a) => a.kind === 'rollback' && a.trigger === 'alarm' && a.from === from);
+      if (action) {
+        if (lastState !== 'ALARM')
+          waiting.note(
+            `alarm ${name} went to ${bold('ALARM')} and its rule started the rollback state machine`,
+          );
+        waiting.stop();
+        if (action.outcome !== 'done' || action.to !== to)
+          throw new CliError(
+            `The alarm's rollback ended ${action.outcome}${action.note ? ` (${action.note})` : ''}: ${action.cause}`,
+          );
+        ok(`the platform rolled ${bold(`v${from}`)} back to ${bold(`v${to}`)} on its own: ${action.cause}`);
+        break;
+      }
+      const alarm = (await target.alarms()).find((a) => a.name === name);
+      if (alarm && alarm.state !== lastState) {
+        lastState = alarm.state;
+        waiting.note(
+          `${waiting.seconds()}s: alarm ${name} is ${alarm.state === 'ALARM' ? bold('ALARM') : alarm.state}${alarm.state === 'ALARM' ? `: ${alarm.reason}` : ''}`,
         );
-      ok(`the platform rolled ${bold(`v${from}`)} back to ${bold(`v${to}`)} on its own: ${action.cause}`);
-      break;
+        if (alarm.state === 'ALARM') waiting.note('its rule starts the rollback state machine…');
+      } else waiting.tick();
+      if (waiting.seconds() * 1000 > CLOSED_LOOP_DEADLINE_MS)
+        throw new CliError(
+          `No automatic rollback of v${from} within ${CLOSED_LOOP_DEADLINE_MS / 1000} s; the alarm ${name} is ${alarm?.state ?? 'missing'}${alarm ? `: ${alarm.reason}` : ''}.`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
-    const alarm = (await target.alarms()).find((a) => a.name === name);
-    const elapsed = Math.round((Date.now() - started) / 1000);
-    if (alarm && alarm.state !== lastState) {
-      lastState = alarm.state;
-      lastLine = Date.now();
-      info(
-        `${elapsed}s: alarm ${name} is ${alarm.state === 'ALARM' ? bold('ALARM') : alarm.state}${alarm.state === 'ALARM' ? `: ${alarm.reason}` : ''}`,
-      );
-      if (alarm.state === 'ALARM') info('its rule starts the rollback state machine…');
-    } else if (Date.now() - lastLine >= 15_000) {
-      lastLine = Date.now();
-      info(dim(`${elapsed}s: waiting for the alarm's next evaluation and its rule…`));
-    }
-    if (Date.now() - started > CLOSED_LOOP_DEADLINE_MS)
-      throw new CliError(
-        `No automatic rollback of v${from} within ${CLOSED_LOOP_DEADLINE_MS / 1000} s; the alarm ${name} is ${alarm?.state ?? 'missing'}${alarm ? `: ${alarm.reason}` : ''}.`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  } finally {
+    waiting.stop();
   }
   // Warm predict instances keep the production alias this long.
   await new Promise((resolve) => setTimeout(resolve, PRODUCTION_ALIAS_TTL_MS));
