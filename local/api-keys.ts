@@ -1,19 +1,21 @@
 /**
  * API Gateway's API keys and usage plans in the twin, from the synthesized templates: every
- * `AWS::ApiGateway::ApiKey` gets a random 40-character value when the twin starts (held in memory
- * only), its client is read from its name (`mlops-<stage>--client-<client>`), and its usage plans
- * (`AWS::ApiGateway::UsagePlanKey`) give its throttle and quota. A method whose template says
- * `ApiKeyRequired` is refused as API Gateway refuses it: 403 `{"message":"Forbidden"}` without a
- * valid `x-api-key` (unknown, disabled, or in no usage plan bound to a stage), 429
- * `{"message":"Too Many Requests"}` past the plan's rate and burst (a token bucket per key, as API
- * Gateway's per-client throttling), and 429 `{"message":"Limit Exceeded"}` past its quota (per UTC
- * day, week from Sunday, or month). A key's id is what `Ref` of its resource resolves to, so it
- * equals the id the predict function finds in `CLIENT_KEYS`.
+ * `AWS::ApiGateway::ApiKey` gets a random 40-character value when the twin starts, or the value an
+ * earlier twin gave the key of the same id and name (a twin on a state directory keeps them there,
+ * local/twin-state.ts), its client is read from its name (`mlops-<stage>--client-<client>`), and
+ * its usage plans (`AWS::ApiGateway::UsagePlanKey`) give its throttle and quota. A method whose
+ * template says `ApiKeyRequired` is refused as API Gateway refuses it: 403
+ * `{"message":"Forbidden"}` without a valid `x-api-key` (unknown, disabled, or in no usage plan
+ * bound to a stage), 429 `{"message":"Too Many Requests"}` past the plan's rate and burst (a token
+ * bucket per key, as API Gateway's per-client throttling), and 429 `{"message":"Limit Exceeded"}`
+ * past its quota (per UTC day, week from Sunday, or month). A key's id is what `Ref` of its
+ * resource resolves to, so it equals the id the predict function finds in `CLIENT_KEYS`.
  */
 import { randomInt } from 'node:crypto';
 import { clientOfApiKeyName } from '../contracts/names.ts';
 import type { TwinApiKey } from '../contracts/twin-api.ts';
 import type { Resolver, StackTemplate } from './template.ts';
+import type { KeptApiKey } from './twin-state.ts';
 
 /** How a usage plan limits the keys in it. */
 interface PlanLimits {
@@ -94,12 +96,19 @@ export class TwinApiKeys {
   /** The logical ids of the `AWS::ApiGateway::UsagePlanKey`s that put an issued key in a plan. */
   readonly planKeyIds = new Set<string>();
 
-  /** Issues a value for every API key of the templates; `stage` names their clients. */
+  private readonly now: () => number;
+
+  /**
+   * Issues a value for every API key of the templates; `stage` names their clients. A key keeps the
+   * value its template sets, else the one `kept` holds for its id and name, else gets a random one.
+   */
   constructor(
     resolver: Resolver,
     stage: string | undefined,
-    private readonly now: () => number = Date.now,
+    options: { kept?: readonly KeptApiKey[]; now?: () => number } = {},
   ) {
+    this.now = options.now ?? Date.now;
+    const keptValue = new Map((options.kept ?? []).map((k) => [`${k.id}\n${k.name}`, k.value]));
     const plans = new Map<string, PlanLimits>();
     for (const { stack, logicalId, props } of resolver.resources('AWS::ApiGateway::UsagePlan')) {
       const throttle = (props.Throttle ?? {}) as { RateLimit?: number; BurstLimit?: number };
@@ -131,7 +140,10 @@ export class TwinApiKeys {
         id,
         name,
         ...(client !== undefined ? { client } : {}),
-        value: typeof props.Value === 'string' ? props.Value : randomKeyValue(),
+        value:
+          typeof props.Value === 'string'
+            ? props.Value
+            : (keptValue.get(`${id}\n${name}`) ?? randomKeyValue()),
         enabled: props.Enabled !== false && props.Enabled !== 'false',
         plans: plansOfKey.get(id) ?? [],
       };
@@ -222,8 +234,6 @@ export class TwinApiKeys {
   }
 }
 
-const issued = new WeakMap<Resolver, TwinApiKeys>();
-
 /** The stage of an assembly, from its stack names (`Mlops-<stage>-<part>`): it names the API keys' clients. */
 export function assemblyStage(resolver: Resolver): string | undefined {
   for (const stack of resolver.stacks) {
@@ -231,14 +241,4 @@ export function assemblyStage(resolver: Resolver): string | undefined {
     if (found) return found[1]!;
   }
   return undefined;
-}
-
-/** The keys of a twin's templates, issued once per twin (every server over it sees the same values). */
-export function twinApiKeys(resolver: Resolver, stage: string | undefined): TwinApiKeys {
-  let keys = issued.get(resolver);
-  if (!keys) {
-    keys = new TwinApiKeys(resolver, stage);
-    issued.set(resolver, keys);
-  }
-  return keys;
 }

@@ -7,17 +7,18 @@
  * The types are classified here and only here: {@link EMULATED} maps a type to what runs it in the
  * twin and how to find that counterpart for one logical id; {@link NOT_EMULATED} maps a type to why
  * the twin leaves it out. `mlops local up` prints {@link coverageLines}; `GET /_twin/coverage`
- * answers {@link twinCoverage}.
+ * answers {@link twinCoverage}; the README's table of what the twin emulates is
+ * {@link coverageTable}, written between its markers by `npm run docs:coverage`.
  */
 import { DynamoDBClient, ListTablesCommand, type ListTablesCommandOutput } from '@aws-sdk/client-dynamodb';
 import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { clientConfig, makeS3Client } from '../lambdas/shared/adapters/aws/clients.ts';
 import { isEmulated } from './alarms.ts';
-import { assemblyStage, type TwinApiKeys, twinApiKeys } from './api-keys.ts';
+import type { TwinApiKeys } from './api-keys.ts';
 import { readDashboards } from './dashboard/body.ts';
 import { GatewayValidation } from './gateway-validation.ts';
 import type { TwinMonitoring } from './monitoring.ts';
-import type { Resolver, StackTemplate } from './template.ts';
+import { Resolver, readAssembly, type StackTemplate } from './template.ts';
 import type { LocalTwin } from './twin.ts';
 
 /** What became of one resource of the templates in the twin. */
@@ -308,7 +309,7 @@ export function twinView(twin: LocalTwin): TwinView {
     resolver: twin.resolver,
     monitoring: twin.monitoring,
     gateway: GatewayValidation.fromResolver(twin.resolver),
-    apiKeys: twinApiKeys(twin.resolver, assemblyStage(twin.resolver)),
+    apiKeys: twin.apiKeys,
     tables() {
       tables ??= (async () => {
         const client = new DynamoDBClient(clientConfig('dynamodb', target));
@@ -389,4 +390,76 @@ export function coverageLines(coverage: TwinCoverage): string[] {
 /** The lines `mlops local up` prints for a running twin: {@link coverageLines} of its {@link twinCoverage}. */
 export async function twinCoverageLines(twin: LocalTwin): Promise<string[]> {
   return coverageLines(await twinCoverage(twin));
+}
+
+/** What runs the resources of one type in the twin, or why nothing does. */
+function inTwin(group: readonly CoverageEntry[]): string {
+  const first = group[0]!;
+  if (first.status === 'emulated' || first.status === 'missing') return first.counterpart!;
+  // A type left out for a reason said of each resource (a subscription, by its endpoint): each
+  // reason once.
+  const reasons = [...new Set(group.map((r) => r.reason))].join('; ');
+  return `${first.status === 'unclassified' ? 'unclassified' : 'not emulated'}: ${reasons}`;
+}
+
+const cell = (text: string) => text.replaceAll('|', '\\|');
+
+/**
+ * The coverage by resource type, as markdown: a summary line, then a row per type of the templates
+ * (in type order) with how many resources are of it and what runs them in the twin, or why nothing
+ * does.
+ */
+export function coverageTable(entries: readonly CoverageEntry[]): string {
+  const byType = new Map<string, CoverageEntry[]>();
+  for (const e of entries) byType.set(e.type, [...(byType.get(e.type) ?? []), e]);
+  const emulated = entries.filter((e) => e.status === 'emulated' || e.status === 'missing').length;
+  const unclassified = entries.filter((e) => e.status === 'unclassified').length;
+  const rows = [...byType.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([type, group]) => `| \`${type}\` | ${group.length} | ${cell(inTwin(group))} |`);
+  return [
+    `${entries.length} resources of ${byType.size} types in the synthesized templates: ${emulated} emulated, ` +
+      `${entries.length - emulated - unclassified} not emulated` +
+      (unclassified > 0 ? `, ${unclassified} of types nobody has classified` : '') +
+      '.',
+    '',
+    '| type | resources in the templates | in the twin |',
+    '| --- | ---: | --- |',
+    ...rows,
+  ].join('\n');
+}
+
+/** {@link coverageTable} of the templates of the cloud assembly in `assemblyDir`. */
+export function assemblyCoverageTable(assemblyDir: string): string {
+  return coverageTable(classifyTemplates(new Resolver(readAssembly(assemblyDir))));
+}
+
+/** The markers around the README's generated coverage table. */
+export const COVERAGE_MARKERS = {
+  start: '<!-- twin-coverage:start -->',
+  end: '<!-- twin-coverage:end -->',
+} as const;
+
+/** Where the README's coverage block lies: the text between its markers. */
+function coverageBlockAt(readme: string): { from: number; to: number } {
+  const start = readme.indexOf(COVERAGE_MARKERS.start);
+  const end = readme.indexOf(COVERAGE_MARKERS.end);
+  if (start < 0 || end < start) {
+    throw new Error(
+      `README.md has no ${COVERAGE_MARKERS.start} … ${COVERAGE_MARKERS.end} block for the twin's coverage table; put the two markers, in that order, where the table goes.`,
+    );
+  }
+  return { from: start + COVERAGE_MARKERS.start.length, to: end };
+}
+
+/** The table the README holds between its coverage markers, as {@link coverageTable} gives it. */
+export function readmeCoverageTable(readme: string): string {
+  const { from, to } = coverageBlockAt(readme);
+  return readme.slice(from, to).trim();
+}
+
+/** The README with `table` between its coverage markers, in place of what was there. */
+export function withCoverageTable(readme: string, table: string): string {
+  const { from, to } = coverageBlockAt(readme);
+  return `${readme.slice(0, from)}\n${table}\n${readme.slice(to)}`;
 }

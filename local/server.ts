@@ -13,7 +13,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { type MachineKind, stackOutputs } from '../contracts/outputs.ts';
 import type { AlarmStateValue, TwinInfo } from '../contracts/twin-api.ts';
-import { assemblyStage, twinApiKeys } from './api-keys.ts';
+import { assemblyStage } from './api-keys.ts';
 import { twinCoverage } from './coverage.ts';
 import { serveDashboard } from './dashboard/index.ts';
 import { GatewayValidation } from './gateway-validation.ts';
@@ -60,7 +60,7 @@ export function createTwinServer(twin: LocalTwin): Server {
   // The API's routes, methods, functions and stage are those of the templates' AWS::ApiGateway::* resources.
   const gateway = GatewayValidation.fromResolver(twin.resolver);
   const served = gateway.served();
-  const apiKeys = twinApiKeys(twin.resolver, stageOf(twin).stage);
+  const apiKeys = twin.apiKeys;
   const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');

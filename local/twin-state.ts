@@ -8,6 +8,7 @@
  *   s3/buckets/       s3rver's buckets: the lake, the artifacts, the assets
  *   executions.jsonl  every execution's record, a line each time one starts or ends
  *   functions.log     the functions' output
+ *   api-keys.json     the API key values the twin issued (mode 0600), so clients keep their keys
  *
  * The executions file is appended to, never rewritten while a twin runs, so a killed twin leaves
  * at most a torn last line, which the next start skips. An execution whose last line says RUNNING
@@ -45,6 +46,7 @@ export interface TwinStatePaths {
   readonly buckets: string;
   readonly executions: string;
   readonly logFile: string;
+  readonly apiKeys: string;
 }
 
 /** Where the parts of the state in `dir` live; refuses a `dir` that is a file. */
@@ -57,6 +59,7 @@ export function statePaths(dir: string): TwinStatePaths {
     buckets: join(root, 's3'),
     executions: join(root, 'executions.jsonl'),
     logFile: join(root, 'functions.log'),
+    apiKeys: join(root, 'api-keys.json'),
   };
 }
 
@@ -139,6 +142,54 @@ export function claimStateDir(dir: string): TwinStatePaths {
 export function releaseStateDir(paths: TwinStatePaths): void {
   const file = join(paths.dir, PID_FILE);
   if (existsSync(file) && readFileSync(file, 'utf8').trim() === String(process.pid)) rmSync(file);
+}
+
+/** An API key value a twin issued, by the key's id and name in the templates. */
+export interface KeptApiKey {
+  id: string;
+  name: string;
+  value: string;
+}
+
+const isKeptKey = (k: unknown): k is KeptApiKey =>
+  typeof k === 'object' &&
+  k !== null &&
+  ['id', 'name', 'value'].every((f) => typeof (k as Record<string, unknown>)[f] === 'string');
+
+/**
+ * The API key values earlier twins issued on this state directory (none when there is no file).
+ * Refuses a file that is not what {@link keepApiKeys} writes, naming it.
+ */
+export function readKeptApiKeys(file: string): KeptApiKey[] {
+  if (!existsSync(file)) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new TwinStateError(
+      `${file} is not JSON (${(err as Error).message}); remove it to have the twin issue new API key values, or start with --reset.`,
+    );
+  }
+  const keys = (parsed as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys) || !keys.every(isKeptKey)) {
+    throw new TwinStateError(
+      `${file} does not hold {"keys": [{"id", "name", "value"}, ...]}; remove it to have the twin issue new API key values, or start with --reset.`,
+    );
+  }
+  return keys;
+}
+
+/**
+ * Keeps exactly these API key values in the state directory, readable by this user only. The file
+ * is written beside its place and renamed into it, so a twin killed meanwhile leaves the old file
+ * or the new one, never a torn one.
+ */
+export function keepApiKeys(file: string, keys: readonly KeptApiKey[]): void {
+  const staged = `${file}.${process.pid}.new`;
+  rmSync(staged, { force: true });
+  const kept = keys.map(({ id, name, value }) => ({ id, name, value }));
+  writeFileSync(staged, `${JSON.stringify({ keys: kept }, null, 2)}\n`, { mode: 0o600 });
+  renameSync(staged, file);
 }
 
 /** Marks a record cut off by a stop of the twin as failed. */

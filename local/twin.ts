@@ -9,9 +9,9 @@
  * evaluated against the functions' metrics and the ones the twin records for the services it
  * emulates, and their EventBridge rules and schedules run (local/monitoring.ts).
  *
- * With a `stateDir`, the twin keeps its tables, buckets, executions and function log there
- * (local/twin-state.ts) and a twin started later on the same directory carries on from them;
- * without one, everything lives in memory and temporary directories, removed on stop.
+ * With a `stateDir`, the twin keeps its tables, buckets, executions, function log and API key
+ * values there (local/twin-state.ts) and a twin started later on the same directory carries on from
+ * them; without one, everything lives in memory and temporary directories, removed on stop.
  *
  * The twin leaves its own process environment alone: code in the twin's process that needs SDK
  * clients builds them with {@link LocalTwin.clientTarget}.
@@ -39,6 +39,7 @@ import {
 } from '../lambdas/shared/adapters/aws/clients.ts';
 import { DynamoLeases } from '../lambdas/shared/adapters/aws/dynamo-leases.ts';
 import { S3ObjectStore } from '../lambdas/shared/adapters/aws/s3-object-store.ts';
+import { assemblyStage, TwinApiKeys } from './api-keys.ts';
 import { type MetricPoint, MetricStore } from './cloudwatch.ts';
 import { type LocalDynamoDb, startLocalDynamoDb } from './dynamodb.ts';
 import { type FunctionServices, type LocalFunction, LocalFunctions, readFunctions } from './functions.ts';
@@ -53,6 +54,8 @@ import { type Assembly, LOCAL_REGION, Resolver, readAssembly, type StackTemplate
 import {
   claimStateDir,
   ExecutionJournal,
+  keepApiKeys,
+  readKeptApiKeys,
   releaseStateDir,
   statePaths,
   TWIN_STOPPED_ERROR,
@@ -121,6 +124,7 @@ export class LocalTwin {
   private state?: TwinStatePaths;
   private readonly stateDir: string | undefined;
   private journal?: ExecutionJournal;
+  private keys?: TwinApiKeys;
   private s3Client?: S3Client;
   private readonly log: (line: string) => void;
   private readonly monitoringOn: boolean;
@@ -164,6 +168,12 @@ export class LocalTwin {
       this.journal = new ExecutionJournal(this.state.executions);
       history = this.journal.load();
     }
+    // Clients keep their key values across restarts on a state directory; a key the templates no
+    // longer define is dropped from it.
+    this.keys = new TwinApiKeys(this.resolver, assemblyStage(this.resolver), {
+      kept: this.state ? readKeptApiKeys(this.state.apiKeys) : [],
+    });
+    if (this.state) keepApiKeys(this.state.apiKeys, this.keys.keys());
     this.dynamo = await startLocalDynamoDb(this.state ? { path: this.state.tables } : {});
     this.endpoints.dynamodb = this.dynamo.endpoint;
     this.s3 = await startLocalS3(this.state ? { directory: this.state.buckets } : {});
@@ -204,6 +214,11 @@ export class LocalTwin {
     this.apiDimensions = this.findApiDimensions();
     this.monitor = this.createMonitoring();
     if (this.monitoringOn) this.monitor.start();
+  }
+
+  /** The API keys of the templates with the values this twin issued, and their usage plans. */
+  get apiKeys(): TwinApiKeys {
+    return this.started(this.keys);
   }
 
   /** The alarms, rules and schedules of the templates (evaluated and run with the `monitoring` option). */

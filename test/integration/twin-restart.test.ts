@@ -3,10 +3,11 @@
  * from the next one started on the same directory, with the same lineage, and the prediction log
  * keeps its rows, whether the first twin was stopped or killed outright (`kill -9` of the process
  * running `mlops local up`). An execution the kill cut off is listed as failed, never as running,
- * and the training lease it held is free again.
+ * and the training lease it held is free again. A client's API key keeps working across restarts,
+ * and a key the templates no longer define is dropped from the state directory.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -35,14 +36,30 @@ async function getJson<T>(url: string): Promise<T> {
   return (await res.json()) as T;
 }
 
-/** Asks the twin at `url` to score the instances; returns the answer's version and scores. */
-async function predict(url: string): Promise<{ version: string; predictions: unknown; requestId: string }> {
+/** The value of the API key of the twin's first client. */
+async function clientKey(url: string): Promise<string> {
   const [client] = await getJson<TwinApiKey[]>(`${url}/_twin/keys`);
-  const res = await fetch(`${url}/v1/models/${MODEL}/predict`, {
+  return client!.key;
+}
+
+/** Asks the model at `url` to score the instances, sending `key` as the API key. */
+function postPredict(url: string, key: string): Promise<Response> {
+  return fetch(`${url}/v1/models/${MODEL}/predict`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-api-key': client!.key },
+    headers: { 'content-type': 'application/json', 'x-api-key': key },
     body: JSON.stringify({ instances }),
   });
+}
+
+/**
+ * Asks the twin at `url` to score the instances, with `key` or the key the twin lists for its
+ * client; returns the answer's version and scores.
+ */
+async function predict(
+  url: string,
+  key?: string,
+): Promise<{ version: string; predictions: unknown; requestId: string }> {
+  const res = await postPredict(url, key ?? (await clientKey(url)));
   const body = (await res.json()) as { modelVersion: string; predictions: unknown; requestId: string };
   expect(res.status, JSON.stringify(body)).toBe(200);
   return { version: body.modelVersion, predictions: body.predictions, requestId: body.requestId };
@@ -97,6 +114,9 @@ describe('the twin on a state directory', () => {
   let version: number;
   let lineage: ModelVersion;
   let served: { version: string; predictions: unknown; requestId: string };
+  /** The API key the client had from the first twin. */
+  let key: string;
+  const keysFile = join(stateDir, 'api-keys.json');
 
   const start = () =>
     startTwin({ host: '127.0.0.1', port: 0, config, assemblyDir: inject('assemblyDir'), stateDir });
@@ -108,7 +128,8 @@ describe('the twin on a state directory', () => {
     ({ version } = await train(target, MODEL, { seed: 42 }));
     expect((await promote(target, MODEL, version)).promoted).toBe(true);
     lineage = (await target.registry.getVersion(MODEL, version))!;
-    served = await predict(twin.url);
+    key = await clientKey(twin.url);
+    served = await predict(twin.url, key);
     expect(served.version).toBe(String(version));
     await until(
       async () => (await loggedRequests(target, since)).has(served.requestId),
@@ -122,16 +143,23 @@ describe('the twin on a state directory', () => {
     rmSync(stateDir, { recursive: true, force: true });
   });
 
-  it('GIVEN a model trained and promoted WHEN the twin stops and another starts on its state directory THEN the same version serves with its lineage and the log keeps its rows', async () => {
+  it('GIVEN a model trained and promoted WHEN the twin stops and another starts on its state directory THEN the same version serves with its lineage, the log keeps its rows and the client key still works', async () => {
     await twin!.stop();
     twin = undefined;
     expect(existsSync(join(stateDir, 'tables')), 'the tables stay on disk after a stop').toBe(true);
+    expect(statSync(keysFile).mode & 0o777, 'the key values are readable by their owner only').toBe(0o600);
+    // A key an earlier version of the templates defined, which they no longer do.
+    const kept = JSON.parse(readFileSync(keysFile, 'utf8')) as { keys: { id: string; value: string }[] };
+    expect(kept.keys.map((k) => k.value)).toEqual([key]);
+    const gone = { id: 'retiredkey0', name: 'mlops-test--client-retired', value: 'R'.repeat(40) };
+    writeFileSync(keysFile, JSON.stringify({ keys: [...kept.keys, gone] }));
 
     twin = await start();
     const target = await twinTarget(twin.url);
     expect(await target.registry.getVersion(MODEL, version)).toEqual(lineage);
     expect((await target.registry.getAlias(MODEL))?.current).toBe(version);
-    const again = await predict(twin.url);
+    expect(await clientKey(twin.url), "the client's key is the one it had").toBe(key);
+    const again = await predict(twin.url, key);
     expect(again.version).toBe(String(version));
     expect(again.predictions).toEqual(served.predictions);
     expect(await loggedRequests(target, since)).toContain(served.requestId);
@@ -143,6 +171,11 @@ describe('the twin on a state directory', () => {
       'the earlier executions, listed as they ended',
     ).toEqual(['SUCCEEDED', 'SUCCEEDED']);
     expect(twin.resumed.executions).toBe(executions.length);
+    // The retired key is refused and no longer kept.
+    expect((await postPredict(twin.url, gone.value)).status).toBe(403);
+    const keptAfter = JSON.parse(readFileSync(keysFile, 'utf8')) as { keys: { id: string }[] };
+    expect(keptAfter.keys.map((k) => k.id)).not.toContain(gone.id);
+    expect(keptAfter.keys).toHaveLength(1);
     await twin.stop();
     twin = undefined;
   }, 120_000);
@@ -152,7 +185,7 @@ describe('the twin on a state directory', () => {
     child = running.child;
     const killed = await twinTarget(running.url);
     // A row the killed process wrote, and a training it was running.
-    const last = await predict(running.url);
+    const last = await predict(running.url, key);
     expect(last.version).toBe(String(version));
     await until(async () => (await loggedRequests(killed, since)).has(last.requestId), 'the row in the log');
     void killed.execute('training', trainingInput(MODEL, { seed: 7 })).catch(() => {});
@@ -176,7 +209,7 @@ describe('the twin on a state directory', () => {
     const target = await twinTarget(twin.url);
     expect(await target.registry.getVersion(MODEL, version)).toEqual(lineage);
     expect((await target.registry.getAlias(MODEL))?.current).toBe(version);
-    const again = await predict(twin.url);
+    const again = await predict(twin.url, key);
     expect(again.version).toBe(String(version));
     expect(again.predictions).toEqual(served.predictions);
     const logged = await loggedRequests(target, since);
@@ -208,6 +241,8 @@ describe('the twin on a state directory', () => {
     expect(running.output()).toContain(`removed the twin's state in ${stateDir}`);
     const target = await twinTarget(running.url);
     expect(await target.registry.getVersion(MODEL, version), 'no version after a reset').toBeUndefined();
+    expect(await clientKey(running.url), 'new key values after a reset').not.toBe(key);
+    expect((await postPredict(running.url, key)).status).toBe(403);
     expect(await getJson<ExecutionRecord[]>(`${running.url}/_twin/executions`)).toEqual([]);
 
     const exited = new Promise<number | null>((resolve) => child!.once('exit', resolve));
@@ -233,6 +268,9 @@ describe('the twin without a state directory', () => {
     const second = await startTestTwin();
     try {
       expect(await second.registry.allocateVersion(MODEL), 'the registry starts empty').toBe(1);
+      const values = (t: typeof first) => t.twin.apiKeys.keys().map((k) => k.value);
+      expect(values(second)).toHaveLength(1);
+      expect(values(second), 'new key values at each start').not.toEqual(values(first));
       expect(second.twin.executions).toEqual([]);
     } finally {
       await second.twin.stop();
