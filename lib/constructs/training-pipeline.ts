@@ -167,20 +167,29 @@ export class TrainingPipeline extends Construct {
         TRAINING_IMAGE_URI: this.image.imageUri,
         TRAINING_JOB_PREFIX: jobPrefix,
       },
-    }).bindLake(lake, 'readWrite');
+    })
+      // Reads the ingested data, the golden set and a snapshot's earlier baseline; writes the snapshot,
+      // its quarantined rows and its baseline.
+      .bindLake(lake, 'read', 'raw', 'golden', 'baselines')
+      .bindLake(lake, 'put', 'curated', 'quarantine', 'baselines');
     this.evaluateModel = new MlopsFunction(this, 'EvaluateModel', {
       ...props.functions,
       name: 'evaluate-model',
       description: 'Evaluates the candidate and the incumbent on the same frozen snapshot',
       memorySize: 1024,
       timeout: Duration.minutes(5),
-    }).bindLake(lake, 'readWrite');
+    })
+      // Reads the job's model tarball and the snapshot; writes the model JSON, the evaluation and the
+      // baseline's validation scores.
+      .bindLake(lake, 'read', 'artifacts', 'curated', 'baselines')
+      .bindLake(lake, 'put', 'artifacts', 'baselines');
     this.registerModel = new MlopsFunction(this, 'RegisterModel', {
       ...props.functions,
       name: 'register-model',
       description: 'Registers the candidate version with its evidence',
       timeout: Duration.minutes(2),
-    }).bindRegistry(registry, 'readWrite');
+      // The version counter moves (UpdateItem); the version and its audit item are written once.
+    }).bindRegistry(registry, 'UpdateItem', 'PutItem');
 
     this.trainingLease = new MlopsFunction(this, 'TrainingLease', {
       ...props.functions,
