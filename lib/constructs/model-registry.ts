@@ -58,7 +58,10 @@ export class ModelRegistry extends Construct {
       }
     }
     const grant = this.table.grant(grantee, ...[...new Set(operations)].map((op) => `dynamodb:${op}`));
-    this.grantKey(grantee, operations.some((op) => writes.has(op)));
+    this.grantKey(
+      grantee,
+      operations.some((op) => writes.has(op)),
+    );
     return grant;
   }
 
@@ -89,7 +92,14 @@ export class ModelRegistry extends Construct {
       key.grant(grantee, 'kms:Decrypt', 'kms:DescribeKey');
       return;
     }
-    key.grant(grantee, 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*');
+    key.grant(
+      grantee,
+      'kms:Decrypt',
+      'kms:DescribeKey',
+      'kms:Encrypt',
+      'kms:ReEncrypt*',
+      'kms:GenerateDataKey*',
+    );
     acknowledgeWildcards(
       grantee,
       ['Action::kms:ReEncrypt*', 'Action::kms:GenerateDataKey*'],

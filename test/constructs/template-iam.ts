@@ -2,7 +2,7 @@
  * Reading the IAM grants of synthesized templates as readable lines, for the least-privilege and
  * posture tests: every role's statements (attached policies, inline policies, managed policies),
  * with CloudFormation intrinsics turned into stable names (resources by construct path, exports
- * followed to the resource they export, pseudo parameters as `${Region}`, content hashes as `<hash>`).
+ * followed to the resource they export, pseudo parameters as `<Region>`, content hashes as `<hash>`).
  */
 import type { App } from 'aws-cdk-lib';
 
@@ -74,7 +74,9 @@ export function nameOf(template: StackTemplate, logicalId: string): string {
 }
 
 /** Every role of every template, by name. */
-export function rolesOf(templates: readonly StackTemplate[]): Map<string, { template: StackTemplate; id: string }> {
+export function rolesOf(
+  templates: readonly StackTemplate[],
+): Map<string, { template: StackTemplate; id: string }> {
   const roles = new Map<string, { template: StackTemplate; id: string }>();
   for (const template of templates) {
     for (const [id, resource] of Object.entries(template.resources)) {
@@ -98,7 +100,8 @@ export function roleStatements(templates: readonly StackTemplate[]): RoleStateme
   for (const [role, { template, id }] of roles) {
     const props = template.resources[id]!.Properties ?? {};
     for (const policy of asList(props.Policies as { PolicyDocument: { Statement: Statement[] } }[])) {
-      for (const statement of asList(policy.PolicyDocument.Statement)) out.push({ role, statement, template });
+      for (const statement of asList(policy.PolicyDocument.Statement))
+        out.push({ role, statement, template });
     }
     for (const arn of asList(props.ManagedPolicyArns as unknown[])) {
       out.push({ role, template, statement: { Effect: 'Managed', Resource: arn } });
@@ -117,15 +120,19 @@ export function roleStatements(templates: readonly StackTemplate[]): RoleStateme
 }
 
 const PSEUDO: Record<string, string> = {
-  'AWS::Partition': '${Partition}',
-  'AWS::Region': '${Region}',
-  'AWS::AccountId': '${Account}',
-  'AWS::URLSuffix': '${URLSuffix}',
-  'AWS::StackName': '${StackName}',
+  'AWS::Partition': '<Partition>',
+  'AWS::Region': '<Region>',
+  'AWS::AccountId': '<Account>',
+  'AWS::URLSuffix': '<URLSuffix>',
+  'AWS::StackName': '<StackName>',
 };
 
 /** A CloudFormation value as a stable, readable string. */
-export function readable(value: unknown, template: StackTemplate, templates: readonly StackTemplate[]): string {
+export function readable(
+  value: unknown,
+  template: StackTemplate,
+  templates: readonly StackTemplate[],
+): string {
   const text = (v: unknown): string => readable(v, template, templates);
   if (typeof value === 'string') return value.replace(/[0-9a-f]{32,}/g, '<hash>');
   if (typeof value !== 'object' || value === null) return JSON.stringify(value);
@@ -147,7 +154,10 @@ export function readable(value: unknown, template: StackTemplate, templates: rea
     const sub = obj['Fn::Sub'];
     return typeof sub === 'string' ? text(sub) : text((sub as unknown[])[0]);
   }
-  if (Array.isArray(obj['Fn::FindInMap'])) return `\${Map:${(obj['Fn::FindInMap'] as unknown[]).map(text).join('.')}}`;
+  if (Array.isArray(obj['Fn::FindInMap'])) {
+    const [map, ...keys] = obj['Fn::FindInMap'] as unknown[];
+    return `\${Map:${[text(map).replace(/[0-9A-F]{8}$/, ''), ...keys.map(text)].join('.')}}`;
+  }
   if (Array.isArray(obj['Fn::Select'])) {
     const [index, list] = obj['Fn::Select'] as [unknown, unknown];
     return `\${Select:${text(index)}:${text(list)}}`;
@@ -158,7 +168,12 @@ export function readable(value: unknown, template: StackTemplate, templates: rea
   }
   return `{${Object.keys(obj)
     .sort()
-    .map((k) => `${k}:${asList(obj[k] as unknown).map(text).join('|')}`)
+    .map(
+      (k) =>
+        `${k}:${asList(obj[k] as unknown)
+          .map(text)
+          .join('|')}`,
+    )
     .join(',')}}`;
 }
 
@@ -199,7 +214,10 @@ export function readableCondition(
  * A role's grants as lines `<Effect> <action> on <resource>[ if <condition>]`, one per action and
  * resource, sorted and without duplicates.
  */
-export function grantLines(statements: readonly RoleStatement[], templates: readonly StackTemplate[]): Map<string, string[]> {
+export function grantLines(
+  statements: readonly RoleStatement[],
+  templates: readonly StackTemplate[],
+): Map<string, string[]> {
   const byRole = new Map<string, Set<string>>();
   for (const { role, statement, template } of statements) {
     const lines = byRole.get(role) ?? new Set<string>();
@@ -210,7 +228,10 @@ export function grantLines(statements: readonly RoleStatement[], templates: read
     }
     const condition = readableCondition(statement.Condition, template, templates);
     const suffix = condition ? ` if ${condition}` : '';
-    const actions = statement.Action !== undefined ? asList(statement.Action) : asList(statement.NotAction).map((a) => `NOT ${a}`);
+    const actions =
+      statement.Action !== undefined
+        ? asList(statement.Action)
+        : asList(statement.NotAction).map((a) => `NOT ${a}`);
     const resources =
       statement.Resource !== undefined
         ? asList(statement.Resource).map((r) => readable(r, template, templates))
@@ -219,5 +240,7 @@ export function grantLines(statements: readonly RoleStatement[], templates: read
       for (const resource of resources) lines.add(`${statement.Effect} ${action} on ${resource}${suffix}`);
     }
   }
-  return new Map([...byRole].sort(([a], [b]) => a.localeCompare(b)).map(([role, lines]) => [role, [...lines].sort()]));
+  return new Map(
+    [...byRole].sort(([a], [b]) => a.localeCompare(b)).map(([role, lines]) => [role, [...lines].sort()]),
+  );
 }

@@ -6,9 +6,9 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { registryTable } from '../../../../contracts/tables.ts';
 import type { LeasePort } from '../../../../core/ports.ts';
 import type { Lease } from '../../../../core/registry/model.ts';
-import { registryTable } from '../../../../contracts/tables.ts';
 
 /** The partition of a model's leases. */
 export function leasePk(model: string): string {
