@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -138,12 +137,20 @@ export class TrainingPipeline extends Construct {
       'logs:DescribeLogStreams',
     );
     // The SageMaker execution role publishes the training job's metrics (CreateTrainingJob permissions).
-    cloudwatch.Metric.grantPutMetricData(this.sageMakerRole);
+    // Metric.grantPutMetricData takes no condition; SageMaker publishes in its own namespace only.
+    this.sageMakerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/TrainingJobs' } },
+      }),
+    );
     acknowledgeWildcards(
       this.sageMakerRole,
       ['Resource::*'],
-      'cloudwatch:PutMetricData supports no resource-level permissions; SageMaker publishes the training ' +
-        'job metrics with the execution role.',
+      'cloudwatch:PutMetricData supports no resource-level permissions (the grant is held to the ' +
+        '/aws/sagemaker/TrainingJobs namespace by condition), and ecr:GetAuthorizationToken has none either; ' +
+        'SageMaker publishes the training job metrics and pulls the image with the execution role.',
     );
     acknowledgeWildcards(
       this.sageMakerRole,
