@@ -8,7 +8,11 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ModelRegistry, type RegistryOperation } from '../../lib/constructs/model-registry.ts';
 import { synthPlatform } from './fixture.ts';
 import { grantLines, roleStatements, templatesOf } from './template-iam.ts';
 
@@ -203,5 +207,17 @@ describe('least privilege: every role against iam-grants.expected.json', () => {
         ).toEqual([]);
       }
     });
+  });
+
+  it('fails when a registry grant names no operation or one that is not a registry operation, naming the allowed ones', () => {
+    const stack = new Stack(new App(), 'Grants');
+    const registry = new ModelRegistry(stack, 'Registry', { encryptionKey: new kms.Key(stack, 'Key') });
+    const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    expect(() => registry.grant(role)).toThrow(
+      'ModelRegistry grant: name the operations the function performs (GetItem, Query, PutItem, UpdateItem)',
+    );
+    expect(() => registry.grant(role, 'DeleteItem' as RegistryOperation)).toThrow(
+      'ModelRegistry grant: "DeleteItem" is not a registry operation (allowed: GetItem, Query, PutItem, UpdateItem)',
+    );
   });
 });
