@@ -3,10 +3,16 @@
  * adapters write items with them, and the twin creates its tables from the templates that hold them.
  */
 
-/** The model registry: one partition per model (`MODEL#<name>`), items sorted by kind and number. */
+/**
+ * The model registry: one partition per model (`MODEL#<name>`), items sorted by kind and number, and
+ * one partition per model's leases (`LEASE#<name>`), kept apart so that an IAM condition on the
+ * partition key (`dynamodb:LeadingKeys`) can let the lease function delete leases and nothing else.
+ */
 export const registryTable = {
   partitionKey: 'pk',
   sortKey: 'sk',
+  /** Prefix of the partitions that hold leases. */
+  leasePartitionPrefix: 'LEASE#',
 } as const;
 
 /** The prediction log: partitions of model, hour and shard; rows expire after the stage's TTL. */

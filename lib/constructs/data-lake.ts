@@ -122,51 +122,59 @@ export class DataLake extends Construct {
   /** Grants read access to one zone (or to the whole lake) and decrypt on the lake key. */
   public grantRead(grantee: iam.IGrantable, zone?: LakeZone): iam.Grant {
     const grant = this.bucket.grantRead(grantee, this.keyPattern(zone));
-    this.acknowledge(grantee, zone, ['Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*']);
+    this.acknowledge(grantee, this.keyPattern(zone), this.where(zone), READ_FINDINGS);
     return grant;
   }
 
-  /** Grants read and write access to one zone (or to the whole lake) and use of the lake key. */
-  public grantReadWrite(grantee: iam.IGrantable, zone?: LakeZone): iam.Grant {
-    const grant = this.bucket.grantReadWrite(grantee, this.keyPattern(zone));
-    this.acknowledge(grantee, zone, [
-      'Action::s3:GetObject*',
-      'Action::s3:GetBucket*',
-      'Action::s3:List*',
-      'Action::s3:DeleteObject*',
-      'Action::s3:Abort*',
-      'Action::kms:ReEncrypt*',
-      'Action::kms:GenerateDataKey*',
-    ]);
+  /**
+   * Grants reading every snapshot's fitted transform (`curated/<model>/<snapshot>/transform.json`) and
+   * nothing else of `curated/`: the serving side loads a version's transform with its model, and has
+   * no business reading the training rows beside it.
+   */
+  public grantReadTransforms(grantee: iam.IGrantable): iam.Grant {
+    const grant = this.bucket.grantRead(grantee, DataLake.TRANSFORM_KEYS);
+    this.acknowledge(grantee, DataLake.TRANSFORM_KEYS, "every snapshot's transform.json", READ_FINDINGS);
     return grant;
   }
 
-  /** Grants writing new objects (no read, no delete) to one zone (or to the whole lake). */
+  /**
+   * Grants writing objects (no read, no delete) to one zone (or to the whole lake). Nothing in the
+   * platform deletes from the lake: objects leave through the lifecycle rules, and an overwrite keeps
+   * the previous version (the bucket is versioned).
+   */
   public grantPut(grantee: iam.IGrantable, zone?: LakeZone): iam.Grant {
     const grant = this.bucket.grantPut(grantee, this.keyPattern(zone));
-    this.acknowledge(grantee, zone, [
+    this.acknowledge(grantee, this.keyPattern(zone), this.where(zone), [
       'Action::s3:Abort*',
       'Action::kms:ReEncrypt*',
       'Action::kms:GenerateDataKey*',
     ]);
     return grant;
   }
+
+  /** Key pattern of every snapshot's fitted transform. */
+  public static readonly TRANSFORM_KEYS = `${lakeZones.curated}*/transform.json`;
 
   private keyPattern(zone: LakeZone | undefined): string {
     return zone ? `${lakeZones[zone]}*` : '*';
   }
 
-  private acknowledge(grantee: iam.IGrantable, zone: LakeZone | undefined, actions: string[]): void {
+  private where(zone: LakeZone | undefined): string {
+    return zone ? `the ${lakeZones[zone]} zone` : 'the lake';
+  }
+
+  private acknowledge(grantee: iam.IGrantable, keyPattern: string, where: string, actions: string[]): void {
     const owner = policyOwner(grantee);
     const arn = referenceFrom(owner, this.bucket, this.bucket.bucketArn);
-    const objects = `Resource::${nagText(owner, `${arn}/${this.keyPattern(zone)}`)}`;
-    const where = zone ? `the ${lakeZones[zone]} zone` : 'the lake';
+    const objects = `Resource::${nagText(owner, `${arn}/${keyPattern}`)}`;
     acknowledgeWildcards(
       grantee,
       [...actions, objects],
       `Object keys under ${where} are created at run time (per model, snapshot and version), so the grant is scoped ` +
-        'to the prefix; the action wildcards are the S3/KMS action groups that CDK grant methods emit ' +
+        'to the key pattern; the action wildcards are the S3/KMS action groups that CDK grant methods emit ' +
         '(GetObject* covers object versions and tags, ReEncrypt*/GenerateDataKey* are needed for SSE-KMS).',
     );
   }
 }
+
+const READ_FINDINGS = ['Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*'];

@@ -50,7 +50,7 @@ export class DriftMonitor extends Construct {
       // It runs over every deployed model, with each one's drift settings (bins, thresholds, minimum samples).
       includeModelDefinitions: true,
     })
-      .bindRegistry(props.registry, 'read')
+      .bindRegistry(props.registry, 'GetItem')
       .bindLake(props.lake, 'read', 'artifacts', 'baselines')
       .bindPredictionLogReader(props.predictionLog);
     // Reports are only written (one new object per run), never read or deleted by the job.

@@ -16,7 +16,7 @@ import { acknowledgeWildcards } from '../nag.ts';
 import { PROJECT_ROOT } from '../paths.ts';
 import type { DataLake } from './data-lake.ts';
 import type { IdempotencyStore } from './idempotency-store.ts';
-import type { ModelRegistry } from './model-registry.ts';
+import type { ModelRegistry, RegistryOperation } from './model-registry.ts';
 import type { PredictionLog } from './prediction-log.ts';
 
 /** Settings every platform function shares; constructs that create functions pass them through. */
@@ -104,10 +104,8 @@ export interface MlopsFunctionProps<F extends FunctionName> extends FunctionSett
   readonly bundleConstants?: Record<string, string>;
 }
 
-/** Access a function gets to the lake. */
-export type LakeAccess = 'read' | 'readWrite';
-/** Access a function gets to the registry. */
-export type RegistryAccess = 'read' | 'readWrite';
+/** Access a function gets to the lake: reading objects, or writing them (no function deletes any). */
+export type LakeAccess = 'read' | 'put';
 
 const NAME = /^[a-z][a-z0-9-]{0,47}$/;
 
@@ -256,50 +254,39 @@ export class MlopsFunction<F extends FunctionName = FunctionName> extends nodejs
     this.addEnvironment('LAKE_BUCKET', lake.bucket.bucketName);
     const targets: (LakeZone | undefined)[] = zones.length > 0 ? zones : [undefined];
     for (const zone of targets) {
-      if (access === 'readWrite') lake.grantReadWrite(this, zone);
+      if (access === 'put') lake.grantPut(this, zone);
       else lake.grantRead(this, zone);
     }
     return this;
   }
 
-  /** Sets `REGISTRY_TABLE` and grants access to the model registry. */
+  /**
+   * Sets `REGISTRY_TABLE` and grants the registry operations the function performs (see
+   * {@link ModelRegistry.grant}): `GetItem` and `Query` to read, `PutItem` to write write-once items
+   * (versions, evidence, audit, the alias replaced under its condition), `UpdateItem` where a status,
+   * a canary or the version counter moves.
+   */
   public bindRegistry<T extends MlopsFunction<FunctionsWith<'REGISTRY_TABLE'>>>(
     this: T,
     registry: ModelRegistry,
-    access: RegistryAccess,
+    ...operations: RegistryOperation[]
   ): T {
     this.addEnvironment('REGISTRY_TABLE', registry.table.tableName);
-    if (access === 'readWrite') registry.grantReadWriteData(this);
-    else registry.grantReadData(this);
+    registry.grant(this, ...operations);
     return this;
   }
 
   /**
    * Sets `REGISTRY_TABLE` and grants what taking and giving up a lease on the registry table needs, and
-   * no more: GetItem, a conditional PutItem (the lease, and the audit item of taking it) and a
-   * conditional DeleteItem (giving it up); no Query, Scan or UpdateItem.
+   * no more (see {@link ModelRegistry.grantLeases}): GetItem, PutItem (the lease, and the audit item of
+   * taking it) and DeleteItem of lease items only; no Query, Scan or UpdateItem.
    */
   public bindLeases<T extends MlopsFunction<FunctionsWith<'REGISTRY_TABLE'>>>(
     this: T,
     registry: ModelRegistry,
   ): T {
     this.addEnvironment('REGISTRY_TABLE', registry.table.tableName);
-    registry.table.grant(this, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
-    // Table.grant leaves the table's key out; reading and writing items needs it.
-    registry.table.encryptionKey?.grant(
-      this,
-      'kms:Decrypt',
-      'kms:DescribeKey',
-      'kms:Encrypt',
-      'kms:ReEncrypt*',
-      'kms:GenerateDataKey*',
-    );
-    acknowledgeWildcards(
-      this,
-      ['Action::kms:ReEncrypt*', 'Action::kms:GenerateDataKey*'],
-      'DynamoDB with a customer-managed key needs the GenerateDataKey*/ReEncrypt* action groups to write; ' +
-        'the grant is limited to the registry key.',
-    );
+    registry.grantLeases(this);
     return this;
   }
 

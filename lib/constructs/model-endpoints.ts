@@ -1,5 +1,4 @@
 import { Duration, Stack } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -85,12 +84,20 @@ export class ModelEndpoints extends Construct {
       'logs:PutLogEvents',
       'logs:DescribeLogStreams',
     );
-    cloudwatch.Metric.grantPutMetricData(role);
+    // Metric.grantPutMetricData takes no condition; SageMaker publishes in its own namespace only.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/Endpoints' } },
+      }),
+    );
     acknowledgeWildcards(
       role,
       ['Resource::*'],
-      'cloudwatch:PutMetricData supports no resource-level permissions; the serving container publishes its ' +
-        'metrics with the model role.',
+      'cloudwatch:PutMetricData supports no resource-level permissions (the grant is held to the ' +
+        '/aws/sagemaker/Endpoints namespace by condition), and ecr:GetAuthorizationToken has none either; the ' +
+        'serving container publishes its metrics and SageMaker pulls the image with the model role.',
     );
     acknowledgeWildcards(
       role,

@@ -136,9 +136,10 @@ export class PredictionApi extends Construct {
       // The SageMaker runtime client is bundled only where the function serves from endpoints.
       bundleConstants: { __MLOPS_SERVING_MODE__: JSON.stringify(servingMode) },
     })
-      .bindRegistry(props.registry, 'read')
+      .bindRegistry(props.registry, 'GetItem')
       .bindLake(props.lake, 'read', 'artifacts')
       .bindPredictionLogWriter(props.predictionLog, ttlDays);
+    props.lake.grantReadTransforms(this.handler);
     const idempotencySeconds = (props.idempotencyWindow ?? Duration.hours(1)).toSeconds();
     this.handler.bindIdempotencyStore(props.idempotency, idempotencySeconds);
 
@@ -154,9 +155,10 @@ export class PredictionApi extends Construct {
       environment: { SERVING_MODE: servingMode },
       bundleConstants: { __MLOPS_SERVING_MODE__: JSON.stringify(servingMode) },
     })
-      .bindRegistry(props.registry, 'read')
+      .bindRegistry(props.registry, 'GetItem')
       .bindLake(props.lake, 'read', 'artifacts')
       .bindPredictionLogWriter(props.predictionLog, ttlDays);
+    props.lake.grantReadTransforms(this.shadowHandler);
     this.shadowHandler.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(15) });
     this.handler.addEnvironment('SHADOW_FUNCTION', this.shadowHandler.functionName);
     this.handler.addToRolePolicy(

@@ -53,14 +53,30 @@ export class PredictionLog extends Construct {
     });
   }
 
-  /** Grants reading log rows (and decrypting them). */
+  /** Grants reading log rows, by Query only (readers read a model's hour and shard partitions), and decrypting them. */
   public grantReadData(grantee: iam.IGrantable): iam.Grant {
-    return this.table.grantReadData(grantee);
+    const grant = this.table.grant(grantee, 'dynamodb:Query');
+    // Table.grant leaves the table's key out; reading items needs it.
+    this.table.encryptionKey?.grant(grantee, 'kms:Decrypt', 'kms:DescribeKey');
+    return grant;
   }
 
-  /** Grants writing log rows (and encrypting them). */
+  /**
+   * Grants writing log rows and nothing else: BatchWriteItem, the one call the writers make (no
+   * PutItem, UpdateItem or DeleteItem: rows leave only through the table's TTL), and the key's use.
+   * IAM has no condition that tells a batch's puts from its deletes, so the writers' code is what
+   * keeps a batch to puts.
+   */
   public grantWriteData(grantee: iam.IGrantable): iam.Grant {
-    const grant = this.table.grantWriteData(grantee);
+    const grant = this.table.grant(grantee, 'dynamodb:BatchWriteItem');
+    this.table.encryptionKey?.grant(
+      grantee,
+      'kms:Decrypt',
+      'kms:DescribeKey',
+      'kms:Encrypt',
+      'kms:ReEncrypt*',
+      'kms:GenerateDataKey*',
+    );
     acknowledgeWildcards(
       grantee,
       ['Action::kms:ReEncrypt*', 'Action::kms:GenerateDataKey*'],

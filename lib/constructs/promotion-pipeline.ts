@@ -69,45 +69,50 @@ export class PromotionPipeline extends Construct {
       timeout: Duration.minutes(5),
     })
       .bindLake(props.lake, 'read', 'curated', 'artifacts')
-      .bindLake(props.lake, 'readWrite', 'artifacts')
-      .bindRegistry(props.registry, 'read');
+      .bindLake(props.lake, 'put', 'artifacts')
+      .bindRegistry(props.registry, 'GetItem');
     this.guardrail = new MlopsFunction(this, 'Guardrail', {
       ...props.functions,
       name: 'guardrail',
       description: 'Promotes a candidate on evidence or refuses it with reasons',
     })
       .bindLake(props.lake, 'read', 'artifacts')
-      .bindRegistry(props.registry, 'readWrite');
+      // Evidence and audit items are written once; the candidate's status moves.
+      .bindRegistry(props.registry, 'GetItem', 'PutItem', 'UpdateItem');
     this.deployModel = new MlopsFunction(this, 'DeployModel', {
       ...props.functions,
       name: 'deploy-model',
       description: 'Puts a registered model version in service',
     })
-      .bindLake(props.lake, 'read')
-      .bindRegistry(props.registry, 'readWrite');
+      .bindLake(props.lake, 'read', 'artifacts')
+      .bindRegistry(props.registry, 'GetItem');
+    props.lake.grantReadTransforms(this.deployModel);
     this.canary = new MlopsFunction(this, 'Canary', {
       ...props.functions,
       name: 'canary',
       description: 'Runs a candidate beside production while it bakes, and checks or aborts it',
     })
-      .bindRegistry(props.registry, 'readWrite')
+      // The canary and shadow live on the alias item and the candidate's status moves (UpdateItem);
+      // each move writes its audit item (PutItem).
+      .bindRegistry(props.registry, 'GetItem', 'UpdateItem', 'PutItem')
       .bindPredictionLogReader(props.predictionLog);
     this.markFailed = new MlopsFunction(this, 'MarkFailed', {
       ...props.functions,
       name: 'mark-failed',
       description: 'Marks a candidate Failed when its promotion fails',
-    }).bindRegistry(props.registry, 'readWrite');
+    }).bindRegistry(props.registry, 'GetItem', 'UpdateItem', 'PutItem');
     this.setAlias = new MlopsFunction(this, 'SetAlias', {
       ...props.functions,
       name: 'set-alias',
       description: 'Moves the production alias of a model',
-    }).bindRegistry(props.registry, 'readWrite');
+      // The alias item is replaced under its condition (PutItem), statuses move (UpdateItem).
+    }).bindRegistry(props.registry, 'GetItem', 'PutItem', 'UpdateItem');
     this.syncEndpoint = new MlopsFunction(this, 'SyncEndpoint', {
       ...props.functions,
       name: 'sync-endpoint',
       description: 'Moves a model endpoint towards the variants the registry plans, and verifies them',
       timeout: Duration.minutes(1),
-    }).bindRegistry(props.registry, 'read');
+    }).bindRegistry(props.registry, 'GetItem', 'Query');
 
     const common = {
       logEncryptionKey: props.functions.logEncryptionKey,

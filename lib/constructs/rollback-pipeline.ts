@@ -47,7 +47,8 @@ export class RollbackPipeline extends Construct {
       name: 'rollback',
       description:
         'Decides a rollback by the policy and moves the production alias back to the decided version',
-    }).bindRegistry(props.registry, 'readWrite');
+      // The alias item is replaced under its condition (PutItem), statuses move (UpdateItem).
+    }).bindRegistry(props.registry, 'GetItem', 'PutItem', 'UpdateItem');
 
     this.machine = new AslStateMachine(this, 'Machine', {
       definitionFile: props.definitionFile ?? join(PIPELINES_DIR, 'rollback.asl.json'),

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -138,12 +137,20 @@ export class TrainingPipeline extends Construct {
       'logs:DescribeLogStreams',
     );
     // The SageMaker execution role publishes the training job's metrics (CreateTrainingJob permissions).
-    cloudwatch.Metric.grantPutMetricData(this.sageMakerRole);
+    // Metric.grantPutMetricData takes no condition; SageMaker publishes in its own namespace only.
+    this.sageMakerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/TrainingJobs' } },
+      }),
+    );
     acknowledgeWildcards(
       this.sageMakerRole,
       ['Resource::*'],
-      'cloudwatch:PutMetricData supports no resource-level permissions; SageMaker publishes the training ' +
-        'job metrics with the execution role.',
+      'cloudwatch:PutMetricData supports no resource-level permissions (the grant is held to the ' +
+        '/aws/sagemaker/TrainingJobs namespace by condition), and ecr:GetAuthorizationToken has none either; ' +
+        'SageMaker publishes the training job metrics and pulls the image with the execution role.',
     );
     acknowledgeWildcards(
       this.sageMakerRole,
@@ -167,20 +174,29 @@ export class TrainingPipeline extends Construct {
         TRAINING_IMAGE_URI: this.image.imageUri,
         TRAINING_JOB_PREFIX: jobPrefix,
       },
-    }).bindLake(lake, 'readWrite');
+    })
+      // Reads the ingested data, the golden set and a snapshot's earlier baseline; writes the snapshot,
+      // its quarantined rows and its baseline.
+      .bindLake(lake, 'read', 'raw', 'golden', 'baselines')
+      .bindLake(lake, 'put', 'curated', 'quarantine', 'baselines');
     this.evaluateModel = new MlopsFunction(this, 'EvaluateModel', {
       ...props.functions,
       name: 'evaluate-model',
       description: 'Evaluates the candidate and the incumbent on the same frozen snapshot',
       memorySize: 1024,
       timeout: Duration.minutes(5),
-    }).bindLake(lake, 'readWrite');
+    })
+      // Reads the job's model tarball and the snapshot; writes the model JSON, the evaluation and the
+      // baseline's validation scores.
+      .bindLake(lake, 'read', 'artifacts', 'curated', 'baselines')
+      .bindLake(lake, 'put', 'artifacts', 'baselines');
     this.registerModel = new MlopsFunction(this, 'RegisterModel', {
       ...props.functions,
       name: 'register-model',
       description: 'Registers the candidate version with its evidence',
       timeout: Duration.minutes(2),
-    }).bindRegistry(registry, 'readWrite');
+      // The version counter moves (UpdateItem); the version and its audit item are written once.
+    }).bindRegistry(registry, 'UpdateItem', 'PutItem');
 
     this.trainingLease = new MlopsFunction(this, 'TrainingLease', {
       ...props.functions,

@@ -4,13 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stackName, stackOutputs, stackParts } from '../../contracts/outputs.ts';
 import { buildApp } from '../../lib/app.ts';
 import { buildConfig, loadModels, readCdkJsonContext } from '../../lib/config.ts';
 import { MODELS_DIR, PROJECT_ROOT } from '../../lib/paths.ts';
-import { type SynthResult, synthPlatform, validationViolations } from './fixture.ts';
+import { type SynthResult, synthPlatform } from './fixture.ts';
 
 let synth: SynthResult;
 
@@ -55,14 +54,6 @@ describe('the platform app', () => {
     expect(Object.values(synth.stacks).map((s) => s.stackName)).toEqual(
       stackParts.map((part) => stackName('test', part)),
     );
-  });
-
-  it('GIVEN the AWS Solutions checks WHEN the app is synthesized THEN no finding is left unacknowledged', () => {
-    expect(validationViolations(synth.assembly)).toEqual([]);
-    const report = new AwsSolutionsChecks(synth.app).validateScope(synth.app);
-    expect(
-      report.violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath)}`),
-    ).toEqual([]);
   });
 
   it('GIVEN the stacks WHEN synthesized THEN there are no error or warning annotations', () => {

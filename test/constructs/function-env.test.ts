@@ -160,7 +160,9 @@ describe('MlopsFunction environment checks', () => {
     const { app, stack, key, settings } = setup();
     const fn = new MlopsFunction(stack, 'Rollback', { ...settings, name: 'rollback' }).bindRegistry(
       new ModelRegistry(stack, 'Registry', { encryptionKey: key }),
-      'readWrite',
+      'GetItem',
+      'PutItem',
+      'UpdateItem',
     );
     // Past the typed override, the way code holding a plain lambda.Function would add it.
     lambda.Function.prototype.addEnvironment.call(fn, 'EXTRA_SETTING', 'x');
@@ -181,7 +183,7 @@ describe('MlopsFunction environment checks', () => {
       environment: { DEFAULT_MODEL: 'credit', MODEL_NAMES: 'credit', SERVING_MODE: 'sagemaker' },
     })
       .bindLake(new DataLake(stack, 'Lake', { encryptionKey: key }), 'read', 'artifacts')
-      .bindRegistry(new ModelRegistry(stack, 'Registry', { encryptionKey: key }), 'read')
+      .bindRegistry(new ModelRegistry(stack, 'Registry', { encryptionKey: key }), 'GetItem')
       .bindPredictionLogWriter(new PredictionLog(stack, 'Log', { encryptionKey: key }), 30);
     expect(() => app.synth()).toThrow(/Function predict: SERVING_MODE="sagemaker" is invalid/);
   });
@@ -190,7 +192,9 @@ describe('MlopsFunction environment checks', () => {
     const { app, stack, key, settings } = setup();
     new MlopsFunction(stack, 'Rollback', { ...settings, name: 'rollback' }).bindRegistry(
       new ModelRegistry(stack, 'Registry', { encryptionKey: key }),
-      'readWrite',
+      'GetItem',
+      'PutItem',
+      'UpdateItem',
     );
     expect(() => app.synth()).not.toThrow();
   });

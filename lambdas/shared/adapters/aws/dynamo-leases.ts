@@ -1,13 +1,19 @@
 /**
- * Per-model leases in the registry table (`MODEL#<name>`, `LEASE#<name>`). Taking one is a single
+ * Per-model leases in the registry table (`LEASE#<model>`, `LEASE#<name>`), in partitions of their own
+ * so that the only deletes the lease function may make are of leases. Taking one is a single
  * conditional put that succeeds only when no lease exists or the one there has expired, so of two
  * racing takers exactly one wins; releasing is a conditional delete by the holder.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { registryTable } from '../../../../contracts/tables.ts';
 import type { LeasePort } from '../../../../core/ports.ts';
 import type { Lease } from '../../../../core/registry/model.ts';
-import { registryPk } from './dynamo-registry-reader.ts';
+
+/** The partition of a model's leases. */
+export function leasePk(model: string): string {
+  return `${registryTable.leasePartitionPrefix}${model}`;
+}
 
 /** The sort key of a model's lease. */
 export function leaseSk(name: string): string {
@@ -43,7 +49,7 @@ export class DynamoLeases implements LeasePort {
       await this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: { pk: registryPk(lease.model), sk: leaseSk(lease.name), kind: 'lease', ...lease },
+          Item: { pk: leasePk(lease.model), sk: leaseSk(lease.name), kind: 'lease', ...lease },
           // Free when absent, expired (ISO instants compare as strings), or already ours (a retried take).
           ConditionExpression: 'attribute_not_exists(pk) OR #until < :since OR holder = :holder',
           ExpressionAttributeNames: { '#until': 'until' },
@@ -67,7 +73,7 @@ export class DynamoLeases implements LeasePort {
       await this.db.send(
         new DeleteCommand({
           TableName: this.table,
-          Key: { pk: registryPk(model), sk: leaseSk(name) },
+          Key: { pk: leasePk(model), sk: leaseSk(name) },
           ConditionExpression: 'holder = :holder',
           ExpressionAttributeValues: { ':holder': holder },
         }),
@@ -83,7 +89,7 @@ export class DynamoLeases implements LeasePort {
     const res = await this.db.send(
       new GetCommand({
         TableName: this.table,
-        Key: { pk: registryPk(model), sk: leaseSk(name) },
+        Key: { pk: leasePk(model), sk: leaseSk(name) },
         ConsistentRead: true,
       }),
     );
