@@ -5,14 +5,13 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatIssues } from '../core/issues.ts';
 import { type ModelDefinition, parseModelDefinition } from '../core/model/definition.ts';
 import {
   buildConfig,
   loadModels,
   type PlatformConfig,
-  platformConfigSchema,
   readCdkJsonContext,
+  resolveSettings,
 } from '../lib/config.ts';
 import { MODELS_DIR } from '../lib/paths.ts';
 import { CliError } from './errors.ts';
@@ -39,7 +38,10 @@ export interface CliContext {
    * commands that synthesize the app; a bad file is a CliError naming it and its keys.
    */
   config(): PlatformConfig;
-  /** cdk.json's `mlops` settings alone (stage, default model, ...): a broken model file does not matter. */
+  /**
+   * cdk.json's `mlops` settings alone (stage, default model, ...) with the overrides of its stage: a
+   * broken model file does not matter.
+   */
   settings(): PlatformSettings;
   /**
    * The definition in `models/<name>.json`, or undefined when there is no such file. Only that
@@ -91,7 +93,12 @@ export function createContext(env: NodeJS.ProcessEnv = process.env, sources: Con
       } catch {
         // Another file is broken, or this one: read this one alone, as the whole config would.
         const def = readModelFile(file, `models/${name}.json`, name);
-        return asCliError(() => buildConfig({ ...raw(), defaultModel: name }, [def]).models[0]);
+        return asCliError(
+          () =>
+            buildConfig({ ...raw(), defaultModel: name }, [def], undefined, {
+              modelFiles: context.modelNames(),
+            }).models[0],
+        );
       }
     },
     modelNames: () => {
@@ -121,11 +128,9 @@ function asCliError<T>(read: () => T): T {
   }
 }
 
+/** The settings of the stage cdk.json names, with its overrides, read the way the CDK app reads them. */
 function readSettings(raw: Record<string, unknown> | undefined): PlatformSettings {
-  const parsed = platformConfigSchema.safeParse(raw ?? {});
-  if (!parsed.success)
-    throw new CliError(`Invalid platform config in cdk.json context "mlops":\n${formatIssues(parsed.error)}`);
-  const { removalPolicy: _, ...settings } = parsed.data;
+  const { removalPolicy: _, ...settings } = asCliError(() => resolveSettings(raw)).settings;
   return settings;
 }
 
