@@ -217,13 +217,25 @@ export function deepMerge(base: unknown, override: unknown): unknown {
  * (`mlops.stages.<stage>.<path>` for a stage's).
  */
 export function resolveSettings(raw: unknown, source = 'cdk.json context "mlops"'): ResolvedSettings {
+  const { problems, stages, selected } = readSettings(raw);
+  if (!selected) throw invalidConfig(source, problems);
+  return { settings: selected, stages };
+}
+
+function invalidConfig(source: string, problems: readonly string[]): Error {
+  return new Error(`Invalid platform config in ${source}:\n${problems.join('\n')}`);
+}
+
+/** The problems of the defaults and of every stage's block; the selected stage's settings when there are none. */
+function readSettings(raw: unknown): {
+  problems: string[];
+  stages: Record<string, StageOverrides>;
+  selected?: PlatformSettings;
+} {
   const problems: string[] = [];
-  const fail = (): never => {
-    throw new Error(`Invalid platform config in ${source}:\n${problems.join('\n')}`);
-  };
   if (raw !== undefined && raw !== null && !isPlainObject(raw)) {
     problems.push(`  - (root): must be an object, got ${JSON.stringify(raw)}`);
-    fail();
+    return { problems, stages: {} };
   }
   const { stages: rawStages, ...defaults } = (raw ?? {}) as Record<string, unknown>;
   const base = platformConfigSchema.safeParse(defaults);
@@ -286,13 +298,12 @@ export function resolveSettings(raw: unknown, source = 'cdk.json context "mlops"
     }
     stages[name] = { platform, models: modelBlocks };
   }
-  if (problems.length > 0) fail();
-
-  const selected = base.data?.stage ?? '';
-  const settings = platformConfigSchema.parse(
-    deepMerge(defaults, { ...(stages[selected]?.platform ?? {}), stage: selected }),
+  if (problems.length > 0 || !base.success) return { problems, stages };
+  const stage = base.data.stage;
+  const selected = platformConfigSchema.parse(
+    deepMerge(defaults, { ...(stages[stage]?.platform ?? {}), stage }),
   );
-  return { settings, stages };
+  return { problems, stages, selected };
 }
 
 /** Options of {@link buildConfig}. */
@@ -316,14 +327,13 @@ export function buildConfig(
   source = 'cdk.json context "mlops"',
   options: BuildConfigOptions = {},
 ): PlatformConfig {
-  const { settings: cfg, stages } = resolveSettings(raw, source);
+  const { problems, stages, selected: cfg } = readSettings(raw);
   const modelFiles = options.modelFiles ?? models.map((m) => m.name);
-  const problems: string[] = [];
   const byStage = new Map<string, ModelDefinition[]>();
   for (const [stage, overrides] of Object.entries(stages)) {
     const where = `mlops.stages.${stage}`;
-    const defaultModel = (overrides.platform.defaultModel as string | undefined) ?? cfg.defaultModel;
-    if ('defaultModel' in overrides.platform && !modelFiles.includes(defaultModel)) {
+    const defaultModel = overrides.platform.defaultModel;
+    if (typeof defaultModel === 'string' && !modelFiles.includes(defaultModel)) {
       problems.push(
         `  - ${where}.defaultModel: "${defaultModel}" has no models/${defaultModel}.json (models: ${modelFiles.join(', ')})`,
       );
@@ -356,7 +366,7 @@ export function buildConfig(
       }),
     );
   }
-  if (problems.length > 0) throw new Error(`Invalid platform config in ${source}:\n${problems.join('\n')}`);
+  if (problems.length > 0 || !cfg) throw invalidConfig(source, problems);
   if (!models.some((m) => m.name === cfg.defaultModel)) {
     throw new Error(
       `Invalid platform config in ${source}:\n  - defaultModel: "${cfg.defaultModel}" has no models/${cfg.defaultModel}.json (models: ${models.map((m) => m.name).join(', ')})`,
@@ -428,13 +438,19 @@ function allowedKeys(schema: z.ZodType, path: readonly string[]): string[] {
   let i = 0;
   while (at) {
     const def: SchemaDef = (at as unknown as { _zod: { def: SchemaDef } })._zod.def;
-    if (def.innerType) at = def.innerType;
-    else if (def.type === 'pipe') at = def.in;
-    else if (i === path.length) return def.type === 'object' ? Object.keys(def.shape ?? {}) : [];
-    else if (def.type === 'object') at = def.shape?.[path[i++]!];
-    else if (def.type === 'array') (at = def.element), i++;
-    else if (def.type === 'record') (at = def.valueType), i++;
-    else return [];
+    if (def.innerType) {
+      at = def.innerType;
+    } else if (def.type === 'pipe') {
+      at = def.in;
+    } else if (i === path.length) {
+      return def.type === 'object' ? Object.keys(def.shape ?? {}) : [];
+    } else {
+      const key = path[i++]!;
+      if (def.type === 'object') at = def.shape?.[key];
+      else if (def.type === 'array') at = def.element;
+      else if (def.type === 'record') at = def.valueType;
+      else return [];
+    }
   }
   return [];
 }
