@@ -44,10 +44,11 @@ export interface CliContext {
    */
   settings(): PlatformSettings;
   /**
-   * The definition in `models/<name>.json`, or undefined when there is no such file. Only that
-   * file has to be valid: a broken one is a CliError naming the file and the key.
+   * The definition in `models/<name>.json` with the overrides of `stage` (default: the stage
+   * cdk.json names), or undefined when there is no such file. Only that file has to be valid: a
+   * broken one is a CliError naming the file and the key.
    */
-  definition(name: string): ModelDefinition | undefined;
+  definition(name: string, stage?: string): ModelDefinition | undefined;
   /** The models with a file in `models/`, valid or not. */
   modelNames(): string[];
   /** The URL `--twin` defaults to. */
@@ -73,31 +74,35 @@ export interface ConfigSources {
 export function createContext(env: NodeJS.ProcessEnv = process.env, sources: ConfigSources = {}): CliContext {
   const modelsDir = sources.modelsDir ?? MODELS_DIR;
   const raw = () => (sources.cdkContext ?? readCdkJsonContext)().mlops as Record<string, unknown> | undefined;
-  let config: PlatformConfig | undefined;
+  // The config of the stage cdk.json names (key ''), and of any other stage a verb asked for.
+  const configs = new Map<string, PlatformConfig>();
   let settings: PlatformSettings | undefined;
-  const fullConfig = (): PlatformConfig => {
-    config ??= asCliError(() => buildConfig(raw(), loadModels(modelsDir)));
+  const withStage = (stage: string | undefined) => (stage ? { ...raw(), stage } : raw());
+  const fullConfig = (stage?: string): PlatformConfig => {
+    let config = configs.get(stage ?? '');
+    if (!config) {
+      config = asCliError(() => buildConfig(withStage(stage), loadModels(modelsDir)));
+      configs.set(stage ?? '', config);
+    }
     return config;
   };
   const context: CliContext = {
-    config: fullConfig,
+    config: () => fullConfig(),
     settings: () => {
       settings ??= readSettings(raw());
       return settings;
     },
-    definition: (name) => {
+    definition: (name, stage) => {
       const file = join(modelsDir, `${name}.json`);
       if (!/^[a-z][a-z0-9-]{0,31}$/.test(name) || !existsSync(file)) return undefined;
       try {
-        return fullConfig().models.find((m) => m.name === name);
+        return fullConfig(stage).models.find((m) => m.name === name);
       } catch {
         // Another file is broken, or this one: read this one alone, as the whole config would.
         const def = readModelFile(file, `models/${name}.json`, name);
         return asCliError(
           () =>
-            buildConfig({ ...raw(), defaultModel: name }, [def], undefined, {
-              modelFiles: context.modelNames(),
-            }).models[0],
+            buildConfig(withStage(stage), [def], undefined, { modelFiles: context.modelNames() }).models[0],
         );
       }
     },

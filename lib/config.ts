@@ -310,7 +310,7 @@ function readSettings(raw: unknown): {
 export interface BuildConfigOptions {
   /**
    * Every model with a file, when `models` holds only some of them: a stage's overrides of a model
-   * not loaded are then skipped instead of refused as unknown.
+   * not loaded are then skipped instead of refused as unknown, and `defaultModel` may name one.
    * @default the names of `models`
    */
   readonly modelFiles?: readonly string[];
@@ -367,9 +367,9 @@ export function buildConfig(
     );
   }
   if (problems.length > 0 || !cfg) throw invalidConfig(source, problems);
-  if (!models.some((m) => m.name === cfg.defaultModel)) {
+  if (!modelFiles.includes(cfg.defaultModel)) {
     throw new Error(
-      `Invalid platform config in ${source}:\n  - defaultModel: "${cfg.defaultModel}" has no models/${cfg.defaultModel}.json (models: ${models.map((m) => m.name).join(', ')})`,
+      `Invalid platform config in ${source}:\n  - defaultModel: "${cfg.defaultModel}" has no models/${cfg.defaultModel}.json (models: ${modelFiles.join(', ')})`,
     );
   }
   const stageModels = byStage.get(cfg.stage) ?? models;

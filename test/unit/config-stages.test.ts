@@ -1,3 +1,6 @@
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createContext } from '../../cli/context.ts';
 import { buildConfig, deepMerge, loadModels, projectConfig, resolveSettings } from '../../lib/config.ts';
@@ -248,6 +251,32 @@ describe('the CLI reads the same overrides', () => {
     );
     expect(() => context.settings()).toThrow(/- mlops\.stages\.prod\.serving\.instanceCount: Too small/);
     expect(() => context.settings()).toThrow(expect.objectContaining({ name: 'CliError' }));
+  });
+
+  it("definition(name, stage) gives the named stage's model, as `ingest --stage` stores it with the data", () => {
+    const context = createContext({}, { cdkContext: () => ({ mlops: raw('dev') }) });
+    expect(context.definition('credit')!.promotion.approval).toBe(credit.promotion.approval);
+    expect(context.definition('credit', 'prod')!.promotion.approval).toBe('auto');
+    expect(context.definition('credit', 'prod')!.alarms.latencyP99Ms).toBe(250);
+    expect(context.definition('credit', 'staging')).toEqual(credit);
+  });
+
+  it('definition(name, stage) reads that file alone when another model file is broken', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlops-stage-models-'));
+    try {
+      copyFileSync(join(MODELS_DIR, 'credit.json'), join(dir, 'credit.json'));
+      writeFileSync(join(dir, 'broken.json'), '{ not json');
+      const mlops = raw('dev', {
+        defaultModel: 'broken',
+        models: { credit: { alarms: { latencyP99Ms: 250 } }, broken: { alarms: { latencyP99Ms: 9 } } },
+      });
+      const context = createContext({}, { cdkContext: () => ({ mlops }), modelsDir: dir });
+      expect(() => context.config()).toThrow(/models\/broken\.json is not valid JSON/);
+      expect(context.definition('credit', 'prod')!.alarms.latencyP99Ms).toBe(250);
+      expect(context.definition('credit')!.alarms.latencyP99Ms).toBe(credit.alarms.latencyP99Ms);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('resolveSettings needs no model files', () => {
