@@ -1,7 +1,8 @@
 /**
  * The typed platform config. It comes from the `mlops` key of the CDK context (cdk.json or `-c`),
- * plus the model files under `models/`. Anything invalid fails synth and the twin's start with a
- * message naming the source, the key and what is allowed.
+ * plus the model files under `models/`: `mlops` holds the defaults, `mlops.stages.<stage>` what a
+ * stage changes of them and of its models' files. Anything invalid, in any stage, fails synth and
+ * the twin's start with a message naming the source, the key and what is allowed.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
