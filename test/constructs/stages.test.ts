@@ -1,6 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { alarmName } from '../../contracts/alarms.ts';
+import { readCdkJsonContext } from '../../lib/config.ts';
+import { PROJECT_ROOT } from '../../lib/paths.ts';
 import { synthPlatform } from './fixture.ts';
 
 /** One `mlops` object for both stages: the defaults, and a `live` block with what differs. */
@@ -127,5 +133,62 @@ describe('stages that differ', () => {
   it('GIVEN a live block WHEN each stage is synthesized THEN each endpoint variant gets its stage’s instance count', () => {
     expect(servingInstanceCount(dev.pipeline)).toBe('1');
     expect(servingInstanceCount(live.pipeline)).toBe('3');
+  });
+});
+
+describe("cdk.json's stages through the CDK entry point", () => {
+  /**
+   * Runs bin/app.ts as `cdk synth` does (the context in CDK_CONTEXT_JSON, cdk.json's plus `-c`
+   * values; no bundling) and returns the stage's templates.
+   */
+  function synthApp(cliContext: Record<string, unknown>): {
+    Pipeline: Template;
+    Serving: Template;
+    Monitoring: Template;
+  } {
+    const outdir = mkdtempSync(join(tmpdir(), 'mlops-stage-app-'));
+    const context = { ...readCdkJsonContext(), ...cliContext, 'aws:cdk:bundling-stacks': [] };
+    const stage = (cliContext.stage as string | undefined) ?? 'dev';
+    try {
+      execFileSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'bin', 'app.ts')], {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: outdir },
+        stdio: 'pipe',
+      });
+      const read = (part: string) =>
+        Template.fromJSON(
+          JSON.parse(readFileSync(join(outdir, `Mlops-${stage}-${part}.template.json`), 'utf8')),
+        );
+      return { Pipeline: read('Pipeline'), Serving: read('Serving'), Monitoring: read('Monitoring') };
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  }
+
+  it("GIVEN -c stage=prod WHEN bin/app.ts synthesizes THEN the templates carry cdk.json's prod block, and the default stage its defaults", () => {
+    const prod = synthApp({ stage: 'prod' });
+    const dev = synthApp({});
+    expect(trainingInstanceType(prod.Pipeline)).toBe('ml.g5.2xlarge');
+    expect(trainingInstanceType(dev.Pipeline)).toBe('ml.g5.xlarge');
+    expect(defaultClientPlan(prod.Serving).Throttle).toEqual({ RateLimit: 200, BurstLimit: 400 });
+    expect(defaultClientPlan(dev.Serving).Throttle).toEqual({ RateLimit: 50, BurstLimit: 100 });
+    expect(latencyThreshold(prod.Monitoring, 'prod')).toBe(500);
+    expect(latencyThreshold(dev.Monitoring, 'dev')).toBe(1000);
+  });
+
+  it('fails GIVEN a bad stage block WHEN bin/app.ts synthesizes THEN it exits 1 naming the key and what is allowed', () => {
+    const mlops = { stage: 'dev', stages: { prod: { serving: { instanceCont: 2 } } } };
+    let stderr = '';
+    expect(() => {
+      try {
+        synthApp({ mlops: JSON.stringify(mlops) });
+      } catch (err) {
+        stderr = String((err as { stderr?: Buffer }).stderr);
+        throw err;
+      }
+    }).toThrow();
+    expect(stderr).toContain(
+      '- mlops.stages.prod.serving.instanceCont: unknown key; allowed: mode, instanceType, instanceCount,',
+    );
   });
 });
