@@ -1,6 +1,7 @@
 /**
  * CDK entry point. Reads the platform config from the `mlops` context (cdk.json or `-c mlops='{...}'`),
- * with `-c stage=<name>` overriding its stage, loads `models/*.json`, builds the four stacks and runs the
+ * with `-c stage=<name>` choosing the stage (default: `mlops.stage`), whose block under `mlops.stages`
+ * is merged over the defaults and the model files (lib/config.ts), builds the four stacks and runs the
  * cdk-nag AWS Solutions checks on every synth.
  */
 import { App } from 'aws-cdk-lib';

@@ -5,14 +5,13 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatIssues } from '../core/issues.ts';
 import { type ModelDefinition, parseModelDefinition } from '../core/model/definition.ts';
 import {
   buildConfig,
   loadModels,
   type PlatformConfig,
-  platformConfigSchema,
   readCdkJsonContext,
+  resolveSettings,
 } from '../lib/config.ts';
 import { MODELS_DIR } from '../lib/paths.ts';
 import { CliError } from './errors.ts';
@@ -39,13 +38,17 @@ export interface CliContext {
    * commands that synthesize the app; a bad file is a CliError naming it and its keys.
    */
   config(): PlatformConfig;
-  /** cdk.json's `mlops` settings alone (stage, default model, ...): a broken model file does not matter. */
+  /**
+   * cdk.json's `mlops` settings alone (stage, default model, ...) with the overrides of its stage: a
+   * broken model file does not matter.
+   */
   settings(): PlatformSettings;
   /**
-   * The definition in `models/<name>.json`, or undefined when there is no such file. Only that
-   * file has to be valid: a broken one is a CliError naming the file and the key.
+   * The definition in `models/<name>.json` with the overrides of `stage` (default: the stage
+   * cdk.json names), or undefined when there is no such file. Only that file has to be valid: a
+   * broken one is a CliError naming the file and the key.
    */
-  definition(name: string): ModelDefinition | undefined;
+  definition(name: string, stage?: string): ModelDefinition | undefined;
   /** The models with a file in `models/`, valid or not. */
   modelNames(): string[];
   /** The URL `--twin` defaults to. */
@@ -71,27 +74,36 @@ export interface ConfigSources {
 export function createContext(env: NodeJS.ProcessEnv = process.env, sources: ConfigSources = {}): CliContext {
   const modelsDir = sources.modelsDir ?? MODELS_DIR;
   const raw = () => (sources.cdkContext ?? readCdkJsonContext)().mlops as Record<string, unknown> | undefined;
-  let config: PlatformConfig | undefined;
+  // The config of the stage cdk.json names (key ''), and of any other stage a verb asked for.
+  const configs = new Map<string, PlatformConfig>();
   let settings: PlatformSettings | undefined;
-  const fullConfig = (): PlatformConfig => {
-    config ??= asCliError(() => buildConfig(raw(), loadModels(modelsDir)));
+  const withStage = (stage: string | undefined) => (stage ? { ...raw(), stage } : raw());
+  const fullConfig = (stage?: string): PlatformConfig => {
+    let config = configs.get(stage ?? '');
+    if (!config) {
+      config = asCliError(() => buildConfig(withStage(stage), loadModels(modelsDir)));
+      configs.set(stage ?? '', config);
+    }
     return config;
   };
   const context: CliContext = {
-    config: fullConfig,
+    config: () => fullConfig(),
     settings: () => {
       settings ??= readSettings(raw());
       return settings;
     },
-    definition: (name) => {
+    definition: (name, stage) => {
       const file = join(modelsDir, `${name}.json`);
       if (!/^[a-z][a-z0-9-]{0,31}$/.test(name) || !existsSync(file)) return undefined;
       try {
-        return fullConfig().models.find((m) => m.name === name);
+        return fullConfig(stage).models.find((m) => m.name === name);
       } catch {
         // Another file is broken, or this one: read this one alone, as the whole config would.
         const def = readModelFile(file, `models/${name}.json`, name);
-        return asCliError(() => buildConfig({ ...raw(), defaultModel: name }, [def]).models[0]);
+        return asCliError(
+          () =>
+            buildConfig(withStage(stage), [def], undefined, { modelFiles: context.modelNames() }).models[0],
+        );
       }
     },
     modelNames: () => {
@@ -121,11 +133,9 @@ function asCliError<T>(read: () => T): T {
   }
 }
 
+/** The settings of the stage cdk.json names, with its overrides, read the way the CDK app reads them. */
 function readSettings(raw: Record<string, unknown> | undefined): PlatformSettings {
-  const parsed = platformConfigSchema.safeParse(raw ?? {});
-  if (!parsed.success)
-    throw new CliError(`Invalid platform config in cdk.json context "mlops":\n${formatIssues(parsed.error)}`);
-  const { removalPolicy: _, ...settings } = parsed.data;
+  const { removalPolicy: _, ...settings } = asCliError(() => resolveSettings(raw)).settings;
   return settings;
 }
 

@@ -5,11 +5,12 @@ import type { CliContext } from './context.ts';
 import { CliError, UsageError } from './errors.ts';
 
 /**
- * The definition in `models/<name>.json`: a UsageError listing the models there when it has no file,
- * a CliError naming the file and the key when its file is broken (other files are not read).
+ * The definition in `models/<name>.json` with the overrides of `stage` (default: the stage cdk.json
+ * names): a UsageError listing the models there when it has no file, a CliError naming the file and
+ * the key when its file is broken (other files are not read).
  */
-export function deployedDefinition(context: CliContext, name: string): ModelDefinition {
-  const def = context.definition(name);
+export function deployedDefinition(context: CliContext, name: string, stage?: string): ModelDefinition {
+  const def = context.definition(name, stage);
   if (!def) {
     throw new UsageError(
       `Unknown model "${name}". Models are the files in models/: ${context.modelNames().join(', ')}.`,

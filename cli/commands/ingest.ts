@@ -108,7 +108,8 @@ export function register(program: Command, context: CliContext): void {
           );
         }
       } else {
-        def = deployedDefinition(context, opts.model);
+        // The definition is stored with the data and used by its training runs: the stage's own.
+        def = deployedDefinition(context, opts.model, opts.stage);
       }
       await ingest(await context.target(opts), def, csv);
     });
