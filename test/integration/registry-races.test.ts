@@ -20,8 +20,8 @@ import { versionRecord } from '../support/registry-records.ts';
 
 const MODEL = 'raced';
 /** Approved versions waiting to be promoted (2 … APPROVED + 1); version 1 is in production. */
-const APPROVED = 60;
-const ROLLBACKS = 40;
+const APPROVED = 50;
+const ROLLBACKS = 50;
 
 type Outcome =
   | { kind: 'promote' | 'rollback'; ok: true }
@@ -52,11 +52,13 @@ describe('racing promotions and rollbacks on one model', () => {
   }, 60_000);
   afterAll(async () => aws.stop());
 
-  it('GIVEN 60 Approved versions and one in production WHEN 60 promotions and 40 rollbacks race THEN every observation shows exactly one Production version, the one the alias points at, and the audit has one ordered, chained entry per move that won', async () => {
+  it('GIVEN 50 Approved versions and one in production WHEN 50 promotions and 50 rollbacks race in bursts THEN every observation shows exactly one Production version, the one the alias points at, and the audit has one ordered, chained entry per move that won', async () => {
     // WHEN: every attempt starts at once, promotions and rollbacks interleaved.
     const attempts: { kind: 'promote' | 'rollback'; run: () => Promise<unknown> }[] = [];
+    // Ten bursts of ten: the even ones promotions, the odd ones rollbacks.
     for (let i = 0, p = 2; attempts.length < APPROVED + ROLLBACKS; i++) {
-      if (i % 5 < 3 && p <= APPROVED + 1) {
+      const burst = Math.floor(i / 10);
+      if (burst % 2 === 0) {
         const version = p++;
         attempts.push({ kind: 'promote', run: () => setAlias({ model: MODEL, version }, deps()) });
       } else {
@@ -85,7 +87,19 @@ describe('racing promotions and rollbacks on one model', () => {
         ).toEqual([alias?.current]);
       }
     })();
-    const settled = await Promise.allSettled(attempts.map((a) => a.run()));
+    // The bursts start 600 ms apart, each attempt a few ms off its burst's start (a fixed
+    // pseudo-random order): the attempts of a burst race each other and the slow ones of the last.
+    let seed = 11;
+    const jitter = () => {
+      seed = (seed * 16807) % 2147483647;
+      return seed % 40;
+    };
+    const settled = await Promise.allSettled(
+      attempts.map(async (a, i) => {
+        await new Promise((r) => setTimeout(r, Math.floor(i / 10) * 600 + jitter()));
+        return a.run();
+      }),
+    );
     racing = false;
     await watcher;
 
@@ -114,11 +128,12 @@ describe('racing promotions and rollbacks on one model', () => {
       expect(o.production, `observation ${i}: ${JSON.stringify(o)}`).toHaveLength(1);
       expect(
         o.history,
-        `observation ${i}: the version in production is not also in the history`,
-      ).not.toContain(o.production[0]);
+        `observation ${i}: the alias's current version is not also in its history`,
+      ).not.toContain(o.current);
       expect(new Set(o.listed).size, `observation ${i}: each version listed once`).toBe(o.listed.length);
     }
-    expect(summary.promotions + summary.rollbacks, 'some attempts won').toBeGreaterThan(1);
+    expect(summary.promotions, 'some promotions won').toBeGreaterThan(1);
+    expect(summary.rollbacks, 'some rollbacks won').toBeGreaterThan(0);
     for (const reason of refusals.keys()) {
       expect(reason, 'a refusal is a lost race, named').toMatch(
         /^(promote (AliasConflict|InvalidStatusTransition)|rollback (AliasConflict|InvalidStatusTransition|NoPreviousVersion|InvalidInput))$/,
