@@ -3,8 +3,8 @@
  * directory: while a training registers its version, and while a promotion moves production
  * (after the alias moved, before the endpoint followed). After each restart: no version in
  * Production without its artifacts in the lake, the alias points at a registered version that is
- * the one Production version, the cut-off execution is FAILED (TwinStopped), the training lease is
- * free, and a new training and promotion succeed.
+ * the one Production version, no canary or shadow is left beside it, the cut-off execution is
+ * FAILED (TwinStopped), the training lease is free, and a new training and promotion succeed.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,6 +47,8 @@ async function assertConsistent(target: Target, url: string): Promise<number> {
     production.map((v) => v.version),
     'exactly one Production version: the alias',
   ).toEqual([alias!.current]);
+  expect(alias!.canary, 'no canary left on the alias by a cut-off promotion').toBeUndefined();
+  expect(alias!.shadow, 'no shadow left on the alias by a cut-off promotion').toBeUndefined();
   for (const v of [alias!.current, ...alias!.history]) {
     expect(
       await target.registry.getVersion(MODEL, v),
@@ -129,17 +131,29 @@ describe('kill -9 of the twin during training and promotion', () => {
     }
   }, 240_000);
 
-  it('GIVEN a promotion that moved the production alias and is syncing the endpoint WHEN the twin is killed with SIGKILL and started again THEN one Production version, the alias, with its artifacts; the promotion is FAILED (TwinStopped); it serves; a new training and promotion succeed', async () => {
+  /**
+   * Trains a version on the running child twin, starts its (forced) promotion, kills the twin when
+   * `cut` resolves, and starts the twin again: the child if `next` is 'child', else in this process.
+   */
+  async function promoteAndKill(
+    seed: number,
+    cut: (url: string, target: Target, version: number) => Promise<ExecutionRecord>,
+    next: 'child' | 'in-process',
+  ): Promise<{ version: number; before: number; promotion: ExecutionRecord; target: Target; url: string }> {
     const running = child!;
     const target = await twinTarget(running.url);
-    const { version: second } = await train(target, MODEL, { seed: 8 });
+    const before = (await target.registry.getAlias(MODEL))!.current;
+    const { version } = await train(target, MODEL, { seed });
     void target
-      .execute('promotion', { model: MODEL, version: second, force: true, reason: 'crash test' })
+      .execute('promotion', { model: MODEL, version, force: true, reason: 'crash test' })
       .catch(() => {});
-    const promotion = await untilRunningIn(running.url, 'promotion', 'SyncProductionWeights');
+    const promotion = await cut(running.url, target, version);
     await killTwin(running);
     child = undefined;
-
+    if (next === 'child') {
+      child = await startChildTwin(stateDir);
+      return { version, before, promotion, target: await twinTarget(child.url), url: child.url };
+    }
     twin = await startTwin({
       host: '127.0.0.1',
       port: 0,
@@ -147,20 +161,60 @@ describe('kill -9 of the twin during training and promotion', () => {
       assemblyDir: inject('assemblyDir'),
       stateDir,
     });
-    const restarted = await twinTarget(twin.url);
-    const production = await assertConsistent(restarted, twin.url);
-    expect(production, 'the alias moved before the kill').toBe(second);
-    expect((await restarted.registry.requireVersion(MODEL, first)).status).toBe('Retired');
-    const failed = await cutOff(twin.url);
-    expect(failed.map((e) => [e.executionArn, e.status])).toContainEqual([promotion.executionArn, 'FAILED']);
-    expect(await predictVersion(twin.url)).toBe(String(second));
+    return { version, before, promotion, target: await twinTarget(twin.url), url: twin.url };
+  }
+
+  /** The promotion's record on the restarted twin: FAILED, cut off by the stop. */
+  async function expectCutOff(url: string, promotion: ExecutionRecord): Promise<void> {
+    const [record] = (await cutOff(url)).filter((e) => e.executionArn === promotion.executionArn);
+    expect(record?.status, 'the promotion the kill cut off is FAILED (TwinStopped)').toBe('FAILED');
+  }
+
+  it('GIVEN a promotion entering SetProductionAlias WHEN the twin is killed with SIGKILL and started again THEN one Production version (the old or the new one), the alias, with its artifacts; the promotion is FAILED (TwinStopped); it serves', async () => {
+    const { version, before, promotion, target, url } = await promoteAndKill(
+      8,
+      (u) => untilRunningIn(u, 'promotion', 'SetProductionAlias'),
+      'child',
+    );
+    const production = await assertConsistent(target, url);
+    await expectCutOff(url, promotion);
+    console.log(
+      `twin crash: killed on entering SetProductionAlias; production v${production} (v${before} before, v${version} promoted)`,
+    );
+    // Before the alias moved, production stays and the candidate is still Approved; after, the candidate is production and the old one Retired.
+    expect([before, version]).toContain(production);
+    const other = production === version ? before : version;
+    expect((await target.registry.requireVersion(MODEL, other)).status).toBe(
+      production === version ? 'Retired' : 'Approved',
+    );
+    expect(await predictVersion(url)).toBe(String(production));
+  }, 300_000);
+
+  it('GIVEN a promotion that has just moved the production alias WHEN the twin is killed with SIGKILL before the endpoint follows and started again THEN the new version is the one Production version, with its artifacts, the old one Retired; the promotion is FAILED (TwinStopped); it serves; a new training and promotion succeed', async () => {
+    const { version, before, promotion, target, url } = await promoteAndKill(
+      9,
+      async (u, t, v) => {
+        const record = await untilRunningIn(u, 'promotion', 'SetProductionAlias');
+        // As fast as the registry answers: the kill lands right after the alias write.
+        const deadline = Date.now() + 60_000;
+        while ((await t.registry.getAlias(MODEL))?.current !== v) {
+          if (Date.now() > deadline) throw new Error(`the alias never moved to v${v}`);
+        }
+        return record;
+      },
+      'in-process',
+    );
+    expect(await assertConsistent(target, url)).toBe(version);
+    expect((await target.registry.requireVersion(MODEL, before)).status).toBe('Retired');
+    await expectCutOff(url, promotion);
+    expect(await predictVersion(url)).toBe(String(version));
 
     // A new run succeeds on the restarted twin.
-    const { version: third } = await train(restarted, MODEL, { seed: 9 });
-    expect(
-      (await promote(restarted, MODEL, third, { force: true, reason: 'after the crash' })).promoted,
-    ).toBe(true);
-    expect(await assertConsistent(restarted, twin.url)).toBe(third);
-    expect(await predictVersion(twin.url)).toBe(String(third));
+    const { version: next } = await train(target, MODEL, { seed: 10 });
+    expect((await promote(target, MODEL, next, { force: true, reason: 'after the crash' })).promoted).toBe(
+      true,
+    );
+    expect(await assertConsistent(target, url)).toBe(next);
+    expect(await predictVersion(url)).toBe(String(next));
   }, 300_000);
 });

@@ -71,16 +71,21 @@ export async function untilRunningIn(
   timeoutMs = 120_000,
 ): Promise<ExecutionRecord> {
   let found: ExecutionRecord | undefined;
-  await until(
-    async () => {
-      const all = await getJson<ExecutionRecord[]>(`${url}/_twin/executions`);
-      found = all.find(
-        (e) => e.status === 'RUNNING' && e.stateMachine === machine && e.states.includes(state),
-      );
-      return found !== undefined;
-    },
-    `a ${machine} execution in its ${state} state`,
-    timeoutMs,
-  );
+  let seen: ExecutionRecord[] = [];
+  try {
+    await until(
+      async () => {
+        const all = await getJson<ExecutionRecord[]>(`${url}/_twin/executions`);
+        seen = all.filter((e) => e.stateMachine === machine);
+        found = seen.find((e) => e.status === 'RUNNING' && e.states.includes(state));
+        return found !== undefined;
+      },
+      `a ${machine} execution in its ${state} state`,
+      timeoutMs,
+    );
+  } catch (err) {
+    const last = seen.map((e) => `${e.status} ${e.states.join(' > ')} ${e.error ?? ''} ${e.cause ?? ''}`);
+    throw new Error(`${(err as Error).message}; the ${machine} executions: ${last.join('; ') || 'none'}`);
+  }
   return found!;
 }
