@@ -13,6 +13,7 @@ import type {
   ModelVersion,
   ProductionAlias,
   ShadowState,
+  StatusMove,
   VersionStatus,
 } from './registry/model.ts';
 import type { ServingModel } from './serving/model.ts';
@@ -58,12 +59,20 @@ export interface ModelRegistryPort {
   /**
    * Points the alias at `next.current` only if it still points at `expected`; else AliasConflict.
    * The alias records when `current` was promoted (`promotedAt`), or, with `restored`, when a
-   * rollback restored it (`restoredAt`).
+   * rollback restored it (`restoredAt`). The `statuses` the move sets (the new production version's,
+   * the replaced one's) are written in the same write as the alias: no reader sees one without the
+   * other, and a crash cannot leave production on a version whose status says otherwise.
    */
   moveAlias(
     model: string,
     expected: number | undefined,
-    next: { current: number; history: number[]; reason?: string; restored?: boolean },
+    next: {
+      current: number;
+      history: number[];
+      reason?: string;
+      restored?: boolean;
+      statuses?: readonly StatusMove[];
+    },
   ): Promise<ProductionAlias>;
   /** Records a guardrail decision with its evidence, once. */
   putEvidence(record: EvidenceRecord): Promise<void>;

@@ -30,7 +30,7 @@ import { CreateBucketCommand, type S3Client, S3ServiceException } from '@aws-sdk
 import { type MachineKind, stackOutputs, stateMachineOutputs } from '../contracts/outputs.ts';
 import type { ExecutionEvent, ExecutionRecord, Notification } from '../contracts/twin-api.ts';
 import { TRAINING_LEASE } from '../core/policy/lease.ts';
-import type { ObjectStore } from '../core/ports.ts';
+import { type ObjectStore, systemClock } from '../core/ports.ts';
 import {
   type ClientTarget,
   clientConfig,
@@ -38,6 +38,7 @@ import {
   makeS3Client,
 } from '../lambdas/shared/adapters/aws/clients.ts';
 import { DynamoLeases } from '../lambdas/shared/adapters/aws/dynamo-leases.ts';
+import { DynamoModelRegistry } from '../lambdas/shared/adapters/aws/dynamo-registry.ts';
 import { S3ObjectStore } from '../lambdas/shared/adapters/aws/s3-object-store.ts';
 import { assemblyStage, TwinApiKeys } from './api-keys.ts';
 import { type MetricPoint, MetricStore } from './cloudwatch.ts';
@@ -184,6 +185,7 @@ export class LocalTwin {
     this.s3Client = makeS3Client(this.clientTarget());
     await this.createTables();
     await this.releaseLeasesOfStopped(history);
+    await this.endStagesOfStopped(history);
     await this.createBuckets();
     await this.publishAssets();
     this.functions = new LocalFunctions(
@@ -431,6 +433,42 @@ export class LocalTwin {
           this.log(
             `[twin] released the ${TRAINING_LEASE} lease of ${model}: its holder ${r.executionArn} was cut off by a stop`,
           );
+      }
+    } finally {
+      db.destroy();
+    }
+  }
+
+  /**
+   * Ends the canary or shadow a promotion cut off by a stop had started: its catch, which ends them
+   * when a step fails, never ran, and a stage left on the alias would take a share of traffic and
+   * refuse every later promotion's canary or shadow.
+   */
+  private async endStagesOfStopped(history: readonly ExecutionRecord[]): Promise<void> {
+    const stopped = history.filter(
+      (r) =>
+        r.error === TWIN_STOPPED_ERROR &&
+        r.stateMachineArn === this.machineArnOf('promotion') &&
+        typeof (r.input as { model?: unknown } | null)?.model === 'string' &&
+        typeof (r.input as { version?: unknown }).version === 'number',
+    );
+    const table = this.resolver.output(stackOutputs.registryTableName);
+    if (stopped.length === 0 || !table) return;
+    const db = makeDocumentClient(this.clientTarget());
+    const registry = new DynamoModelRegistry(db, table, systemClock);
+    try {
+      for (const r of stopped) {
+        const { model, version } = r.input as { model: string; version: number };
+        const alias = await registry.getAlias(model);
+        const why = `its promotion ${r.executionArn} was cut off by a stop of the twin`;
+        if (alias?.canary?.version === version) {
+          await registry.endCanary(model, version, why);
+          this.log(`[twin] ended the canary of ${model} v${version}: ${why}`);
+        }
+        if (alias?.shadow?.version === version) {
+          await registry.endShadow(model, version, { outcome: 'cut off', reason: why });
+          this.log(`[twin] ended the shadow of ${model} v${version}: ${why}`);
+        }
       }
     } finally {
       db.destroy();

@@ -97,6 +97,21 @@ export interface ProductionAlias {
   promotedAt?: string;
   /** When a rollback restored `current` (absent after a promotion). */
   restoredAt?: string;
+  /**
+   * The status of every version a move of the alias has set (Production, Retired, RolledBack),
+   * keyed by version number. It is written in the same conditional write as `current`, so the
+   * version in production and its status never disagree; it wins over the version's own record.
+   */
+  statuses?: Record<string, VersionStatus>;
+  /** How many times the alias has moved: each move's sequence number, and the condition of the next. */
+  moves?: number;
+}
+
+/** A status a move of the production alias sets, with the reason the audit records. */
+export interface StatusMove {
+  version: number;
+  to: VersionStatus;
+  reason?: string;
 }
 
 /** A guardrail decision as recorded: every check with its verdict, and where the full evidence is. */

@@ -6,8 +6,8 @@
  *   applies the rollback policy (core/policy/rollback.ts). A decision that leaves production alone
  *   (skipped, paged) is audited here, with the message operators get.
  * - `rollback` makes the decided move: the alias goes to the decided version in one conditional
- *   write on the version the decision saw, the replaced version becomes RolledBack and the restored
- *   one Production, and the action is audited as done.
+ *   write on the version the decision saw, which also makes the replaced version RolledBack and the
+ *   restored one Production; the action is audited as done.
  *
  * Invoked with only `{model, reason?}` (no action), it decides and moves in one call, as an
  * operator rollback to the last version that served healthily.
@@ -19,7 +19,7 @@ import type { Clock, ModelRegistryPort } from '../../core/ports.ts';
 import { ACTION_AUDIT, type ActionRecord, type VersionStatus } from '../../core/registry/model.ts';
 
 export interface RollbackDeps {
-  registry: Pick<ModelRegistryPort, 'getAlias' | 'getVersion' | 'moveAlias' | 'transition' | 'audit'>;
+  registry: Pick<ModelRegistryPort, 'getAlias' | 'getVersion' | 'moveAlias' | 'audit'>;
   clock: Clock;
 }
 
@@ -177,9 +177,11 @@ export async function rollback(input: MoveInput, deps: RollbackDeps): Promise<Ro
     history: alias.history.slice(0, index),
     reason: `rollback: ${reason}`,
     restored: true,
+    statuses: [
+      { version: from, to: 'RolledBack', reason },
+      { version: target, to: 'Production', reason: `restored by rollback: ${reason}` },
+    ],
   });
-  await deps.registry.transition(model, from, 'RolledBack', { reason });
-  await deps.registry.transition(model, target, 'Production', { reason: `restored by rollback: ${reason}` });
   await deps.registry.audit({
     model,
     action: ACTION_AUDIT,

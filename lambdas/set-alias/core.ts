@@ -44,12 +44,15 @@ export async function setAlias(
       }; promote it again to compare it with the new incumbent.`,
     );
   }
+  // One write: the alias, the new version's Production and the replaced one's Retired.
   await deps.registry.moveAlias(input.model, expected, {
     current: input.version,
     history: alias ? [...alias.history, alias.current] : [],
     reason: 'promoted',
+    statuses: [
+      { version: input.version, to: 'Production' },
+      ...(alias ? [{ version: alias.current, to: 'Retired' as const }] : []),
+    ],
   });
-  await deps.registry.transition(input.model, input.version, 'Production');
-  if (alias) await deps.registry.transition(input.model, alias.current, 'Retired');
   return { model: input.model, version: input.version, previous: alias?.current ?? null };
 }

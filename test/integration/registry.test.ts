@@ -1,31 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../core/ports.ts';
-import type { ModelVersion } from '../../core/registry/model.ts';
 import { DynamoModelRegistry } from '../../lambdas/shared/adapters/aws/dynamo-registry.ts';
-import { credit } from '../support/fixtures.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
-
-function version(model: string, n: number): ModelVersion {
-  return {
-    model,
-    version: n,
-    status: 'Candidate',
-    createdAt: new Date().toISOString(),
-    featureSchemaHash: 'h',
-    dataManifestHash: 'd',
-    snapshotId: 's',
-    trainingJobName: `job-${n}`,
-    trainingImage: 'img',
-    instanceType: 'ml.g5.xlarge',
-    seed: 1,
-    codeSha256: 'c',
-    featureCodeSha256: 'f',
-    definition: credit,
-    hyperParameters: {},
-    metrics: { validation: { auc: 0.8, logloss: 0.4, accuracy: 0.8, rows: 10 } },
-    artifacts: { modelJson: 'm', transform: 't', baseline: 'b', modelTarball: 'x', evaluation: 'e' },
-  };
-}
+import { versionRecord as version } from '../support/registry-records.ts';
 
 describe('DynamoModelRegistry on dynalite', () => {
   let aws: LocalAws;

@@ -6,7 +6,7 @@
  * and the training lease it held is free again. A client's API key keeps working across restarts,
  * and a key the templates no longer define is dropped from the state directory.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -22,6 +22,7 @@ import { TRAINING_LEASE } from '../../core/policy/lease.ts';
 import type { ModelVersion } from '../../core/registry/model.ts';
 import { projectConfig } from '../../lib/config.ts';
 import { TWIN_STOPPED_ERROR } from '../../local/twin-state.ts';
+import { getJson, startChildTwin } from '../support/child-twin.ts';
 import { sampleRows } from '../support/requests.ts';
 import { startTestTwin } from '../support/twin.ts';
 import { until } from '../support/until.ts';
@@ -29,12 +30,6 @@ import { until } from '../support/until.ts';
 const MODEL = 'credit';
 const config = projectConfig('test');
 const instances = sampleRows(20);
-
-async function getJson<T>(url: string): Promise<T> {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
-  return (await res.json()) as T;
-}
 
 /** The value of the API key of the twin's first client. */
 async function clientKey(url: string): Promise<string> {
@@ -69,41 +64,6 @@ async function predict(
 async function loggedRequests(target: Target, from: Date): Promise<Set<string>> {
   const rows = await target.readPredictions(MODEL, from, new Date(Date.now() + 60_000));
   return new Set(rows.map((r) => r.requestId));
-}
-
-/** Starts `mlops local up` on the state directory in a process of its own; resolves with its URL once it serves. */
-function startChildTwin(
-  stateDir: string,
-  extra: string[] = [],
-): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      'bin/mlops.js',
-      'local',
-      'up',
-      '--assembly',
-      inject('assemblyDir'),
-      '--state-dir',
-      stateDir,
-      '--port',
-      '0',
-      ...extra,
-    ],
-    { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const ready = /Local twin ready at (http:\/\/\S+)/.exec(out);
-      if (ready) resolve({ child, url: ready[1]!, output: () => out });
-    });
-    child.stderr!.on('data', (d) => (out += d));
-    child.once('exit', (code) =>
-      reject(new Error(`mlops local up exited with ${code} before serving:\n${out}`)),
-    );
-  });
 }
 
 describe('the twin on a state directory', () => {

@@ -14,9 +14,12 @@ export const versionSk = (version: number) => `VERSION#${String(version).padStar
 /** The production alias's sort key. */
 export const ALIAS_SK = 'ALIAS#production';
 
-/** An item without its key and kind attributes. */
+/**
+ * An item without its key and kind attributes, and without `statusMove` (the alias move whose
+ * status a version item copies; see DynamoModelRegistry.moveAlias).
+ */
 export function stripKeys<T>(item: Record<string, unknown>): T {
-  const { pk: _pk, sk: _sk, kind: _kind, ...rest } = item;
+  const { pk: _pk, sk: _sk, kind: _kind, statusMove: _statusMove, ...rest } = item;
   return rest as T;
 }
 

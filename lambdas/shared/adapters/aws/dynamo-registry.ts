@@ -3,6 +3,9 @@
  * transitions, and the production alias changes only by a conditional update on the version it
  * expects, so two racing promotions cannot both win. Every change writes an audit item.
  * Transactions are not used (the local DynamoDB lacks them); each write is individually conditional.
+ * What must change together lives in one item: a move of the alias carries the statuses it sets
+ * (the new production version's, the replaced one's) in the alias item itself, written in one
+ * conditional write, and those statuses win over the version items' (which follow as copies).
  */
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
@@ -19,6 +22,7 @@ import {
   type ModelVersion,
   type ProductionAlias,
   type ShadowState,
+  type StatusMove,
   type VersionStatus,
 } from '../../../../core/registry/model.ts';
 import {
@@ -88,6 +92,12 @@ export class DynamoModelRegistry extends DynamoRegistryReader implements ModelRe
     });
   }
 
+  /** The version, with the status the production alias holds for it when a move set one. */
+  override async getVersion(model: string, version: number): Promise<ModelVersion | undefined> {
+    const [item, alias] = await Promise.all([super.getVersion(model, version), this.getAlias(model)]);
+    return item && withAliasStatus(item, alias);
+  }
+
   async requireVersion(model: string, version: number): Promise<ModelVersion> {
     const v = await this.getVersion(model, version);
     if (!v)
@@ -96,7 +106,11 @@ export class DynamoModelRegistry extends DynamoRegistryReader implements ModelRe
   }
 
   async listVersions(model: string): Promise<ModelVersion[]> {
-    return this.queryPrefix<ModelVersion>(model, 'VERSION#');
+    const [items, alias] = await Promise.all([
+      this.queryPrefix<ModelVersion>(model, 'VERSION#'),
+      this.getAlias(model),
+    ]);
+    return items.map((v) => withAliasStatus(v, alias));
   }
 
   /** Every item of a model's partition whose sort key starts with `prefix`, in key order (all pages). */
@@ -137,8 +151,24 @@ export class DynamoModelRegistry extends DynamoRegistryReader implements ModelRe
         }).`,
       );
     }
+    const held = (await this.getAlias(model))?.statuses?.[String(version)] !== undefined;
+    // A status a move of the alias set is changed where it is held, on the same condition.
+    if (
+      held &&
+      !(await this.updateAliasIf(model, {
+        set: 'SET statuses.#version = :to',
+        condition: 'statuses.#version = :from',
+        names: { '#version': String(version) },
+        values: { ':to': to, ':from': current.status },
+      }))
+    ) {
+      throw new PlatformError(
+        errorNames.invalidTransition,
+        `Model "${model}" version ${version} changed status while moving to ${to}; retry.`,
+      );
+    }
     const names: Record<string, string> = { '#status': 'status' };
-    const values: Record<string, unknown> = { ':to': to, ':from': current.status };
+    const values: Record<string, unknown> = { ':to': to, ...(held ? {} : { ':from': current.status }) };
     let update = 'SET #status = :to';
     if (extra.decision) {
       update += ', decision = :decision';
@@ -150,7 +180,7 @@ export class DynamoModelRegistry extends DynamoRegistryReader implements ModelRe
           TableName: this.table,
           Key: { pk: registryPk(model), sk: versionSk(version) },
           UpdateExpression: update,
-          ConditionExpression: '#status = :from',
+          ...(held ? {} : { ConditionExpression: '#status = :from' }),
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
@@ -175,45 +205,83 @@ export class DynamoModelRegistry extends DynamoRegistryReader implements ModelRe
 
   /**
    * Points the production alias at `next`, only if it still points at `expected` (undefined: no
-   * alias yet). Of two racing updates exactly one succeeds; the other gets AliasConflict.
+   * alias yet) and has not moved since it was read. The statuses the move sets go in the same
+   * write, each checked against the allowed transitions first. Of two racing moves exactly one
+   * succeeds; the other gets AliasConflict.
    */
   async moveAlias(
     model: string,
     expected: number | undefined,
-    next: { current: number; history: number[]; reason?: string; restored?: boolean },
+    next: {
+      current: number;
+      history: number[];
+      reason?: string;
+      restored?: boolean;
+      statuses?: readonly StatusMove[];
+    },
   ): Promise<ProductionAlias> {
-    const { restored, ...moved } = next;
+    const { restored, statuses: changes = [], ...moved } = next;
+    const before = await this.getAlias(model);
+    const conflict = () =>
+      new PlatformError(
+        errorNames.aliasConflict,
+        `The production alias of "${model}" changed while it was being moved (expected ${
+          expected === undefined ? 'no alias' : `version ${expected}`
+        }); another promotion or rollback won. Check \`mlops models\` and retry.`,
+      );
+    if (before?.current !== expected) throw conflict();
+    const froms = await Promise.all(
+      changes.map(
+        async (c) =>
+          before?.statuses?.[String(c.version)] ?? (await this.requireVersion(model, c.version)).status,
+      ),
+    );
+    changes.forEach((c, i) => {
+      if (!canTransition(froms[i]!, c.to)) {
+        throw new PlatformError(
+          errorNames.invalidTransition,
+          `Model "${model}" version ${c.version} is ${froms[i]}; it cannot become ${c.to} (allowed: ${
+            allowedTransitions[froms[i]!].join(', ') || 'none'
+          }).`,
+        );
+      }
+    });
     const at = this.clock.now().toISOString();
+    const statuses: Record<string, VersionStatus> = { ...before?.statuses };
+    for (const c of changes) statuses[String(c.version)] = c.to;
+    const moves = (before?.moves ?? 0) + 1;
     // The item is replaced whole, so the previous version's promotedAt/restoredAt goes with it.
     const alias: ProductionAlias = {
       model,
       ...moved,
       updatedAt: at,
       ...(restored ? { restoredAt: at } : { promotedAt: at }),
+      statuses,
+      moves,
     };
+    const condition =
+      before === undefined
+        ? { ConditionExpression: 'attribute_not_exists(pk)' }
+        : before.moves === undefined
+          ? {
+              ConditionExpression: '#current = :expected AND attribute_not_exists(moves)',
+              ExpressionAttributeNames: { '#current': 'current' },
+              ExpressionAttributeValues: { ':expected': expected },
+            }
+          : {
+              ConditionExpression: 'moves = :moves',
+              ExpressionAttributeValues: { ':moves': before.moves },
+            };
     try {
       await this.db.send(
         new PutCommand({
           TableName: this.table,
           Item: { pk: registryPk(model), sk: ALIAS_SK, kind: 'alias', ...alias },
-          ConditionExpression: expected === undefined ? 'attribute_not_exists(pk)' : '#current = :expected',
-          ...(expected === undefined
-            ? {}
-            : {
-                ExpressionAttributeNames: { '#current': 'current' },
-                ExpressionAttributeValues: { ':expected': expected },
-              }),
+          ...condition,
         }),
       );
     } catch (err) {
-      if (isConditionFailure(err)) {
-        throw new PlatformError(
-          errorNames.aliasConflict,
-          `The production alias of "${model}" changed while it was being moved (expected ${
-            expected === undefined ? 'no alias' : `version ${expected}`
-          }); another promotion or rollback won. Check \`mlops models\` and retry.`,
-        );
-      }
+      if (isConditionFailure(err)) throw conflict();
       throw err;
     }
     await this.audit({
@@ -223,10 +291,35 @@ export class DynamoModelRegistry extends DynamoRegistryReader implements ModelRe
       detail: {
         from: expected ?? null,
         to: next.current,
+        move: moves,
         ...(next.reason ? { reason: next.reason } : {}),
         ...(restored ? { restored: true } : {}),
       },
     });
+    // The version items follow as copies, for readers of a single version (the predict function).
+    for (const [i, c] of changes.entries()) {
+      await this.db
+        .send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk: registryPk(model), sk: versionSk(c.version) },
+            UpdateExpression: 'SET #status = :to, statusMove = :move',
+            // A later move's copy, written first, is not overwritten by this one's.
+            ConditionExpression: 'attribute_not_exists(statusMove) OR statusMove < :move',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':to': c.to, ':move': moves },
+          }),
+        )
+        .catch((err: unknown) => {
+          if (!isConditionFailure(err)) throw err;
+        });
+      await this.audit({
+        model,
+        action: 'StatusChanged',
+        version: c.version,
+        detail: { from: froms[i], to: c.to, move: moves, ...(c.reason ? { reason: c.reason } : {}) },
+      });
+    }
     return alias;
   }
 
@@ -390,4 +483,10 @@ export class DynamoModelRegistry extends DynamoRegistryReader implements ModelRe
   async listAudit(model: string): Promise<AuditEvent[]> {
     return this.queryPrefix<AuditEvent>(model, 'AUDIT#');
   }
+}
+
+/** The version with the status the alias holds for it, if a move of the alias set one. */
+function withAliasStatus(version: ModelVersion, alias: ProductionAlias | undefined): ModelVersion {
+  const status = alias?.statuses?.[String(version.version)];
+  return status === undefined || status === version.status ? version : { ...version, status };
 }
