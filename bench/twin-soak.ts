@@ -53,6 +53,7 @@ Options:
   --rate <n>          requests a second, over all connections (default 1000)
   --connections <n>   concurrent connections (default 32)
   --state-dir <dir>   the twin's state directory, kept after the run (default: a temp dir, removed)
+  --in-memory         no state directory: dynalite keeps the tables in memory (as the tests' twins do)
   -h, --help          show this help`;
 
 interface Options {
@@ -60,6 +61,8 @@ interface Options {
   rate: number;
   connections: number;
   stateDir?: string;
+  /** No state directory at all. */
+  inMemory: boolean;
 }
 
 function parseOptions(argv: string[]): Options | undefined {
@@ -68,17 +71,21 @@ function parseOptions(argv: string[]): Options | undefined {
     rate: { type: 'string' },
     connections: { type: 'string' },
     'state-dir': { type: 'string' },
+    'in-memory': { type: 'boolean' },
   });
   if (!values) return undefined;
   const stateDir = values['state-dir'];
   if (stateDir !== undefined && (typeof stateDir !== 'string' || stateDir === '')) {
     throw new Error('--state-dir needs a directory (see --help)');
   }
+  if (stateDir && values['in-memory'])
+    throw new Error('--state-dir and --in-memory exclude each other (see --help)');
   return {
     duration: positiveInt('duration', values.duration, 60),
     rate: positiveInt('rate', values.rate, 1000),
     connections: positiveInt('connections', values.connections, 32),
     ...(stateDir ? { stateDir } : {}),
+    inMemory: values['in-memory'] === true,
   };
 }
 
@@ -105,10 +112,15 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const ownStateDir = opts.stateDir ? undefined : mkdtempSync(join(tmpdir(), 'twin-soak-state-'));
-  const stateDir = opts.stateDir ?? ownStateDir!;
+  const ownStateDir =
+    opts.stateDir || opts.inMemory ? undefined : mkdtempSync(join(tmpdir(), 'twin-soak-state-'));
+  const stateDir = opts.stateDir ?? ownStateDir;
   const loadBefore = loadavg()[0]!;
-  const bench = await startBenchTwin({ name: 'twin-soak', stateDir, monitoring: true });
+  const bench = await startBenchTwin({
+    name: 'twin-soak',
+    ...(stateDir ? { stateDir } : {}),
+    monitoring: true,
+  });
   const { def, url, headers, body, db, logTable } = bench;
   try {
     const rowsBefore = await countRows(db, logTable, def.name);
@@ -116,7 +128,7 @@ async function main(): Promise<void> {
     global.gc?.();
 
     progress(
-      `bench: POST /v1/predict at ${opts.rate}/s on ${opts.connections} connections for ${opts.duration} s (state in ${stateDir})`,
+      `bench: POST /v1/predict at ${opts.rate}/s on ${opts.connections} connections for ${opts.duration} s (${stateDir ? `state in ${stateDir}` : 'state in memory'})`,
     );
     const start = performance.now();
     const samples: Sample[] = [sampleMemory(start)];
@@ -157,7 +169,7 @@ async function main(): Promise<void> {
 
     console.log(
       `Twin soak (Node ${process.version}, loopback, ${opts.rate} req/s asked on ${opts.connections} connections for ` +
-        `${opts.duration} s; state directory, monitoring on; serving mode ${bench.config.serving.mode}; ` +
+        `${opts.duration} s; ${stateDir ? 'state directory' : 'state in memory'}, monitoring on; serving mode ${bench.config.serving.mode}; ` +
         `${bench.client ? 'with' : 'without'} an API key; load average ${loadBefore.toFixed(2)} before, ${loadDuring.toFixed(2)} at the end)`,
     );
     console.log('');
@@ -187,6 +199,11 @@ async function main(): Promise<void> {
     }
     console.log(
       `peak resident ${mb(Math.max(...samples.map((s) => s.rss)))} over ${samples.length} samples, one a second`,
+    );
+    const kept = bench.twin.metrics.size();
+    console.log(
+      `metric points the twin keeps for its alarms: ${kept.points} in ${kept.series} series ` +
+        `(at most ${bench.twin.metrics.maxPointsPerSeries} a series, for ${(bench.twin.metrics.retentionMs / 60_000).toFixed(0)} min)`,
     );
     console.log('');
 

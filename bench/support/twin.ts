@@ -160,9 +160,16 @@ export async function startBenchTwin(opts: BenchTwinOptions): Promise<BenchTwin>
     await twin.stop();
     rmSync(assemblyDir, { recursive: true, force: true });
   };
-  // The CLI's steps print to stdout; during the setup that goes to stderr, so stdout holds the results.
+  // The CLI's steps print to stdout (console.log and its progress lines); during the setup that goes
+  // to stderr, so stdout holds the results.
   const log = console.log;
+  const write = process.stdout.write;
   console.log = (...args: unknown[]) => progress(args.map(String).join(' '));
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  const restore = () => {
+    console.log = log;
+    process.stdout.write = write;
+  };
   try {
     await twin.start();
     server = createTwinServer(twin);
@@ -179,7 +186,7 @@ export async function startBenchTwin(opts: BenchTwinOptions): Promise<BenchTwin>
     const v1 = await train(target, def.name, { seed: 42, reason: 'bench' });
     const promoted = await promote(target, def.name, v1.version);
     if (!promoted.promoted) throw new Error(`v${v1.version} was refused: ${promoted.reasons.join('; ')}`);
-    console.log = log;
+    restore();
 
     const keys = await fetch(`${url}/_twin/keys`);
     const keyList = keys.ok ? ((await keys.json()) as { client: string; key: string }[]) : [];
@@ -217,7 +224,7 @@ export async function startBenchTwin(opts: BenchTwinOptions): Promise<BenchTwin>
       stop,
     };
   } catch (err) {
-    console.log = log;
+    restore();
     await stop().catch(() => {});
     throw err;
   }
