@@ -2,7 +2,7 @@
  * The twin under a sustained, fixed rate: does it hold it without an error, log every answered
  * prediction, and keep its resident memory flat?
  *
- *   npx tsx bench/twin-soak.ts [--duration 60] [--rate 1000] [--connections 32] [--state-dir <dir>]   (--help)
+ *   npx tsx bench/twin-soak.ts [--duration 60] [--rate 800] [--connections 32] [--state-dir <dir>]   (--help)
  *   npm run bench:twin-soak -- [options]
  *
  * 1. Boots the twin in this process as `mlops local up` does: with a state directory (dynalite's
@@ -50,7 +50,7 @@ held, log rows = predictions served, resident memory flat (end at most ${FLAT_MB
 
 Options:
   --duration <s>      seconds of load (default 60)
-  --rate <n>          requests a second, over all connections (default 1000)
+  --rate <n>          requests a second, over all connections (default 800)
   --connections <n>   concurrent connections (default 32)
   --state-dir <dir>   the twin's state directory, kept after the run (default: a temp dir, removed)
   --in-memory         no state directory: dynalite keeps the tables in memory (as the tests' twins do)
@@ -82,7 +82,7 @@ function parseOptions(argv: string[]): Options | undefined {
     throw new Error('--state-dir and --in-memory exclude each other (see --help)');
   return {
     duration: positiveInt('duration', values.duration, 60),
-    rate: positiveInt('rate', values.rate, 1000),
+    rate: positiveInt('rate', values.rate, 800),
     connections: positiveInt('connections', values.connections, 32),
     ...(stateDir ? { stateDir } : {}),
     inMemory: values['in-memory'] === true,
