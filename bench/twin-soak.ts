@@ -2,13 +2,13 @@
  * The twin under a sustained, fixed rate: does it hold it without an error, log every answered
  * prediction, and keep its resident memory flat?
  *
- *   npx tsx bench/twin-soak.ts [--duration 60] [--rate 800] [--connections 32] [--state-dir <dir>]   (--help)
+ *   npx tsx bench/twin-soak.ts [--duration 60] [--rate 800] [--connections 32] [--state-dir <dir> | --in-memory]   (--help)
  *   npm run bench:twin-soak -- [options]
  *
  * 1. Boots the twin in this process as `mlops local up` does: with a state directory (dynalite's
  *    tables on disk, s3rver's buckets in files, the execution journal) and its monitoring on (alarms
  *    evaluated, rules' schedules run). Without `--state-dir` the directory is a new temp dir, removed
- *    at the end; a given one is kept.
+ *    at the end; a given one is kept. `--in-memory` runs without one, tables in dynalite's memory.
  * 2. Ingests the credit data, sets the golden set, trains v1 and promotes it (bench/support/twin.ts).
  * 3. autocannon (a child process) sends `POST /v1/predict` at `--rate` requests a second overall
  *    (its `overallRate`) on `--connections` connections for `--duration` seconds. The bench samples
