@@ -27,30 +27,20 @@
  *
  * The ratio twin / dynalite is judged against 0.8. The table goes to stdout, progress to stderr.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { DEMO_DATA, DEMO_GOLDEN } from '../cli/commands/demo.ts';
-import { ingest } from '../cli/commands/ingest.ts';
-import { promote } from '../cli/commands/promote.ts';
-import { train } from '../cli/commands/train.ts';
-import { setGolden } from '../cli/golden.ts';
-import { twinTarget } from '../cli/target.ts';
-import { metricNamespace } from '../contracts/metrics.ts';
-import { stackOutputs } from '../contracts/outputs.ts';
-import { parseModelDefinition } from '../core/model/definition.ts';
-import { projectConfig } from '../lib/config.ts';
-import { PROJECT_ROOT } from '../lib/paths.ts';
-import { synthesize } from '../lib/synth.ts';
-import { createTwinServer } from '../local/server.ts';
-import { LocalTwin } from '../local/twin.ts';
-import { applicant } from '../test/support/requests.ts';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { benchArgs, positiveInt } from './options.ts';
+import {
+  autocannon,
+  countRows,
+  cpuMicros,
+  headerArgs,
+  type LoadResult,
+  mb,
+  progress,
+  startBenchTwin,
+} from './support/twin.ts';
 
 /** The twin's throughput must reach this share of dynalite's raw PutItem rate. */
 const TARGET_RATIO = 0.8;
@@ -89,145 +79,22 @@ function parseOptions(argv: string[]): Options | undefined {
   };
 }
 
-function progress(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
-
-/** What the bench reads of autocannon's `--json` result. */
-interface LoadResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number; average: number };
-  '2xx': number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  duration: number;
-}
-
-/** Runs autocannon in a child process and returns its JSON result. */
-function autocannon(args: string[]): Promise<LoadResult> {
-  const bin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (t: string) => {
-      out += t;
-    });
-    child.stderr.setEncoding('utf8').on('data', (t: string) => {
-      err += t;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`autocannon exited with ${code}: ${err.trim()}`));
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop()!) as LoadResult);
-      } catch {
-        reject(new Error(`autocannon printed no JSON result: ${out.slice(0, 500)} ${err.slice(0, 500)}`));
-      }
-    });
-  });
-}
-
-/** Items of a model in the prediction log (a Scan's count, page by page). */
-async function countRows(db: DynamoDBClient, table: string, model: string): Promise<number> {
-  let count = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await db.send(
-      new ScanCommand({
-        TableName: table,
-        Select: 'COUNT',
-        FilterExpression: '#m = :m',
-        ExpressionAttributeNames: { '#m': 'model' },
-        ExpressionAttributeValues: { ':m': { S: model } },
-        ...(start ? { ExclusiveStartKey: start as never } : {}),
-      }),
-    );
-    count += page.Count ?? 0;
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return count;
-}
-
-/** User and system CPU time of a `process.cpuUsage` difference, in µs. */
-const cpuMicros = (usage: NodeJS.CpuUsage) => usage.user + usage.system;
-
-const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
-
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
   if (!opts) {
     console.log(USAGE);
     return;
   }
-  // One client whose usage plan lets the load through: the default plan (50 requests/s) would
-  // answer most of it 429 in the twin as API Gateway would.
-  const config = {
-    ...projectConfig(),
-    clients: [{ name: 'bench', rateLimit: 100_000, burstLimit: 10_000 }],
-  };
-  const assemblyDir = mkdtempSync(join(tmpdir(), 'twin-load-assembly-'));
-  progress('bench: synthesizing the app');
-  synthesize(assemblyDir, config);
-  const twin = new LocalTwin({ assemblyDir, log: (line) => progress(`  twin: ${line}`) });
-  // The CLI's steps print to stdout; during the setup that goes to stderr, so stdout holds the table.
-  const log = console.log;
-  console.log = (...args: unknown[]) => progress(args.map(String).join(' '));
-  let server: ReturnType<typeof createTwinServer> | undefined;
+  const bench = await startBenchTwin({ name: 'twin-load' });
+  const { twin, config, def, url, headers, body, db, logTable: table } = bench;
+  const apiKey = headers['x-api-key'];
   try {
-    await twin.start();
-    server = createTwinServer(twin);
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    progress(`bench: twin at ${url}; ingest, golden set, train v1, promote`);
-    const target = await twinTarget(url);
-    const def = parseModelDefinition(
-      JSON.parse(readFileSync(join(PROJECT_ROOT, 'models/credit.json'), 'utf8')),
-      'models/credit.json',
-    );
-    await ingest(target, def, DEMO_DATA);
-    await setGolden(target.lake, { def, from: `models/${def.name}.json` }, DEMO_GOLDEN, { note: 'bench' });
-    const v1 = await train(target, def.name, { seed: 42, reason: 'bench' });
-    const promoted = await promote(target, def.name, v1.version);
-    if (!promoted.promoted) throw new Error(`v${v1.version} was refused: ${promoted.reasons.join('; ')}`);
-    console.log = log;
-
-    const keys = await fetch(`${url}/_twin/keys`);
-    const keyList = keys.ok ? ((await keys.json()) as { client: string; key: string }[]) : [];
-    const apiKey = keyList[0]?.key;
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      ...(apiKey ? { 'x-api-key': apiKey } : {}),
-    };
-    const body = JSON.stringify({ instances: [applicant] });
-    progress(`bench: warming up (${apiKey ? `API key of client ${keyList[0]!.client}` : 'no API key'})`);
-    for (let i = 0; i < 50; i++) {
-      const res = await fetch(`${url}/v1/predict`, { method: 'POST', headers, body });
-      if (res.status !== 200) throw new Error(`warm-up predict answered ${res.status}: ${await res.text()}`);
-      await res.arrayBuffer();
-    }
-
-    const table = twin.resolver.output(stackOutputs.predictionLogTableName)!;
-    const db = new DynamoDBClient({ ...twin.clientTarget(), endpoint: twin.endpoints.dynamodb });
-    const namespace = metricNamespace(config.stage);
-    const served = () =>
-      twin.logs.metrics
-        .filter(
-          (p) =>
-            p.namespace === namespace &&
-            p.name === 'Predictions' &&
-            Object.keys(p.dimensions).length === 1 &&
-            p.dimensions.Model === def.name,
-        )
-        .reduce((sum, p) => sum + p.value, 0);
     const rowsBefore = await countRows(db, table, def.name);
-    const servedBefore = served();
+    const servedBefore = bench.served();
     global.gc?.();
     const rssBefore = process.memoryUsage().rss;
 
     progress(`bench: twin: POST /v1/predict, ${opts.connections} connections, ${opts.duration} s`);
-    const header = (name: string, value: string) => ['-H', `${name}=${value}`];
     const profiler = opts.profile ? new Session() : undefined;
     if (profiler) {
       profiler.connect();
@@ -242,7 +109,7 @@ async function main(): Promise<void> {
       String(opts.duration),
       '-m',
       'POST',
-      ...Object.entries(headers).flatMap(([k, v]) => header(k, v)),
+      ...headerArgs(headers),
       '-b',
       body,
       `${url}/v1/predict`,
@@ -258,7 +125,7 @@ async function main(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const rssAfter = process.memoryUsage().rss;
     const rowsDuring = (await countRows(db, table, def.name)) - rowsBefore;
-    const servedDuring = served() - servedBefore;
+    const servedDuring = bench.served() - servedBefore;
 
     // The baseline's item: a row the predict function wrote, under another model and a unique key.
     const sample = await db.send(
@@ -321,10 +188,12 @@ async function main(): Promise<void> {
       '-m',
       'POST',
       '-I',
-      ...header('content-type', 'application/x-amz-json-1.0'),
-      ...header('x-amz-target', 'DynamoDB_20120810.PutItem'),
-      ...header('x-amz-date', `${date}Z`),
-      ...header('authorization', auth),
+      ...headerArgs({
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amz-target': 'DynamoDB_20120810.PutItem',
+        'x-amz-date': `${date}Z`,
+        authorization: auth,
+      }),
       '-b',
       JSON.stringify(putItem),
       twin.endpoints.dynamodb,
@@ -377,13 +246,7 @@ async function main(): Promise<void> {
     );
     if (!met || !rowsOk) process.exitCode = 1;
   } finally {
-    console.log = log;
-    if (server) {
-      server.closeAllConnections();
-      await new Promise((resolve) => server!.close(resolve));
-    }
-    await twin.stop();
-    rmSync(assemblyDir, { recursive: true, force: true });
+    await bench.stop();
   }
 }
 

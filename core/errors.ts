@@ -22,4 +22,6 @@ export const errorNames = {
   featureSchemaMismatch: 'FeatureSchemaMismatch',
   endpointFailed: 'EndpointFailed',
   endpointTimeout: 'EndpointTimeout',
+  /** S3 could not be reached or could not serve (no answer, or a 5xx after retries). */
+  lakeUnavailable: 'LakeUnavailable',
 } as const;

@@ -122,6 +122,18 @@ export class MetricStore {
     if (++this.putsSincePrune >= PRUNE_EVERY) this.prune(Date.now());
   }
 
+  /** The most points one series keeps. */
+  get maxPointsPerSeries(): number {
+    return this.maxPerSeries;
+  }
+
+  /** How many series and points the store keeps now: at most `series × maxPointsPerSeries` points. */
+  size(): { series: number; points: number } {
+    let points = 0;
+    for (const s of this.series.values()) points += s.timestamps.length - s.head;
+    return { series: this.series.size, points };
+  }
+
   /** The values of a series with timestamps in [from, to). */
   values(query: MetricQuery, from: number, to: number): number[] {
     const s = this.series.get(seriesKey(query.namespace, query.name, query.dimensions));

@@ -5,7 +5,9 @@
  * has a golden set (`golden/<model>/LATEST.json`), its rows are the golden split and raw rows
  * identical to one of them are kept out of training and validation. It also writes the snapshot's
  * drift baseline (the training split in the drift job's bins, core/drift/baseline.ts), which the
- * evaluate step completes with the trained model's validation scores.
+ * evaluate step completes with the trained model's validation scores. The manifest is written last:
+ * a snapshot with a manifest is complete. S3 out of reach fails the step with `LakeUnavailable`
+ * (./lake.ts).
  */
 
 import { lakeKeys } from '../../contracts/lake.ts';
@@ -28,6 +30,7 @@ import {
 } from '../../core/snapshot/validate.ts';
 import type { PrepareOutput } from '../../core/training-run.ts';
 import { ingestedDefinition } from '../shared/ingested-definition.ts';
+import { guardedLake } from './lake.ts';
 
 /** The step's input from the state machine. */
 export interface PrepareInput {
@@ -147,7 +150,8 @@ export async function prepareFeatures(
   deployed: (model: string) => ModelDefinition | undefined,
   deps: { lake: ObjectStore; clock: Clock; env: PrepareEnv },
 ): Promise<PrepareOutput> {
-  const { lake, clock, env } = deps;
+  const { clock, env } = deps;
+  const lake = guardedLake(deps.lake);
   const { pointer, def } = await readIngested(lake, input.model, deployed);
   const seed = seedOf(input, def);
   const goldenSet = await readGoldenSet(lake, def);
@@ -185,7 +189,12 @@ export async function prepareFeatures(
     keys,
     createdAt: now,
   });
-  await Promise.all(snapshot.objects.map((o) => lake.put(o.key, o.body, o.contentType)));
+  // The manifest marks the snapshot complete: it is written once every other object of the snapshot
+  // (and its drift baseline) is stored, so a run cut off by a failed write leaves no manifest.
+  const manifestObject = snapshot.objects.find((o) => o.key === keys.manifest)!;
+  await Promise.all(
+    snapshot.objects.filter((o) => o !== manifestObject).map((o) => lake.put(o.key, o.body, o.contentType)),
+  );
   const baselineKey = lakeKeys.baseline(def.name, snapshotId);
   await writeBaseline(
     lake,
@@ -201,6 +210,7 @@ export async function prepareFeatures(
       quantileBins: def.drift.quantileBins,
     }),
   );
+  await lake.put(manifestObject.key, manifestObject.body, manifestObject.contentType);
 
   const request = trainingRequest({
     def,
