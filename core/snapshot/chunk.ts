@@ -18,7 +18,7 @@ import { rowIdentity, sha256Hex } from '../features/golden.ts';
 import type { ModelDefinition } from '../model/definition.ts';
 import type { SplitName } from '../training-run.ts';
 import type { SplitSettings, SplittableRow } from './split.ts';
-import { type QuarantinedRow, parseDataCsv, validateRows } from './validate.ts';
+import { parseDataCsv, type QuarantinedRow, validateRows } from './validate.ts';
 
 /** A piece of a raw data file: its header line and whole data rows. */
 export interface RawChunk {

@@ -266,7 +266,9 @@ function mergeFeature(name: string, a: FeatureStats, b: FeatureStats): FeatureSt
   if (a.type === 'boolean' && b.type === 'boolean') {
     return { type: 'boolean', nulls: a.nulls + b.nulls, true: a.true + b.true, false: a.false + b.false };
   }
-  throw new Error(`Cannot merge statistics of feature "${name}": one side is ${a.type}, the other ${b.type}.`);
+  throw new Error(
+    `Cannot merge statistics of feature "${name}": one side is ${a.type}, the other ${b.type}.`,
+  );
 }
 
 /** Merges two chunks' statistics (associative, commutative, exact). Both must be of the same spec. */
@@ -375,4 +377,24 @@ export function weightedValues(s: NumericStats): [number, number][] {
   clamped[0]![1]--;
   clamped[clamped.length - 1]![1]--;
   return [[min, 1], ...clamped.filter(([, c]) => c > 0), [max, 1]];
+}
+
+/**
+ * The same statistics with every numeric feature in sketch form, as if each had more than
+ * EXACT_DISTINCT_LIMIT distinct values: what the reduce gives for data too varied to keep exactly.
+ */
+export function sketched(stats: PartialStats): PartialStats {
+  const features: Record<string, FeatureStats> = {};
+  for (const [name, s] of Object.entries(stats.features)) {
+    if (s.type !== 'numeric' || !s.values) {
+      features[name] = s;
+      continue;
+    }
+    const g = new NumericGatherer();
+    g.addSketch({ zeros: 0, positive: [], negative: [] });
+    for (const [v, c] of s.values) g.add(v, c);
+    g.nulls = s.nulls;
+    features[name] = g.stats();
+  }
+  return { ...stats, features };
 }

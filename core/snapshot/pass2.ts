@@ -41,7 +41,11 @@ export function transformChunk(
     }
   }
   return {
-    splits: { train: lines.train.join(''), validation: lines.validation.join(''), golden: lines.golden.join('') },
+    splits: {
+      train: lines.train.join(''),
+      validation: lines.validation.join(''),
+      golden: lines.golden.join(''),
+    },
     evalRows: { validation: evalLines.validation.join(''), golden: evalLines.golden.join('') },
   };
 }

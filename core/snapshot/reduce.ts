@@ -143,7 +143,9 @@ function fitNumeric(f: Extract<FeatureDef, { type: 'numeric' }>, s: NumericStats
       continue;
     }
     if (total(current) === 0) {
-      throw new FitProblem(`Feature "${f.name}" has no values in the training split to fit its clip bounds on.`);
+      throw new FitProblem(
+        `Feature "${f.name}" has no values in the training split to fit its clip bounds on.`,
+      );
     }
     const bounds: [number, number] = [
       weightedQuantile(current, t.clip.lower),
@@ -209,9 +211,7 @@ export function fitFromStats(spec: FeatureSpec, stats: PartialStats): FittedTran
           [false, s.false],
           [true, s.true],
         ];
-        const impute = imputeOf(f, s.true + s.false, () =>
-          modeOf(counts.filter(([, c]) => c > 0)),
-        );
+        const impute = imputeOf(f, s.true + s.false, () => modeOf(counts.filter(([, c]) => c > 0)));
         if (impute !== undefined) fit.impute = Boolean(impute);
         features[f.name] = fit;
         columns.push(f.name);
@@ -280,7 +280,12 @@ export function baselineFromStats(
     }
     if (f.type === 'boolean') {
       const s = statsOf(stats, f.name, 'boolean');
-      return { ...base(s.nulls), type: 'categorical', categories: ['false', 'true'], counts: [s.false, s.true, 0] };
+      return {
+        ...base(s.nulls),
+        type: 'categorical',
+        categories: ['false', 'true'],
+        counts: [s.false, s.true, 0],
+      };
     }
     const s = statsOf(stats, f.name, 'categorical');
     const categories = [...(fitted.transform.features[f.name]?.vocabulary ?? [])];
