@@ -19,6 +19,13 @@ import './polyfill.ts';
 import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { ExecutionEvent, ExecutionRecord } from '../contracts/twin-api.ts';
+import {
+  checkDistributedMaps,
+  type DistributedMapState,
+  type MapStorage,
+  replaceDistributedMaps,
+  runDistributedMap,
+} from './distributed-map.ts';
 
 /** A state machine the twin can run. */
 export interface StateMachineDefinition {
@@ -46,6 +53,8 @@ export interface StepFunctionsOptions {
   readonly onEnd?: (record: ExecutionRecord) => void;
   /** Executions that ended before this start (a twin started again on its state), listed first. */
   readonly history?: readonly ExecutionRecord[];
+  /** The S3 that distributed Map states read items from and write results to. */
+  readonly storage?: MapStorage;
 }
 
 const START_EXECUTION = 'arn:aws:states:::states:startExecution';
@@ -117,7 +126,10 @@ export class LocalStepFunctions {
   private readonly background: Promise<ExecutionRecord>[] = [];
 
   constructor(private readonly options: StepFunctionsOptions) {
-    for (const m of options.machines) this.machines.set(m.arn, m);
+    for (const m of options.machines) {
+      checkDistributedMaps(m.arn, (m.definition.States ?? {}) as Record<string, unknown>);
+      this.machines.set(m.arn, m);
+    }
     this.executions.push(...(options.history ?? []));
   }
 
@@ -184,12 +196,41 @@ export class LocalStepFunctions {
     return { record, done: this.run(machine, record, name, opts.onEvent, opts.parent) };
   }
 
+  /**
+   * Runs a distributed Map's child: the ItemProcessor's states as an execution of their own, kept
+   * out of the list of executions and the start and end hooks (a map may run thousands); the
+   * parent's record sums up its children's states instead.
+   */
+  private runMapChild(
+    processor: { StartAt: string; States: Record<string, unknown> },
+    machineArn: string,
+    executionArn: string,
+    input: unknown,
+  ): Promise<ExecutionRecord> {
+    const machine: StateMachineDefinition = {
+      arn: machineArn,
+      definition: { StartAt: processor.StartAt, States: processor.States },
+    };
+    const name = executionArn.slice(executionArn.lastIndexOf(':') + 1);
+    const record: ExecutionRecord = {
+      executionArn,
+      stateMachine: machineArn.slice(machineArn.lastIndexOf(':') + 1),
+      stateMachineArn: machineArn,
+      status: 'RUNNING',
+      input,
+      states: [],
+      startedAt: new Date().toISOString(),
+    };
+    return this.run(machine, record, name, () => {}, undefined, true);
+  }
+
   private async run(
     machine: StateMachineDefinition,
     record: ExecutionRecord,
     name: string,
     onEvent: (e: ExecutionEvent) => void,
     parent: ParentLink | undefined,
+    mapChild = false,
   ): Promise<ExecutionRecord> {
     const handlers: Record<string, TaskRunner> = {};
     const retryIntervalOverrides: Record<string, number> = {};
@@ -197,22 +238,31 @@ export class LocalStepFunctions {
     // A child's states and task error, by the parent's task state that ran it; added to the
     // record when the consumer below reaches that state's end, so they follow it in order.
     const nested = new Map<string, ExecutionRecord[]>();
-    for (const [stateName, state] of allStates(machine.definition.States as Record<string, StateDef>)) {
+    const addNested = (stateName: string, child: ExecutionRecord) => {
+      const list = nested.get(stateName) ?? [];
+      list.push(child);
+      nested.set(stateName, list);
+    };
+    const { states, maps } = replaceDistributedMaps(machine.definition.States as Record<string, unknown>);
+    for (const [stateName, state] of allStates(states as Record<string, StateDef>)) {
       if (state.Retry) retryIntervalOverrides[stateName] = 10;
       if (state.Type === 'Wait') waitTimeOverrides[stateName] = this.options.waitMs(stateName);
       if (state.Type !== 'Task') continue;
+      const map = maps.get(stateName);
+      if (map) {
+        handlers[stateName] = this.distributedMapRunner(machine.arn, record, stateName, map, (summary) =>
+          addNested(stateName, summary),
+        );
+        continue;
+      }
       handlers[stateName] = this.taskRunner(stateName, String(state.Resource), {
         onEvent,
-        ended: (child) => {
-          const list = nested.get(stateName) ?? [];
-          list.push(child);
-          nested.set(stateName, list);
-        },
+        ended: (child) => addNested(stateName, child),
       });
     }
     const definition = {
       ...machine.definition,
-      States: withTaskTimeouts(machine.definition.States as Record<string, StateDef>),
+      States: withTaskTimeouts(states as Record<string, StateDef>),
     };
     const sm = new StateMachine(definition as never, {
       validationOptions: { checkPaths: true, checkArn: true },
@@ -266,9 +316,50 @@ export class LocalStepFunctions {
     }
     await watching.catch(() => {});
     record.stoppedAt = new Date().toISOString();
-    this.options.onEnd?.(record);
+    if (!mapChild) this.options.onEnd?.(record);
     parent?.ended(record);
     return record;
+  }
+
+  /**
+   * The runner of the Task standing for a distributed Map: runs the map (local/distributed-map.ts),
+   * then hands the parent's record a summary of the children, `<state> ×<times entered>`, and, when
+   * the map fails, the first failed child's task error.
+   */
+  private distributedMapRunner(
+    machineArn: string,
+    record: ExecutionRecord,
+    stateName: string,
+    map: DistributedMapState,
+    summary: (children: ExecutionRecord) => void,
+  ): TaskRunner {
+    return async (input) => {
+      // As for `.sync` tasks: let the parent's event reader reach this state first.
+      await new Promise((resolve) => setImmediate(resolve));
+      const outcome = await runDistributedMap(map, input, {
+        machineArn,
+        stateName,
+        storage: this.options.storage,
+        runChild: (executionArn, childInput) =>
+          this.runMapChild(
+            map.ItemProcessor,
+            `${machineArn}/${map.Label ?? stateName}`,
+            executionArn,
+            childInput,
+          ),
+      });
+      this.options.log?.(
+        `[${record.stateMachine}] ${stateName}: ${outcome.children} child executions, ${outcome.failedItems} items failed`,
+      );
+      const { taskError: _own, ...parentFields } = record;
+      summary({
+        ...parentFields,
+        states: outcome.states,
+        ...(outcome.error && outcome.taskError ? { taskError: outcome.taskError } : {}),
+      });
+      if (outcome.error) throw outcome.error;
+      return outcome.result;
+    };
   }
 
   private taskRunner(stateName: string, resource: string, parent: ParentLink): TaskRunner {
