@@ -80,6 +80,12 @@ type StateDef = {
   Branches?: { States?: Record<string, StateDef> }[];
 };
 
+interface Compiled {
+  readonly sm: StateMachine;
+  readonly states: Record<string, unknown>;
+  readonly maps: Map<string, DistributedMapState>;
+}
+
 /** The longest a timer can wait in Node (about 24 days), in seconds: "no limit" for a Task state. */
 const NO_TASK_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
@@ -124,6 +130,9 @@ export class LocalStepFunctions {
   private readonly machines = new Map<string, StateMachineDefinition>();
   /** Executions started by other executions (`states:startExecution`), still running or done. */
   private readonly background: Promise<ExecutionRecord>[] = [];
+  private readonly compiled = new WeakMap<StateMachineDefinition, Compiled>();
+  /** The machine a distributed Map's ItemProcessor runs as, by processor. */
+  private readonly processors = new WeakMap<object, StateMachineDefinition>();
 
   constructor(private readonly options: StepFunctionsOptions) {
     for (const m of options.machines) {
@@ -197,6 +206,28 @@ export class LocalStepFunctions {
   }
 
   /**
+   * A machine's definition as the library runs it (distributed Maps replaced, Task timeouts set),
+   * built once per machine: validating a definition takes the library about 300 ms, which a
+   * distributed Map would otherwise pay for every child.
+   */
+  private compile(machine: StateMachineDefinition): Compiled {
+    let compiled = this.compiled.get(machine);
+    if (!compiled) {
+      const { states, maps } = replaceDistributedMaps(machine.definition.States as Record<string, unknown>);
+      const definition = {
+        ...machine.definition,
+        States: withTaskTimeouts(states as Record<string, StateDef>),
+      };
+      const sm = new StateMachine(definition as never, {
+        validationOptions: { checkPaths: true, checkArn: true },
+      });
+      compiled = { sm, states, maps };
+      this.compiled.set(machine, compiled);
+    }
+    return compiled;
+  }
+
+  /**
    * Runs a distributed Map's child: the ItemProcessor's states as an execution of their own, kept
    * out of the list of executions and the start and end hooks (a map may run thousands); the
    * parent's record sums up its children's states instead.
@@ -207,10 +238,11 @@ export class LocalStepFunctions {
     executionArn: string,
     input: unknown,
   ): Promise<ExecutionRecord> {
-    const machine: StateMachineDefinition = {
-      arn: machineArn,
-      definition: { StartAt: processor.StartAt, States: processor.States },
-    };
+    let machine = this.processors.get(processor);
+    if (!machine) {
+      machine = { arn: machineArn, definition: { StartAt: processor.StartAt, States: processor.States } };
+      this.processors.set(processor, machine);
+    }
     const name = executionArn.slice(executionArn.lastIndexOf(':') + 1);
     const record: ExecutionRecord = {
       executionArn,
@@ -243,7 +275,7 @@ export class LocalStepFunctions {
       list.push(child);
       nested.set(stateName, list);
     };
-    const { states, maps } = replaceDistributedMaps(machine.definition.States as Record<string, unknown>);
+    const { sm, states, maps } = this.compile(machine);
     for (const [stateName, state] of allStates(states as Record<string, StateDef>)) {
       if (state.Retry) retryIntervalOverrides[stateName] = 10;
       if (state.Type === 'Wait') waitTimeOverrides[stateName] = this.options.waitMs(stateName);
@@ -260,13 +292,6 @@ export class LocalStepFunctions {
         ended: (child) => addNested(stateName, child),
       });
     }
-    const definition = {
-      ...machine.definition,
-      States: withTaskTimeouts(states as Record<string, StateDef>),
-    };
-    const sm = new StateMachine(definition as never, {
-      validationOptions: { checkPaths: true, checkArn: true },
-    });
     const execution = sm.run(record.input as never, {
       overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides, waitTimeOverrides },
       context: {
