@@ -19,6 +19,13 @@ import './polyfill.ts';
 import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { ExecutionEvent, ExecutionRecord } from '../contracts/twin-api.ts';
+import {
+  checkDistributedMaps,
+  type DistributedMapState,
+  type MapStorage,
+  replaceDistributedMaps,
+  runDistributedMap,
+} from './distributed-map.ts';
 
 /** A state machine the twin can run. */
 export interface StateMachineDefinition {
@@ -46,6 +53,8 @@ export interface StepFunctionsOptions {
   readonly onEnd?: (record: ExecutionRecord) => void;
   /** Executions that ended before this start (a twin started again on its state), listed first. */
   readonly history?: readonly ExecutionRecord[];
+  /** The S3 that distributed Map states read items from and write results to. */
+  readonly storage?: MapStorage;
 }
 
 const START_EXECUTION = 'arn:aws:states:::states:startExecution';
@@ -70,6 +79,12 @@ type StateDef = {
   ItemProcessor?: { States?: Record<string, StateDef> };
   Branches?: { States?: Record<string, StateDef> }[];
 };
+
+interface Compiled {
+  readonly sm: StateMachine;
+  readonly states: Record<string, unknown>;
+  readonly maps: Map<string, DistributedMapState>;
+}
 
 /** The longest a timer can wait in Node (about 24 days), in seconds: "no limit" for a Task state. */
 const NO_TASK_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
@@ -115,9 +130,15 @@ export class LocalStepFunctions {
   private readonly machines = new Map<string, StateMachineDefinition>();
   /** Executions started by other executions (`states:startExecution`), still running or done. */
   private readonly background: Promise<ExecutionRecord>[] = [];
+  private readonly compiled = new WeakMap<StateMachineDefinition, Compiled>();
+  /** The machine a distributed Map's ItemProcessor runs as, by processor. */
+  private readonly processors = new WeakMap<object, StateMachineDefinition>();
 
   constructor(private readonly options: StepFunctionsOptions) {
-    for (const m of options.machines) this.machines.set(m.arn, m);
+    for (const m of options.machines) {
+      checkDistributedMaps(m.arn, (m.definition.States ?? {}) as Record<string, unknown>);
+      this.machines.set(m.arn, m);
+    }
     this.executions.push(...(options.history ?? []));
   }
 
@@ -184,12 +205,64 @@ export class LocalStepFunctions {
     return { record, done: this.run(machine, record, name, opts.onEvent, opts.parent) };
   }
 
+  /**
+   * A machine's definition as the library runs it (distributed Maps replaced, Task timeouts set),
+   * built once per machine: validating a definition takes the library about 300 ms, which a
+   * distributed Map would otherwise pay for every child.
+   */
+  private compile(machine: StateMachineDefinition): Compiled {
+    let compiled = this.compiled.get(machine);
+    if (!compiled) {
+      const { states, maps } = replaceDistributedMaps(machine.definition.States as Record<string, unknown>);
+      const definition = {
+        ...machine.definition,
+        States: withTaskTimeouts(states as Record<string, StateDef>),
+      };
+      const sm = new StateMachine(definition as never, {
+        validationOptions: { checkPaths: true, checkArn: true },
+      });
+      compiled = { sm, states, maps };
+      this.compiled.set(machine, compiled);
+    }
+    return compiled;
+  }
+
+  /**
+   * Runs a distributed Map's child: the ItemProcessor's states as an execution of their own, kept
+   * out of the list of executions and the start and end hooks (a map may run thousands); the
+   * parent's record sums up its children's states instead.
+   */
+  private runMapChild(
+    processor: { StartAt: string; States: Record<string, unknown> },
+    machineArn: string,
+    executionArn: string,
+    input: unknown,
+  ): Promise<ExecutionRecord> {
+    let machine = this.processors.get(processor);
+    if (!machine) {
+      machine = { arn: machineArn, definition: { StartAt: processor.StartAt, States: processor.States } };
+      this.processors.set(processor, machine);
+    }
+    const name = executionArn.slice(executionArn.lastIndexOf(':') + 1);
+    const record: ExecutionRecord = {
+      executionArn,
+      stateMachine: machineArn.slice(machineArn.lastIndexOf(':') + 1),
+      stateMachineArn: machineArn,
+      status: 'RUNNING',
+      input,
+      states: [],
+      startedAt: new Date().toISOString(),
+    };
+    return this.run(machine, record, name, () => {}, undefined, true);
+  }
+
   private async run(
     machine: StateMachineDefinition,
     record: ExecutionRecord,
     name: string,
     onEvent: (e: ExecutionEvent) => void,
     parent: ParentLink | undefined,
+    mapChild = false,
   ): Promise<ExecutionRecord> {
     const handlers: Record<string, TaskRunner> = {};
     const retryIntervalOverrides: Record<string, number> = {};
@@ -197,26 +270,28 @@ export class LocalStepFunctions {
     // A child's states and task error, by the parent's task state that ran it; added to the
     // record when the consumer below reaches that state's end, so they follow it in order.
     const nested = new Map<string, ExecutionRecord[]>();
-    for (const [stateName, state] of allStates(machine.definition.States as Record<string, StateDef>)) {
+    const addNested = (stateName: string, child: ExecutionRecord) => {
+      const list = nested.get(stateName) ?? [];
+      list.push(child);
+      nested.set(stateName, list);
+    };
+    const { sm, states, maps } = this.compile(machine);
+    for (const [stateName, state] of allStates(states as Record<string, StateDef>)) {
       if (state.Retry) retryIntervalOverrides[stateName] = 10;
       if (state.Type === 'Wait') waitTimeOverrides[stateName] = this.options.waitMs(stateName);
       if (state.Type !== 'Task') continue;
+      const map = maps.get(stateName);
+      if (map) {
+        handlers[stateName] = this.distributedMapRunner(machine.arn, record, stateName, map, (summary) =>
+          addNested(stateName, summary),
+        );
+        continue;
+      }
       handlers[stateName] = this.taskRunner(stateName, String(state.Resource), {
         onEvent,
-        ended: (child) => {
-          const list = nested.get(stateName) ?? [];
-          list.push(child);
-          nested.set(stateName, list);
-        },
+        ended: (child) => addNested(stateName, child),
       });
     }
-    const definition = {
-      ...machine.definition,
-      States: withTaskTimeouts(machine.definition.States as Record<string, StateDef>),
-    };
-    const sm = new StateMachine(definition as never, {
-      validationOptions: { checkPaths: true, checkArn: true },
-    });
     const execution = sm.run(record.input as never, {
       overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides, waitTimeOverrides },
       context: {
@@ -266,9 +341,50 @@ export class LocalStepFunctions {
     }
     await watching.catch(() => {});
     record.stoppedAt = new Date().toISOString();
-    this.options.onEnd?.(record);
+    if (!mapChild) this.options.onEnd?.(record);
     parent?.ended(record);
     return record;
+  }
+
+  /**
+   * The runner of the Task standing for a distributed Map: runs the map (local/distributed-map.ts),
+   * then hands the parent's record a summary of the children, `<state> ×<times entered>`, and, when
+   * the map fails, the first failed child's task error.
+   */
+  private distributedMapRunner(
+    machineArn: string,
+    record: ExecutionRecord,
+    stateName: string,
+    map: DistributedMapState,
+    summary: (children: ExecutionRecord) => void,
+  ): TaskRunner {
+    return async (input) => {
+      // As for `.sync` tasks: let the parent's event reader reach this state first.
+      await new Promise((resolve) => setImmediate(resolve));
+      const outcome = await runDistributedMap(map, input, {
+        machineArn,
+        stateName,
+        storage: this.options.storage,
+        runChild: (executionArn, childInput) =>
+          this.runMapChild(
+            map.ItemProcessor,
+            `${machineArn}/${map.Label ?? stateName}`,
+            executionArn,
+            childInput,
+          ),
+      });
+      this.options.log?.(
+        `[${record.stateMachine}] ${stateName}: ${outcome.children} child executions, ${outcome.failedItems} items failed`,
+      );
+      const { taskError: _own, ...parentFields } = record;
+      summary({
+        ...parentFields,
+        states: outcome.states,
+        ...(outcome.error && outcome.taskError ? { taskError: outcome.taskError } : {}),
+      });
+      if (outcome.error) throw outcome.error;
+      return outcome.result;
+    };
   }
 
   private taskRunner(stateName: string, resource: string, parent: ParentLink): TaskRunner {

@@ -42,6 +42,7 @@ import { DynamoModelRegistry } from '../lambdas/shared/adapters/aws/dynamo-regis
 import { S3ObjectStore } from '../lambdas/shared/adapters/aws/s3-object-store.ts';
 import { assemblyStage, TwinApiKeys } from './api-keys.ts';
 import { type MetricPoint, MetricStore } from './cloudwatch.ts';
+import { s3MapStorage } from './distributed-map.ts';
 import { type LocalDynamoDb, startLocalDynamoDb } from './dynamodb.ts';
 import { type FunctionServices, type LocalFunction, LocalFunctions, readFunctions } from './functions.ts';
 import { LocalLambdaApi } from './lambda-api.ts';
@@ -199,6 +200,7 @@ export class LocalTwin {
       waitMs: (stateName) => this.waitMs[stateName] ?? DEFAULT_WAIT_MS,
       log: this.log,
       history,
+      storage: s3MapStorage(this.s3Client),
       onStart: (record) => {
         this.journal?.write(record);
         this.recordExecution(record, 'ExecutionsStarted');
