@@ -37,6 +37,11 @@ export const modelDefinitionSchema = z
         /** Above this fraction of invalid rows, the prepare step fails the run. */
         maxInvalidFraction: z.number().min(0).max(1).default(0.05),
         hyperparameters: z.record(z.string(), hyperparameterValue).default({}),
+        /**
+         * Training instances: above 1, the train split is sharded by S3 key across the instances and
+         * train.py trains one model on all of them with XGBoost's collective.
+         */
+        instanceCount: z.number().int().min(1).max(16).default(1),
       })
       .strict()
       .superRefine((t, ctx) => {
@@ -55,6 +60,7 @@ export const modelDefinitionSchema = z
         goldenFraction: 0.1,
         maxInvalidFraction: 0.05,
         hyperparameters: {},
+        instanceCount: 1,
       }),
     serving: z
       .object({
