@@ -41,6 +41,7 @@ interface Model {
   files: Map<string, Buffer>;
   metrics: {
     rows: { train: number; validation: number };
+    train: { auc: number; logloss: number };
     validation: { auc: number };
     hosts?: number;
   };
@@ -229,8 +230,15 @@ describe.skipIf(!hasXgboost)(`training on several instances (${PYTHON}'s XGBoost
     console.log(`validation AUC: 1 instance ${aucOne.toFixed(5)}, 2 instances ${aucTwo.toFixed(5)}`);
     expect(aucOne).toBeGreaterThan(0.75);
     expect(Math.abs(aucTwo - aucOne)).toBeLessThan(0.005);
-    // train.py's own figure for the first host's model agrees with the scorer's.
+    // train.py's own figures for the first host's model agree with the scorer's: validation AUC on
+    // the whole (replicated) split, and train AUC summed over both hosts' shards.
     expect(two.metrics.validation.auc).toBeCloseTo(aucTwo, 6);
+    const train = parse(trainLines);
+    const trainAuc = auc(
+      loadXgbModel(two.files.get('model.json')!.toString('utf8')).predictBatch(train.rows),
+      train.labels,
+    );
+    expect(Math.abs(two.metrics.train.auc - trainAuc)).toBeLessThan(1e-4);
   });
 
   it('fails the job naming the host and its error when a host has no shard, without waiting on it', async () => {
