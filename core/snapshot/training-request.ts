@@ -104,7 +104,7 @@ export function trainingResources(def: Pick<ModelDefinition, 'training'>): {
   instanceCount: number;
   trainDistribution: DataDistribution;
 } {
-  const instanceCount = def.training.instanceCount;
+  const instanceCount = def.training.instanceCount ?? 1;
   return { instanceCount, trainDistribution: instanceCount > 1 ? 'ShardedByS3Key' : 'FullyReplicated' };
 }
 
