@@ -3,8 +3,9 @@
  * demo data's real prepare output (s3rver), the hosts train one model with XGBoost's collective, and
  * the model is judged by the TypeScript scorer on the validation split.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tar from 'tar';
@@ -55,6 +56,7 @@ describe.skipIf(!hasXgboost)(`training on several instances (${PYTHON}'s XGBoost
   let trainLines: string[];
   let validation: { labels: number[]; rows: number[][] };
   const logs: string[] = [];
+  let twoHosts: Model | undefined;
 
   const getStore = (bucket: string) => {
     if (bucket !== lake.bucket) throw new Error(`no bucket ${bucket} in this test`);
@@ -239,6 +241,93 @@ describe.skipIf(!hasXgboost)(`training on several instances (${PYTHON}'s XGBoost
       train.labels,
     );
     expect(Math.abs(two.metrics.train.auc - trainAuc)).toBeLessThan(1e-4);
+    twoHosts = two;
+  });
+
+  it("trains the same two-host model from SageMaker's resourceconfig.json alone, byte for byte", async () => {
+    expect(twoHosts, 'the two-instance test runs first').toBeDefined();
+    const dir = join(work, 'config-only');
+    const hosts = ['algo-1', 'algo-2'];
+    const port = await new Promise<number>((resolvePort) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => resolvePort(port));
+      });
+    });
+    const validationText = await lake.getText((await lake.list(prefix(prepared.channels.validation)))[0]!);
+    const half = Math.ceil(trainLines.length / 2);
+    const shards = [trainLines.slice(0, half), trainLines.slice(half)];
+    const runs = hosts.map((host, i) => {
+      const opt = join(dir, host);
+      for (const d of ['train', 'validation', 'config']) mkdirSync(join(opt, d), { recursive: true });
+      writeFileSync(join(opt, 'train', `part-0000${i}.csv`), `${shards[i]!.join('\n')}\n`);
+      writeFileSync(join(opt, 'validation', 'part-00000.csv'), validationText);
+      writeFileSync(
+        join(opt, 'config', 'resourceconfig.json'),
+        JSON.stringify({ current_host: host, hosts }),
+      );
+      return runPython([TRAIN_SCRIPT], {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        SM_CHANNEL_TRAIN: join(opt, 'train'),
+        SM_CHANNEL_VALIDATION: join(opt, 'validation'),
+        SM_MODEL_DIR: join(opt, 'model'),
+        SM_INPUT_CONFIG_DIR: join(opt, 'config'),
+        SM_NUM_GPUS: '0',
+        SM_HPS: JSON.stringify(
+          Object.fromEntries(
+            Object.entries(prepared.hyperParameters).filter(([k]) => !k.startsWith('sagemaker_')),
+          ),
+        ),
+        MLOPS_TRACKER_HOST: '127.0.0.1',
+        MLOPS_TRACKER_PORT: String(port),
+        // As the twin sets it: spinning OpenMP threads of two processes on two cores are very slow.
+        OMP_WAIT_POLICY: 'PASSIVE',
+      });
+    });
+    const results = await Promise.all(runs);
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    expect(
+      readFileSync(join(dir, 'algo-1', 'model', 'xgboost-model')).equals(
+        twoHosts!.files.get('xgboost-model')!,
+      ),
+    ).toBe(true);
+    // Only the first host writes the model.
+    expect(existsSync(join(dir, 'algo-2', 'model'))).toBe(false);
+  });
+
+  it('names the problem with the host settings', () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ SM_HOSTS: 'algo-1' }, /SM_HOSTS is not valid JSON/],
+      [{ SM_HOSTS: '[]', SM_CURRENT_HOST: 'algo-1' }, /SM_HOSTS must list the job's host names/],
+      [{ SM_HOSTS: '["algo-1","algo-1"]', SM_CURRENT_HOST: 'algo-1' }, /SM_HOSTS names a host twice/],
+      [{ SM_HOSTS: '["algo-1","algo-2"]' }, /SM_CURRENT_HOST is not set/],
+      [
+        { SM_HOSTS: '["algo-1","algo-2"]', SM_CURRENT_HOST: 'algo-3' },
+        /the current host 'algo-3' is not one of the hosts/,
+      ],
+      [
+        { SM_HOSTS: '["algo-1","algo-2"]', SM_CURRENT_HOST: 'algo-2', MLOPS_TRACKER_PORT: 'x' },
+        /MLOPS_TRACKER_PORT must be a port number, got 'x'/,
+      ],
+    ];
+    const dir = join(work, 'settings');
+    mkdirSync(join(dir, 'train'), { recursive: true });
+    writeFileSync(join(dir, 'train', 'part-00000.csv'), `${trainLines.slice(0, 50).join('\n')}\n`);
+    for (const [env, message] of cases) {
+      const run = spawnSync(PYTHON, [TRAIN_SCRIPT], {
+        env: {
+          PATH: process.env.PATH,
+          SM_CHANNEL_TRAIN: join(dir, 'train'),
+          SM_CHANNEL_VALIDATION: join(dir, 'train'),
+          SM_MODEL_DIR: join(dir, 'model'),
+          ...env,
+        },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(run.status, JSON.stringify(env)).toBe(2);
+      expect(run.stderr.trim()).toMatch(new RegExp(`^\\[train\\] error: .*${message.source}`));
+    }
   });
 
   it('fails the job naming the host and its error when a host has no shard, without waiting on it', async () => {
@@ -283,6 +372,25 @@ describe.skipIf(!hasXgboost)(`training on several instances (${PYTHON}'s XGBoost
     ).rejects.toThrow('ResourceConfig.InstanceCount must be a positive integer, got 0');
   });
 });
+
+function runPython(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(PYTHON, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolveRun({ code, stderr });
+    });
+  });
+}
 
 function prefix(uri: string): string {
   return uri.replace(/^s3:\/\/lake\//, '');
