@@ -24,6 +24,8 @@ export interface PrepareOutput {
   trainingJobName: string;
   hyperParameters: Record<string, string>;
   channels: { train: string; validation: string };
+  /** The training job's instance count, and how the train channel is spread over the instances. */
+  resources: { instanceCount: number; trainDistribution: 'FullyReplicated' | 'ShardedByS3Key' };
   keys: {
     manifest: string;
     transform: string;

@@ -37,6 +37,13 @@ export const modelDefinitionSchema = z
         /** Above this fraction of invalid rows, the prepare step fails the run. */
         maxInvalidFraction: z.number().min(0).max(1).default(0.05),
         hyperparameters: z.record(z.string(), hyperparameterValue).default({}),
+        /**
+         * Training instances, 1 when absent: above 1, the train split is sharded by S3 key across the
+         * instances and train.py trains one model on all of them with XGBoost's collective. Absent
+         * rather than defaulted, so a definition that does not set it keeps the data version it had
+         * (the definition is part of the snapshot).
+         */
+        instanceCount: z.number().int().min(1).max(16).optional(),
       })
       .strict()
       .superRefine((t, ctx) => {

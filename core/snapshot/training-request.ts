@@ -93,6 +93,21 @@ export function trainingChannels(
   return { train: `s3://${bucket}/${prefixes.train}`, validation: `s3://${bucket}/${prefixes.validation}` };
 }
 
+/** How the train channel reaches the instances. */
+export type DataDistribution = 'FullyReplicated' | 'ShardedByS3Key';
+
+/**
+ * The job's instances: with more than one, each gets a share of the train split's part files
+ * (`ShardedByS3Key`); the validation split is always whole on every instance.
+ */
+export function trainingResources(def: Pick<ModelDefinition, 'training'>): {
+  instanceCount: number;
+  trainDistribution: DataDistribution;
+} {
+  const instanceCount = def.training.instanceCount ?? 1;
+  return { instanceCount, trainDistribution: instanceCount > 1 ? 'ShardedByS3Key' : 'FullyReplicated' };
+}
+
 /** What the training request is built from. */
 export interface TrainingRequestInput {
   def: Pick<ModelDefinition, 'name' | 'training'>;
@@ -108,11 +123,12 @@ export interface TrainingRequestInput {
   channelPrefixes: { train: string; validation: string };
 }
 
-/** The training job's name, hyperparameters and channels. */
+/** The training job's name, hyperparameters, channels and instances. */
 export interface TrainingRequest {
   trainingJobName: string;
   hyperParameters: Record<string, string>;
   channels: { train: string; validation: string };
+  resources: ReturnType<typeof trainingResources>;
 }
 
 /** Builds the training request for a snapshot. */
@@ -127,5 +143,6 @@ export function trainingRequest(input: TrainingRequestInput): TrainingRequest {
     }),
     hyperParameters: trainingHyperParameters(input.def, input.seed, input.sourceUri),
     channels: trainingChannels(input.bucket, input.channelPrefixes),
+    resources: trainingResources(input.def),
   };
 }

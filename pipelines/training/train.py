@@ -10,6 +10,16 @@ the model directory:
 
 It also defines `model_fn`, which SageMaker script-mode serving needs to load `xgboost-model`.
 
+Several instances: when the job has more than one host (`SM_HOSTS`, `SM_CURRENT_HOST`, or SageMaker's
+`resourceconfig.json` in `SM_INPUT_CONFIG_DIR`), every host trains on its own shard of the train channel
+(the channel is `ShardedByS3Key`) with XGBoost's own collective: the first host runs XGBoost's Rabit
+tracker, every host joins it, and the histograms and evaluation sums are all-reduced, so every host
+grows the same trees. Only the first host writes the model directory. The validation channel is
+replicated, so the first host's validation metrics are over the whole validation split, as with one
+host. The tracker listens on port 9099 of the first host; `MLOPS_TRACKER_HOST` and
+`MLOPS_TRACKER_PORT` override the address (the local twin runs every host on loopback). With one host
+none of this runs and training is exactly the single-instance path.
+
 Only numpy, xgboost and the standard library are used, and the code stays Python 3.8 compatible,
 because the SageMaker container and Debian's python3-xgboost both have to run it unchanged.
 """
@@ -21,6 +31,7 @@ import json
 import math
 import os
 import shutil
+import socket
 import sys
 import tempfile
 
@@ -161,6 +172,129 @@ def _num_gpus(environ):
         return int(text)
     except ValueError:
         raise InputError("SM_NUM_GPUS must be an integer, got %r" % text)
+
+
+TRACKER_PORT = 9099
+
+
+class Cluster(object):
+    """The job's hosts as SageMaker names them (`algo-1`, ...), and this process's place among them."""
+
+    def __init__(self, hosts, current_host):
+        self.hosts = hosts
+        self.current_host = current_host
+        self.rank = hosts.index(current_host)
+
+    @property
+    def distributed(self):
+        return len(self.hosts) > 1
+
+    @property
+    def is_first(self):
+        return self.rank == 0
+
+
+def read_cluster(environ):
+    """The hosts from SM_HOSTS and SM_CURRENT_HOST, else from resourceconfig.json; one host if neither."""
+    hosts_text = environ.get("SM_HOSTS")
+    current = environ.get("SM_CURRENT_HOST")
+    source = "SM_HOSTS"
+    if hosts_text is None:
+        path = os.path.join(environ.get("SM_INPUT_CONFIG_DIR", "/opt/ml/input/config"), "resourceconfig.json")
+        if not os.path.isfile(path):
+            return Cluster(["algo-1"], "algo-1")
+        source = path
+        try:
+            with open(path) as handle:
+                config = json.load(handle)
+        except ValueError as err:
+            raise InputError("%s is not valid JSON: %s" % (path, err))
+        if not isinstance(config, dict):
+            raise InputError("%s must be a JSON object with hosts and current_host" % path)
+        hosts, current = config.get("hosts"), config.get("current_host")
+    else:
+        try:
+            hosts = json.loads(hosts_text)
+        except ValueError as err:
+            raise InputError("SM_HOSTS is not valid JSON (%s): %.200s" % (err, hosts_text))
+    if not isinstance(hosts, list) or not hosts or not all(isinstance(h, str) and h for h in hosts):
+        raise InputError("%s must list the job's host names, got %.200r" % (source, hosts))
+    if len(set(hosts)) != len(hosts):
+        raise InputError("%s names a host twice: %.200r" % (source, hosts))
+    if not current:
+        raise InputError("SM_CURRENT_HOST is not set: with %s it names this host" % source)
+    if current not in hosts:
+        raise InputError("the current host %r is not one of the hosts %s in %s" % (current, hosts, source))
+    return Cluster(list(hosts), current)
+
+
+def tracker_address(cluster, environ):
+    host = environ.get("MLOPS_TRACKER_HOST") or cluster.hosts[0]
+    text = environ.get("MLOPS_TRACKER_PORT") or str(TRACKER_PORT)
+    try:
+        port = int(text)
+    except ValueError:
+        raise InputError("MLOPS_TRACKER_PORT must be a port number, got %r" % text)
+    if not 0 < port < 65536:
+        raise InputError("MLOPS_TRACKER_PORT must be a port number, got %r" % text)
+    try:
+        address = socket.gethostbyname(host)
+    except OSError as err:
+        raise InputError("cannot resolve the tracker host %r: %s" % (host, err))
+    return address, port
+
+
+class Collective(object):
+    """Joins XGBoost's collective for the training; the first host also runs the tracker."""
+
+    def __init__(self, cluster, environ):
+        self.cluster = cluster
+        self.address, self.port = tracker_address(cluster, environ)
+        self.tracker = None
+        self.context = None
+
+    def __enter__(self):
+        from xgboost import collective
+        from xgboost.tracker import RabitTracker
+
+        n = len(self.cluster.hosts)
+        if self.cluster.is_first:
+            # Ranks follow the task ids, which follow the host order, so the same hosts always get
+            # the same ranks and the all-reduced sums add up in the same order.
+            self.tracker = RabitTracker(host_ip=self.address, n_workers=n, port=self.port, sortby="task")
+            self.tracker.start(n)
+        log("joining the collective of %d hosts as %s via %s:%d" % (n, self.cluster.current_host, self.address, self.port))
+        self.context = collective.CommunicatorContext(
+            DMLC_TRACKER_URI=self.address,
+            DMLC_TRACKER_PORT=self.port,
+            DMLC_TASK_ID="%06d" % self.cluster.rank,
+            DMLC_NUM_WORKER=n,
+            DMLC_WORKER_CONNECT_RETRY=60,
+        )
+        self.context.__enter__()
+        rank, size = collective.get_rank(), collective.get_world_size()
+        if rank != self.cluster.rank or size != n:
+            raise RuntimeError(
+                "the collective gave %s rank %d of %d; expected %d of %d"
+                % (self.cluster.current_host, rank, size, self.cluster.rank, n)
+            )
+        return self
+
+    def __exit__(self, *exc):
+        if self.context is not None:
+            self.context.__exit__(*exc)
+        if self.tracker is not None and exc[0] is None:
+            self.tracker.join()
+        return False
+
+
+def total(value):
+    """The sum of a count over every host (the count itself with one host)."""
+    from xgboost import collective
+
+    if not collective.is_distributed():
+        return value
+    return int(collective.allreduce(np.asarray([value], dtype=np.float64), collective.Op.SUM)[0])
 
 
 def read_channel(name, environ, expected_columns=None):
@@ -335,21 +469,59 @@ def main(argv=None, environ=None):
     model_dir = environ.get("SM_MODEL_DIR")
     if not model_dir:
         raise InputError("SM_MODEL_DIR is not set: it names the directory the model is written to")
+    cluster = read_cluster(environ)
+    if not cluster.distributed:
+        return run(args, environ, model_dir, cluster)
 
+    # Read the shards before joining: a host with bad or no data fails before the others wait on it.
+    shard = environ.get("SM_CHANNEL_TRAIN")
+    if shard and os.path.isdir(shard) and not glob.glob(os.path.join(shard, "*.csv")):
+        raise InputError(
+            "host %s has no *.csv files in its shard of the train channel (%s): the channel is sharded "
+            "by S3 key across %d hosts, so its prefix needs at least %d part files"
+            % (cluster.current_host, shard, len(cluster.hosts), len(cluster.hosts))
+        )
+    data = read_data(environ)
+    with Collective(cluster, environ):
+        return run(args, environ, model_dir, cluster, data)
+
+
+def read_data(environ):
     y_train, x_train = read_channel("train", environ)
     y_val, x_val = read_channel("validation", environ, expected_columns=x_train.shape[1] + 1)
+    return y_train, x_train, y_val, x_val
+
+
+def run(args, environ, model_dir, cluster, data=None):
+    y_train, x_train, y_val, x_val = read_data(environ) if data is None else data
+    if cluster.distributed:
+        features = x_train.shape[1]
+        if total(features) != features * len(cluster.hosts):
+            raise InputError(
+                "host %s has %d feature columns in its train shard, and another host a different number"
+                % (cluster.current_host, features)
+            )
     log(
         "rows=%d validation_rows=%d features=%d tree_method=%s xgboost=%s"
         % (x_train.shape[0], x_val.shape[0], x_train.shape[1], args.tree_method, xgb.__version__)
     )
 
     booster, dtrain, dval, best_iteration = train(args, x_train, y_train, x_val, y_val)
+    train_scores = booster.predict(dtrain)
+    if cluster.distributed:
+        train_metrics = distributed_train_metrics(y_train, train_scores)
+    else:
+        train_metrics = {"auc": auc(y_train, train_scores), "logloss": logloss(y_train, train_scores)}
+    train_rows = total(int(x_train.shape[0])) if cluster.distributed else int(x_train.shape[0])
+    if not cluster.is_first:
+        log("host %s trained on %d rows of %d; the first host writes the model" % (
+            cluster.current_host, x_train.shape[0], train_rows))
+        return 0
     save_model(booster, model_dir, dval)
 
-    train_scores = booster.predict(dtrain)
     val_scores = booster.predict(dval)
     metrics = {
-        "train": {"auc": auc(y_train, train_scores), "logloss": logloss(y_train, train_scores)},
+        "train": train_metrics,
         "validation": {
             "auc": auc(y_val, val_scores),
             "logloss": logloss(y_val, val_scores),
@@ -360,10 +532,12 @@ def main(argv=None, environ=None):
         "num_trees": booster.num_boosted_rounds(),
         "tree_method": args.tree_method,
         "xgboost_version": xgb.__version__,
-        "rows": {"train": int(x_train.shape[0]), "validation": int(x_val.shape[0])},
+        "rows": {"train": train_rows, "validation": int(x_val.shape[0])},
         "num_features": int(x_train.shape[1]),
         "hyperparameters": dict(booster_params(args), early_stopping_rounds=args.early_stopping_rounds),
     }
+    if cluster.distributed:
+        metrics["hosts"] = len(cluster.hosts)
     metrics_path = os.path.join(model_dir, "metrics.json")
     write_json(metrics_path, metrics)
     output_dir = environ.get("SM_OUTPUT_DATA_DIR")
@@ -374,6 +548,36 @@ def main(argv=None, environ=None):
     log("metrics " + json.dumps({"train": metrics["train"], "validation": metrics["validation"]}, sort_keys=True))
     log("best_iteration=%d num_trees=%d model_dir=%s" % (best_iteration, metrics["num_trees"], model_dir))
     return 0
+
+
+AUC_BINS = 1 << 16
+
+
+def distributed_train_metrics(labels, scores):
+    """Train AUC and log loss over every host's shard without moving the rows: log loss from
+    all-reduced sums (exact), AUC from all-reduced counts of positives and negatives in 65,536 equal
+    score bins, where two scores in one bin count as a tie (within 1/65,536 of the exact AUC)."""
+    from xgboost import collective
+
+    p = np.clip(scores.astype(np.float64), 1e-15, 1 - 1e-15)
+    bins = np.minimum((scores.astype(np.float64) * AUC_BINS).astype(np.int64), AUC_BINS - 1)
+    local = np.concatenate(
+        [
+            [float(-np.sum(labels * np.log(p) + (1 - labels) * np.log(1 - p))), float(len(labels))],
+            np.bincount(bins[labels == 1], minlength=AUC_BINS).astype(np.float64),
+            np.bincount(bins[labels == 0], minlength=AUC_BINS).astype(np.float64),
+        ]
+    )
+    summed = collective.allreduce(local, collective.Op.SUM)
+    loss, count = summed[0], summed[1]
+    pos, neg = summed[2 : 2 + AUC_BINS], summed[2 + AUC_BINS :]
+    positives, negatives = pos.sum(), neg.sum()
+    if positives == 0 or negatives == 0:
+        area = None
+    else:
+        below = np.cumsum(neg) - neg
+        area = float(np.sum(pos * (below + neg / 2.0)) / (positives * negatives))
+    return {"auc": area, "logloss": float(loss / count)}
 
 
 def model_fn(model_dir):

@@ -186,6 +186,7 @@ const happy: Record<string, TaskRunner> = {
     trainingJobName: 'job',
     hyperParameters: {},
     channels: { train: 's3://b/train', validation: 's3://b/validation' },
+    resources: { instanceCount: 1, trainDistribution: 'FullyReplicated' },
     definition: { promotion: { approval: 'manual' } },
     snapshotId: 'snap',
     counts: { rows: 10 },

@@ -10,6 +10,7 @@ import {
   trainingJobName,
   trainingJobSuffix,
   trainingRequest,
+  trainingResources,
 } from '../../core/snapshot/training-request.ts';
 
 /** SageMaker's rule for a training job name. */
@@ -141,6 +142,20 @@ describe('training request', () => {
       trainingJobName: trainingJobName(parts),
       hyperParameters: trainingHyperParameters(def, 42, 's3://code/sourcedir.tar.gz'),
       channels: { train: 's3://lake/t/', validation: 's3://lake/v/' },
+      resources: { instanceCount: 1, trainDistribution: 'FullyReplicated' },
     });
+  });
+
+  it('shards the train channel by S3 key across the instances when the model asks for more than one', () => {
+    const several = parseModelDefinition(
+      { ...def, training: { ...def.training, instanceCount: 3 } },
+      'credit',
+    );
+    expect(trainingResources(several)).toEqual({ instanceCount: 3, trainDistribution: 'ShardedByS3Key' });
+    for (const instanceCount of [0, 17, 1.5]) {
+      expect(() =>
+        parseModelDefinition({ ...def, training: { ...def.training, instanceCount } }, 'credit'),
+      ).toThrow(/training\.instanceCount/);
+    }
   });
 });
