@@ -1,0 +1,163 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scoreFiles } from '../../cli/score.ts';
+import { lakeKeys } from '../../contracts/lake.ts';
+import { parseCsv } from '../../core/features/csv.ts';
+import { systemClock } from '../../core/ports.ts';
+import {
+  BatchInputError,
+  rowsOfCsvChunk,
+  type ScoreBatchDeps,
+  scoreChunk,
+} from '../../lambdas/score-batch/core.ts';
+import { DynamoModelRegistry } from '../../lambdas/shared/adapters/aws/dynamo-registry.ts';
+import type { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
+import { createModelCache } from '../../lambdas/shared/model-cache.ts';
+import { credit, seedVersion } from '../support/fixtures.ts';
+import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
+
+const DEMO = readFileSync('data/credit_data.csv', 'utf8');
+const [HEADER = '', ...LINES] = DEMO.trimEnd().split('\n');
+
+let aws: LocalAws;
+let lake: S3ObjectStore;
+let deps: ScoreBatchDeps;
+let dir: string;
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  lake = await aws.createBucket('lake');
+  await aws.createTable('registry');
+  const registry = new DynamoModelRegistry(aws.db, 'registry', systemClock);
+  // Version 1: a stump on Seniority (< 5 or missing: +1, else -1) over the demo data's fitted transform.
+  const { version, transform } = await seedVersion(lake, 1, { leftLeaf: 1, rightLeaf: -1 });
+  await registry.putVersion(version);
+  const stale = await seedVersion(lake, 2, { schemaHash: 'another-schema' });
+  await registry.putVersion(stale.version);
+  deps = { registry, lake, cache: createModelCache() };
+  dir = mkdtempSync(join(tmpdir(), 'mlops-score-batch-'));
+  writeFileSync(join(dir, 'model.json'), await lake.getText(version.artifacts.modelJson));
+  writeFileSync(join(dir, 'transform.json'), JSON.stringify(transform));
+  writeFileSync(join(dir, 'credit.json'), readFileSync('models/credit.json'));
+});
+
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await aws.stop();
+});
+
+/** The rows of a part file, by column. */
+function partRows(text: string): Record<string, string>[] {
+  return parseCsv(text, 'part').records.map((r) => r.values);
+}
+
+describe('scoring a chunk of CSV rows with a version from the registry', () => {
+  it('scores every demo row as `mlops score` does, in three chunks, writing one part each', async () => {
+    const expected = scoreFiles({
+      model: join(dir, 'model.json'),
+      input: 'data/credit_data.csv',
+      spec: join(dir, 'credit.json'),
+      transform: join(dir, 'transform.json'),
+    });
+    // Chunks at arbitrary row boundaries, each with the header; file line 2 is the first data row.
+    const bounds = [0, 1000, 2777, LINES.length];
+    const scores: string[] = [];
+    const labels: string[] = [];
+    for (let c = 0; c < 3; c++) {
+      const text = [HEADER, ...LINES.slice(bounds[c], bounds[c + 1])].join('\n');
+      const { columns, rows, malformed } = rowsOfCsvChunk(text, bounds[c]! + 2);
+      const res = await scoreChunk(
+        { model: 'credit', version: 1, job: 'job-a', part: c, columns, rows, malformed },
+        deps,
+      );
+      expect(res).toEqual({
+        part: c,
+        rows: bounds[c + 1]! - bounds[c]!,
+        scored: bounds[c + 1]! - bounds[c]!,
+        quarantined: 0,
+        partKey: lakeKeys.scoresPart('credit', 'job-a', c),
+      });
+      const part = partRows(await lake.getText(res.partKey));
+      expect(Object.keys(part[0]!)).toEqual(['score', 'label', 'model_version']);
+      for (const r of part) {
+        scores.push(r.score!);
+        labels.push(r.label!);
+        expect(r.model_version).toBe('1');
+      }
+    }
+    expect(scores).toEqual(Array.from(expected, (s) => String(s)));
+    // The label is the predicted class at the definition's threshold (0.5): "bad" for the left leaf.
+    expect(labels).toEqual(
+      Array.from(expected, (s) => (s >= credit.serving.threshold ? credit.spec.label.positive : 'good')),
+    );
+    expect(new Set(labels)).toEqual(new Set(['bad', 'good']));
+    expect(await lake.list(lakeKeys.scoresJob('credit', 'job-a'))).toEqual(
+      [0, 1, 2].map((p) => lakeKeys.scoresPart('credit', 'job-a', p)),
+    );
+  });
+
+  it('quarantines rows that break the spec with their file line and reason, carrying the id column along', async () => {
+    const header = `id,${HEADER}`;
+    const rows = LINES.slice(0, 6).map((l, i) => `A${i},${l}`);
+    // Line 3: Age is not a number. Line 5: a field short. Line 6: an unknown label value (not a feature).
+    rows[1] = rows[1]!.replace(/^(A1,"good",\d+,"\w+",\d+,)\d+/, '$1"old"');
+    rows[3] = rows[3]!.replace(/,\d+$/, '');
+    rows[4] = rows[4]!.replace(/^(A4,)"(good|bad)"/, '$1"unknown"');
+    const text = [header, ...rows].join('\n');
+    const chunk = rowsOfCsvChunk(text, 2);
+    const res = await scoreChunk(
+      { model: 'credit', version: 1, job: 'job-b', part: 7, idColumn: 'id', ...chunk },
+      deps,
+    );
+    expect(res).toMatchObject({ rows: 6, scored: 4, quarantined: 2 });
+    const quarantine = parseCsv(await lake.getText(res.quarantineKey!), 'quarantine').records.map(
+      (r) => r.values,
+    );
+    expect(quarantine).toEqual([
+      { line: '3', id: 'A1', reason: 'Age must be a finite number, got "old"' },
+      { line: '5', id: '', reason: 'expected 15 fields, got 14' },
+    ]);
+    const part = partRows(await lake.getText(res.partKey));
+    expect(part.map((r) => r.id)).toEqual(['A0', 'A2', 'A4', 'A5']);
+    expect(Object.keys(part[0]!)).toEqual(['id', 'score', 'label', 'model_version']);
+  });
+
+  it('numbers lines by the chunk’s first line in the whole file', async () => {
+    const text = [HEADER, LINES[0], LINES[1]].join('\n');
+    const chunk = rowsOfCsvChunk(text, 2001);
+    expect(chunk.rows.map((r) => r.line)).toEqual([2001, 2002]);
+  });
+
+  it('fails a chunk whose header lacks a feature, naming it, and writes nothing', async () => {
+    const text = [HEADER.replace('"Income",', ''), ...LINES.slice(0, 3).map((l) => l)].join('\n');
+    const chunk = rowsOfCsvChunk(text, 2);
+    const err = await scoreChunk(
+      { model: 'credit', version: 1, job: 'job-c', part: 0, ...chunk },
+      deps,
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BatchInputError);
+    expect((err as Error).message).toMatch(/lacks column\(s\) Income that model credit version 1 needs/);
+    expect(await lake.list(lakeKeys.scoresJob('credit', 'job-c'))).toEqual([]);
+  });
+
+  it('refuses a version that is not in the registry or was trained on another feature schema', async () => {
+    const chunk = rowsOfCsvChunk([HEADER, LINES[0]].join('\n'), 2);
+    const missing = await scoreChunk(
+      { model: 'credit', version: 9, job: 'j', part: 0, ...chunk },
+      deps,
+    ).catch((e: unknown) => e);
+    expect((missing as Error).message).toMatch(/Model credit version 9 cannot score: .*not in the registry/);
+    const stale = await scoreChunk({ model: 'credit', version: 2, job: 'j', part: 0, ...chunk }, deps).catch(
+      (e: unknown) => e,
+    );
+    expect((stale as Error).message).toMatch(
+      /version 2 was trained on a feature schema this code does not compute/,
+    );
+  });
+
+  it('refuses a first line before the first data row', () => {
+    expect(() => rowsOfCsvChunk(DEMO, 1)).toThrow(/firstLine .* at least 2/);
+  });
+});
