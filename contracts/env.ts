@@ -146,6 +146,8 @@ export const functionEnv = {
     ENDPOINT_PREFIX: z.optional(nonEmpty),
   }),
   'drift-job': z.object({ ...common, ...lake, ...registry, ...logReader }),
+  /** Scores one Distributed Map batch of a batch-scoring job (reads the registry, writes `scores/`). */
+  'score-batch': z.object({ ...common, ...lake, ...registry }),
 } as const;
 
 /** A platform function, by its `lambdas/` directory name. */

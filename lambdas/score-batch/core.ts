@@ -11,6 +11,7 @@
  * Rows scored here are not prediction-log rows: the job's counts say how many were scored.
  */
 import { lakeKeys } from '../../contracts/lake.ts';
+import { errorNames, PlatformError } from '../../core/errors.ts';
 import { CsvFormatError, parseCsv } from '../../core/features/csv.ts';
 import { transformRow, validateRow } from '../../core/features/transform.ts';
 import type { ModelRegistryPort, ObjectStore } from '../../core/ports.ts';
@@ -39,9 +40,14 @@ export interface ScoredChunk {
   quarantined: QuarantinedRow[];
 }
 
-/** A chunk that cannot be scored at all (its header lacks a feature, its version cannot serve). */
-export class BatchInputError extends Error {
-  override name = 'BatchInputError';
+/**
+ * A chunk that cannot be scored at all (its header lacks a feature, its version cannot serve). Its
+ * name is the platform's `InvalidInput`, which the state machine does not retry.
+ */
+export class BatchInputError extends PlatformError {
+  constructor(message: string) {
+    super(errorNames.invalidInput, message);
+  }
 }
 
 /** Quotes a CSV cell when it needs it (RFC 4180). */
@@ -228,4 +234,86 @@ export async function scoreChunk(req: ScoreChunkRequest, deps: ScoreBatchDeps): 
     partKey,
     ...(quarantineKey === undefined ? {} : { quarantineKey }),
   };
+}
+
+/** A Distributed Map item: a CSV row keyed by header (ItemReader CSV, FIRST_ROW), with its index. */
+export interface MapItem {
+  /** `$$.Map.Item.Index`: the row's 0-based index among the data rows. */
+  index: number;
+  /** `$$.Map.Item.Value`: the row's cells by column. */
+  row: Record<string, unknown>;
+}
+
+/** The BatchInput every child of a job's map receives. */
+export interface JobBatchInput {
+  model: string;
+  version: number;
+  job: string;
+  idColumn?: string;
+}
+
+/** One child's input: an ItemBatcher batch. */
+export interface MapBatch {
+  BatchInput: JobBatchInput;
+  Items: MapItem[];
+}
+
+/**
+ * Turns a batch into a chunk request: a row's file line is its index + 2 (the header is line 1), the
+ * part is named by the batch's first index, so a retried batch writes the same files.
+ *
+ * @throws BatchInputError naming what is malformed.
+ */
+export function chunkOfBatch(batch: MapBatch): ScoreChunkRequest {
+  const input = batch?.BatchInput;
+  if (typeof input !== 'object' || input === null) {
+    throw new BatchInputError('The batch has no BatchInput {model, version, job}.');
+  }
+  const { model, version, job, idColumn } = input;
+  if (typeof model !== 'string' || model === '')
+    throw new BatchInputError('BatchInput.model must be a model name.');
+  if (typeof job !== 'string' || !/^[A-Za-z0-9._-]+$/.test(job)) {
+    throw new BatchInputError(
+      `BatchInput.job must be letters, digits, '.', '_' or '-', got ${JSON.stringify(job)}.`,
+    );
+  }
+  const v = typeof version === 'string' ? Number(version) : version;
+  if (!Number.isInteger(v) || v < 1) {
+    throw new BatchInputError(`BatchInput.version must be a version number, got ${JSON.stringify(version)}.`);
+  }
+  if (idColumn !== undefined && typeof idColumn !== 'string') {
+    throw new BatchInputError('BatchInput.idColumn must be a column name.');
+  }
+  if (!Array.isArray(batch.Items) || batch.Items.length === 0) {
+    throw new BatchInputError('The batch has no Items.');
+  }
+  const rows: BatchRow[] = batch.Items.map((item, i) => {
+    if (
+      !Number.isInteger(item?.index) ||
+      item.index < 0 ||
+      typeof item.row !== 'object' ||
+      item.row === null
+    ) {
+      throw new BatchInputError(
+        `Items[${i}] must be {index, row} ($$.Map.Item.Index and $$.Map.Item.Value).`,
+      );
+    }
+    const values: Record<string, string> = {};
+    for (const [k, value] of Object.entries(item.row)) values[k] = value == null ? '' : String(value);
+    return { line: item.index + 2, values };
+  });
+  return {
+    model,
+    version: v,
+    job,
+    part: Math.min(...batch.Items.map((item) => item.index)),
+    columns: Object.keys(batch.Items[0]!.row),
+    rows,
+    ...(idColumn === undefined ? {} : { idColumn }),
+  };
+}
+
+/** Scores one Distributed Map child's batch. */
+export function scoreMapBatch(batch: MapBatch, deps: ScoreBatchDeps): Promise<ScoreChunkResult> {
+  return scoreChunk(chunkOfBatch(batch), deps);
 }

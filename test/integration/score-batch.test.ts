@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scoreFiles } from '../../cli/score.ts';
 import { lakeKeys } from '../../contracts/lake.ts';
@@ -8,6 +9,7 @@ import { parseCsv } from '../../core/features/csv.ts';
 import { systemClock } from '../../core/ports.ts';
 import {
   BatchInputError,
+  type MapBatch,
   rowsOfCsvChunk,
   type ScoreBatchDeps,
   scoreChunk,
@@ -16,7 +18,7 @@ import { DynamoModelRegistry } from '../../lambdas/shared/adapters/aws/dynamo-re
 import type { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
 import { createModelCache } from '../../lambdas/shared/model-cache.ts';
 import { credit, seedVersion } from '../support/fixtures.ts';
-import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
+import { type LocalAws, startLocalAws, useLocalEndpoints } from '../support/local-aws.ts';
 
 const DEMO = readFileSync('data/credit_data.csv', 'utf8');
 const [HEADER = '', ...LINES] = DEMO.trimEnd().split('\n');
@@ -159,5 +161,62 @@ describe('scoring a chunk of CSV rows with a version from the registry', () => {
 
   it('refuses a first line before the first data row', () => {
     expect(() => rowsOfCsvChunk(DEMO, 1)).toThrow(/firstLine .* at least 2/);
+  });
+});
+
+describe('the score-batch function, given a Distributed Map batch', () => {
+  type Handler = (batch: MapBatch, context: Context) => Promise<unknown>;
+  let handler: Handler;
+  const context = { awsRequestId: 'req', functionName: 'score-batch' } as Context;
+
+  beforeAll(async () => {
+    useLocalEndpoints(aws, {
+      REGISTRY_TABLE: 'registry',
+      LAKE_BUCKET: 'lake',
+      MLOPS_STAGE: 'test',
+      POWERTOOLS_METRICS_NAMESPACE: 'Mlops/test',
+      POWERTOOLS_SERVICE_NAME: 'score-batch',
+    });
+    ({ handler } = (await import('../../lambdas/score-batch/handler.ts')) as unknown as { handler: Handler });
+  });
+
+  /** Items as the CSV ItemReader (FIRST_ROW) and an ItemSelector of index and value give them: every cell a string. */
+  function items(from: number, to: number): MapBatch['Items'] {
+    const { header, records } = parseCsv(DEMO, 'demo');
+    return records.slice(from, to).map((r, i) => ({
+      index: from + i,
+      row: Object.fromEntries(header.map((h) => [h, r.values[h]!])),
+    }));
+  }
+
+  it('writes the batch as the part named by its first row and returns its counts', async () => {
+    const batch = items(200, 300);
+    batch[5]!.row.Income = 'lots';
+    const out = await handler(
+      { BatchInput: { model: 'credit', version: 1, job: 'job-m' }, Items: batch },
+      context,
+    );
+    expect(out).toEqual({
+      part: 200,
+      rows: 100,
+      scored: 99,
+      quarantined: 1,
+      partKey: 'scores/credit/job-m/part-0000000200.csv',
+      quarantineKey: 'scores/credit/job-m/quarantine/part-0000000200.csv',
+    });
+    // Row index 205 is file line 207.
+    expect(await lake.getText('scores/credit/job-m/quarantine/part-0000000200.csv')).toBe(
+      'line,reason\n207,"Income must be a finite number, got ""lots"""\n',
+    );
+    expect(partRows(await lake.getText('scores/credit/job-m/part-0000000200.csv'))).toHaveLength(99);
+  });
+
+  it('fails a batch without BatchInput with InvalidInput, naming the field', async () => {
+    const err = await handler(
+      { BatchInput: { model: 'credit', version: 'x' as unknown as number, job: 'j' }, Items: items(0, 2) },
+      context,
+    ).catch((e: unknown) => e);
+    expect((err as Error).name).toBe('InvalidInput');
+    expect((err as Error).message).toBe('BatchInput.version must be a version number, got "x".');
   });
 });
