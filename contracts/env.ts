@@ -148,6 +148,8 @@ export const functionEnv = {
   'drift-job': z.object({ ...common, ...lake, ...registry, ...logReader }),
   /** Scores one Distributed Map batch of a batch-scoring job (reads the registry, writes `scores/`). */
   'score-batch': z.object({ ...common, ...lake, ...registry }),
+  /** A batch-scoring job's ends: resolves its version, then sums its counts into the audit trail. */
+  'score-batch-job': z.object({ ...common, ...lake, ...registry }),
 } as const;
 
 /** A platform function, by its `lambdas/` directory name. */

@@ -14,6 +14,12 @@ import {
   type ScoreBatchDeps,
   scoreChunk,
 } from '../../lambdas/score-batch/core.ts';
+import {
+  BATCH_SCORING_ACTION,
+  finishJob,
+  type JobDeps,
+  resolveVersion,
+} from '../../lambdas/score-batch-job/core.ts';
 import { DynamoModelRegistry } from '../../lambdas/shared/adapters/aws/dynamo-registry.ts';
 import type { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
 import { createModelCache } from '../../lambdas/shared/model-cache.ts';
@@ -218,5 +224,83 @@ describe('the score-batch function, given a Distributed Map batch', () => {
     ).catch((e: unknown) => e);
     expect((err as Error).name).toBe('InvalidInput');
     expect((err as Error).message).toBe('BatchInput.version must be a version number, got "x".');
+  });
+});
+
+describe('the job’s ends: resolving the version and recording the job', () => {
+  let jobDeps: JobDeps;
+  let registry: DynamoModelRegistry;
+  beforeAll(() => {
+    registry = new DynamoModelRegistry(aws.db, 'registry', systemClock);
+    jobDeps = { registry, lake, clock: { now: () => new Date('2026-01-01T00:01:30Z') } };
+  });
+
+  it('resolves the version asked for, refuses one not registered, and says when there is no production', async () => {
+    await expect(
+      resolveVersion({ task: 'resolve', model: 'credit', version: '1' }, jobDeps),
+    ).resolves.toEqual({
+      model: 'credit',
+      version: 1,
+    });
+    await expect(resolveVersion({ task: 'resolve', model: 'credit', version: 5 }, jobDeps)).rejects.toThrow(
+      'Model credit has no version 5.',
+    );
+    await expect(resolveVersion({ task: 'resolve', model: 'credit' }, jobDeps)).rejects.toThrow(
+      /has no production version/,
+    );
+  });
+
+  it('sums the children’s counts from the ResultWriter files and writes one audit event', async () => {
+    // The files a Distributed Map's ResultWriter writes: a manifest naming the result files, each an
+    // array of child executions whose Output is the JSON text of what the child returned.
+    const child = (rows: number, quarantined: number) => ({
+      Status: 'SUCCEEDED',
+      Output: JSON.stringify({ part: 0, rows, scored: rows - quarantined, quarantined, partKey: 'k' }),
+    });
+    await lake.put(
+      'scores/credit/job-z/map/run/SUCCEEDED_0.json',
+      JSON.stringify([child(1000, 3), child(454, 0)]),
+    );
+    await lake.put(
+      'scores/credit/job-z/map/run/manifest.json',
+      JSON.stringify({
+        DestinationBucket: 'lake',
+        MapRunArn: 'arn',
+        ResultFiles: {
+          FAILED: [],
+          PENDING: [],
+          SUCCEEDED: [{ Key: 'scores/credit/job-z/map/run/SUCCEEDED_0.json', Size: 1 }],
+        },
+      }),
+    );
+    const summary = await finishJob(
+      {
+        task: 'finish',
+        model: 'credit',
+        version: 1,
+        job: 'job-z',
+        startedAt: '2026-01-01T00:00:00Z',
+        results: {
+          ResultWriterDetails: { Bucket: 'lake', Key: 'scores/credit/job-z/map/run/manifest.json' },
+        },
+      },
+      jobDeps,
+    );
+    expect(summary).toEqual({
+      job: 'job-z',
+      model: 'credit',
+      version: 1,
+      rows: 1454,
+      scored: 1451,
+      quarantined: 3,
+      output: 's3://lake/scores/credit/job-z/',
+      durationSeconds: 90,
+    });
+    const audit = (await registry.listAudit('credit')).filter((e) => e.action === BATCH_SCORING_ACTION);
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({
+      version: 1,
+      detail: { job: 'job-z', rows: 1454, scored: 1451, quarantined: 3, durationSeconds: 90 },
+    });
   });
 });
