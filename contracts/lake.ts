@@ -76,6 +76,8 @@ export const lakeKeys = {
     `${scores}${model}/${job}/part-${partName(part)}.csv`,
   scoresQuarantinePart: (model: string, job: string, part: number) =>
     `${scores}${model}/${job}/quarantine/part-${partName(part)}.csv`,
+  /** Where batch scoring's Distributed Map writes its results (`<prefix>/<map run>/manifest.json`). */
+  scoresMapResults: `${scores}_map-results`,
   /** A local file uploaded to be scored by a job. */
   scoresInput: (model: string, job: string) => `${scores}${model}/${job}/input/data.csv`,
 } as const;

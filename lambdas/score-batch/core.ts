@@ -249,7 +249,7 @@ export interface JobBatchInput {
   model: string;
   version: number;
   job: string;
-  idColumn?: string;
+  idColumn?: string | null;
 }
 
 /** One child's input: an ItemBatcher batch. */
@@ -269,7 +269,9 @@ export function chunkOfBatch(batch: MapBatch): ScoreChunkRequest {
   if (typeof input !== 'object' || input === null) {
     throw new BatchInputError('The batch has no BatchInput {model, version, job}.');
   }
-  const { model, version, job, idColumn } = input;
+  const { model, version, job } = input;
+  // The state machine passes null when the job names no id column.
+  const idColumn = input.idColumn ?? undefined;
   if (typeof model !== 'string' || model === '')
     throw new BatchInputError('BatchInput.model must be a model name.');
   if (typeof job !== 'string' || !/^[A-Za-z0-9._-]+$/.test(job)) {
