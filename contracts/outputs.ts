@@ -40,6 +40,7 @@ export const stateMachineOutputs = {
   training: stackOutputs.trainingStateMachineArn,
   promotion: stackOutputs.promotionStateMachineArn,
   rollback: stackOutputs.rollbackStateMachineArn,
+  batchScoring: stackOutputs.batchScoringStateMachineArn,
 } as const;
 
 /** A state machine an operator starts. */
