@@ -200,6 +200,50 @@ describe('PipelineStack', () => {
     expect(Object.keys(mappings[0]!)).toHaveLength(Object.keys(XGBOOST_REGISTRY_ACCOUNTS).length);
   });
 
+  it('GIVEN batch scoring WHEN synthesized THEN its machine is its ASL with batch size and concurrency set, named by the stage, and its role may start only its own children', () => {
+    const sm = stateMachine('ScoreFunctionArn');
+    const subs = sm.Properties.DefinitionSubstitutions as Record<string, unknown>;
+    expect(Object.keys(subs).sort()).toEqual(
+      [
+        'JobFunctionArn',
+        'LakeBucket',
+        'MapResultsPrefix',
+        'MaxConcurrency',
+        'MaxItemsPerBatch',
+        'ScoreFunctionArn',
+      ].sort(),
+    );
+    expect(subs).toMatchObject({
+      MaxItemsPerBatch: '1000',
+      MaxConcurrency: '10',
+      MapResultsPrefix: 'scores/_map-results',
+    });
+    const text = String(sm.Properties.DefinitionString);
+    expect(text).toBe(readFileSync('pipelines/batch-scoring.asl.json', 'utf8'));
+    const map = (
+      JSON.parse(text.replace(/(:\s*)\$\{[A-Za-z0-9_]+\}/g, '$10')) as {
+        States: Record<string, Record<string, unknown>>;
+      }
+    ).States.ScoreRows!;
+    expect(map.ItemProcessor).toMatchObject({ ProcessorConfig: { Mode: 'DISTRIBUTED' } });
+    expect(map.ItemReader).toMatchObject({
+      ReaderConfig: { InputType: 'CSV', CSVHeaderLocation: 'FIRST_ROW' },
+    });
+    const name = String(sm.Properties.StateMachineName);
+    expect(name).toMatch(/^mlops-[a-z0-9-]+-batch-scoring$/);
+    const role = /"Fn::GetAtt":\["([^"]+)","Arn"\]/.exec(JSON.stringify(sm.Properties.RoleArn))![1]!;
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties?.Roles).includes(role))
+      .flatMap(
+        (p) =>
+          (p.Properties as { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } })
+            .PolicyDocument.Statement,
+      );
+    const starts = statements.filter((st) => JSON.stringify(st.Action).includes('states:StartExecution'));
+    expect(starts).toHaveLength(1);
+    expect(JSON.stringify(starts[0]!.Resource)).toContain(`:stateMachine:${name}"`);
+  });
+
   it("GIVEN the training state machine WHEN synthesized THEN its role may run, poll and stop only the stage's jobs", () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
