@@ -19,6 +19,7 @@ import * as predict from '../cli/commands/predict.ts';
 import * as promote from '../cli/commands/promote.ts';
 import * as rollback from '../cli/commands/rollback.ts';
 import * as score from '../cli/commands/score.ts';
+import * as scoreBatch from '../cli/commands/score-batch.ts';
 import * as show from '../cli/commands/show.ts';
 import * as spec from '../cli/commands/spec.ts';
 import * as status from '../cli/commands/status.ts';
@@ -44,6 +45,7 @@ const verbs: { register(program: Command, context: CliContext): void }[] = [
   keys,
   golden,
   score,
+  scoreBatch,
 ];
 
 try {

@@ -249,11 +249,9 @@ export async function awsTarget(stage: string): Promise<Target> {
   };
   const db = makeDocumentClient();
   const sfn = new SFNClient(clientConfig('sfn'));
-  const arns: Record<MachineKind, string> = {
-    training: need(stateMachineOutputs.training),
-    promotion: need(stateMachineOutputs.promotion),
-    rollback: need(stateMachineOutputs.rollback),
-  };
+  // Each ARN is read when its machine is started, so that a stage deployed before a machine existed
+  // (batch scoring) still runs the others.
+  const arnOf = (kind: MachineKind) => need(stateMachineOutputs[kind]);
   const predictionLog = new DynamoPredictionLogReader(
     db,
     need(stackOutputs.predictionLogTableName),
@@ -262,7 +260,7 @@ export async function awsTarget(stage: string): Promise<Target> {
   const registryTable = need(stackOutputs.registryTableName);
   const start = async (kind: MachineKind, input: unknown) => {
     const res = await sfn.send(
-      new StartExecutionCommand({ stateMachineArn: arns[kind], input: JSON.stringify(input) }),
+      new StartExecutionCommand({ stateMachineArn: arnOf(kind), input: JSON.stringify(input) }),
     );
     return res.executionArn!;
   };

@@ -146,6 +146,10 @@ export const functionEnv = {
     ENDPOINT_PREFIX: z.optional(nonEmpty),
   }),
   'drift-job': z.object({ ...common, ...lake, ...registry, ...logReader }),
+  /** Scores one Distributed Map batch of a batch-scoring job (reads the registry, writes `scores/`). */
+  'score-batch': z.object({ ...common, ...lake, ...registry }),
+  /** A batch-scoring job's ends: resolves its version, then sums its counts into the audit trail. */
+  'score-batch-job': z.object({ ...common, ...lake, ...registry }),
 } as const;
 
 /** A platform function, by its `lambdas/` directory name. */

@@ -20,12 +20,17 @@ export const lakeZones = {
   baselines: 'baselines/',
   /** Reports the platform writes, such as the drift job's: `reports/drift/<model>/<window end>.json`. */
   reports: 'reports/',
+  /** Batch scoring's inputs (files uploaded to score) and outputs: `scores/<model>/<job>/`. */
+  scores: 'scores/',
 } as const;
 
 /** Name of a lake zone. */
 export type LakeZone = keyof typeof lakeZones;
 
-const { raw, quarantine, curated, golden, artifacts, baselines, reports } = lakeZones;
+const { raw, quarantine, curated, golden, artifacts, baselines, reports, scores } = lakeZones;
+
+/** A part's number, zero-padded so that parts list in order. */
+const partName = (part: number) => String(part).padStart(10, '0');
 
 /** The curated snapshot's files, relative to its prefix. */
 const snapshot = (model: string, snapshotId: string) => `${curated}${model}/${snapshotId}/`;
@@ -65,4 +70,14 @@ export const lakeKeys = {
   goldenLatest: (model: string) => `${golden}${model}/LATEST.json`,
   goldenRows: (model: string, goldenId: string) => `${golden}${model}/${goldenId}/rows.csv`,
   goldenManifest: (model: string, goldenId: string) => `${golden}${model}/${goldenId}/manifest.json`,
+  /** A batch-scoring job's outputs: its parts, quarantine parts and the Distributed Map's results. */
+  scoresJob: (model: string, job: string) => `${scores}${model}/${job}/`,
+  scoresPart: (model: string, job: string, part: number) =>
+    `${scores}${model}/${job}/part-${partName(part)}.csv`,
+  scoresQuarantinePart: (model: string, job: string, part: number) =>
+    `${scores}${model}/${job}/quarantine/part-${partName(part)}.csv`,
+  /** Where batch scoring's Distributed Map writes its results (`<prefix>/<map run>/manifest.json`). */
+  scoresMapResults: `${scores}_map-results`,
+  /** A local file uploaded to be scored by a job. */
+  scoresInput: (model: string, job: string) => `${scores}${model}/${job}/input/data.csv`,
 } as const;

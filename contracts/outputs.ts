@@ -12,6 +12,7 @@ export const stackOutputs = {
   trainingStateMachineArn: 'TrainingStateMachineArn',
   promotionStateMachineArn: 'PromotionStateMachineArn',
   rollbackStateMachineArn: 'RollbackStateMachineArn',
+  batchScoringStateMachineArn: 'BatchScoringStateMachineArn',
   apiUrl: 'ApiUrl',
   /** Each client's API key id, `<client>=<keyId>,...` (key ids are not secrets; `mlops keys` prints the values). */
   apiKeyIds: 'ApiKeyIds',
@@ -39,6 +40,7 @@ export const stateMachineOutputs = {
   training: stackOutputs.trainingStateMachineArn,
   promotion: stackOutputs.promotionStateMachineArn,
   rollback: stackOutputs.rollbackStateMachineArn,
+  batchScoring: stackOutputs.batchScoringStateMachineArn,
 } as const;
 
 /** A state machine an operator starts. */

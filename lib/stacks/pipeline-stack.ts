@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { stackOutputs } from '../../contracts/outputs.ts';
 import type { PlatformConfig } from '../config.ts';
+import { BatchScoring } from '../constructs/batch-scoring.ts';
 import type { FunctionSettings } from '../constructs/mlops-function.ts';
 import { endpointPrefix, ModelEndpoints } from '../constructs/model-endpoints.ts';
 import { PromotionPipeline } from '../constructs/promotion-pipeline.ts';
@@ -17,7 +18,7 @@ export interface PipelineStackProps extends StackProps {
   readonly data: DataStack;
 }
 
-/** The training, promotion and rollback state machines and their task functions. */
+/** The training, promotion, rollback and batch-scoring state machines and their task functions. */
 export class PipelineStack extends Stack {
   /** The training pipeline. */
   public readonly training: TrainingPipeline;
@@ -27,6 +28,8 @@ export class PipelineStack extends Stack {
   public readonly rollback: RollbackPipeline;
   /** Endpoint serving: the model role and the sync function's grants. */
   public readonly endpoints: ModelEndpoints;
+  /** Batch scoring of a CSV object on a Distributed Map. */
+  public readonly batchScoring: BatchScoring;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -65,6 +68,11 @@ export class PipelineStack extends Stack {
       endpointSync: this.promotion.endpointSync.stateMachine,
       operatorTopic,
     });
+    this.batchScoring = new BatchScoring(this, 'BatchScoring', {
+      functions,
+      lake: data.lake,
+      registry: data.registry,
+    });
     this.endpoints = new ModelEndpoints(this, 'Endpoints', {
       settings: config.serving,
       prefix: endpointPrefix(config.stage),
@@ -87,6 +95,10 @@ export class PipelineStack extends Stack {
     new CfnOutput(this, stackOutputs.rollbackStateMachineArn, {
       value: this.rollback.machine.stateMachine.stateMachineArn,
       description: 'Rollback state machine',
+    });
+    new CfnOutput(this, stackOutputs.batchScoringStateMachineArn, {
+      value: this.batchScoring.machine.stateMachine.stateMachineArn,
+      description: 'Batch scoring state machine',
     });
   }
 }

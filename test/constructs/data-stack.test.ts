@@ -139,6 +139,7 @@ describe('DataStack', () => {
       'artifacts/',
       'baselines/',
       'reports/',
+      'scores/',
     ]);
     expect(DataLake.ZONES.curated).toBe('curated/');
   });

@@ -62,7 +62,7 @@ describe('function environments against contracts/env.ts', () => {
   it('GIVEN both serving modes WHEN synthesized THEN every function has exactly what its schema declares, and its literal values parse', () => {
     for (const synth of [lambdaMode, endpointMode]) {
       const functions = functionsOf(synth);
-      expect(functions).toHaveLength(15);
+      expect(functions).toHaveLength(17);
       for (const { where, variables } of functions) {
         expect(schemaProblems(variables), where).toEqual([]);
       }

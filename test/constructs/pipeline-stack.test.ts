@@ -47,8 +47,8 @@ function bundleOf(name: string): string {
 }
 
 describe('PipelineStack', () => {
-  it('GIVEN the pipelines WHEN synthesized THEN six state machines (training, promotion, rollback and the promotion stages) log ALL events to encrypted log groups and trace', () => {
-    template.resourceCountIs('AWS::StepFunctions::StateMachine', 6);
+  it('GIVEN the pipelines WHEN synthesized THEN seven state machines (training, promotion, rollback, batch scoring and the promotion stages) log ALL events to encrypted log groups and trace', () => {
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 7);
     for (const sm of Object.values(template.findResources('AWS::StepFunctions::StateMachine'))) {
       expect(sm.Properties).toMatchObject({
         StateMachineType: 'STANDARD',
@@ -137,17 +137,20 @@ describe('PipelineStack', () => {
       string,
       Resource,
     ][];
-    const definitions = all.map(([, sm]) => JSON.parse(String(sm.Properties.DefinitionString)) as unknown);
+    // A placeholder may stand for a number outside quotes (batch scoring's batch size and concurrency);
+    // those become 0, quoted ones stay.
+    const parse = (sm: Resource) =>
+      JSON.parse(String(sm.Properties.DefinitionString).replace(/(:\s*)\$\{[A-Za-z0-9_]+\}/g, '$10')) as {
+        States: object;
+      };
+    const definitions = all.map(([, sm]) => parse(sm) as unknown);
     for (const file of ['promotion', 'shadow', 'canary', 'endpoint-sync', 'rollback']) {
       const asl = JSON.parse(readFileSync(`pipelines/${file}.asl.json`, 'utf8')) as unknown;
       expect(definitions.filter((d) => JSON.stringify(d) === JSON.stringify(asl))).toHaveLength(1);
     }
     // Which state machines each role may start: the promotion its three stages, each stage and the
     // rollback the endpoint sync, and the endpoint sync none.
-    const idWith = (state: string) =>
-      all.find(([, sm]) =>
-        Object.hasOwn(JSON.parse(String(sm.Properties.DefinitionString)).States, state),
-      )![0];
+    const idWith = (state: string) => all.find(([, sm]) => Object.hasOwn(parse(sm).States, state))![0];
     const starts = (id: string) => {
       const role = JSON.stringify(all.find(([logicalId]) => logicalId === id)![1].Properties.RoleArn);
       const roleId = /"Fn::GetAtt":\["([^"]+)","Arn"\]/.exec(role)![1]!;
@@ -197,6 +200,50 @@ describe('PipelineStack', () => {
     expect(Object.keys(mappings[0]!)).toHaveLength(Object.keys(XGBOOST_REGISTRY_ACCOUNTS).length);
   });
 
+  it('GIVEN batch scoring WHEN synthesized THEN its machine is its ASL with batch size and concurrency set, named by the stage, and its role may start only its own children', () => {
+    const sm = stateMachine('ScoreFunctionArn');
+    const subs = sm.Properties.DefinitionSubstitutions as Record<string, unknown>;
+    expect(Object.keys(subs).sort()).toEqual(
+      [
+        'JobFunctionArn',
+        'LakeBucket',
+        'MapResultsPrefix',
+        'MaxConcurrency',
+        'MaxItemsPerBatch',
+        'ScoreFunctionArn',
+      ].sort(),
+    );
+    expect(subs).toMatchObject({
+      MaxItemsPerBatch: '1000',
+      MaxConcurrency: '10',
+      MapResultsPrefix: 'scores/_map-results',
+    });
+    const text = String(sm.Properties.DefinitionString);
+    expect(text).toBe(readFileSync('pipelines/batch-scoring.asl.json', 'utf8'));
+    const map = (
+      JSON.parse(text.replace(/(:\s*)\$\{[A-Za-z0-9_]+\}/g, '$10')) as {
+        States: Record<string, Record<string, unknown>>;
+      }
+    ).States.ScoreRows!;
+    expect(map.ItemProcessor).toMatchObject({ ProcessorConfig: { Mode: 'DISTRIBUTED' } });
+    expect(map.ItemReader).toMatchObject({
+      ReaderConfig: { InputType: 'CSV', CSVHeaderLocation: 'FIRST_ROW' },
+    });
+    const name = String(sm.Properties.StateMachineName);
+    expect(name).toMatch(/^mlops-[a-z0-9-]+-batch-scoring$/);
+    const role = /"Fn::GetAtt":\["([^"]+)","Arn"\]/.exec(JSON.stringify(sm.Properties.RoleArn))![1]!;
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties?.Roles).includes(role))
+      .flatMap(
+        (p) =>
+          (p.Properties as { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } })
+            .PolicyDocument.Statement,
+      );
+    const starts = statements.filter((st) => JSON.stringify(st.Action).includes('states:StartExecution'));
+    expect(starts).toHaveLength(1);
+    expect(JSON.stringify(starts[0]!.Resource)).toContain(`:stateMachine:${name}"`);
+  });
+
   it("GIVEN the training state machine WHEN synthesized THEN its role may run, poll and stop only the stage's jobs", () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
@@ -242,9 +289,9 @@ describe('PipelineStack', () => {
     expect(json).toContain('log-group:/aws/sagemaker/TrainingJobs');
   });
 
-  it('GIVEN the twelve task functions WHEN synthesized THEN each is Node.js 22 on arm64, traced, with its own log group', () => {
+  it('GIVEN the fourteen task functions WHEN synthesized THEN each is Node.js 22 on arm64, traced, with its own log group', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Resource[];
-    expect(functions).toHaveLength(12);
+    expect(functions).toHaveLength(14);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',

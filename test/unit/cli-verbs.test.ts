@@ -92,6 +92,7 @@ describe('the verb modules', () => {
       'promote',
       'rollback',
       'score',
+      'score-batch',
       'show',
       'spec',
       'status',

@@ -1,0 +1,138 @@
+import { join } from 'node:path';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { lakeKeys } from '../../contracts/lake.ts';
+import { batchScoringMachineName } from '../../contracts/names.ts';
+import { acknowledgeWildcards, nagText } from '../nag.ts';
+import { PIPELINES_DIR } from '../paths.ts';
+import { AslStateMachine } from './asl-state-machine.ts';
+import type { DataLake } from './data-lake.ts';
+import { type FunctionSettings, MlopsFunction } from './mlops-function.ts';
+import type { ModelRegistry } from './model-registry.ts';
+
+/** Properties of a {@link BatchScoring} pipeline. */
+export interface BatchScoringProps {
+  /** Settings shared by the pipeline's functions. */
+  readonly functions: FunctionSettings;
+  /** The lake: inputs are read from it, parts written to its `scores/` zone. */
+  readonly lake: DataLake;
+  /** The model registry: versions are read, the job is audited. */
+  readonly registry: ModelRegistry;
+  /**
+   * Rows per Distributed Map child.
+   * @default 1000
+   */
+  readonly maxItemsPerBatch?: number;
+  /**
+   * Children running at once.
+   * @default 10
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * The ASL definition.
+   * @default pipelines/batch-scoring.asl.json
+   */
+  readonly definitionFile?: string;
+}
+
+/**
+ * The batch-scoring pipeline: a state machine that scores a CSV object of the lake on a Distributed
+ * Map, the function that scores one batch, and the function at the job's two ends (resolve the
+ * version, record the job).
+ */
+export class BatchScoring extends Construct {
+  /** The state machine and its log group. */
+  public readonly machine: AslStateMachine;
+  /** Scores one batch of rows into a part. */
+  public readonly scoreBatch: MlopsFunction<'score-batch'>;
+  /** Resolves the job's version and records the finished job. */
+  public readonly job: MlopsFunction<'score-batch-job'>;
+
+  constructor(scope: Construct, id: string, props: BatchScoringProps) {
+    super(scope, id);
+    const batch = props.maxItemsPerBatch ?? 1000;
+    if (!Number.isInteger(batch) || batch < 1 || batch > 100_000) {
+      throw new Error(`BatchScoring maxItemsPerBatch: must be a whole number from 1 to 100000, got ${batch}`);
+    }
+    const concurrency = props.maxConcurrency ?? 10;
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 10_000) {
+      throw new Error(
+        `BatchScoring maxConcurrency: must be a whole number from 1 to 10000, got ${concurrency}`,
+      );
+    }
+    const { lake, registry } = props;
+    this.scoreBatch = new MlopsFunction(this, 'ScoreBatch', {
+      ...props.functions,
+      name: 'score-batch',
+      description: 'Scores one batch of rows of a batch-scoring job into a part file',
+      memorySize: 1024,
+      timeout: Duration.minutes(5),
+    })
+      // Reads the version's model and transform; writes the job's parts.
+      .bindLake(lake, 'read', 'artifacts')
+      .bindLake(lake, 'put', 'scores')
+      .bindRegistry(registry, 'GetItem');
+    this.job = new MlopsFunction(this, 'Job', {
+      ...props.functions,
+      name: 'score-batch-job',
+      description: "Resolves a batch-scoring job's version and records the finished job in the audit trail",
+      timeout: Duration.minutes(2),
+    })
+      // Reads the map's results; reads versions and the alias, writes the audit item.
+      .bindLake(lake, 'read', 'scores')
+      .bindRegistry(registry, 'GetItem', 'PutItem');
+
+    const name = batchScoringMachineName(props.functions.stage);
+    this.machine = new AslStateMachine(this, 'Machine', {
+      definitionFile: props.definitionFile ?? join(PIPELINES_DIR, 'batch-scoring.asl.json'),
+      logEncryptionKey: props.functions.logEncryptionKey,
+      removalPolicy: props.functions.removalPolicy,
+      invokes: [this.scoreBatch, this.job],
+      substitutions: {
+        ScoreFunctionArn: this.scoreBatch.functionArn,
+        JobFunctionArn: this.job.functionArn,
+        LakeBucket: lake.bucket.bucketName,
+        MapResultsPrefix: lakeKeys.scoresMapResults,
+        MaxItemsPerBatch: String(batch),
+        MaxConcurrency: String(concurrency),
+      },
+    });
+    const machine = this.machine.stateMachine;
+    (machine.node.defaultChild as sfn.CfnStateMachine).stateMachineName = name;
+    // The map's ItemReader reads the input (uploaded to scores/, or ingested to raw/); its
+    // ResultWriter writes the children's results under scores/.
+    lake.grantRead(machine, 'scores');
+    lake.grantRead(machine, 'raw');
+    lake.grantPut(machine, 'scores');
+    // A Distributed Map runs each child as an execution of this state machine.
+    const stack = Stack.of(this);
+    const self = stack.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: name,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const children = stack.formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${name}/*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    machine.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [self] }),
+    );
+    machine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resources: [children],
+      }),
+    );
+    acknowledgeWildcards(
+      machine,
+      [`Resource::${nagText(this, children)}`],
+      "A Distributed Map child's execution ARN is only known once it starts; the grant covers the children of this state machine only.",
+    );
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The BatchScoring state machine end to end in the twin, from the synthesized template's ASL: a
+ * Distributed Map over a CSV in the lake. It needs the twin to run Distributed Map states
+ * (`ItemReader`, `ItemBatcher`, `ResultWriter`); until the twin does, the run fails at the map.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lakeKeys } from '../../contracts/lake.ts';
+import { parseCsv } from '../../core/features/csv.ts';
+import { BATCH_SCORING_ACTION } from '../../lambdas/score-batch-job/core.ts';
+import { seedVersion } from '../support/fixtures.ts';
+import { startTestTwin, type TestTwin } from '../support/twin.ts';
+
+const DEMO = readFileSync('data/credit_data.csv', 'utf8');
+
+describe('BatchScoring in the twin', () => {
+  let t: TestTwin;
+  beforeAll(async () => {
+    t = await startTestTwin();
+    const { version } = await seedVersion(t.lake, 1, { leftLeaf: 1, rightLeaf: -1 });
+    await t.registry.putVersion(version);
+  });
+  afterAll(async () => t.twin.stop());
+
+  it('scores every row of the demo data with two bad rows in parts, quarantines those two, and audits the job', async () => {
+    const [header, ...rows] = DEMO.trimEnd().split('\n') as [string, ...string[]];
+    // File line 11: Age is not a number; file line 3001: Income is not a number.
+    rows[9] = rows[9]!.replace(/^("(?:good|bad)",\d+,"\w+",\d+,)\d+/, '$1"old"');
+    rows[2999] = rows[2999]!.replace(
+      /^(("[^"]*"|[^,]*),){10}[^,]*/,
+      (m) => `${m.slice(0, m.lastIndexOf(',') + 1)}"x"`,
+    );
+    const key = lakeKeys.scoresInput('credit', 'twin-job');
+    await t.lake.put(key, `${[header, ...rows].join('\n')}\n`);
+    const run = await t.twin.execute('batchScoring', {
+      model: 'credit',
+      job: 'twin-job',
+      version: 1,
+      input: { bucket: t.lake.bucket, key },
+      idColumn: null,
+    });
+    expect(run.status, JSON.stringify(run.taskError ?? run.cause)).toBe('SUCCEEDED');
+    expect(run.output).toMatchObject({
+      job: 'twin-job',
+      model: 'credit',
+      version: 1,
+      rows: rows.length,
+      scored: rows.length - 2,
+      quarantined: 2,
+      output: `s3://${t.lake.bucket}/${lakeKeys.scoresJob('credit', 'twin-job')}`,
+    });
+    const keys = await t.lake.list(lakeKeys.scoresJob('credit', 'twin-job'));
+    const parts = keys.filter((k) => /\/part-\d+\.csv$/.test(k) && !k.includes('/quarantine/'));
+    // Batches of at most 1,000 rows (the construct's default) and 192 KiB.
+    expect(parts.length).toBeGreaterThanOrEqual(Math.ceil(rows.length / 1000));
+    let scored = 0;
+    for (const p of parts) scored += parseCsv(await t.lake.getText(p), p).records.length;
+    expect(scored).toBe(rows.length - 2);
+    const quarantine = keys.filter((k) => k.includes('/quarantine/'));
+    const lines: string[] = [];
+    for (const q of quarantine) {
+      for (const r of parseCsv(await t.lake.getText(q), q).records) lines.push(r.values.line!);
+    }
+    expect(lines.sort()).toEqual(['11', '3001']);
+    const audit = (await t.registry.listAudit('credit')).filter((e) => e.action === BATCH_SCORING_ACTION);
+    expect(audit).toHaveLength(1);
+    expect(audit[0]!.detail).toMatchObject({ job: 'twin-job', rows: rows.length, quarantined: 2 });
+  });
+});
