@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
+import type { BatchScoringSummary } from '../../contracts/batch-scoring.ts';
 import { lakeKeys } from '../../contracts/lake.ts';
 import type { CliContext, TargetOptions } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
@@ -16,16 +17,8 @@ import { checkModelName, withModel, withTarget } from '../options.ts';
 import { bold, info, ok } from '../print.ts';
 import type { Target } from '../target.ts';
 
-/** What a finished job reports, and what `--json` prints. */
-export interface BatchScoringSummary {
-  job: string;
-  model: string;
-  version: number;
-  rows: number;
-  scored: number;
-  quarantined: number;
-  output: string;
-}
+/** What `--json` prints of a finished job. */
+export type BatchScoringOutput = Omit<BatchScoringSummary, 'durationSeconds'>;
 
 /** Options of one job. */
 export interface ScoreBatchOptions {
@@ -62,7 +55,7 @@ export async function scoreBatch(
   target: Target,
   model: string,
   opts: ScoreBatchOptions,
-): Promise<BatchScoringSummary> {
+): Promise<BatchScoringOutput> {
   const job = newJobId();
   let input = parseS3Uri(opts.input);
   if (input === undefined) {
@@ -90,7 +83,7 @@ export async function scoreBatch(
     throw new CliError(`Batch scoring job ${job} of "${model}" failed: ${explainFailure(res)}`);
   }
   const out = res.output as BatchScoringSummary;
-  const summary: BatchScoringSummary = {
+  const summary: BatchScoringOutput = {
     job: out.job,
     model: out.model,
     version: out.version,

@@ -158,6 +158,16 @@ export function quantile(sorted: readonly number[], q: number): number {
 function mode<T extends string | boolean>(values: readonly T[]): T | undefined {
   const counts = new Map<T, number>();
   for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return modeOfCounts(counts);
+}
+
+/**
+ * The most frequent key of value counts; ties go to the one whose string sorts first. The fit's mode
+ * and the two-pass prepare's (over merged counts) are this one rule.
+ */
+export function modeOfCounts<T extends string | boolean>(
+  counts: Iterable<readonly [T, number]>,
+): T | undefined {
   let best: T | undefined;
   let bestCount = 0;
   for (const [v, c] of counts) {

@@ -15,6 +15,7 @@ import type { FeatureDef, FeatureSpec } from '../features/spec.ts';
 import {
   type FeatureFit,
   featureSchemaHash,
+  modeOfCounts,
   OTHER_CATEGORY,
   TRANSFORM_CODE_VERSION,
   type TransformArtifact,
@@ -112,19 +113,6 @@ function imputeOf(
   return value;
 }
 
-/** The most frequent key; ties go to the one whose string sorts first (as `fitTransform`'s mode). */
-function modeOf<T extends string | boolean>(counts: readonly (readonly [T, number])[]): T | undefined {
-  let best: T | undefined;
-  let bestCount = 0;
-  for (const [v, c] of counts) {
-    if (c > bestCount || (c === bestCount && best !== undefined && String(v) < String(best))) {
-      best = v;
-      bestCount = c;
-    }
-  }
-  return best;
-}
-
 function fitNumeric(f: Extract<FeatureDef, { type: 'numeric' }>, s: NumericStats): FeatureFit {
   const fit: FeatureFit = {};
   const observed = weightedValues(s);
@@ -167,7 +155,7 @@ function fitCategorical(f: Extract<FeatureDef, { type: 'categorical' }>, s: Cate
     .sort();
   const fit: FeatureFit = { vocabulary };
   const observed = s.counts.reduce((n, [, c]) => n + c, 0);
-  const impute = imputeOf(f, observed, () => modeOf(s.counts));
+  const impute = imputeOf(f, observed, () => modeOfCounts(s.counts));
   if (impute !== undefined) fit.impute = String(impute);
   return fit;
 }
@@ -211,7 +199,7 @@ export function fitFromStats(spec: FeatureSpec, stats: PartialStats): FittedTran
           [false, s.false],
           [true, s.true],
         ];
-        const impute = imputeOf(f, s.true + s.false, () => modeOf(counts.filter(([, c]) => c > 0)));
+        const impute = imputeOf(f, s.true + s.false, () => modeOfCounts(counts.filter(([, c]) => c > 0)));
         if (impute !== undefined) fit.impute = Boolean(impute);
         features[f.name] = fit;
         columns.push(f.name);

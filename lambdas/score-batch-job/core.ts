@@ -4,6 +4,7 @@
  * what the map's children returned, read from the Distributed Map's ResultWriter files, and records
  * the job (version, counts, duration) in the registry's audit trail.
  */
+import type { BatchScoringSummary } from '../../contracts/batch-scoring.ts';
 import { lakeKeys } from '../../contracts/lake.ts';
 import { errorNames, PlatformError } from '../../core/errors.ts';
 import type { ModelRegistryPort, ObjectStore } from '../../core/ports.ts';
@@ -30,17 +31,7 @@ export interface FinishInput {
 }
 
 /** What a finished job reports (the CLI prints it with --json). */
-export interface JobSummary {
-  job: string;
-  model: string;
-  version: number;
-  rows: number;
-  scored: number;
-  quarantined: number;
-  /** The job's output prefix, as an S3 URI. */
-  output: string;
-  durationSeconds: number;
-}
+export type JobSummary = BatchScoringSummary;
 
 export interface JobDeps {
   registry: Pick<ModelRegistryPort, 'getVersion' | 'getAlias' | 'audit'>;

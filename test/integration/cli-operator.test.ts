@@ -26,12 +26,12 @@ import { lakeKeys } from '../../contracts/lake.ts';
 import type { ExecutionRecord, TwinAlarm } from '../../contracts/twin-api.ts';
 import type { DriftJobResult, DriftReport } from '../../core/drift/types.ts';
 import { systemClock } from '../../core/ports.ts';
-import { ACTION_AUDIT, type ActionRecord, type ModelVersion } from '../../core/registry/model.ts';
+import { ACTION_AUDIT, type ActionRecord } from '../../core/registry/model.ts';
 import { DynamoLeases } from '../../lambdas/shared/adapters/aws/dynamo-leases.ts';
 import { DynamoModelRegistry } from '../../lambdas/shared/adapters/aws/dynamo-registry.ts';
 import type { S3ObjectStore } from '../../lambdas/shared/adapters/aws/s3-object-store.ts';
-import { credit } from '../support/fixtures.ts';
 import { type LocalAws, standInTwinInfo, startLocalAws } from '../support/local-aws.ts';
+import { versionRecord } from '../support/registry-records.ts';
 
 const STAGE = createContext({}).config().stage;
 
@@ -67,31 +67,9 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function version(n: number): ModelVersion {
-  return {
-    model: 'credit',
-    version: n,
-    status: 'Candidate',
-    createdAt: new Date().toISOString(),
-    featureSchemaHash: 'h',
-    dataManifestHash: 'd',
-    snapshotId: 's',
-    trainingJobName: `job-${n}`,
-    trainingImage: 'img',
-    instanceType: 'ml.g5.xlarge',
-    seed: 1,
-    codeSha256: 'c',
-    featureCodeSha256: 'f',
-    definition: credit,
-    hyperParameters: {},
-    metrics: { validation: { auc: 0.8, logloss: 0.4, accuracy: 0.8, rows: 10 } },
-    artifacts: { modelJson: 'm', transform: 't', baseline: 'b', modelTarball: 'x', evaluation: 'e' },
-  };
-}
-
 /** What the promotion pipeline's last steps write: the alias moves, the version enters production. */
 async function promote(n: number, previous: number | undefined): Promise<void> {
-  await registry.putVersion(version(n));
+  await registry.putVersion(versionRecord('credit', n));
   await registry.transition('credit', n, 'Approved');
   const alias = await registry.getAlias('credit');
   await registry.moveAlias('credit', previous, {
