@@ -6,6 +6,7 @@
  */
 import { type App, Stack, Validations } from 'aws-cdk-lib';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { Construct, type IConstruct } from 'constructs';
 
@@ -67,4 +68,26 @@ function flatten(node: unknown): string {
     if (obj.Ref !== undefined) return `<${flatten(obj.Ref)}>`;
   }
   return JSON.stringify(node);
+}
+
+/**
+ * Lets `grantee` write items of a DynamoDB table encrypted with `key` (a customer-managed key):
+ * DynamoDB needs the key's data-key and re-encrypt action groups for that, whose wildcards are
+ * acknowledged here with the table named. `Table.grant` leaves the table's key out.
+ */
+export function grantTableKeyWrite(key: IKey, grantee: IGrantable, table: string): void {
+  key.grant(
+    grantee,
+    'kms:Decrypt',
+    'kms:DescribeKey',
+    'kms:Encrypt',
+    'kms:ReEncrypt*',
+    'kms:GenerateDataKey*',
+  );
+  acknowledgeWildcards(
+    grantee,
+    ['Action::kms:ReEncrypt*', 'Action::kms:GenerateDataKey*'],
+    'DynamoDB with a customer-managed key needs the GenerateDataKey*/ReEncrypt* action groups to write; ' +
+      `the grant is limited to the ${table} key.`,
+  );
 }

@@ -4,7 +4,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { idempotencyTable } from '../../contracts/tables.ts';
-import { acknowledgeWildcards } from '../nag.ts';
+import { grantTableKeyWrite } from '../nag.ts';
 
 /** Properties of an {@link IdempotencyStore}. */
 export interface IdempotencyStoreProps {
@@ -52,20 +52,7 @@ export class IdempotencyStore extends Construct {
       'dynamodb:DeleteItem',
     );
     // Table.grant leaves the table's key out; reading and writing items needs it.
-    this.table.encryptionKey?.grant(
-      grantee,
-      'kms:Decrypt',
-      'kms:DescribeKey',
-      'kms:Encrypt',
-      'kms:ReEncrypt*',
-      'kms:GenerateDataKey*',
-    );
-    acknowledgeWildcards(
-      grantee,
-      ['Action::kms:ReEncrypt*', 'Action::kms:GenerateDataKey*'],
-      'DynamoDB with a customer-managed key needs the GenerateDataKey*/ReEncrypt* action groups to write; ' +
-        'the grant is limited to the idempotency table key.',
-    );
+    if (this.table.encryptionKey) grantTableKeyWrite(this.table.encryptionKey, grantee, 'idempotency table');
     return grant;
   }
 }

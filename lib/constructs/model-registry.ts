@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { registryTable } from '../../contracts/tables.ts';
-import { acknowledgeWildcards } from '../nag.ts';
+import { grantTableKeyWrite } from '../nag.ts';
 
 /** Properties of a {@link ModelRegistry}. */
 export interface ModelRegistryProps {
@@ -92,20 +92,7 @@ export class ModelRegistry extends Construct {
       key.grant(grantee, 'kms:Decrypt', 'kms:DescribeKey');
       return;
     }
-    key.grant(
-      grantee,
-      'kms:Decrypt',
-      'kms:DescribeKey',
-      'kms:Encrypt',
-      'kms:ReEncrypt*',
-      'kms:GenerateDataKey*',
-    );
-    acknowledgeWildcards(
-      grantee,
-      ['Action::kms:ReEncrypt*', 'Action::kms:GenerateDataKey*'],
-      'DynamoDB with a customer-managed key needs the GenerateDataKey*/ReEncrypt* action groups to write; ' +
-        'the grant is limited to the registry key.',
-    );
+    grantTableKeyWrite(key, grantee, 'registry');
   }
 }
 

@@ -4,7 +4,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { predictionLogTable } from '../../contracts/tables.ts';
-import { acknowledgeWildcards } from '../nag.ts';
+import { grantTableKeyWrite } from '../nag.ts';
 
 /** Properties of a {@link PredictionLog}. */
 export interface PredictionLogProps {
@@ -69,20 +69,7 @@ export class PredictionLog extends Construct {
    */
   public grantWriteData(grantee: iam.IGrantable): iam.Grant {
     const grant = this.table.grant(grantee, 'dynamodb:BatchWriteItem');
-    this.table.encryptionKey?.grant(
-      grantee,
-      'kms:Decrypt',
-      'kms:DescribeKey',
-      'kms:Encrypt',
-      'kms:ReEncrypt*',
-      'kms:GenerateDataKey*',
-    );
-    acknowledgeWildcards(
-      grantee,
-      ['Action::kms:ReEncrypt*', 'Action::kms:GenerateDataKey*'],
-      'DynamoDB with a customer-managed key needs the GenerateDataKey*/ReEncrypt* action groups to write; ' +
-        'the grant is limited to the prediction log key.',
-    );
+    if (this.table.encryptionKey) grantTableKeyWrite(this.table.encryptionKey, grantee, 'prediction log');
     return grant;
   }
 }
