@@ -11,6 +11,7 @@ import { type PrepareInput, prepareFeatures } from './core.ts';
 import {
   type BatchInput,
   finishPrepare,
+  type PlanInput,
   planPrepare,
   prepareStatsPart,
   prepareTransformPart,
@@ -48,7 +49,8 @@ export const handler = taskHandler(logger, async (input: PrepareInput & { action
     case undefined:
       return prepareFeatures(input, deployed, deps);
     case 'plan':
-      return planPrepare(input, deployed, deps);
+      // The plan gets the run's whole input beside its action.
+      return planPrepare((input as unknown as { input: PlanInput }).input, deployed, deps);
     case 'pass1':
       return prepareStatsPart(input as unknown as BatchInput, deployed, deps);
     case 'pass2':

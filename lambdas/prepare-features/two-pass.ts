@@ -73,7 +73,18 @@ export interface PreparePlan extends SnapshotRef {
   rows: number;
   bucket: string;
   rawKey: string;
+  /** Raw rows per Map batch (the ItemBatcher's MaxItemsPerBatch). */
+  batchRows: number;
 }
+
+/** The plan's input: the run's input, with an optional batch size. */
+export interface PlanInput extends PrepareInput {
+  /** Raw rows per Map batch of the two passes; {@link DEFAULT_BATCH_ROWS} when absent. */
+  prepareBatchRows?: number;
+}
+
+/** Raw rows per batch unless the run says otherwise: a batch's rows and statistics fit a function. */
+export const DEFAULT_BATCH_ROWS = 10_000;
 
 /** An item of a Map batch: a raw row keyed by header and its index among the file's data rows. */
 export interface RowItem {
@@ -159,7 +170,14 @@ async function snapshotOf(lake: ObjectStore, ref: SnapshotRef, deployed: Deploye
 }
 
 /** Decides the path (see the module header). */
-export async function planPrepare(input: PrepareInput, deployed: Deployed, deps: Deps): Promise<PreparePlan> {
+export async function planPrepare(input: PlanInput, deployed: Deployed, deps: Deps): Promise<PreparePlan> {
+  const batchRows = input.prepareBatchRows ?? DEFAULT_BATCH_ROWS;
+  if (!Number.isInteger(batchRows) || batchRows < 1 || batchRows > 1_000_000) {
+    throw new PlatformError(
+      errorNames.invalidInput,
+      `prepareBatchRows must be a whole number from 1 to 1000000, got ${JSON.stringify(input.prepareBatchRows)}`,
+    );
+  }
   const lake = guardedLake(deps.lake);
   const { pointer, def } = await readIngested(lake, input.model, deployed);
   const seed = seedOf(input, def);
@@ -180,6 +198,7 @@ export async function planPrepare(input: PrepareInput, deployed: Deployed, deps:
     rows: pointer.rows,
     bucket: lake.bucket,
     rawKey: pointer.key,
+    batchRows,
   };
 }
 

@@ -50,6 +50,11 @@ export interface TrainingPipelineProps {
    */
   readonly imageUri?: string;
   /**
+   * Raw data with more rows than this is prepared in two passes over a Distributed Map.
+   * @default 500000
+   */
+  readonly prepareDistributedAboveRows?: number;
+  /**
    * The ASL definition.
    * @default pipelines/training.asl.json
    */
@@ -63,7 +68,12 @@ export interface TrainingPipelineProps {
 
 const INSTANCE_TYPE = /^ml\.[a-z0-9]+\.[a-z0-9]+$/;
 
-function validate(props: TrainingPipelineProps): { instanceType: string; volume: number; runtime: number } {
+function validate(props: TrainingPipelineProps): {
+  instanceType: string;
+  volume: number;
+  runtime: number;
+  aboveRows: number;
+} {
   const instanceType = props.instanceType ?? 'ml.g5.xlarge';
   if (!INSTANCE_TYPE.test(instanceType)) {
     throw new Error(
@@ -80,7 +90,13 @@ function validate(props: TrainingPipelineProps): { instanceType: string; volume:
       `TrainingPipeline maxRuntimeSeconds: must be a whole number from 60 to 432000, got ${runtime}`,
     );
   }
-  return { instanceType, volume, runtime };
+  const aboveRows = props.prepareDistributedAboveRows ?? 500_000;
+  if (!Number.isInteger(aboveRows) || aboveRows < 0) {
+    throw new Error(
+      `TrainingPipeline prepareDistributedAboveRows: must be a whole number of at least 0, got ${aboveRows}`,
+    );
+  }
+  return { instanceType, volume, runtime, aboveRows };
 }
 
 /**
@@ -110,7 +126,7 @@ export class TrainingPipeline extends Construct {
 
   constructor(scope: Construct, id: string, props: TrainingPipelineProps) {
     super(scope, id);
-    const { instanceType, volume, runtime } = validate(props);
+    const { instanceType, volume, runtime, aboveRows } = validate(props);
     const { lake, registry } = props;
     const stack = Stack.of(this);
     const jobPrefix = trainingJobPrefix(props.functions.stage);
@@ -173,6 +189,7 @@ export class TrainingPipeline extends Construct {
         FEATURE_CODE_SHA256: featureCodeSha256(),
         TRAINING_IMAGE_URI: this.image.imageUri,
         TRAINING_JOB_PREFIX: jobPrefix,
+        PREPARE_DISTRIBUTED_ABOVE_ROWS: String(aboveRows),
       },
     })
       // Reads the ingested data, the golden set and a snapshot's earlier baseline; writes the snapshot,
