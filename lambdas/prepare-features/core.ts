@@ -31,6 +31,7 @@ import {
 import type { PrepareOutput } from '../../core/training-run.ts';
 import { ingestedDefinition } from '../shared/ingested-definition.ts';
 import { guardedLake } from './lake.ts';
+import { checkTrainParts } from './train-parts.ts';
 
 /** The step's input from the state machine. */
 export interface PrepareInput {
@@ -166,6 +167,11 @@ export async function prepareFeatures(
   }
   checkInvalidFraction(rows, def.training.maxInvalidFraction, `s3://${lake.bucket}/${quarantineKey}`);
 
+  // The training channel reads the whole prefix: parts of an earlier two-pass run of this snapshot
+  // must not be there (./two-pass.ts).
+  await checkTrainParts(lake, lakeKeys.curatedSplit(def.name, snapshotId, 'train'), [
+    lakeKeys.curatedSplitPart(def.name, snapshotId, 'train'),
+  ]);
   const { splits, goldenDuplicates } = splitSnapshot(def, rows.valid, seed, goldenSet?.rows);
   const fitted = fitOnTraining(def.spec, splits);
   const golden = goldenLineage(def, goldenSet);

@@ -55,6 +55,7 @@ import {
   writeBaseline,
 } from './core.ts';
 import { guardedLake } from './lake.ts';
+import { checkTrainParts } from './train-parts.ts';
 
 type Deployed = (model: string) => ModelDefinition | undefined;
 
@@ -395,6 +396,11 @@ export async function finishPrepare(
   const keys = snapshotKeys(def.name, input.snapshotId);
   const fitted = await readFitted(lake, def, input);
 
+  await checkTrainParts(
+    lake,
+    lakeKeys.curatedSplit(def.name, input.snapshotId, 'train'),
+    parts.flatMap((p) => (p.train ? [p.train] : [])),
+  );
   // The training parts stay where SageMaker reads them: hashed in part order, one at a time.
   const trainHash = createHash('sha256');
   for (const p of parts) if (p.train) trainHash.update(await lake.getBytes(p.train));
