@@ -187,9 +187,11 @@ export async function planPrepare(input: PlanInput, deployed: Deployed, deps: De
   const [mode, reason]: [PreparePlan['mode'], string] =
     def.training.split === 'time'
       ? ['single', 'training.split "time" orders the whole file: one function prepares it']
-      : pointer.rows > limit
-        ? ['distributed', `${pointer.rows} rows, more than ${limit}: two passes over a Distributed Map`]
-        : ['single', `${pointer.rows} rows, at most ${limit}: one function prepares them`];
+      : def.training.split === 'random'
+        ? ['single', 'training.split "random" shuffles the whole file: one function prepares it']
+        : pointer.rows > limit
+          ? ['distributed', `${pointer.rows} rows, more than ${limit}: two passes over a Distributed Map`]
+          : ['single', `${pointer.rows} rows, at most ${limit}: one function prepares them`];
   return {
     mode,
     reason,

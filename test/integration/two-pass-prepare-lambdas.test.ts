@@ -150,6 +150,12 @@ describe('two-pass prepare actions (s3rver)', () => {
     const timePlan = await planPrepare({ model }, none, { lake: timeLake, clock, env });
     expect(timePlan.mode).toBe('single');
     expect(timePlan.reason).toMatch(/time/);
+    const randomLake = await freshLake(
+      definitionOf(model, { ...creditJson, training: { ...creditJson.training, split: 'random' } }),
+    );
+    const randomPlan = await planPrepare({ model }, none, { lake: randomLake, clock, env });
+    expect(randomPlan.mode).toBe('single');
+    expect(randomPlan.reason).toMatch(/random/);
     await expect(planPrepare({ model, prepareBatchRows: 0 }, none, { lake, clock, env })).rejects.toThrow(
       /prepareBatchRows must be a whole number from 1 to 1000000, got 0/,
     );
