@@ -180,9 +180,29 @@ export async function planPrepare(input: PlanInput, deployed: Deployed, deps: De
     );
   }
   const lake = guardedLake(deps.lake);
-  const { pointer, def } = await readIngested(lake, input.model, deployed);
-  const seed = seedOf(input, def);
-  const goldenSet = await readGoldenSet(lake, def);
+  let read: Awaited<ReturnType<typeof readIngested>> & { seed: number; goldenId: string | undefined };
+  try {
+    const ingested = await readIngested(lake, input.model, deployed);
+    const seed = seedOf(input, ingested.def);
+    const goldenSet = await readGoldenSet(lake, ingested.def);
+    read = { ...ingested, seed, goldenId: goldenSet?.pointer.goldenId };
+  } catch (err) {
+    // What is wrong with the data (none ingested, no definition, a bad seed or golden set) is the
+    // prepare step's to report, in the state that always reported it: the single function.
+    if (!(err instanceof PlatformError) || err.name === errorNames.lakeUnavailable) throw err;
+    return {
+      mode: 'single',
+      reason: `the single function reports it: ${err.message}`,
+      model: input.model,
+      seed: input.seed ?? 0,
+      snapshotId: '',
+      rows: 0,
+      bucket: lake.bucket,
+      rawKey: '',
+      batchRows,
+    };
+  }
+  const { pointer, def, seed } = read;
   const limit = deps.env.distributedAboveRows;
   const [mode, reason]: [PreparePlan['mode'], string] =
     def.training.split === 'time'
@@ -197,7 +217,7 @@ export async function planPrepare(input: PlanInput, deployed: Deployed, deps: De
     reason,
     model: def.name,
     seed,
-    snapshotId: snapshotIdOf(def, pointer.sha256, seed, goldenSet?.pointer.goldenId),
+    snapshotId: snapshotIdOf(def, pointer.sha256, seed, read.goldenId),
     rows: pointer.rows,
     bucket: lake.bucket,
     rawKey: pointer.key,

@@ -161,6 +161,13 @@ describe('two-pass prepare actions (s3rver)', () => {
     );
   });
 
+  it('leaves what is wrong with the data to the single function, which reports it as it always did', async () => {
+    const lake = await aws.createBucket(`two-pass-${++buckets}`);
+    const plan = await planPrepare({ model }, none, { lake, clock, env });
+    expect(plan.mode).toBe('single');
+    expect(plan.reason).toMatch(/No data ingested for model "credit-two-pass"/);
+  });
+
   it('fails a batch whose rows are not consecutive, naming the item', () => {
     const [b] = batches(csv, 10, { model, seed: 42, snapshotId: 'x' });
     b!.Items[3] = { ...b!.Items[3]!, index: 99 };
