@@ -194,6 +194,7 @@ const failing = (name: string) => async () => {
 /** A run whose every step succeeds; a test overrides the steps it is about. */
 const happy: Record<string, TaskRunner> = {
   AcquireLease: payload({ acquired: true, lease: {} }),
+  PlanPrepare: payload({ mode: 'single' }),
   PrepareFeatures: payload({
     trainingJobName: 'job',
     hyperParameters: {},
