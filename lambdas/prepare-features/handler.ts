@@ -50,7 +50,12 @@ export const handler = taskHandler(logger, async (input: PrepareInput & { action
       return prepareFeatures(input, deployed, deps);
     case 'plan':
       // The plan gets the run's whole input beside its action.
-      return planPrepare((input as unknown as { input: PlanInput }).input, deployed, deps);
+      return planPrepare(
+        (input as unknown as { input: PlanInput }).input,
+        (input as unknown as { run: string }).run,
+        deployed,
+        deps,
+      );
     case 'pass1':
       return prepareStatsPart(input as unknown as BatchInput, deployed, deps);
     case 'pass2':

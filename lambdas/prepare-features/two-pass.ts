@@ -64,6 +64,11 @@ export interface SnapshotRef {
   model: string;
   seed: number;
   snapshotId: string;
+  /**
+   * The run (its execution name): pass 1's statistics and pass 2's pieces are kept under it, so an
+   * earlier run of the same snapshot with other batches leaves nothing this one reads.
+   */
+  run: string;
 }
 
 /** The plan's output: the path to take and, for the two passes, where the raw rows are. */
@@ -139,11 +144,11 @@ interface Deps {
 
 const partName = (n: number) => String(n).padStart(5, '0');
 const statsKey = (ref: SnapshotRef, n: number) =>
-  `${lakeKeys.curated(ref.model, ref.snapshotId)}stats/part-${partName(n)}.json`;
+  `${lakeKeys.curated(ref.model, ref.snapshotId)}stats/${ref.run}/part-${partName(n)}.json`;
 const trainPartKey = (ref: SnapshotRef, n: number) =>
   `${lakeKeys.curatedSplit(ref.model, ref.snapshotId, 'train')}part-${partName(n)}.csv`;
 const pieceKey = (ref: SnapshotRef, piece: Piece, n: number) =>
-  `${lakeKeys.curated(ref.model, ref.snapshotId)}stage/${piece}/part-${partName(n)}`;
+  `${lakeKeys.curated(ref.model, ref.snapshotId)}stage/${ref.run}/${piece}/part-${partName(n)}`;
 
 /** The definition, seed and golden set of the snapshot `ref` names, checked against its id. */
 async function snapshotOf(lake: ObjectStore, ref: SnapshotRef, deployed: Deployed) {
@@ -171,7 +176,18 @@ async function snapshotOf(lake: ObjectStore, ref: SnapshotRef, deployed: Deploye
 }
 
 /** Decides the path (see the module header). */
-export async function planPrepare(input: PlanInput, deployed: Deployed, deps: Deps): Promise<PreparePlan> {
+export async function planPrepare(
+  input: PlanInput,
+  run: string,
+  deployed: Deployed,
+  deps: Deps,
+): Promise<PreparePlan> {
+  if (!/^[A-Za-z0-9_.-]{1,80}$/.test(run)) {
+    throw new PlatformError(
+      errorNames.invalidInput,
+      `run must be an execution name (1-80 letters, digits, _, . or -), got ${JSON.stringify(run)}`,
+    );
+  }
   const batchRows = input.prepareBatchRows ?? DEFAULT_BATCH_ROWS;
   if (!Number.isInteger(batchRows) || batchRows < 1 || batchRows > 1_000_000) {
     throw new PlatformError(
@@ -193,6 +209,7 @@ export async function planPrepare(input: PlanInput, deployed: Deployed, deps: De
     return {
       mode: 'single',
       reason: `the single function reports it: ${err.message}`,
+      run,
       model: input.model,
       seed: input.seed ?? 0,
       snapshotId: '',
@@ -215,6 +232,7 @@ export async function planPrepare(input: PlanInput, deployed: Deployed, deps: De
   return {
     mode,
     reason,
+    run,
     model: def.name,
     seed,
     snapshotId: snapshotIdOf(def, pointer.sha256, seed, read.goldenId),
@@ -281,15 +299,27 @@ export async function prepareStatsPart(
   return { part, key };
 }
 
-/** Parts in file order; two with one number mean the Map's results were put together wrongly. */
-function inOrder<T extends { part: number }>(parts: readonly T[], what: string): T[] {
+/**
+ * The Map's results (each batch's part number) in file order. The state machine keeps only the
+ * numbers (a child's output is its part number), so the Map's output stays small: Step Functions
+ * caps a state's data at 256 KiB, some 30,000 batches.
+ */
+function inOrder(parts: readonly unknown[], what: string): number[] {
   if (!Array.isArray(parts) || parts.length === 0) {
     throw new PlatformError(errorNames.invalidInput, `${what}: no parts`);
   }
-  const sorted = [...parts].sort((a, b) => a.part - b.part);
+  parts.forEach((p, i) => {
+    if (!Number.isInteger(p) || (p as number) < 0) {
+      throw new PlatformError(
+        errorNames.invalidInput,
+        `${what}: parts[${i}] is ${JSON.stringify(p)}, not a part number (a whole number ≥ 0)`,
+      );
+    }
+  });
+  const sorted = [...(parts as number[])].sort((a, b) => a - b);
   sorted.forEach((p, i) => {
-    if (i > 0 && p.part === sorted[i - 1]!.part) {
-      throw new PlatformError(errorNames.invalidInput, `${what}: part ${p.part} appears twice`);
+    if (i > 0 && p === sorted[i - 1]) {
+      throw new PlatformError(errorNames.invalidInput, `${what}: part ${p} appears twice`);
     }
   });
   return sorted;
@@ -297,7 +327,7 @@ function inOrder<T extends { part: number }>(parts: readonly T[], what: string):
 
 /** The reduce (see the module header). Returns the transform's key. */
 export async function reducePrepare(
-  input: SnapshotRef & { parts: StatsPart[] },
+  input: SnapshotRef & { parts: number[] },
   deployed: Deployed,
   deps: Deps,
 ): Promise<Reduced> {
@@ -305,7 +335,7 @@ export async function reducePrepare(
   const { def } = await snapshotOf(lake, input, deployed);
   const parts = inOrder(input.parts, 'reduce');
   const summaries: ChunkSummary[] = [];
-  for (const p of parts) summaries.push(JSON.parse(await lake.getText(p.key)) as ChunkSummary);
+  for (const p of parts) summaries.push(JSON.parse(await lake.getText(statsKey(input, p))) as ChunkSummary);
   const stats = mergeAll(
     def.spec,
     summaries.map((s) => s.stats),
@@ -396,19 +426,28 @@ export async function prepareTransformPart(
   return result;
 }
 
-/** The pieces of one name joined in part order (read one at a time). */
-async function joined(lake: ObjectStore, parts: readonly TransformedPart[], piece: Piece): Promise<string> {
+/** The pieces of one name joined in part order (read one at a time), and their line count. */
+async function joined(
+  lake: ObjectStore,
+  ref: SnapshotRef,
+  parts: readonly number[],
+  piece: Piece,
+): Promise<{ text: string; rows: number }> {
   let text = '';
-  for (const p of parts) {
-    const key = p.pieces[piece];
-    if (key) text += await lake.getText(key);
-  }
-  return text;
+  for (const p of parts) text += (await lake.tryGetText(pieceKey(ref, piece, p))) ?? '';
+  return { text, rows: lineCount(text) };
+}
+
+/** Lines of text whose every line ends with a newline. */
+function lineCount(text: string | Uint8Array): number {
+  let n = 0;
+  for (const c of typeof text === 'string' ? Buffer.from(text) : text) if (c === 10) n++;
+  return n;
 }
 
 /** The finish (see the module header): the single function's output. */
 export async function finishPrepare(
-  input: SnapshotRef & { parts: TransformedPart[]; reduced: Reduced },
+  input: SnapshotRef & { parts: number[]; reduced: Reduced },
   deployed: Deployed,
   deps: Deps,
 ): Promise<PrepareOutput> {
@@ -418,34 +457,41 @@ export async function finishPrepare(
   const keys = snapshotKeys(def.name, input.snapshotId);
   const fitted = await readFitted(lake, def, input);
 
-  await checkTrainParts(
-    lake,
-    lakeKeys.curatedSplit(def.name, input.snapshotId, 'train'),
-    parts.flatMap((p) => (p.train ? [p.train] : [])),
-  );
+  // Batches with no training row wrote no part.
+  const trainPrefix = lakeKeys.curatedSplit(def.name, input.snapshotId, 'train');
+  const listed = new Set(await lake.list(trainPrefix));
+  const trainParts = parts.map((p) => trainPartKey(input, p)).filter((k) => listed.has(k));
+  await checkTrainParts(lake, trainPrefix, trainParts);
   // The training parts stay where SageMaker reads them: hashed in part order, one at a time.
   const trainHash = createHash('sha256');
-  for (const p of parts) if (p.train) trainHash.update(await lake.getBytes(p.train));
-  const rows = (split: 'train' | 'validation' | 'golden') => parts.reduce((n, p) => n + p.rows[split], 0);
+  let trainRows = 0;
+  for (const key of trainParts) {
+    const bytes = await lake.getBytes(key);
+    trainHash.update(bytes);
+    trainRows += lineCount(bytes);
+  }
   const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
-  const validation = await joined(lake, parts, 'validation');
-  const golden = await joined(lake, parts, 'golden');
-  const evalRows = (await joined(lake, parts, 'evalValidation')) + (await joined(lake, parts, 'evalGolden'));
+  const validation = await joined(lake, input, parts, 'validation');
+  const golden = await joined(lake, input, parts, 'golden');
+  const evalRows =
+    (await joined(lake, input, parts, 'evalValidation')).text +
+    (await joined(lake, input, parts, 'evalGolden')).text;
+  const rows = { train: trainRows, validation: validation.rows, golden: golden.rows };
   const definition = `${JSON.stringify(def, null, 2)}\n`;
   const transformText = `${JSON.stringify(fitted.transform, null, 2)}\n`;
-  const hasGolden = rows('golden') > 0;
+  const hasGolden = rows.golden > 0;
   await Promise.all([
-    lake.put(keys.validation, validation, 'text/csv'),
-    ...(hasGolden ? [lake.put(keys.golden, golden, 'text/csv')] : []),
+    lake.put(keys.validation, validation.text, 'text/csv'),
+    ...(hasGolden ? [lake.put(keys.golden, golden.text, 'text/csv')] : []),
     lake.put(keys.evalRows, evalRows, 'application/x-ndjson'),
     lake.put(keys.definition, definition, 'application/json'),
   ]);
 
   const files: DataManifest['files'] = {
-    train: { key: keys.train, sha256: trainHash.digest('hex'), rows: rows('train') },
-    validation: { key: keys.validation, sha256: sha(validation), rows: rows('validation') },
-    ...(hasGolden ? { golden: { key: keys.golden, sha256: sha(golden), rows: rows('golden') } } : {}),
+    train: { key: keys.train, sha256: trainHash.digest('hex'), rows: rows.train },
+    validation: { key: keys.validation, sha256: sha(validation.text), rows: rows.validation },
+    ...(hasGolden ? { golden: { key: keys.golden, sha256: sha(golden.text), rows: rows.golden } } : {}),
     evalRows: { key: keys.evalRows, sha256: sha(evalRows) },
     transform: { key: keys.transform, sha256: sha(transformText) },
     definition: { key: keys.definition, sha256: sha(definition) },
@@ -480,9 +526,7 @@ export async function finishPrepare(
     quarantineKey: input.reduced.quarantine,
     counts: {
       ...counts,
-      train: rows('train'),
-      validation: rows('validation'),
-      golden: rows('golden'),
+      ...rows,
     },
     golden: lineage,
   });

@@ -55,14 +55,19 @@ function batches(text: string, size: number, ref: BatchInput['BatchInput']): Bat
 /** The two passes as the state machine runs them (batches in a scrambled order, as a Map may finish them). */
 async function twoPass(lake: ObjectStore, batchRows: number): Promise<PrepareOutput> {
   const deps = { lake, clock, env };
-  const plan = await planPrepare({ model, seed: 42, prepareBatchRows: batchRows }, none, deps);
+  const plan = await planPrepare(
+    { model, seed: 42, prepareBatchRows: batchRows },
+    `run-${batchRows}`,
+    none,
+    deps,
+  );
   expect(plan.mode).toBe('distributed');
-  const ref = { model: plan.model, seed: plan.seed, snapshotId: plan.snapshotId };
+  const ref = { model: plan.model, seed: plan.seed, snapshotId: plan.snapshotId, run: plan.run };
   const raw = await lake.getText(plan.rawKey);
   const bs = batches(raw, plan.batchRows, ref).reverse();
-  const stats = await Promise.all(bs.map((b) => prepareStatsPart(b, none, deps)));
+  const stats = await Promise.all(bs.map(async (b) => (await prepareStatsPart(b, none, deps)).part));
   const reduced = await reducePrepare({ ...ref, parts: stats }, none, deps);
-  const parts = await Promise.all(bs.map((b) => prepareTransformPart(b, none, deps)));
+  const parts = await Promise.all(bs.map(async (b) => (await prepareTransformPart(b, none, deps)).part));
   return finishPrepare({ ...ref, parts, reduced }, none, deps);
 }
 
@@ -132,7 +137,7 @@ describe('two-pass prepare actions (s3rver)', () => {
     const lake = await freshLake();
     const rows = csv.trimEnd().split('\n').length - 1;
     const plan = (above: number) =>
-      planPrepare({ model }, none, { lake, clock, env: { ...env, distributedAboveRows: above } });
+      planPrepare({ model }, 'run', none, { lake, clock, env: { ...env, distributedAboveRows: above } });
     expect((await plan(rows)).mode).toBe('single');
     expect((await plan(rows - 1)).mode).toBe('distributed');
     expect((await plan(rows - 1)).batchRows).toBe(10_000);
@@ -147,29 +152,29 @@ describe('two-pass prepare actions (s3rver)', () => {
       training: { ...creditJson.training, split: 'time' },
     });
     const timeLake = await freshLake(timed);
-    const timePlan = await planPrepare({ model }, none, { lake: timeLake, clock, env });
+    const timePlan = await planPrepare({ model }, 'run', none, { lake: timeLake, clock, env });
     expect(timePlan.mode).toBe('single');
     expect(timePlan.reason).toMatch(/time/);
     const randomLake = await freshLake(
       definitionOf(model, { ...creditJson, training: { ...creditJson.training, split: 'random' } }),
     );
-    const randomPlan = await planPrepare({ model }, none, { lake: randomLake, clock, env });
+    const randomPlan = await planPrepare({ model }, 'run', none, { lake: randomLake, clock, env });
     expect(randomPlan.mode).toBe('single');
     expect(randomPlan.reason).toMatch(/random/);
-    await expect(planPrepare({ model, prepareBatchRows: 0 }, none, { lake, clock, env })).rejects.toThrow(
-      /prepareBatchRows must be a whole number from 1 to 1000000, got 0/,
-    );
+    await expect(
+      planPrepare({ model, prepareBatchRows: 0 }, 'run', none, { lake, clock, env }),
+    ).rejects.toThrow(/prepareBatchRows must be a whole number from 1 to 1000000, got 0/);
   });
 
   it('leaves what is wrong with the data to the single function, which reports it as it always did', async () => {
     const lake = await aws.createBucket(`two-pass-${++buckets}`);
-    const plan = await planPrepare({ model }, none, { lake, clock, env });
+    const plan = await planPrepare({ model }, 'run', none, { lake, clock, env });
     expect(plan.mode).toBe('single');
     expect(plan.reason).toMatch(/No data ingested for model "credit-two-pass"/);
   });
 
   it('fails a batch whose rows are not consecutive, naming the item', () => {
-    const [b] = batches(csv, 10, { model, seed: 42, snapshotId: 'x' });
+    const [b] = batches(csv, 10, { model, seed: 42, snapshotId: 'x', run: 'run' });
     b!.Items[3] = { ...b!.Items[3]!, index: 99 };
     expect(() => chunkOfBatch(b!, 's3://lake/raw.csv')).toThrow(/Items\[3\] has index 99, expected 3/);
   });
@@ -189,14 +194,14 @@ describe('two-pass prepare actions (s3rver)', () => {
   it('fails when the data changed while the snapshot was prepared', async () => {
     const lake = await freshLake();
     const deps = { lake, clock, env };
-    const plan = await planPrepare({ model, seed: 42 }, none, deps);
+    const plan = await planPrepare({ model, seed: 42 }, 'run', none, deps);
     await ingestCsv(
       lake,
       model,
       `${csv}"good",1,"rent",60,30,"married","no","freelance",73,129,0,0,800,846\n`,
       def,
     );
-    const [b] = batches(csv, 100, { model, seed: 42, snapshotId: plan.snapshotId });
+    const [b] = batches(csv, 100, { model, seed: 42, snapshotId: plan.snapshotId, run: 'run' });
     await expect(prepareStatsPart(b!, none, deps)).rejects.toThrow(/is no longer the latest data's/);
   });
 });
