@@ -7,12 +7,12 @@
  *     order the whole file, core/snapshot/chunk.ts) take the single function.
  *   - `pass1`: one Map batch of raw rows (the CSV ItemReader's objects keyed by header, each with its
  *     `$$.Map.Item.Index`) -> the batch's mergeable statistics and quarantined rows, written to
- *     `curated/<model>/<snapshot>/stats/part-<n>.json`; returns a pointer to them.
+ *     `curated/<model>/<snapshot>/stats/<run>/part-<n>.json`; the state machine keeps only `n`.
  *   - `reduce`: merges every part's statistics, writes the quarantined rows and checks the invalid
  *     share as the single function does, fits the transform and writes it and the drift baseline.
  *   - `pass2`: one batch again, with the fitted transform -> its training rows as
  *     `train/part-<n>.csv` (the SageMaker channel reads the prefix), its validation, golden and
- *     evaluation rows as pieces under `stage/`.
+ *     evaluation rows as pieces under `stage/<run>/`.
  *   - `finish`: joins the pieces into the single validation, golden and evaluation files the evaluate
  *     step reads, hashes the training parts in part order, and writes the manifest last. Its output
  *     is the single function's, so the rest of the pipeline does not know which path ran.
