@@ -81,6 +81,8 @@ export const functionEnv = {
     TRAINING_IMAGE_URI: nonEmpty,
     /** `mlops-<stage>--` (contracts/names.ts): every training job name starts with it, and the IAM grant is scoped by it. */
     TRAINING_JOB_PREFIX: nonEmpty,
+    /** Raw data with more rows than this is prepared in two passes over a Distributed Map (lambdas/prepare-features/two-pass.ts). */
+    PREPARE_DISTRIBUTED_ABOVE_ROWS: wholeNumber,
   }),
   'evaluate-model': z.object({ ...common, ...lake }),
   'register-model': z.object({ ...common, ...registry }),

@@ -43,6 +43,12 @@ export const platformConfigSchema = z
     trainingMaxRuntimeSeconds: z.number().int().min(60).max(432000).default(3600),
     trainingVolumeSizeGb: z.number().int().min(1).max(512).default(30),
     /**
+     * Raw data with more rows than this is prepared in two passes over a Distributed Map (statistics
+     * per batch, a reduce, then the transform per batch) instead of by one function; 0 sends every
+     * model's data (except `time` splits, which one function prepares) through the two passes.
+     */
+    prepareDistributedAboveRows: z.number().int().min(0).default(500_000),
+    /**
      * Short monitoring settings for the twin and demos, so the chain drift → alarm → rule → state
      * machine plays out in minutes of real time: every model's drift job runs every minute over a
      * 10-minute window, and every alarm evaluates 60 s periods, 1 datapoint of 1.

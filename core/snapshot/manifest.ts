@@ -134,6 +134,55 @@ export interface Snapshot {
   dataManifestHash: string;
 }
 
+/** What a manifest is built from: the snapshot's settings and its files' keys and hashes. */
+export type ManifestInput = Pick<
+  SnapshotInput,
+  'def' | 'snapshotId' | 'seed' | 'source' | 'fitted' | 'golden' | 'counts' | 'createdAt'
+> & { files: DataManifest['files'] };
+
+/**
+ * A snapshot's manifest, its hash (the data version) and the manifest object's JSON, from the hashes
+ * of its files: however the files were written (one function, or parts by the two-pass prepare), the
+ * same files give the same data version.
+ */
+export function manifestOf(input: ManifestInput): {
+  manifest: DataManifest;
+  dataManifestHash: string;
+  manifestJson: string;
+} {
+  const { def } = input;
+  const manifest: DataManifest = {
+    model: def.name,
+    snapshotId: input.snapshotId,
+    source: { sha256: input.source.sha256 },
+    split: def.training.split,
+    seed: input.seed,
+    fractions:
+      input.golden.source === 'golden-set'
+        ? { validation: def.training.validationFraction }
+        : { validation: def.training.validationFraction, golden: def.training.goldenFraction },
+    golden: input.golden,
+    featureSchemaHash: input.fitted.featureSchemaHash,
+    columns: input.fitted.transform.columns,
+    files: input.files,
+    // Spelt out, so the hash does not depend on the order the caller built the counts in.
+    counts: {
+      rows: input.counts.rows,
+      valid: input.counts.valid,
+      quarantined: input.counts.quarantined,
+      goldenDuplicates: input.counts.goldenDuplicates,
+    },
+  };
+  const dataManifestHash = sha256Hex(JSON.stringify(manifest));
+  // The hash covers content only; where the raw file was ingested and when are recorded beside it.
+  const manifestJson = `${JSON.stringify(
+    { ...manifest, dataManifestHash, sourceKey: input.source.key, createdAt: input.createdAt.toISOString() },
+    null,
+    2,
+  )}\n`;
+  return { manifest, dataManifestHash, manifestJson };
+}
+
 /** Builds every object of a snapshot and its manifest, whose hash is the data version. */
 export function buildSnapshot(input: SnapshotInput): Snapshot {
   const { def, splits, keys } = input;
@@ -153,19 +202,8 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
   });
   const splitFile = (name: SplitName): SplitFile => ({ ...file(name), rows: splits[name].length });
   const hasGolden = splits.golden.length > 0;
-  const manifest: DataManifest = {
-    model: def.name,
-    snapshotId: input.snapshotId,
-    source: { sha256: input.source.sha256 },
-    split: def.training.split,
-    seed: input.seed,
-    fractions:
-      input.golden.source === 'golden-set'
-        ? { validation: def.training.validationFraction }
-        : { validation: def.training.validationFraction, golden: def.training.goldenFraction },
-    golden: input.golden,
-    featureSchemaHash: input.fitted.featureSchemaHash,
-    columns: transform.columns,
+  const { manifest, dataManifestHash, manifestJson } = manifestOf({
+    ...input,
     files: {
       train: splitFile('train'),
       validation: splitFile('validation'),
@@ -174,21 +212,7 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
       transform: file('transform'),
       definition: file('definition'),
     },
-    // Spelt out, so the hash does not depend on the order the caller built the counts in.
-    counts: {
-      rows: input.counts.rows,
-      valid: input.counts.valid,
-      quarantined: input.counts.quarantined,
-      goldenDuplicates: input.counts.goldenDuplicates,
-    },
-  };
-  const dataManifestHash = sha256Hex(JSON.stringify(manifest));
-  // The hash covers content only; where the raw file was ingested and when are recorded beside it.
-  const manifestJson = `${JSON.stringify(
-    { ...manifest, dataManifestHash, sourceKey: input.source.key, createdAt: input.createdAt.toISOString() },
-    null,
-    2,
-  )}\n`;
+  });
   const object = (name: keyof typeof bodies, contentType: string): SnapshotObject => ({
     key: keys[name],
     body: bodies[name],

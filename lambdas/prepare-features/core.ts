@@ -31,6 +31,7 @@ import {
 import type { PrepareOutput } from '../../core/training-run.ts';
 import { ingestedDefinition } from '../shared/ingested-definition.ts';
 import { guardedLake } from './lake.ts';
+import { checkTrainParts } from './train-parts.ts';
 
 /** The step's input from the state machine. */
 export interface PrepareInput {
@@ -50,7 +51,7 @@ export interface PrepareEnv {
 }
 
 /** The raw data's pointer and the definition to build the snapshot with. */
-async function readIngested(
+export async function readIngested(
   lake: ObjectStore,
   model: string,
   deployed: (model: string) => ModelDefinition | undefined,
@@ -79,7 +80,7 @@ async function readIngested(
   return { pointer, def };
 }
 
-function seedOf(input: PrepareInput, def: ModelDefinition): number {
+export function seedOf(input: PrepareInput, def: ModelDefinition): number {
   const seed = input.seed ?? def.training.seed;
   if (!Number.isInteger(seed) || seed < 0) {
     throw new PlatformError(
@@ -91,7 +92,7 @@ function seedOf(input: PrepareInput, def: ModelDefinition): number {
 }
 
 /** The model's current golden set, checked, or undefined when it has none. */
-async function readGoldenSet(lake: ObjectStore, def: ModelDefinition): Promise<GoldenSet | undefined> {
+export async function readGoldenSet(lake: ObjectStore, def: ModelDefinition): Promise<GoldenSet | undefined> {
   const pointerKey = lakeKeys.goldenLatest(def.name);
   const pointerText = await lake.tryGetText(pointerKey);
   if (pointerText === undefined) return undefined;
@@ -103,7 +104,7 @@ async function readGoldenSet(lake: ObjectStore, def: ModelDefinition): Promise<G
   return checkGoldenSet(def, { bucket: lake.bucket, pointerKey, pointer, bytes });
 }
 
-function snapshotKeys(model: string, snapshotId: string): SnapshotKeys {
+export function snapshotKeys(model: string, snapshotId: string): SnapshotKeys {
   return {
     train: lakeKeys.curatedSplitPart(model, snapshotId, 'train'),
     validation: lakeKeys.curatedSplitPart(model, snapshotId, 'validation'),
@@ -121,7 +122,7 @@ function snapshotKeys(model: string, snapshotId: string): SnapshotKeys {
  * may still be serving, and the score names its training job, so the drift job uses it only for that
  * version (until this run's evaluate step writes its own).
  */
-async function writeBaseline(lake: ObjectStore, key: string, baseline: DriftBaseline): Promise<void> {
+export async function writeBaseline(lake: ObjectStore, key: string, baseline: DriftBaseline): Promise<void> {
   const existing = await lake.tryGetText(key);
   let score: DriftBaseline['score'];
   if (existing !== undefined) {
@@ -166,6 +167,11 @@ export async function prepareFeatures(
   }
   checkInvalidFraction(rows, def.training.maxInvalidFraction, `s3://${lake.bucket}/${quarantineKey}`);
 
+  // The training channel reads the whole prefix: parts of an earlier two-pass run of this snapshot
+  // must not be there (./two-pass.ts).
+  await checkTrainParts(lake, lakeKeys.curatedSplit(def.name, snapshotId, 'train'), [
+    lakeKeys.curatedSplitPart(def.name, snapshotId, 'train'),
+  ]);
   const { splits, goldenDuplicates } = splitSnapshot(def, rows.valid, seed, goldenSet?.rows);
   const fitted = fitOnTraining(def.spec, splits);
   const golden = goldenLineage(def, goldenSet);
@@ -212,36 +218,18 @@ export async function prepareFeatures(
   );
   await lake.put(manifestObject.key, manifestObject.body, manifestObject.contentType);
 
-  const request = trainingRequest({
+  return preparedOutput({
     def,
     snapshotId,
     seed,
     at: now,
-    jobPrefix: env.trainingJobPrefix,
-    sourceUri: env.trainingSourceUri,
+    env,
     bucket: lake.bucket,
-    channelPrefixes: {
-      train: lakeKeys.curatedSplit(def.name, snapshotId, 'train'),
-      validation: lakeKeys.curatedSplit(def.name, snapshotId, 'validation'),
-    },
-  });
-  return {
-    model: def.name,
-    definition: def,
-    snapshotId,
     dataManifestHash: snapshot.dataManifestHash,
     featureSchemaHash: fitted.featureSchemaHash,
-    seed,
-    ...request,
-    keys: {
-      manifest: keys.manifest,
-      transform: keys.transform,
-      validation: keys.validation,
-      evalRows: keys.evalRows,
-      baseline: baselineKey,
-      ...(snapshot.manifest.files.golden ? { golden: keys.golden } : {}),
-      ...(quarantineKey ? { quarantine: quarantineKey } : {}),
-    },
+    baselineKey,
+    hasGolden: snapshot.manifest.files.golden !== undefined,
+    quarantineKey,
     counts: {
       rows: rows.total,
       valid: rows.valid.length,
@@ -251,9 +239,65 @@ export async function prepareFeatures(
       golden: splits.golden.length,
       goldenDuplicates,
     },
+    golden,
+  });
+}
+
+/** What the step's output is made of, however the snapshot was built. */
+export interface PreparedOutputInput {
+  def: ModelDefinition;
+  snapshotId: string;
+  seed: number;
+  at: Date;
+  env: PrepareEnv;
+  bucket: string;
+  dataManifestHash: string;
+  featureSchemaHash: string;
+  baselineKey: string;
+  hasGolden: boolean;
+  quarantineKey: string | undefined;
+  counts: PrepareOutput['counts'];
+  golden: PrepareOutput['golden'];
+}
+
+/** The step's output: the snapshot's keys and counts and the training request for it. */
+export function preparedOutput(o: PreparedOutputInput): PrepareOutput {
+  const { def, snapshotId, env } = o;
+  const keys = snapshotKeys(def.name, snapshotId);
+  const request = trainingRequest({
+    def,
+    snapshotId,
+    seed: o.seed,
+    at: o.at,
+    jobPrefix: env.trainingJobPrefix,
+    sourceUri: env.trainingSourceUri,
+    bucket: o.bucket,
+    channelPrefixes: {
+      train: lakeKeys.curatedSplit(def.name, snapshotId, 'train'),
+      validation: lakeKeys.curatedSplit(def.name, snapshotId, 'validation'),
+    },
+  });
+  return {
+    model: def.name,
+    definition: def,
+    snapshotId,
+    dataManifestHash: o.dataManifestHash,
+    featureSchemaHash: o.featureSchemaHash,
+    seed: o.seed,
+    ...request,
+    keys: {
+      manifest: keys.manifest,
+      transform: keys.transform,
+      validation: keys.validation,
+      evalRows: keys.evalRows,
+      baseline: o.baselineKey,
+      ...(o.hasGolden ? { golden: keys.golden } : {}),
+      ...(o.quarantineKey ? { quarantine: o.quarantineKey } : {}),
+    },
+    counts: o.counts,
     codeSha256: env.trainingCodeSha256,
     featureCodeSha256: env.featureCodeSha256,
     trainingImage: env.trainingImageUri,
-    golden,
+    golden: o.golden,
   };
 }

@@ -209,7 +209,10 @@ export class MlopsFunction<F extends FunctionName = FunctionName> extends nodejs
           "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
         // The SDK is bundled at the lockfile's versions instead of taken from the runtime, so a
         // function behaves the same in Lambda and in the local twin, whatever the runtime ships.
-        externalModules: [],
+        // protobufjs is left out: @datadog/sketches-js (the two-pass prepare's quantile sketch)
+        // requires it only inside its protobuf (de)serialisation, which no function calls, and does
+        // not declare it as a dependency, so it is not installed.
+        externalModules: ['protobufjs/minimal'],
         minify: true,
         sourceMap: sourceMaps,
         logLevel: nodejs.LogLevel.WARNING,

@@ -1,14 +1,15 @@
 import { join } from 'node:path';
-import { Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { lakeZones } from '../../contracts/lake.ts';
 import { trainingJobPrefix } from '../../contracts/names.ts';
 import { retrainingPolicySchema } from '../../core/model/policies.ts';
 import { featureCodeSha256 } from '../feature-code.ts';
-import { acknowledgeWildcards, nagText } from '../nag.ts';
+import { acknowledgeWildcards, nagText, referenceFrom } from '../nag.ts';
 import { PIPELINES_DIR } from '../paths.ts';
 import { AslStateMachine } from './asl-state-machine.ts';
 import type { DataLake } from './data-lake.ts';
@@ -50,6 +51,11 @@ export interface TrainingPipelineProps {
    */
   readonly imageUri?: string;
   /**
+   * Raw data with more rows than this is prepared in two passes over a Distributed Map.
+   * @default 500000
+   */
+  readonly prepareDistributedAboveRows?: number;
+  /**
    * The ASL definition.
    * @default pipelines/training.asl.json
    */
@@ -63,7 +69,12 @@ export interface TrainingPipelineProps {
 
 const INSTANCE_TYPE = /^ml\.[a-z0-9]+\.[a-z0-9]+$/;
 
-function validate(props: TrainingPipelineProps): { instanceType: string; volume: number; runtime: number } {
+function validate(props: TrainingPipelineProps): {
+  instanceType: string;
+  volume: number;
+  runtime: number;
+  aboveRows: number;
+} {
   const instanceType = props.instanceType ?? 'ml.g5.xlarge';
   if (!INSTANCE_TYPE.test(instanceType)) {
     throw new Error(
@@ -80,7 +91,13 @@ function validate(props: TrainingPipelineProps): { instanceType: string; volume:
       `TrainingPipeline maxRuntimeSeconds: must be a whole number from 60 to 432000, got ${runtime}`,
     );
   }
-  return { instanceType, volume, runtime };
+  const aboveRows = props.prepareDistributedAboveRows ?? 500_000;
+  if (!Number.isInteger(aboveRows) || aboveRows < 0) {
+    throw new Error(
+      `TrainingPipeline prepareDistributedAboveRows: must be a whole number of at least 0, got ${aboveRows}`,
+    );
+  }
+  return { instanceType, volume, runtime, aboveRows };
 }
 
 /**
@@ -110,7 +127,7 @@ export class TrainingPipeline extends Construct {
 
   constructor(scope: Construct, id: string, props: TrainingPipelineProps) {
     super(scope, id);
-    const { instanceType, volume, runtime } = validate(props);
+    const { instanceType, volume, runtime, aboveRows } = validate(props);
     const { lake, registry } = props;
     const stack = Stack.of(this);
     const jobPrefix = trainingJobPrefix(props.functions.stage);
@@ -173,6 +190,7 @@ export class TrainingPipeline extends Construct {
         FEATURE_CODE_SHA256: featureCodeSha256(),
         TRAINING_IMAGE_URI: this.image.imageUri,
         TRAINING_JOB_PREFIX: jobPrefix,
+        PREPARE_DISTRIBUTED_ABOVE_ROWS: String(aboveRows),
       },
     })
       // Reads the ingested data, the golden set and a snapshot's earlier baseline; writes the snapshot,
@@ -234,6 +252,52 @@ export class TrainingPipeline extends Construct {
     });
     const machine = this.machine.stateMachine;
     props.promotionMachine.grantStartExecution(machine);
+
+    // The prepare step's Distributed Maps: their ItemReader reads the raw object (s3:GetObject and the
+    // lake key's decrypt), and each map runs its batches as child executions of this state machine
+    // (StartExecution on itself; Describe/Stop on its executions). The machine's name is generated
+    // from its logical id at deploy time; naming it through its own ARN would make the role's policy
+    // and the machine depend on each other, so the grant names it by that logical id's prefix.
+    machine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [lake.bucket.arnForObjects(`${lakeZones.raw}*`)],
+      }),
+    );
+    lake.encryptionKey.grantDecrypt(machine);
+    const machineName = `${stack.getLogicalId(machine.node.defaultChild as sfn.CfnStateMachine)}-*`;
+    const selfArn = stack.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: machineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const selfExecutions = stack.formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${machineName}`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    machine.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [selfArn] }),
+    );
+    machine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resources: [selfExecutions],
+      }),
+    );
+    acknowledgeWildcards(
+      machine,
+      [
+        `Resource::${nagText(this, `${referenceFrom(this, lake.bucket, lake.bucket.bucketArn)}/${lakeZones.raw}*`)}`,
+        `Resource::${nagText(this, selfArn)}`,
+        `Resource::${nagText(this, selfExecutions)}`,
+      ],
+      "The prepare step's Distributed Maps read the ingested raw object, whose key is only known at run time " +
+        '(raw/ zone only), and start their batches as child executions of this state machine, whose generated ' +
+        'name is its logical id followed by a suffix chosen at deploy time (and whose child executions are named at run time).',
+    );
 
     // createTrainingJob.sync: start, poll and stop jobs, and the managed EventBridge rule that reports
     // completion. No grant method exists for these service-integration permissions. Job names start

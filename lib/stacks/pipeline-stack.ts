@@ -60,6 +60,7 @@ export class PipelineStack extends Stack {
       volumeSizeGb: config.trainingVolumeSizeGb,
       maxRuntimeSeconds: config.trainingMaxRuntimeSeconds,
       imageUri: config.trainingImageUri,
+      prepareDistributedAboveRows: config.prepareDistributedAboveRows,
     });
     this.rollback = new RollbackPipeline(this, 'Rollback', {
       functions,

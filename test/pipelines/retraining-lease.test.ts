@@ -59,7 +59,13 @@ describe('the retraining lease in the training state machine, run locally from t
       lease: expect.objectContaining({ model, name: TRAINING_LEASE, holder: winner.executionArn }),
     });
     expect(loser.states).toEqual(['AcquireLease', 'LeaseTaken?', 'Refused']);
-    expect(winner.states.slice(0, 3)).toEqual(['AcquireLease', 'LeaseTaken?', 'PrepareFeatures']);
+    expect(winner.states.slice(0, 5)).toEqual([
+      'AcquireLease',
+      'LeaseTaken?',
+      'PlanPrepare',
+      'PreparePath?',
+      'PrepareFeatures',
+    ]);
     expect(winner.states.slice(-2)).toEqual(['ReleaseLease', 'Done']);
     // One version registered: the refused run trained nothing.
     expect((await t.registry.listVersions(model)).map((v) => v.version)).toEqual([
@@ -133,7 +139,13 @@ describe('the retraining lease in the training state machine, run locally from t
     expect((await leasesOf(t).acquire(stale)).acquired).toBe(true);
     // No data: the run fails in PrepareFeatures, which it reaches only with the lease.
     const run = await t.twin.execute('training', { model });
-    expect(run.states.slice(0, 3)).toEqual(['AcquireLease', 'LeaseTaken?', 'PrepareFeatures']);
+    expect(run.states.slice(0, 5)).toEqual([
+      'AcquireLease',
+      'LeaseTaken?',
+      'PlanPrepare',
+      'PreparePath?',
+      'PrepareFeatures',
+    ]);
     expect((await retrainActions(t, model)).map((a) => a.outcome)).toEqual(['started']);
     // Its own lease, released at its end; the stale one is gone with it.
     expect(await leasesOf(t).get(model, TRAINING_LEASE)).toBeUndefined();
@@ -182,6 +194,7 @@ const failing = (name: string) => async () => {
 /** A run whose every step succeeds; a test overrides the steps it is about. */
 const happy: Record<string, TaskRunner> = {
   AcquireLease: payload({ acquired: true, lease: {} }),
+  PlanPrepare: payload({ mode: 'single' }),
   PrepareFeatures: payload({
     trainingJobName: 'job',
     hyperParameters: {},
