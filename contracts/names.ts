@@ -30,12 +30,3 @@ export function clientOfApiKeyName(stage: string, name: string): string | undefi
   const prefix = apiKeyPrefix(stage);
   return name.startsWith(prefix) && name.length > prefix.length ? name.slice(prefix.length) : undefined;
 }
-
-/**
- * The batch-scoring state machine's name in a stage: `mlops-<stage>-batch-scoring`. It is fixed so
- * that the machine's role may start executions of the machine itself (a Distributed Map's children)
- * without the template referring to the machine from its own role.
- */
-export function batchScoringMachineName(stage: string): string {
-  return `mlops-${stage}-batch-scoring`;
-}

@@ -168,3 +168,42 @@ export class AslStateMachine extends Construct {
     }
   }
 }
+
+/**
+ * Lets a state machine run its Distributed Maps: each map starts its batches as child executions of
+ * the machine itself (StartExecution on itself; Describe and Stop on its executions). The machine's
+ * name is generated from its logical id at deploy time (`<logical id>-<suffix>`); naming it through
+ * its own ARN would make its role's policy and the machine depend on each other, so the grant names
+ * it by that logical id's prefix. `why` says what the maps do, for the cdk-nag acknowledgement.
+ */
+export function grantOwnMapRuns(machine: sfn.StateMachine, why: string): string[] {
+  const stack = Stack.of(machine);
+  const name = `${stack.getLogicalId(machine.node.defaultChild as sfn.CfnStateMachine)}-*`;
+  const self = stack.formatArn({
+    service: 'states',
+    resource: 'stateMachine',
+    resourceName: name,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+  const executions = stack.formatArn({
+    service: 'states',
+    resource: 'execution',
+    resourceName: name,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+  machine.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [self] }));
+  machine.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['states:DescribeExecution', 'states:StopExecution'],
+      resources: [executions],
+    }),
+  );
+  const findings = [`Resource::${nagText(machine, self)}`, `Resource::${nagText(machine, executions)}`];
+  acknowledgeWildcards(
+    machine,
+    findings,
+    `${why} Each map starts its batches as child executions of this state machine, whose generated name is ` +
+      'its logical id followed by a suffix chosen at deploy time, and whose child executions are named at run time.',
+  );
+  return findings;
+}

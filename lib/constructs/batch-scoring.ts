@@ -1,13 +1,9 @@
 import { join } from 'node:path';
-import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Duration } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { lakeKeys } from '../../contracts/lake.ts';
-import { batchScoringMachineName } from '../../contracts/names.ts';
-import { acknowledgeWildcards, nagText } from '../nag.ts';
 import { PIPELINES_DIR } from '../paths.ts';
-import { AslStateMachine } from './asl-state-machine.ts';
+import { AslStateMachine, grantOwnMapRuns } from './asl-state-machine.ts';
 import type { DataLake } from './data-lake.ts';
 import { type FunctionSettings, MlopsFunction } from './mlops-function.ts';
 import type { ModelRegistry } from './model-registry.ts';
@@ -84,7 +80,6 @@ export class BatchScoring extends Construct {
       .bindLake(lake, 'read', 'scores')
       .bindRegistry(registry, 'GetItem', 'PutItem');
 
-    const name = batchScoringMachineName(props.functions.stage);
     this.machine = new AslStateMachine(this, 'Machine', {
       definitionFile: props.definitionFile ?? join(PIPELINES_DIR, 'batch-scoring.asl.json'),
       logEncryptionKey: props.functions.logEncryptionKey,
@@ -100,39 +95,11 @@ export class BatchScoring extends Construct {
       },
     });
     const machine = this.machine.stateMachine;
-    (machine.node.defaultChild as sfn.CfnStateMachine).stateMachineName = name;
     // The map's ItemReader reads the input (uploaded to scores/, or ingested to raw/); its
     // ResultWriter writes the children's results under scores/.
     lake.grantRead(machine, 'scores');
     lake.grantRead(machine, 'raw');
     lake.grantPut(machine, 'scores');
-    // A Distributed Map runs each child as an execution of this state machine.
-    const stack = Stack.of(this);
-    const self = stack.formatArn({
-      service: 'states',
-      resource: 'stateMachine',
-      resourceName: name,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    const children = stack.formatArn({
-      service: 'states',
-      resource: 'execution',
-      resourceName: `${name}/*`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    machine.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [self] }),
-    );
-    machine.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['states:DescribeExecution', 'states:StopExecution'],
-        resources: [children],
-      }),
-    );
-    acknowledgeWildcards(
-      machine,
-      [`Resource::${nagText(this, children)}`],
-      "A Distributed Map child's execution ARN is only known once it starts; the grant covers the children of this state machine only.",
-    );
+    grantOwnMapRuns(machine, "The batch-scoring map reads the job's input CSV in batches.");
   }
 }

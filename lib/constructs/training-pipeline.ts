@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -11,7 +11,7 @@ import { retrainingPolicySchema } from '../../core/model/policies.ts';
 import { featureCodeSha256 } from '../feature-code.ts';
 import { acknowledgeWildcards, nagText, referenceFrom } from '../nag.ts';
 import { PIPELINES_DIR } from '../paths.ts';
-import { AslStateMachine } from './asl-state-machine.ts';
+import { AslStateMachine, grantOwnMapRuns } from './asl-state-machine.ts';
 import type { DataLake } from './data-lake.ts';
 import { type FunctionSettings, MlopsFunction } from './mlops-function.ts';
 import type { ModelRegistry } from './model-registry.ts';
@@ -254,10 +254,7 @@ export class TrainingPipeline extends Construct {
     props.promotionMachine.grantStartExecution(machine);
 
     // The prepare step's Distributed Maps: their ItemReader reads the raw object (s3:GetObject and the
-    // lake key's decrypt), and each map runs its batches as child executions of this state machine
-    // (StartExecution on itself; Describe/Stop on its executions). The machine's name is generated
-    // from its logical id at deploy time; naming it through its own ARN would make the role's policy
-    // and the machine depend on each other, so the grant names it by that logical id's prefix.
+    // lake key's decrypt), and they run their batches as child executions of this machine.
     machine.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['s3:GetObject'],
@@ -265,39 +262,15 @@ export class TrainingPipeline extends Construct {
       }),
     );
     lake.encryptionKey.grantDecrypt(machine);
-    const machineName = `${stack.getLogicalId(machine.node.defaultChild as sfn.CfnStateMachine)}-*`;
-    const selfArn = stack.formatArn({
-      service: 'states',
-      resource: 'stateMachine',
-      resourceName: machineName,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    const selfExecutions = stack.formatArn({
-      service: 'states',
-      resource: 'execution',
-      resourceName: `${machineName}`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    machine.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [selfArn] }),
-    );
-    machine.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['states:DescribeExecution', 'states:StopExecution'],
-        resources: [selfExecutions],
-      }),
-    );
     acknowledgeWildcards(
       machine,
       [
         `Resource::${nagText(this, `${referenceFrom(this, lake.bucket, lake.bucket.bucketArn)}/${lakeZones.raw}*`)}`,
-        `Resource::${nagText(this, selfArn)}`,
-        `Resource::${nagText(this, selfExecutions)}`,
       ],
       "The prepare step's Distributed Maps read the ingested raw object, whose key is only known at run time " +
-        '(raw/ zone only), and start their batches as child executions of this state machine, whose generated ' +
-        'name is its logical id followed by a suffix chosen at deploy time (and whose child executions are named at run time).',
+        '(the raw/ zone only).',
     );
+    grantOwnMapRuns(machine, "The prepare step's Distributed Maps read the raw data in batches.");
 
     // createTrainingJob.sync: start, poll and stop jobs, and the managed EventBridge rule that reports
     // completion. No grant method exists for these service-integration permissions. Job names start
