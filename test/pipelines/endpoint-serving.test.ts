@@ -132,6 +132,8 @@ describe('serving mode endpoint: one variant per version, canary by variant weig
     // v1 stays deployed at weight 0 for the warm window, so a rollback is a weight shift.
     expect(weights(model)).toEqual({ v1: 0, v2: 1 });
     expect((await t.registry.getAlias(model))?.current).toBe(v2);
+    // The warm predict instance that served the canary keeps the alias it read for its time to live.
+    await new Promise((resolve) => setTimeout(resolve, PRODUCTION_ALIAS_TTL_MS + 100));
     expect(await predict(model)).toEqual({ status: 200, version: '2', variant: 'v2' });
   });
 
