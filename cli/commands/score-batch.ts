@@ -123,7 +123,10 @@ export function register(program: Command, context: CliContext): void {
     .addOption(
       new Option('--version <n>', 'the version to score with (default: production)').argParser(parseVersion),
     )
-    .option('--id-column <name>', 'a column carried into each part as the row id')
+    .option(
+      '--id-column <name>',
+      "a column carried into each part as the row id (default: the version's spec.idColumn, if any)",
+    )
     .option('--json', 'print {"job","model","version","rows","scored","quarantined","output"} as JSON')
     .action(
       async (

@@ -140,6 +140,11 @@ export const featureSpecSchema = z
       .refine((l) => l.positive !== l.negative, { message: 'positive and negative must differ' }),
     /** A column holding the event time (ISO-8601 date/time or a number); enables time-based splits. */
     timeColumn: identifier.optional(),
+    /**
+     * A column naming each row (an applicant id, an order number): used by no feature, carried into
+     * batch scoring's output beside each score.
+     */
+    idColumn: identifier.optional(),
     features: z
       .array(featureSchema)
       .min(1)
@@ -173,6 +178,16 @@ export const featureSpecSchema = z
         code: 'custom',
         path: ['timeColumn'],
         message: `time column "${spec.timeColumn}" must be neither a feature nor the label`,
+      });
+    }
+    if (
+      spec.idColumn &&
+      (names.has(spec.idColumn) || spec.idColumn === spec.label.column || spec.idColumn === spec.timeColumn)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['idColumn'],
+        message: `id column "${spec.idColumn}" must be neither a feature, the label nor the time column`,
       });
     }
     for (const [i, slice] of spec.slices.entries()) {

@@ -17,6 +17,15 @@ export interface ResolveInput {
   model: string;
   /** A version number; absent or null: the production version. */
   version?: number | string | null;
+  /** The column naming each row in the output; absent or null: the version's `spec.idColumn`, if any. */
+  idColumn?: string | null;
+}
+
+/** The version that scores, and the id column its parts carry (null: none). */
+export interface Resolved {
+  model: string;
+  version: number;
+  idColumn: string | null;
 }
 
 export interface FinishInput {
@@ -41,12 +50,20 @@ export interface JobDeps {
 
 const invalid = (message: string) => new PlatformError(errorNames.invalidInput, message);
 
-/** The version that scores: the one asked for (it must be in the registry), else production's. */
-export async function resolveVersion(
-  input: ResolveInput,
-  deps: JobDeps,
-): Promise<{ model: string; version: number }> {
+/**
+ * The version that scores: the one asked for (it must be in the registry), else production's; and the
+ * id column: the one asked for, else the one the version's spec names.
+ */
+export async function resolveVersion(input: ResolveInput, deps: JobDeps): Promise<Resolved> {
   if (typeof input.model !== 'string' || input.model === '') throw invalid('model must be a model name.');
+  if (
+    input.idColumn !== undefined &&
+    input.idColumn !== null &&
+    (typeof input.idColumn !== 'string' || input.idColumn === '')
+  ) {
+    throw invalid(`idColumn must be a column name or null, got ${JSON.stringify(input.idColumn)}.`);
+  }
+  let version: number;
   if (input.version === undefined || input.version === null || input.version === '') {
     const alias = await deps.registry.getAlias(input.model);
     if (!alias) {
@@ -55,16 +72,22 @@ export async function resolveVersion(
         `Model ${input.model} has no production version: name one to score with (--version).`,
       );
     }
-    return { model: input.model, version: alias.current };
+    version = alias.current;
+  } else {
+    version = Number(input.version);
+    if (!Number.isInteger(version) || version < 1) {
+      throw invalid(`version must be a version number, got ${JSON.stringify(input.version)}.`);
+    }
   }
-  const version = Number(input.version);
-  if (!Number.isInteger(version) || version < 1) {
-    throw invalid(`version must be a version number, got ${JSON.stringify(input.version)}.`);
-  }
-  if (!(await deps.registry.getVersion(input.model, version))) {
+  const record = await deps.registry.getVersion(input.model, version);
+  if (!record) {
     throw new PlatformError(errorNames.versionNotFound, `Model ${input.model} has no version ${version}.`);
   }
-  return { model: input.model, version };
+  return {
+    model: input.model,
+    version,
+    idColumn: input.idColumn ?? record.definition?.spec.idColumn ?? null,
+  };
 }
 
 /** A child's output as the ResultWriter stores it (`Output` is the JSON text of what it returned). */

@@ -238,12 +238,27 @@ describe('the job’s ends: resolving the version and recording the job', () => 
   it('resolves the version asked for, refuses one not registered, and says when there is no production', async () => {
     await expect(
       resolveVersion({ task: 'resolve', model: 'credit', version: '1' }, jobDeps),
-    ).resolves.toEqual({
+    ).resolves.toEqual({ model: 'credit', version: 1, idColumn: null });
+    // The id column asked for, else the one the version's spec names.
+    const { version: named } = await seedVersion(lake, 8);
+    named.definition = { ...named.definition, spec: { ...named.definition.spec, idColumn: 'ApplicantId' } };
+    await registry.putVersion(named);
+    await expect(resolveVersion({ task: 'resolve', model: 'credit', version: 8 }, jobDeps)).resolves.toEqual({
       model: 'credit',
-      version: 1,
+      version: 8,
+      idColumn: 'ApplicantId',
     });
-    await expect(resolveVersion({ task: 'resolve', model: 'credit', version: 5 }, jobDeps)).rejects.toThrow(
-      'Model credit has no version 5.',
+    await expect(
+      resolveVersion({ task: 'resolve', model: 'credit', version: 8, idColumn: 'Ref' }, jobDeps),
+    ).resolves.toMatchObject({ idColumn: 'Ref' });
+    await expect(
+      resolveVersion(
+        { task: 'resolve', model: 'credit', version: 8, idColumn: 7 as unknown as string },
+        jobDeps,
+      ),
+    ).rejects.toThrow('idColumn must be a column name or null, got 7.');
+    await expect(resolveVersion({ task: 'resolve', model: 'credit', version: 9 }, jobDeps)).rejects.toThrow(
+      'Model credit has no version 9.',
     );
     await expect(resolveVersion({ task: 'resolve', model: 'credit' }, jobDeps)).rejects.toThrow(
       /has no production version/,

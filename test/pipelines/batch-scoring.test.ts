@@ -66,4 +66,35 @@ describe('BatchScoring in the twin', () => {
     expect(audit).toHaveLength(1);
     expect(audit[0]!.detail).toMatchObject({ job: 'twin-job', rows: rows.length, quarantined: 2 });
   });
+
+  it('carries the id column the version’s spec names into every part, ahead of the score', async () => {
+    const { version } = await seedVersion(t.lake, 2, { leftLeaf: 1, rightLeaf: -1 });
+    version.definition = { ...version.definition, spec: { ...version.definition.spec, idColumn: 'Ref' } };
+    await t.registry.putVersion(version);
+    const [header, ...rows] = DEMO.trimEnd().split('\n') as [string, ...string[]];
+    const withIds = [`"Ref",${header}`, ...rows.slice(0, 300).map((r, i) => `"r-${i}",${r}`)];
+    const key = lakeKeys.scoresInput('credit', 'twin-ids');
+    await t.lake.put(key, `${withIds.join('\n')}\n`);
+    const run = await t.twin.execute('batchScoring', {
+      model: 'credit',
+      job: 'twin-ids',
+      version: 2,
+      input: { bucket: t.lake.bucket, key },
+      idColumn: null,
+    });
+    expect(run.status, JSON.stringify(run.taskError ?? run.cause)).toBe('SUCCEEDED');
+    expect(run.output).toMatchObject({ rows: 300, scored: 300, quarantined: 0 });
+    const parts = (await t.lake.list(lakeKeys.scoresJob('credit', 'twin-ids'))).filter((k) =>
+      /\/part-\d+\.csv$/.test(k),
+    );
+    const records = [];
+    for (const p of parts) records.push(...parseCsv(await t.lake.getText(p), p).records);
+    expect(records.map((r) => r.values.Ref).sort()).toEqual(
+      rows
+        .slice(0, 300)
+        .map((_, i) => `r-${i}`)
+        .sort(),
+    );
+    expect(Object.keys(records[0]!.values)).toEqual(['Ref', 'score', 'label', 'model_version']);
+  });
 });

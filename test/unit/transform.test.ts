@@ -255,6 +255,14 @@ describe('model definition validation', () => {
     ],
     [{ training: { ...base.training, split: 'time' } }, 'training.split: split "time" needs spec.timeColumn'],
     [
+      { spec: { ...base.spec, idColumn: 'Age' } },
+      'spec.idColumn: id column "Age" must be neither a feature, the label nor the time column',
+    ],
+    [
+      { spec: { ...base.spec, idColumn: base.spec.label.column } },
+      `id column "${base.spec.label.column}" must be neither`,
+    ],
+    [
       { spec: { ...base.spec, features: [{ name: 'Age', type: 'numeric', missing: { impute: 'mode' } }] } },
       'numeric features impute with mean, median or constant',
     ],
