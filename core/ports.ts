@@ -34,6 +34,11 @@ export interface RangedObjectStore extends ObjectStore {
   size(key: string): Promise<number>;
   /** Bytes `[start, end)` of the object (fewer when it ends first). */
   getRange(key: string, start: number, end: number): Promise<Uint8Array>;
+  /**
+   * Writes one object from pieces taken in order, holding only a few MiB of them at a time (a
+   * multipart upload on S3): for objects too large to build in memory. Returns the bytes written.
+   */
+  putPieces(key: string, pieces: AsyncIterable<Uint8Array>, contentType?: string): Promise<number>;
 }
 
 export interface Clock {

@@ -111,16 +111,26 @@ export function checkInvalidFraction(
   maxInvalidFraction: number,
   quarantineUri: string,
 ): void {
-  const { quarantined, total } = rows;
-  const badFraction = quarantined.length / total;
+  checkInvalidCount(rows.quarantined.length, rows.total, rows.quarantined, maxInvalidFraction, quarantineUri);
+}
+
+/** {@link checkInvalidFraction} from counts, with the first quarantined rows (at least three, if any). */
+export function checkInvalidCount(
+  invalid: number,
+  total: number,
+  first: readonly QuarantinedRow[],
+  maxInvalidFraction: number,
+  quarantineUri: string,
+): void {
+  const badFraction = invalid / total;
   if (badFraction > maxInvalidFraction) {
-    const sample = quarantined
+    const sample = first
       .slice(0, 3)
       .map((q) => `line ${q.line}: ${q.reasons.join('; ')}`)
       .join(' | ');
     throw new PlatformError(
       errorNames.tooManyInvalidRows,
-      `${quarantined.length} of ${total} rows (${(badFraction * 100).toFixed(1)}%) are invalid, above the limit of ${(
+      `${invalid} of ${total} rows (${(badFraction * 100).toFixed(1)}%) are invalid, above the limit of ${(
         maxInvalidFraction * 100
       ).toFixed(1)}%; see ${quarantineUri}. First: ${sample}`,
     );

@@ -64,6 +64,8 @@ export function guardedLake(lake: ObjectStore | RangedObjectStore): ObjectStore 
   return {
     ...guarded,
     size: (key) => guard('reading the size of', key, () => lake.size(key)),
+    putPieces: (key, pieces, contentType) =>
+      guard('writing', key, () => lake.putPieces(key, pieces, contentType)),
     getRange: (key, start, end) =>
       guard('reading', `${key} (bytes ${start}-${end})`, () => lake.getRange(key, start, end)),
   };

@@ -48,7 +48,7 @@ import {
 import { transformChunk } from '../../core/snapshot/pass2.ts';
 import { type ByteRange, lineChunks, ownedSlice, planRanges, readFrom } from '../../core/snapshot/ranges.ts';
 import { reduceStats } from '../../core/snapshot/reduce.ts';
-import { checkInvalidFraction, type QuarantinedRow, quarantineJsonl } from '../../core/snapshot/validate.ts';
+import { checkInvalidCount, type QuarantinedRow, quarantineJsonl } from '../../core/snapshot/validate.ts';
 import type { PrepareOutput } from '../../core/training-run.ts';
 import {
   type PrepareEnv,
@@ -171,8 +171,10 @@ const statsKey = (ref: SnapshotRef, n: number) =>
   `${lakeKeys.curated(ref.model, ref.snapshotId)}stats/${ref.run}/part-${partName(n)}.json`;
 const trainPartKey = (ref: SnapshotRef, n: number) =>
   `${lakeKeys.curatedSplit(ref.model, ref.snapshotId, 'train')}part-${partName(n)}.csv`;
+const piecePrefix = (ref: SnapshotRef, piece: Piece) =>
+  `${lakeKeys.curated(ref.model, ref.snapshotId)}stage/${ref.run}/${piece}/`;
 const pieceKey = (ref: SnapshotRef, piece: Piece, n: number) =>
-  `${lakeKeys.curated(ref.model, ref.snapshotId)}stage/${ref.run}/${piece}/part-${partName(n)}`;
+  `${piecePrefix(ref, piece)}part-${partName(n)}`;
 const itemsKey = (ref: SnapshotRef, pass: 1 | 2) =>
   `${lakeKeys.curated(ref.model, ref.snapshotId)}plan/${ref.run}/pass${pass}-ranges.json`;
 
@@ -409,11 +411,9 @@ export async function reducePrepare(input: SnapshotRef, deployed: Deployed, deps
   const { def } = await snapshotOf(lake, input, deployed);
   const ranges = await readRanges<ByteRange>(lake, itemsKey(input, 1));
   let stats = emptyStats(def.spec);
-  const quarantined: QuarantinedRow[] = [];
+  const first: QuarantinedRow[] = [];
   const lined: (ByteRange & { startLine: number })[] = [];
-  // The header is line 1: the first range's first line is 2.
-  let line = 2;
-  for (const range of ranges) {
+  const statsFile = async (range: ByteRange): Promise<StatsFile> => {
     const text = await lake.tryGetText(statsKey(input, range.part));
     if (text === undefined) {
       throw new PlatformError(
@@ -421,19 +421,36 @@ export async function reducePrepare(input: SnapshotRef, deployed: Deployed, deps
         `reduce: range ${range.part} (bytes ${range.start}-${range.end}) has no statistics: pass 1 did not write ${statsKey(input, range.part)}`,
       );
     }
-    const file = JSON.parse(text) as StatsFile;
+    return JSON.parse(text) as StatsFile;
+  };
+  // A range's quarantined rows at the file's lines: its lines count from 2 as if it began the file.
+  const atFileLines = (file: StatsFile, startLine: number) =>
+    file.quarantined.map((q) => ({ ...q, line: q.line - 2 + startLine }));
+  // The header is line 1: the first range's first line is 2.
+  let line = 2;
+  for (const range of ranges) {
+    const file = await statsFile(range);
     stats = mergeStats(stats, file.stats);
-    for (const q of file.quarantined) quarantined.push({ ...q, line: q.line - 2 + line });
+    if (first.length < 3) first.push(...atFileLines(file, line).slice(0, 3 - first.length));
     lined.push({ ...range, startLine: line });
     line += file.lines;
   }
+  // The quarantined rows may outgrow a function's memory: streamed, a range at a time.
   let quarantine: string | undefined;
-  if (quarantined.length > 0) {
+  if (stats.rows.quarantined > 0) {
     quarantine = lakeKeys.quarantine(def.name, input.snapshotId);
-    await lake.put(quarantine, quarantineJsonl(quarantined), 'application/x-ndjson');
+    async function* pieces() {
+      for (const range of lined) {
+        const rows = atFileLines(await statsFile(range), range.startLine);
+        if (rows.length > 0) yield Buffer.from(quarantineJsonl(rows));
+      }
+    }
+    await lake.putPieces(quarantine, pieces(), 'application/x-ndjson');
   }
-  checkInvalidFraction(
-    { valid: [], quarantined, total: stats.rows.total },
+  checkInvalidCount(
+    stats.rows.quarantined,
+    stats.rows.total,
+    first,
     def.training.maxInvalidFraction,
     `s3://${lake.bucket}/${quarantine}`,
   );
@@ -523,16 +540,35 @@ export async function prepareTransformPart(
   return result;
 }
 
-/** The pieces of one name joined in part order (read one at a time), and their line count. */
-async function joined(
-  lake: ObjectStore,
+/**
+ * The pieces of the given names (all of the first name in part order, then the next) written as one
+ * object, streamed: a piece at a time is read, hashed, counted and handed to the upload.
+ */
+async function joinPieces(
+  lake: RangedObjectStore,
   ref: SnapshotRef,
   parts: readonly number[],
-  piece: Piece,
-): Promise<{ text: string; rows: number }> {
-  let text = '';
-  for (const p of parts) text += (await lake.tryGetText(pieceKey(ref, piece, p))) ?? '';
-  return { text, rows: lineCount(text) };
+  names: readonly Piece[],
+  key: string,
+  contentType: string,
+): Promise<{ sha256: string; rows: number }> {
+  const hash = createHash('sha256');
+  let rows = 0;
+  async function* pieces() {
+    for (const name of names) {
+      const stored = new Set(await lake.list(piecePrefix(ref, name)));
+      for (const p of parts) {
+        const k = pieceKey(ref, name, p);
+        if (!stored.has(k)) continue;
+        const bytes = await lake.getBytes(k);
+        hash.update(bytes);
+        rows += lineCount(bytes);
+        yield bytes;
+      }
+    }
+  }
+  await lake.putPieces(key, pieces(), contentType);
+  return { sha256: hash.digest('hex'), rows };
 }
 
 /** Lines of text whose every line ends with a newline. */
@@ -567,29 +603,31 @@ export async function finishPrepare(
     trainHash.update(bytes);
     trainRows += lineCount(bytes);
   }
-  const sha = (text: string) => createHash('sha256').update(text).digest('hex');
-
-  const validation = await joined(lake, input, parts, 'validation');
-  const golden = await joined(lake, input, parts, 'golden');
-  const evalRows =
-    (await joined(lake, input, parts, 'evalValidation')).text +
-    (await joined(lake, input, parts, 'evalGolden')).text;
-  const rows = { train: trainRows, validation: validation.rows, golden: golden.rows };
+  // The joined files may outgrow a function's memory: each is streamed from its pieces.
+  const hasGolden = (await lake.list(piecePrefix(input, 'golden'))).length > 0;
+  const validation = await joinPieces(lake, input, parts, ['validation'], keys.validation, 'text/csv');
+  const golden = hasGolden
+    ? await joinPieces(lake, input, parts, ['golden'], keys.golden, 'text/csv')
+    : undefined;
+  const evalRows = await joinPieces(
+    lake,
+    input,
+    parts,
+    ['evalValidation', 'evalGolden'],
+    keys.evalRows,
+    'application/x-ndjson',
+  );
+  const rows = { train: trainRows, validation: validation.rows, golden: golden?.rows ?? 0 };
   const definition = `${JSON.stringify(def, null, 2)}\n`;
   const transformText = `${JSON.stringify(fitted.transform, null, 2)}\n`;
-  const hasGolden = rows.golden > 0;
-  await Promise.all([
-    lake.put(keys.validation, validation.text, 'text/csv'),
-    ...(hasGolden ? [lake.put(keys.golden, golden.text, 'text/csv')] : []),
-    lake.put(keys.evalRows, evalRows, 'application/x-ndjson'),
-    lake.put(keys.definition, definition, 'application/json'),
-  ]);
+  await lake.put(keys.definition, definition, 'application/json');
+  const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
   const files: DataManifest['files'] = {
     train: { key: keys.train, sha256: trainHash.digest('hex'), rows: rows.train },
-    validation: { key: keys.validation, sha256: sha(validation.text), rows: rows.validation },
-    ...(hasGolden ? { golden: { key: keys.golden, sha256: sha(golden.text), rows: rows.golden } } : {}),
-    evalRows: { key: keys.evalRows, sha256: sha(evalRows) },
+    validation: { key: keys.validation, sha256: validation.sha256, rows: rows.validation },
+    ...(golden ? { golden: { key: keys.golden, sha256: golden.sha256, rows: rows.golden } } : {}),
+    evalRows: { key: keys.evalRows, sha256: evalRows.sha256 },
     transform: { key: keys.transform, sha256: sha(transformText) },
     definition: { key: keys.definition, sha256: sha(definition) },
   };
