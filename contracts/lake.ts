@@ -39,6 +39,10 @@ const snapshot = (model: string, snapshotId: string) => `${curated}${model}/${sn
 export const lakeKeys = {
   rawLatest: (model: string) => `${raw}${model}/LATEST.json`,
   rawData: (model: string, ingestId: string) => `${raw}${model}/${ingestId}/data.csv`,
+  /** The prefix of data ingested as several files, and each file's key under it. */
+  rawParts: (model: string, ingestId: string) => `${raw}${model}/${ingestId}/data/`,
+  rawPart: (model: string, ingestId: string, n: number) =>
+    `${raw}${model}/${ingestId}/data/part-${String(n).padStart(5, '0')}.csv`,
   rawDefinition: (model: string, ingestId: string) => `${raw}${model}/${ingestId}/model.json`,
   quarantine: (model: string, snapshotId: string) => `${quarantine}${model}/${snapshotId}/rows.jsonl`,
   /** A snapshot's prefix; its files follow. */

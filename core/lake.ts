@@ -3,15 +3,37 @@
  * a snapshot's golden lineage. Where they live is contracts/lake.ts.
  */
 
-/** Pointer written by ingest: which raw object the next training run reads. */
+/** Pointer written by ingest: which raw data the next training run reads. */
 export interface RawPointer {
+  /** The raw object; for data in several objects, the prefix that holds them. */
   key: string;
   ingestId: string;
+  /**
+   * The data's content hash. For data in several objects, the hash of the one file they make: the
+   * first object whole, then each later one without its header line (every object has the same
+   * header), each ended by a line feed.
+   */
   sha256: string;
   rows: number;
   ingestedAt: string;
   /** The model definition the data was ingested with; training uses it. Absent: the deployed one. */
   definitionKey?: string;
+  /** The objects of data ingested as several files, in order; absent for one object (`key`). */
+  parts?: RawPart[];
+}
+
+/** One object of raw data ingested as several files. */
+export interface RawPart {
+  key: string;
+  /** Its size in bytes. */
+  bytes: number;
+  /** Its data rows. */
+  rows: number;
+}
+
+/** The objects raw data is in, in order. */
+export function rawObjects(pointer: RawPointer): string[] {
+  return pointer.parts ? pointer.parts.map((p) => p.key) : [pointer.key];
 }
 
 /**

@@ -41,6 +41,21 @@ export function planRanges(key: string, size: number, rangeBytes: number): ByteR
   return ranges;
 }
 
+/**
+ * The ranges of several objects in order, numbered on from one object to the next (a range never
+ * spans two objects; each object's first range skips that object's header line).
+ */
+export function planObjectRanges(
+  objects: readonly { key: string; size: number }[],
+  rangeBytes: number,
+): ByteRange[] {
+  const ranges: ByteRange[] = [];
+  for (const o of objects) {
+    for (const r of planRanges(o.key, o.size, rangeBytes)) ranges.push({ ...r, part: ranges.length });
+  }
+  return ranges;
+}
+
 /** Where a range's read begins: the byte before it (to tell whether a line starts at `start`), or 0. */
 export function readFrom(range: Pick<ByteRange, 'start'>): number {
   return range.start === 0 ? 0 : range.start - 1;
@@ -123,5 +138,44 @@ export function* lineChunks(
       source,
       lines,
     };
+  }
+}
+
+/** An object of raw data in several files: its name (for messages) and its bytes. */
+export interface RawFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+/**
+ * Several raw files as the one file they make, in pieces: the first file whole, then each later one
+ * without its header line, each ended by a line feed. Every file must have the first one's header:
+ * one that does not is InvalidInput, naming it.
+ */
+export function* joinedPieces(files: Iterable<RawFile>): Generator<Uint8Array> {
+  let header: Buffer | undefined;
+  let firstName = '';
+  for (const f of files) {
+    const bytes = Buffer.from(f.bytes.buffer, f.bytes.byteOffset, f.bytes.byteLength);
+    const lf = bytes.indexOf(LF);
+    const own = lf < 0 ? bytes : bytes.subarray(0, lf);
+    let body: Buffer;
+    if (header === undefined) {
+      header = own;
+      firstName = f.name;
+      body = bytes;
+    } else {
+      if (!own.equals(header)) {
+        throw new PlatformError(
+          errorNames.invalidInput,
+          `${f.name}: its header differs from ${firstName}'s; every file of the data must have the same header ` +
+            `(${JSON.stringify(header.toString('utf8').slice(0, 200))}).`,
+        );
+      }
+      body = lf < 0 ? Buffer.alloc(0) : bytes.subarray(lf + 1);
+    }
+    if (body.length === 0) continue;
+    yield body;
+    if (body[body.length - 1] !== LF) yield Buffer.from('\n');
   }
 }

@@ -14,12 +14,13 @@ import { lakeKeys } from '../../contracts/lake.ts';
 import { buildBaseline, looksLikeDriftBaseline } from '../../core/drift/baseline.ts';
 import type { DriftBaseline } from '../../core/drift/types.ts';
 import { errorNames, PlatformError } from '../../core/errors.ts';
-import type { GoldenPointer, RawPointer } from '../../core/lake.ts';
+import { type GoldenPointer, type RawPointer, rawObjects } from '../../core/lake.ts';
 import type { ModelDefinition } from '../../core/model/definition.ts';
 import type { Clock, ObjectStore } from '../../core/ports.ts';
 import { fitOnTraining } from '../../core/snapshot/fit.ts';
 import { checkGoldenSet, type GoldenSet, goldenLineage } from '../../core/snapshot/golden-set.ts';
 import { buildSnapshot, type SnapshotKeys, snapshotIdOf } from '../../core/snapshot/manifest.ts';
+import { joinedPieces, type RawFile } from '../../core/snapshot/ranges.ts';
 import { splitSnapshot } from '../../core/snapshot/split.ts';
 import { trainingRequest } from '../../core/snapshot/training-request.ts';
 import {
@@ -78,6 +79,15 @@ export async function readIngested(
     );
   }
   return { pointer, def };
+}
+
+/** The raw data as one text: its object, or its objects joined (core/snapshot/ranges.ts). */
+export async function readRaw(lake: ObjectStore, pointer: RawPointer): Promise<string> {
+  if (!pointer.parts) return Buffer.from(await lake.getBytes(pointer.key)).toString('utf8');
+  const files: RawFile[] = [];
+  for (const key of rawObjects(pointer))
+    files.push({ name: `s3://${lake.bucket}/${key}`, bytes: await lake.getBytes(key) });
+  return Buffer.concat([...joinedPieces(files)]).toString('utf8');
 }
 
 export function seedOf(input: PrepareInput, def: ModelDefinition): number {
@@ -156,7 +166,7 @@ export async function prepareFeatures(
   const { pointer, def } = await readIngested(lake, input.model, deployed);
   const seed = seedOf(input, def);
   const goldenSet = await readGoldenSet(lake, def);
-  const raw = Buffer.from(await lake.getBytes(pointer.key)).toString('utf8');
+  const raw = await readRaw(lake, pointer);
   const rows = validateRows(def, parseDataCsv(raw, `s3://${lake.bucket}/${pointer.key}`));
   const snapshotId = snapshotIdOf(def, pointer.sha256, seed, goldenSet?.pointer.goldenId);
 

@@ -34,6 +34,7 @@ import { lakeKeys } from '../../contracts/lake.ts';
 import { errorNames, PlatformError } from '../../core/errors.ts';
 import { rowIdentity } from '../../core/features/golden.ts';
 import { featureSchemaHash } from '../../core/features/transform.ts';
+import { rawObjects } from '../../core/lake.ts';
 import type { ModelDefinition } from '../../core/model/definition.ts';
 import type { Clock, ObjectStore, RangedObjectStore } from '../../core/ports.ts';
 import type { FittedTransform } from '../../core/snapshot/fit.ts';
@@ -46,7 +47,13 @@ import {
   summarizeChunk,
 } from '../../core/snapshot/partial-stats.ts';
 import { transformChunk } from '../../core/snapshot/pass2.ts';
-import { type ByteRange, lineChunks, ownedSlice, planRanges, readFrom } from '../../core/snapshot/ranges.ts';
+import {
+  type ByteRange,
+  lineChunks,
+  ownedSlice,
+  planObjectRanges,
+  readFrom,
+} from '../../core/snapshot/ranges.ts';
 import { reduceStats } from '../../core/snapshot/reduce.ts';
 import { checkInvalidCount, type QuarantinedRow, quarantineJsonl } from '../../core/snapshot/validate.ts';
 import type { PrepareOutput } from '../../core/training-run.ts';
@@ -277,9 +284,11 @@ export async function planPrepare(
     rangeBytes,
   };
   if (mode === 'single') return { ...plan, ranges: 0, items: '', header: '' };
-  const size = await lake.size(pointer.key);
-  const header = await readHeader(lake, pointer.key, size);
-  const ranges = planRanges(pointer.key, size, rangeBytes);
+  const objects: { key: string; size: number }[] = [];
+  for (const key of rawObjects(pointer)) objects.push({ key, size: await lake.size(key) });
+  // Every object has the first one's header: each child checks the one it skips.
+  const header = await readHeader(lake, objects[0]!.key, objects[0]!.size);
+  const ranges = planObjectRanges(objects, rangeBytes);
   const items = itemsKey(ref, 1);
   await lake.put(items, `${JSON.stringify(ranges)}\n`, 'application/json');
   return { ...plan, ranges: ranges.length, items, header };
@@ -303,13 +312,24 @@ async function readHeader(lake: RangedObjectStore, key: string, size: number): P
   }
 }
 
-/** The lines a child's range owns (core/snapshot/ranges.ts), read with the rest of its last line. */
-async function readOwned(lake: RangedObjectStore, range: ByteRange): Promise<Uint8Array> {
+/**
+ * The lines a child's range owns (core/snapshot/ranges.ts), read with the rest of its last line; for
+ * an object's first range, also the header line it skips.
+ */
+async function readOwned(
+  lake: RangedObjectStore,
+  range: ByteRange,
+): Promise<{ owned: Uint8Array; header?: Uint8Array }> {
   const from = readFrom(range);
   let buf = await lake.getRange(range.key, from, Math.min(range.end + 64 * 1024, range.size));
   for (;;) {
     const slice = ownedSlice(buf, range);
-    if (slice !== 'more') return buf.subarray(slice.begin, slice.end);
+    if (slice !== 'more') {
+      const owned = buf.subarray(slice.begin, slice.end);
+      if (range.start !== 0) return { owned };
+      const headerEnd = slice.begin > 0 && buf[slice.begin - 1] === 0x0a ? slice.begin - 1 : slice.begin;
+      return { owned, header: buf.subarray(0, headerEnd) };
+    }
     const have = from + buf.length;
     if (have - range.end > MAX_LINE_BYTES) {
       throw new PlatformError(
@@ -323,7 +343,11 @@ async function readOwned(lake: RangedObjectStore, range: ByteRange): Promise<Uin
 }
 
 /** A child's input checked: its action's fields, and a range of the snapshot's raw object. */
-function checkPart(input: PartInput, rawKey: string, pass: 1 | 2): ByteRange & { startLine: number } {
+function checkPart(
+  input: PartInput,
+  rawKeys: readonly string[],
+  pass: 1 | 2,
+): ByteRange & { startLine: number } {
   const r = input.range;
   const where = `pass ${pass}`;
   if (typeof input.header !== 'string' || input.header === '') {
@@ -339,10 +363,10 @@ function checkPart(input: PartInput, rawKey: string, pass: 1 | 2): ByteRange & {
       `${where}: range ${JSON.stringify(r)} is not a part number with a byte range [start, end) of an object of size bytes`,
     );
   }
-  if (r.key !== rawKey) {
+  if (!rawKeys.includes(r.key)) {
     throw new PlatformError(
       errorNames.invalidInput,
-      `${where}: range ${r.part} reads ${JSON.stringify(r.key)}, not the snapshot's raw data ${rawKey}`,
+      `${where}: range ${r.part} reads ${JSON.stringify(r.key)}, not the snapshot's raw data ${rawKeys.join(', ')}`,
     );
   }
   const startLine = pass === 1 ? 2 : r.startLine;
@@ -357,7 +381,13 @@ function checkPart(input: PartInput, rawKey: string, pass: 1 | 2): ByteRange & {
 
 /** The chunks of a child's range (see core/snapshot/ranges.ts). */
 async function chunksOf(lake: RangedObjectStore, input: PartInput, range: ByteRange & { startLine: number }) {
-  const owned = await readOwned(lake, range);
+  const { owned, header } = await readOwned(lake, range);
+  if (header !== undefined && Buffer.from(header).toString('utf8') !== input.header) {
+    throw new PlatformError(
+      errorNames.invalidInput,
+      `s3://${lake.bucket}/${range.key}: its header differs from the first object's; every object of the data must have the same header (${JSON.stringify(input.header.slice(0, 200))}).`,
+    );
+  }
   const source = `s3://${lake.bucket}/${range.key}#part-${partName(range.part)}`;
   return { owned, chunks: lineChunks(owned, input.header, range.startLine, CHUNK_LINES, source) };
 }
@@ -369,7 +399,7 @@ async function chunksOf(lake: RangedObjectStore, input: PartInput, range: ByteRa
 export async function prepareStatsPart(input: PartInput, deployed: Deployed, deps: Deps): Promise<StatsPart> {
   const lake = guardedLake(deps.lake);
   const { def, pointer, options } = await snapshotOf(lake, input, deployed);
-  const range = checkPart(input, pointer.key, 1);
+  const range = checkPart(input, rawObjects(pointer), 1);
   const { chunks } = await chunksOf(lake, input, range);
   let stats = emptyStats(def.spec);
   const quarantined: QuarantinedRow[] = [];
@@ -497,7 +527,7 @@ export async function prepareTransformPart(
 ): Promise<TransformedPart> {
   const lake = guardedLake(deps.lake);
   const { def, pointer, options } = await snapshotOf(lake, input, deployed);
-  const range = checkPart(input, pointer.key, 2);
+  const range = checkPart(input, rawObjects(pointer), 2);
   const fitted = await readFitted(lake, def, input);
   const { chunks } = await chunksOf(lake, input, range);
   const out: Record<'train' | Piece, string[]> = {

@@ -6,7 +6,13 @@
  * size; a plan picks the path; bad ranges, files ranges cannot
  * cut and stale parts fail naming the problem.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingest } from '../../cli/commands/ingest.ts';
+import { CliError } from '../../cli/errors.ts';
+import type { Target } from '../../cli/target.ts';
 import { lakeKeys } from '../../contracts/lake.ts';
 import type { ModelDefinition } from '../../core/model/definition.ts';
 import type { ObjectStore, RangedObjectStore } from '../../core/ports.ts';
@@ -249,6 +255,60 @@ describe('two-pass prepare actions (s3rver)', () => {
     await expect(prepareFeatures({ model, seed: 42 }, none, { lake, clock, env })).rejects.toThrow(
       /this run did not write/,
     );
+  });
+
+  it('reads data ingested as a directory of files as the one file they make, through either path', async () => {
+    const [header, ...rows] = csv.trimEnd().split('\n');
+    const dir = mkdtempSync(join(tmpdir(), 'mlops-parts-'));
+    try {
+      // Three files cut at arbitrary rows, one of a single row; the last without a final line feed.
+      const cuts = [rows.slice(0, 1000), rows.slice(1000, 1001), rows.slice(1001)];
+      cuts.forEach((part, i) =>
+        writeFileSync(join(dir, `part-${i}.csv`), `${header}\n${part.join('\n')}${i < 2 ? '\n' : ''}`),
+      );
+      const whole = await freshLake();
+      const oneFile = await prepareFeatures({ model, seed: 42 }, none, { lake: whole, clock, env });
+
+      const single = await aws.createBucket(`two-pass-${++buckets}`);
+      const ingested = await ingest({ lake: single } as unknown as Target, def, dir);
+      expect(ingested.key).toMatch(/^raw\/credit-two-pass\/[^/]+\/data\/$/);
+      expect(ingested.rows).toBe(rows.length);
+      expect(await single.list(ingested.key)).toHaveLength(3);
+      const today = await prepareFeatures({ model, seed: 42 }, none, { lake: single, clock, env });
+      // The same content as the one file: the same snapshot and data version.
+      expect(today.snapshotId).toBe(oneFile.snapshotId);
+      expect(today.dataManifestHash).toBe(oneFile.dataManifestHash);
+
+      const lake = await aws.createBucket(`two-pass-${++buckets}`);
+      await ingest({ lake } as unknown as Target, def, dir);
+      const deps = { lake, clock, env };
+      const plan = await planPrepare({ model, seed: 42, prepareRangeBytes: 40_000 }, 'run-parts', none, deps);
+      // Each object in its own ranges, numbered on across them.
+      const ranges = JSON.parse(await lake.getText(plan.items)) as ByteRange[];
+      const expected: string[] = [];
+      for (const key of await lake.list(plan.rawKey)) {
+        expected.push(...Array(Math.ceil((await lake.size(key)) / 40_000)).fill(key));
+      }
+      expect(ranges.map((r) => r.key)).toEqual(expected);
+      expect(new Set(expected).size).toBe(3);
+      expect(ranges.map((r) => r.part)).toEqual(expected.map((_, i) => i));
+      for (const c of await children(lake, plan.items, plan, 'pass1')) await prepareStatsPart(c, none, deps);
+      const reduced = await reducePrepare(plan, none, deps);
+      for (const c of await children(lake, reduced.items, plan, 'pass2'))
+        await prepareTransformPart(c, none, deps);
+      const out = await finishPrepare({ ...plan, reduced }, none, deps);
+      expect(out.dataManifestHash).toBe(today.dataManifestHash);
+      const files = await filesOf(lake, out);
+      for (const [k, body] of Object.entries(await filesOf(single, today))) expect(files[k], k).toBe(body);
+
+      // A file with another header is refused at ingest, naming it.
+      writeFileSync(join(dir, 'part-3.csv'), `${header!.replace('Income', 'Revenue')}\n${rows[0]}\n`);
+      const refused = ingest({ lake } as unknown as Target, def, dir);
+      await expect(refused).rejects.toBeInstanceOf(CliError);
+      await expect(refused).rejects.toThrow(/part-3.csv: its header differs from part-0.csv's/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('fails when the data changed while the snapshot was prepared', async () => {
