@@ -35,7 +35,10 @@ export interface Probe {
   handlerMs: number;
   /** The bundle's import time in ms. */
   importMs: number;
-  /** The process's peak resident set (`process.resourceUsage().maxRSS`) right after the import, in MB. */
+  /**
+   * The process's peak resident set right after the import, in MB: Linux's `VmHWM` (the process's
+   * own peak; getrusage's maxRSS would carry the forking parent's over the exec), else maxRSS.
+   */
   idleRssMb: number;
   /** The heap in use right after the import, in MB. */
   idleHeapMb: number;
