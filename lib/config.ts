@@ -136,6 +136,17 @@ export const platformConfigSchema = z
       .strict()
       .prefault({}),
     /**
+     * The batch-scoring state machine's Distributed Map (`mlops score-batch`): how many children
+     * score at once, and the most rows one child gets (a batch is also capped at 192 KiB of rows).
+     */
+    batchScoring: z
+      .object({
+        maxConcurrency: z.number().int().min(1).max(10_000).default(10),
+        maxItemsPerBatch: z.number().int().min(1).max(100_000).default(1000),
+      })
+      .strict()
+      .prefault({}),
+    /**
      * Bundle source maps with every function and run it with `NODE_OPTIONS=--enable-source-maps`, so
      * error stack traces point at the TypeScript sources. Off by default: the maps add to every upload
      * and, with source maps enabled, to cold starts.

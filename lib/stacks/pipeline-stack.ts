@@ -74,6 +74,8 @@ export class PipelineStack extends Stack {
       functions,
       lake: data.lake,
       registry: data.registry,
+      maxConcurrency: config.batchScoring.maxConcurrency,
+      maxItemsPerBatch: config.batchScoring.maxItemsPerBatch,
     });
     this.endpoints = new ModelEndpoints(this, 'Endpoints', {
       settings: config.serving,

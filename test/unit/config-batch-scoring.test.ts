@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { buildConfig, loadModels } from '../../lib/config.ts';
+import { MODELS_DIR } from '../../lib/paths.ts';
+
+const MODELS = loadModels(MODELS_DIR);
+
+/** The message buildConfig throws for `input`. */
+function problems(input: unknown): string {
+  try {
+    buildConfig(input, MODELS);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('batchScoring settings', () => {
+  it('default to 10 children at once and 1,000 rows a child', () => {
+    expect(buildConfig({ stage: 'dev' }, MODELS).batchScoring).toEqual({
+      maxConcurrency: 10,
+      maxItemsPerBatch: 1000,
+    });
+  });
+
+  it("take a stage's block key by key over the defaults", () => {
+    const raw = {
+      stage: 'prod',
+      batchScoring: { maxItemsPerBatch: 500 },
+      stages: { prod: { batchScoring: { maxConcurrency: 200 } } },
+    };
+    expect(buildConfig(raw, MODELS).batchScoring).toEqual({ maxConcurrency: 200, maxItemsPerBatch: 500 });
+    expect(buildConfig({ ...raw, stage: 'dev' }, MODELS).batchScoring).toEqual({
+      maxConcurrency: 10,
+      maxItemsPerBatch: 500,
+    });
+  });
+
+  it('refuse counts that are not whole numbers in range, and unknown keys, naming each', () => {
+    const message = problems({
+      stage: 'dev',
+      batchScoring: { maxConcurrency: 0, maxItemsPerBatch: 2.5 },
+      stages: { prod: { batchScoring: { maxConcurrency: 20_000, maxItems: 10 } } },
+    });
+    expect(message).toMatch(/- batchScoring\.maxConcurrency: Too small: expected number to be >=1/);
+    expect(message).toMatch(/- batchScoring\.maxItemsPerBatch: Invalid input: expected int, received number/);
+    expect(message).toMatch(
+      /- mlops\.stages\.prod\.batchScoring\.maxConcurrency: Too big: expected number to be <=10000/,
+    );
+    expect(message).toMatch(
+      /- mlops\.stages\.prod\.batchScoring\.maxItems: unknown key; allowed: maxConcurrency, maxItemsPerBatch/,
+    );
+  });
+});
