@@ -263,9 +263,9 @@ describe('two-pass prepare actions (s3rver)', () => {
     try {
       // Three files cut at arbitrary rows, one of a single row; the last without a final line feed.
       const cuts = [rows.slice(0, 1000), rows.slice(1000, 1001), rows.slice(1001)];
-      cuts.forEach((part, i) =>
-        writeFileSync(join(dir, `part-${i}.csv`), `${header}\n${part.join('\n')}${i < 2 ? '\n' : ''}`),
-      );
+      for (const [i, part] of cuts.entries()) {
+        writeFileSync(join(dir, `part-${i}.csv`), `${header}\n${part.join('\n')}${i < 2 ? '\n' : ''}`);
+      }
       const whole = await freshLake();
       const oneFile = await prepareFeatures({ model, seed: 42 }, none, { lake: whole, clock, env });
 
