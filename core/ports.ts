@@ -5,6 +5,7 @@
  */
 import type { PredictionRecord } from './prediction-log.ts';
 import type {
+  AliasMove,
   AuditEvent,
   CanaryState,
   EvidenceRecord,
@@ -13,7 +14,6 @@ import type {
   ModelVersion,
   ProductionAlias,
   ShadowState,
-  StatusMove,
   VersionStatus,
 } from './registry/model.ts';
 import type { ServingModel } from './serving/model.ts';
@@ -76,17 +76,7 @@ export interface ModelRegistryPort {
    * the replaced one's) are written in the same write as the alias: no reader sees one without the
    * other, and a crash cannot leave production on a version whose status says otherwise.
    */
-  moveAlias(
-    model: string,
-    expected: number | undefined,
-    next: {
-      current: number;
-      history: number[];
-      reason?: string;
-      restored?: boolean;
-      statuses?: readonly StatusMove[];
-    },
-  ): Promise<ProductionAlias>;
+  moveAlias(model: string, expected: number | undefined, next: AliasMove): Promise<ProductionAlias>;
   /** Records a guardrail decision with its evidence, once. */
   putEvidence(record: EvidenceRecord): Promise<void>;
   listEvidence(model: string, version: number): Promise<EvidenceRecord[]>;

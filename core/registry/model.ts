@@ -114,6 +114,18 @@ export interface StatusMove {
   reason?: string;
 }
 
+/** Where a move of the production alias points it, and what the move records and sets. */
+export interface AliasMove {
+  /** The version production points at after the move. */
+  current: number;
+  /** Earlier production versions, most recent last (as the alias keeps them). */
+  history: number[];
+  reason?: string;
+  /** A rollback's restore: the alias records `restoredAt` instead of `promotedAt`. */
+  restored?: boolean;
+  statuses?: readonly StatusMove[];
+}
+
 /** A guardrail decision as recorded: every check with its verdict, and where the full evidence is. */
 export interface EvidenceRecord {
   model: string;

@@ -13,6 +13,7 @@ import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } 
 import { errorNames, PlatformError } from '../../../../core/errors.ts';
 import type { Clock, ModelRegistryPort } from '../../../../core/ports.ts';
 import {
+  type AliasMove,
   type AuditEvent,
   allowedTransitions,
   type CanaryState,
@@ -22,7 +23,6 @@ import {
   type ModelVersion,
   type ProductionAlias,
   type ShadowState,
-  type StatusMove,
   type VersionStatus,
 } from '../../../../core/registry/model.ts';
 import {
@@ -209,17 +209,7 @@ export class DynamoModelRegistry extends DynamoRegistryReader implements ModelRe
    * write, each checked against the allowed transitions first. Of two racing moves exactly one
    * succeeds; the other gets AliasConflict.
    */
-  async moveAlias(
-    model: string,
-    expected: number | undefined,
-    next: {
-      current: number;
-      history: number[];
-      reason?: string;
-      restored?: boolean;
-      statuses?: readonly StatusMove[];
-    },
-  ): Promise<ProductionAlias> {
+  async moveAlias(model: string, expected: number | undefined, next: AliasMove): Promise<ProductionAlias> {
     const { restored, statuses: changes = [], ...moved } = next;
     const before = await this.getAlias(model);
     const conflict = () =>
