@@ -134,6 +134,24 @@ export function functionEnvironment(fn: LocalFunction, services: FunctionService
   };
 }
 
+/**
+ * What an instance needs to load the bundle and build each invocation's context: the module and its
+ * export, the function's names, memory and timeout, and its log group and stream.
+ */
+export function instanceData(fn: LocalFunction, env: Record<string, string>) {
+  return {
+    entry: pathToFileURL(fn.entry).href,
+    handlerExport: fn.handler.slice(fn.handler.lastIndexOf('.') + 1),
+    handler: fn.handler,
+    functionName: fn.name,
+    functionArn: fn.arn,
+    memoryMb: fn.memoryMb,
+    timeoutMs: fn.timeoutSeconds * 1000,
+    logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME ?? logGroupName(fn),
+    logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME ?? logStreamName(fn),
+  };
+}
+
 function logGroupName(fn: LocalFunction): string {
   return `/aws/lambda/${fn.name}`;
 }
@@ -193,17 +211,7 @@ class FunctionInstance {
       execArgv: [],
       stdout: true,
       stderr: true,
-      workerData: {
-        entry: pathToFileURL(fn.entry).href,
-        handlerExport: fn.handler.slice(fn.handler.lastIndexOf('.') + 1),
-        handler: fn.handler,
-        functionName: fn.name,
-        functionArn: fn.arn,
-        memoryMb: fn.memoryMb,
-        timeoutMs: fn.timeoutSeconds * 1000,
-        logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
-        logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
-      },
+      workerData: instanceData(fn, env),
     });
     // The instance sends its output with each result (local/function-worker.mjs); the streams carry
     // only what bypasses it.

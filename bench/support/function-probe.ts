@@ -17,7 +17,8 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { instanceData } from '../../local/functions.ts';
 import type { LocalTwin } from '../../local/twin.ts';
 
 /** What one probe saw. */
@@ -93,15 +94,7 @@ export async function probeFunction(
 ): Promise<Probe> {
   const { fn, env } = launch(twin, key);
   const job = {
-    entry: pathToFileURL(fn.entry).href,
-    handlerExport: fn.handler.slice(fn.handler.lastIndexOf('.') + 1),
-    handler: fn.handler,
-    functionName: fn.name,
-    functionArn: fn.arn,
-    memoryMb: fn.memoryMb,
-    timeoutMs: fn.timeoutSeconds * 1000,
-    logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
-    logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+    ...instanceData(fn, env),
     requestId: randomUUID(),
     idle: opts.idle === true,
   };
