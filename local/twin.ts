@@ -548,6 +548,17 @@ export class LocalTwin {
     return this.started(this.functions).instanceEnvironment(this.findFunction(fnArnOrName));
   }
 
+  /**
+   * A function (by ARN, physical name or logical id) as the twin runs it, and the environment an
+   * instance of it has: for running its bundle in a process of its own against the twin's services.
+   */
+  functionLaunch(key: string): { fn: LocalFunction; env: Record<string, string> } {
+    const functions = this.started(this.functions);
+    const fn = functions.find(key) ?? functions.list().find((f) => f.logicalId === key);
+    if (!fn) throw new Error(`The twin has no function ${key}`);
+    return { fn, env: functions.environment(fn) };
+  }
+
   /** The function behind the REST API's methods. */
   apiFunctionArn(): string {
     for (const stack of this.assembly.stacks) {
