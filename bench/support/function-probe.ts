@@ -35,7 +35,7 @@ export interface Probe {
   handlerMs: number;
   /** The bundle's import time in ms. */
   importMs: number;
-  /** The process's peak resident set (`process.resourceUsage().maxRSS`) right after the import, in MB. */
+  /** The process's peak resident set (VmHWM on Linux, see function-probe-child.mjs) right after the import, in MB. */
   idleRssMb: number;
   /** The heap in use right after the import, in MB. */
   idleHeapMb: number;
