@@ -87,7 +87,11 @@ function rowMaker(seed: number) {
     });
   };
   // A categorical's cells are a letter of its own and the level's number: `a0`, `b3`, ...
-  const levels = CATEGORICAL.map(([, n], j) => ({ prefix: String.fromCharCode(97 + j), cum: cumulative(n), n }));
+  const levels = CATEGORICAL.map(([, n], j) => ({
+    prefix: String.fromCharCode(97 + j),
+    cum: cumulative(n),
+    n,
+  }));
   const pick = (cum: number[]) => {
     const u = rand();
     let k = 0;
