@@ -46,7 +46,7 @@ import { PROJECT_ROOT } from '../lib/paths.ts';
 import { synthesize } from '../lib/synth.ts';
 import { createTwinServer } from '../local/server.ts';
 import { LocalTwin } from '../local/twin.ts';
-import { benchArgs } from './options.ts';
+import { benchArgs, positiveInt } from './options.ts';
 import { type Probe, probeFunction, probeIdle } from './support/function-probe.ts';
 import { SYNTHETIC_MODEL, syntheticDefinition, writeSyntheticCsv } from './support/synthetic.ts';
 import { progress } from './support/twin.ts';
@@ -69,15 +69,23 @@ prepare on the same data (time and peak resident memory).
 Options:
   --sizes <n,n,...>   data rows per run, comma-separated (default 100000,1000000,5000000)
   --seed <n>          seed of the synthetic data (default 7)
+  --range-mib <n>     raw MiB per child of the two passes (the run's prepareRangeBytes; default:
+                      the platform's)
   -h, --help          show this help`;
 
 interface Options {
   sizes: number[];
   seed: number;
+  /** The training run's `prepareRangeBytes`, when given. */
+  rangeBytes?: number;
 }
 
 function parseOptions(argv: string[]): Options | undefined {
-  const values = benchArgs(argv, { sizes: { type: 'string' }, seed: { type: 'string' } });
+  const values = benchArgs(argv, {
+    sizes: { type: 'string' },
+    seed: { type: 'string' },
+    'range-mib': { type: 'string' },
+  });
   if (!values) return undefined;
   const sizesText = typeof values.sizes === 'string' ? values.sizes : '100000,1000000,5000000';
   const sizes = sizesText.split(',').map((t) => {
@@ -92,7 +100,12 @@ function parseOptions(argv: string[]): Options | undefined {
   const seed = seedText === undefined ? 7 : Number(seedText);
   if (typeof seedText === 'string' && (!Number.isInteger(seed) || seed < 0))
     throw new Error(`--seed must be a whole number ≥ 0, got "${seedText}" (see --help)`);
-  return { sizes, seed };
+  const rangeMib = values['range-mib'];
+  return {
+    sizes,
+    seed,
+    ...(rangeMib === undefined ? {} : { rangeBytes: positiveInt('range-mib', rangeMib, 64) * 2 ** 20 }),
+  };
 }
 
 /** One step of the prepare, from the execution's timings. */
@@ -208,11 +221,11 @@ async function runSize(
   definition: Record<string, unknown>,
   dir: string,
   rows: number,
-  seed: number,
+  opts: Options,
 ): Promise<SizeResult> {
   const file = join(dir, `synthetic-${rows}.csv`);
   progress(`bench: ${rows} rows: writing ${file}`);
-  const written = writeSyntheticCsv(file, rows, { seed });
+  const written = writeSyntheticCsv(file, rows, { seed: opts.seed });
   progress(`  ${(written.bytes / 2 ** 20).toFixed(1)} MB, ${written.invalidRows} invalid rows`);
   const stored = written.bytes <= INGEST_MAX_BYTES ? 'ingest' : 'bench';
   progress(`bench: storing it in the lake (${stored === 'ingest' ? 'mlops ingest' : 'as ingest would'})`);
@@ -224,7 +237,10 @@ async function runSize(
   const states: string[] = [];
   const record: ExecutionRecord = await twin.execute(
     'training',
-    trainingInput(def.name, { reason: 'prepare-scale bench' }),
+    {
+      ...trainingInput(def.name, { reason: 'prepare-scale bench' }),
+      ...(opts.rangeBytes === undefined ? {} : { prepareRangeBytes: opts.rangeBytes }),
+    },
     (e) => {
       if (e.type === 'StateEntered' && e.state && !states.includes(e.state)) {
         states.push(e.state);
@@ -252,14 +268,14 @@ async function runSize(
   if (!plan) throw new Error('no PlanPrepare in the timings');
 
   // The probes replay against the data as the run left it (the same snapshot, the same run).
-  const opts = { killAfterMs: PROBE_KILL_MS };
+  const probeOpts = { killAfterMs: PROBE_KILL_MS };
   if (result.pass1?.middleChildInput !== undefined)
     result.probe1 = await probe(`pass 1 child (${result.pass1.state})`, () =>
       probeFunction(
         twin,
         PREPARE,
         childEvent(definition, result.pass1!.state, result.pass1!.middleChildInput),
-        opts,
+        probeOpts,
       ),
     );
   if (result.pass2?.middleChildInput !== undefined)
@@ -268,13 +284,13 @@ async function runSize(
         twin,
         PREPARE,
         childEvent(definition, result.pass2!.state, result.pass2!.middleChildInput),
-        opts,
+        probeOpts,
       ),
     );
   // Another seed: the same rows in the same splits (the hash split ignores the seed) under another
   // snapshot id, since the single function refuses a train prefix holding parts it did not write.
   result.single = await probe('single-function prepare on the whole data', () =>
-    probeFunction(twin, PREPARE, { model: def.name, seed: def.training.seed + 1 }, opts),
+    probeFunction(twin, PREPARE, { model: def.name, seed: def.training.seed + 1 }, probeOpts),
   );
   result.idle = await probe('idle (bundle imported, nothing invoked)', () => probeIdle(twin, PREPARE));
   return result;
@@ -380,12 +396,12 @@ async function main(): Promise<void> {
     server = createTwinServer(twin);
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
     const target = await twinTarget(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    const asl = JSON.parse(readFileSync(join(PROJECT_ROOT, 'pipelines/training.asl.json'), 'utf8')) as Record<
-      string,
-      unknown
-    >;
+    // The ASL as written; its definition substitutions (`${...}`) do not matter to childEvent.
+    const asl = JSON.parse(
+      readFileSync(join(PROJECT_ROOT, 'pipelines/training.asl.json'), 'utf8').replace(/\$\{\w+\}/g, '0'),
+    ) as Record<string, unknown>;
     for (const rows of opts.sizes) {
-      results.push(await runSize(twin, target, def, asl, dir, rows, opts.seed));
+      results.push(await runSize(twin, target, def, asl, dir, rows, opts));
     }
   } finally {
     console.log = log;
