@@ -28,6 +28,14 @@ export interface ObjectStore {
   list(prefix: string): Promise<string[]>;
 }
 
+/** An {@link ObjectStore} that also reads part of an object: what reading a large object in pieces needs. */
+export interface RangedObjectStore extends ObjectStore {
+  /** The object's size in bytes; NoSuchKey when it does not exist. */
+  size(key: string): Promise<number>;
+  /** Bytes `[start, end)` of the object (fewer when it ends first). */
+  getRange(key: string, start: number, end: number): Promise<Uint8Array>;
+}
+
 export interface Clock {
   now(): Date;
 }

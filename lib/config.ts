@@ -44,10 +44,16 @@ export const platformConfigSchema = z
     trainingVolumeSizeGb: z.number().int().min(1).max(512).default(30),
     /**
      * Raw data with more rows than this is prepared in two passes over a Distributed Map (statistics
-     * per batch, a reduce, then the transform per batch) instead of by one function; 0 sends every
-     * model's data (except `time` splits, which one function prepares) through the two passes.
+     * per byte range, a reduce, then the transform per range) instead of by one function; 0 sends
+     * every model's data (except `time` and `random` splits, which one function prepares) through the
+     * two passes.
      */
     prepareDistributedAboveRows: z.number().int().min(0).default(500_000),
+    /**
+     * How many ranges each pass of the two-pass prepare reads at once (the Maps' MaxConcurrency):
+     * concurrent invocations of the prepare function, within the account's Lambda concurrency.
+     */
+    prepareMaxConcurrency: z.number().int().min(1).max(10_000).default(10),
     /**
      * Short monitoring settings for the twin and demos, so the chain drift → alarm → rule → state
      * machine plays out in minutes of real time: every model's drift job runs every minute over a

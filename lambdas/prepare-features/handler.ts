@@ -9,8 +9,8 @@ import { observability } from '../shared/observability.ts';
 import { taskHandler } from '../shared/task-handler.ts';
 import { type PrepareInput, prepareFeatures } from './core.ts';
 import {
-  type BatchInput,
   finishPrepare,
+  type PartInput,
   type PlanInput,
   planPrepare,
   prepareStatsPart,
@@ -43,8 +43,7 @@ export const handler = taskHandler(logger, async (input: PrepareInput & { action
   const models = await deployedModels();
   const deployed = (name: string) => models.find((m) => m.name === name);
   const deps = { lake, clock: systemClock, env: settings };
-  // A Map child's input is its batch: the action rides in the BatchInput.
-  const action = input.action ?? (input as unknown as Partial<BatchInput>).BatchInput?.action;
+  const action = input.action;
   switch (action) {
     case undefined:
       return prepareFeatures(input, deployed, deps);
@@ -57,9 +56,9 @@ export const handler = taskHandler(logger, async (input: PrepareInput & { action
         deps,
       );
     case 'pass1':
-      return prepareStatsPart(input as unknown as BatchInput, deployed, deps);
+      return prepareStatsPart(input as unknown as PartInput, deployed, deps);
     case 'pass2':
-      return prepareTransformPart(input as unknown as BatchInput, deployed, deps);
+      return prepareTransformPart(input as unknown as PartInput, deployed, deps);
     case 'reduce':
       return reducePrepare(input as unknown as Parameters<typeof reducePrepare>[0], deployed, deps);
     case 'finish':

@@ -6,7 +6,7 @@
  * through unchanged.
  */
 import { errorNames, PlatformError } from '../../core/errors.ts';
-import type { ObjectStore } from '../../core/ports.ts';
+import type { ObjectStore, RangedObjectStore } from '../../core/ports.ts';
 
 /** What an AWS SDK error carries of the answer it got, if any. */
 interface SdkErrorShape {
@@ -36,7 +36,9 @@ export function isLakeUnavailable(err: unknown): boolean {
 }
 
 /** `lake` whose calls fail with `LakeUnavailable` when S3 cannot be reached (see {@link isLakeUnavailable}). */
-export function guardedLake(lake: ObjectStore): ObjectStore {
+export function guardedLake(lake: RangedObjectStore): RangedObjectStore;
+export function guardedLake(lake: ObjectStore): ObjectStore;
+export function guardedLake(lake: ObjectStore | RangedObjectStore): ObjectStore | RangedObjectStore {
   const guard = async <T>(doing: string, key: string, call: () => Promise<T>): Promise<T> => {
     try {
       return await call();
@@ -50,12 +52,19 @@ export function guardedLake(lake: ObjectStore): ObjectStore {
       );
     }
   };
-  return {
+  const guarded: ObjectStore = {
     bucket: lake.bucket,
     getBytes: (key) => guard('reading', key, () => lake.getBytes(key)),
     getText: (key) => guard('reading', key, () => lake.getText(key)),
     tryGetText: (key) => guard('reading', key, () => lake.tryGetText(key)),
     put: (key, body, contentType) => guard('writing', key, () => lake.put(key, body, contentType)),
     list: (prefix) => guard('listing', prefix, () => lake.list(prefix)),
+  };
+  if (!('getRange' in lake)) return guarded;
+  return {
+    ...guarded,
+    size: (key) => guard('reading the size of', key, () => lake.size(key)),
+    getRange: (key, start, end) =>
+      guard('reading', `${key} (bytes ${start}-${end})`, () => lake.getRange(key, start, end)),
   };
 }

@@ -3,29 +3,30 @@
  * as the single function (./core.ts), built by five actions of the prepare function.
  *
  *   - `plan`: reads the raw pointer and decides the path. Data with more rows than the threshold
- *     (`PREPARE_DISTRIBUTED_ABOVE_ROWS`) takes the two passes; smaller data and `time` splits (which
- *     order the whole file, core/snapshot/chunk.ts) take the single function.
- *   - `pass1`: one Map batch of raw rows (the CSV ItemReader's objects keyed by header, each with its
- *     `$$.Map.Item.Index`) -> the batch's mergeable statistics and quarantined rows, written to
- *     `curated/<model>/<snapshot>/stats/<run>/part-<n>.json`; the state machine keeps only `n`.
- *   - `reduce`: merges every part's statistics, writes the quarantined rows and checks the invalid
- *     share as the single function does, fits the transform and writes it and the drift baseline.
- *   - `pass2`: one batch again, with the fitted transform -> its training rows as
+ *     (`PREPARE_DISTRIBUTED_ABOVE_ROWS`) takes the two passes; smaller data and `time` and `random`
+ *     splits (which order or shuffle the whole file) take the single function. For the two passes it
+ *     cuts the raw object into byte ranges (core/snapshot/ranges.ts) and writes them as the first
+ *     Map's items, `curated/<model>/<snapshot>/plan/<run>/pass1-ranges.json`.
+ *   - `pass1`: one range -> its mergeable statistics, quarantined rows and line count, written to
+ *     `curated/<model>/<snapshot>/stats/<run>/part-<n>.json`.
+ *   - `reduce`: merges every range's statistics in file order, writes the quarantined rows at the
+ *     file's lines and checks the invalid share as the single function does, fits the transform and
+ *     writes it, the drift baseline, and pass 2's items: the ranges, each with its first line.
+ *   - `pass2`: one range again, with the fitted transform -> its training rows as
  *     `train/part-<n>.csv` (the SageMaker channel reads the prefix), its validation, golden and
  *     evaluation rows as pieces under `stage/<run>/`.
  *   - `finish`: joins the pieces into the single validation, golden and evaluation files the evaluate
  *     step reads, hashes the training parts in part order, and writes the manifest last. Its output
  *     is the single function's, so the rest of the pipeline does not know which path ran.
  *
- * A part's number `n` is the index of its batch's first row in the file, so parts sort in file order
- * and the first is `part-00000.csv`, the single function's key. The manifest lists each split under
- * that key with the hash of its parts joined in part order: the same data gives the same manifest,
- * hence the same data version, through either path and with any batch size.
+ * A child reads its range with ranged GETs and works through it a chunk of lines at a time, so what
+ * it holds grows with the range size, not the file's. The state machine carries no per-range data:
+ * the items are files in the lake and the Maps discard their results.
  *
- * A row's line is its item index + 2 (the header is line 1), which is the single function's line as
- * long as no quoted cell spans lines and no blank line sits between rows; a row with fewer cells than
- * the header reaches pass 1 with empty cells (the ItemReader fills them), where the single function
- * quarantines it for its cell count.
+ * A part's number `n` is its range's place in the object, so parts sort in file order and the first
+ * is `part-00000.csv`, the single function's key. The manifest lists each split under that key with
+ * the hash of its parts joined in part order: the same data gives the same manifest, hence the same
+ * data version, through either path and with any range size.
  */
 
 import { createHash } from 'node:crypto';
@@ -34,15 +35,20 @@ import { errorNames, PlatformError } from '../../core/errors.ts';
 import { rowIdentity } from '../../core/features/golden.ts';
 import { featureSchemaHash } from '../../core/features/transform.ts';
 import type { ModelDefinition } from '../../core/model/definition.ts';
-import type { Clock, ObjectStore } from '../../core/ports.ts';
-import type { RawChunk } from '../../core/snapshot/chunk.ts';
+import type { Clock, ObjectStore, RangedObjectStore } from '../../core/ports.ts';
 import type { FittedTransform } from '../../core/snapshot/fit.ts';
 import { goldenLineage } from '../../core/snapshot/golden-set.ts';
 import { type DataManifest, manifestOf, snapshotIdOf } from '../../core/snapshot/manifest.ts';
-import { type ChunkSummary, mergeAll, summarizeChunk } from '../../core/snapshot/partial-stats.ts';
+import {
+  type ChunkSummary,
+  emptyStats,
+  mergeStats,
+  summarizeChunk,
+} from '../../core/snapshot/partial-stats.ts';
 import { transformChunk } from '../../core/snapshot/pass2.ts';
+import { type ByteRange, lineChunks, ownedSlice, planRanges, readFrom } from '../../core/snapshot/ranges.ts';
 import { reduceStats } from '../../core/snapshot/reduce.ts';
-import { checkInvalidFraction, quarantineJsonl } from '../../core/snapshot/validate.ts';
+import { checkInvalidFraction, type QuarantinedRow, quarantineJsonl } from '../../core/snapshot/validate.ts';
 import type { PrepareOutput } from '../../core/training-run.ts';
 import {
   type PrepareEnv,
@@ -71,7 +77,7 @@ export interface SnapshotRef {
   run: string;
 }
 
-/** The plan's output: the path to take and, for the two passes, where the raw rows are. */
+/** The plan's output: the path to take and, for the two passes, where the ranges are. */
 export interface PreparePlan extends SnapshotRef {
   mode: 'single' | 'distributed';
   /** Why this path, for the execution history. */
@@ -79,29 +85,45 @@ export interface PreparePlan extends SnapshotRef {
   rows: number;
   bucket: string;
   rawKey: string;
-  /** Raw rows per Map batch (the ItemBatcher's MaxItemsPerBatch). */
-  batchRows: number;
+  /** Bytes per range (a child of each Map reads one). */
+  rangeBytes: number;
+  /** How many ranges, hence children per Map. */
+  ranges: number;
+  /** The JSON array of pass 1's ranges, the first Map's ItemReader ('' for the single function). */
+  items: string;
+  /** The raw file's header line, which every child puts before its lines. */
+  header: string;
 }
 
-/** The plan's input: the run's input, with an optional batch size. */
+/** The plan's input: the run's input, with an optional range size. */
 export interface PlanInput extends PrepareInput {
-  /** Raw rows per Map batch of the two passes; {@link DEFAULT_BATCH_ROWS} when absent. */
-  prepareBatchRows?: number;
+  /** Bytes of raw data per child of the two passes; {@link DEFAULT_RANGE_BYTES} when absent. */
+  prepareRangeBytes?: number;
 }
 
-/** Raw rows per batch unless the run says otherwise: a batch's rows and statistics fit a function. */
-export const DEFAULT_BATCH_ROWS = 10_000;
+/**
+ * Raw bytes per child unless the run says otherwise: 64 MiB is some 600,000 rows of a 20-column
+ * file, which one child reads in well under its timeout, holding a few times the range in memory.
+ */
+export const DEFAULT_RANGE_BYTES = 64 * 1024 * 1024;
+/** The range sizes a run may ask for. */
+const RANGE_BYTES_LIMITS = [256, 1024 * 1024 * 1024] as const;
+/** Lines a child reads, validates and transforms at a time: what it holds as parsed rows. */
+const CHUNK_LINES = 20_000;
+/** How far past its end a child reads at most, for its last line. */
+const MAX_LINE_BYTES = 16 * 1024 * 1024;
 
-/** An item of a Map batch: a raw row keyed by header and its index among the file's data rows. */
-export interface RowItem {
-  row: Record<string, string>;
-  index: number;
+/** A child's input: its range (pass 2's also with its first line) and what it works on. */
+export interface PartInput extends SnapshotRef {
+  action: 'pass1' | 'pass2';
+  header: string;
+  range: ByteRange & { startLine?: number };
 }
 
-/** A child's input from the Map's ItemBatcher. */
-export interface BatchInput {
-  Items: RowItem[];
-  BatchInput: SnapshotRef & { action?: string };
+/** What pass 1 writes for a range: its statistics, its quarantined rows and its line count. */
+interface StatsFile extends ChunkSummary {
+  /** The lines the range owns; its quarantined rows' lines count from 2 (as if it began the file). */
+  lines: number;
 }
 
 /** Pass 1's pointer to one part's statistics. */
@@ -113,9 +135,9 @@ export interface StatsPart {
 /** Pass 2's account of one part. */
 export interface TransformedPart {
   part: number;
-  /** The training rows' part file, absent when the batch has no training row. */
+  /** The training rows' part file, absent when the range has no training row. */
   train?: string;
-  /** Pieces of the joined files, by name, for those the batch has rows for. */
+  /** Pieces of the joined files, by name, for those the range has rows for. */
   pieces: Partial<Record<Piece, string>>;
   rows: Record<'train' | 'validation' | 'golden', number>;
 }
@@ -125,6 +147,8 @@ export interface Reduced {
   transform: string;
   baseline: string;
   quarantine?: string;
+  /** The JSON array of pass 2's ranges, each with its first line: the second Map's ItemReader. */
+  items: string;
   counts: { rows: number; valid: number; quarantined: number; goldenDuplicates: number };
 }
 
@@ -137,7 +161,7 @@ export interface TwoPassEnv extends PrepareEnv {
 }
 
 interface Deps {
-  lake: ObjectStore;
+  lake: RangedObjectStore;
   clock: Clock;
   env: TwoPassEnv;
 }
@@ -149,6 +173,8 @@ const trainPartKey = (ref: SnapshotRef, n: number) =>
   `${lakeKeys.curatedSplit(ref.model, ref.snapshotId, 'train')}part-${partName(n)}.csv`;
 const pieceKey = (ref: SnapshotRef, piece: Piece, n: number) =>
   `${lakeKeys.curated(ref.model, ref.snapshotId)}stage/${ref.run}/${piece}/part-${partName(n)}`;
+const itemsKey = (ref: SnapshotRef, pass: 1 | 2) =>
+  `${lakeKeys.curated(ref.model, ref.snapshotId)}plan/${ref.run}/pass${pass}-ranges.json`;
 
 /** The definition, seed and golden set of the snapshot `ref` names, checked against its id. */
 async function snapshotOf(lake: ObjectStore, ref: SnapshotRef, deployed: Deployed) {
@@ -188,11 +214,12 @@ export async function planPrepare(
       `run must be an execution name (1-80 letters, digits, _, . or -), got ${JSON.stringify(run)}`,
     );
   }
-  const batchRows = input.prepareBatchRows ?? DEFAULT_BATCH_ROWS;
-  if (!Number.isInteger(batchRows) || batchRows < 1 || batchRows > 1_000_000) {
+  const rangeBytes = input.prepareRangeBytes ?? DEFAULT_RANGE_BYTES;
+  const [least, most] = RANGE_BYTES_LIMITS;
+  if (!Number.isInteger(rangeBytes) || rangeBytes < least || rangeBytes > most) {
     throw new PlatformError(
       errorNames.invalidInput,
-      `prepareBatchRows must be a whole number from 1 to 1000000, got ${JSON.stringify(input.prepareBatchRows)}`,
+      `prepareRangeBytes must be a whole number from ${least} to ${most}, got ${JSON.stringify(input.prepareRangeBytes)}`,
     );
   }
   const lake = guardedLake(deps.lake);
@@ -216,7 +243,10 @@ export async function planPrepare(
       rows: 0,
       bucket: lake.bucket,
       rawKey: '',
-      batchRows,
+      rangeBytes,
+      ranges: 0,
+      items: '',
+      header: '',
     };
   }
   const { pointer, def, seed } = read;
@@ -229,118 +259,174 @@ export async function planPrepare(
         : pointer.rows > limit
           ? ['distributed', `${pointer.rows} rows, more than ${limit}: two passes over a Distributed Map`]
           : ['single', `${pointer.rows} rows, at most ${limit}: one function prepares them`];
-  return {
-    mode,
-    reason,
+  const ref: SnapshotRef = {
     run,
     model: def.name,
     seed,
     snapshotId: snapshotIdOf(def, pointer.sha256, seed, read.goldenId),
+  };
+  const plan = {
+    ...ref,
+    mode,
+    reason,
     rows: pointer.rows,
     bucket: lake.bucket,
     rawKey: pointer.key,
-    batchRows,
+    rangeBytes,
   };
+  if (mode === 'single') return { ...plan, ranges: 0, items: '', header: '' };
+  const size = await lake.size(pointer.key);
+  const header = await readHeader(lake, pointer.key, size);
+  const ranges = planRanges(pointer.key, size, rangeBytes);
+  const items = itemsKey(ref, 1);
+  await lake.put(items, `${JSON.stringify(ranges)}\n`, 'application/json');
+  return { ...plan, ranges: ranges.length, items, header };
 }
 
-/** A CSV cell, always quoted: the ItemReader gave it unquoted, and it may hold commas or quotes. */
-const cell = (v: string) => `"${v.replace(/"/g, '""')}"`;
-
-/**
- * A batch's rows as the raw chunk they came from. The items must be consecutive rows of the file:
- * the first one's index gives every row's line.
- */
-export function chunkOfBatch(input: BatchInput, source: string): { chunk: RawChunk; part: number } {
-  const items = input.Items;
-  if (!Array.isArray(items) || items.length === 0) {
-    throw new PlatformError(errorNames.invalidInput, `${source}: the batch has no Items`);
-  }
-  const first = items[0]!;
-  items.forEach((item, i) => {
-    if (item === null || typeof item !== 'object' || typeof item.row !== 'object' || item.row === null) {
-      throw new PlatformError(errorNames.invalidInput, `${source}: Items[${i}] has no row object`);
+/** The raw object's first line, without its line feed. */
+async function readHeader(lake: RangedObjectStore, key: string, size: number): Promise<string> {
+  for (let n = 64 * 1024; ; n *= 4) {
+    const bytes = await lake.getRange(key, 0, Math.min(n, size));
+    const lf = bytes.indexOf(0x0a);
+    if (lf >= 0 || n >= size) {
+      // A carriage return stays: the chunks' rows end as the header does.
+      return Buffer.from(bytes.subarray(0, lf >= 0 ? lf : bytes.length)).toString('utf8');
     }
-    if (item.index !== first.index + i) {
+    if (n >= MAX_LINE_BYTES) {
       throw new PlatformError(
         errorNames.invalidInput,
-        `${source}: Items[${i}] has index ${JSON.stringify(item.index)}, expected ${first.index + i}: a batch must be consecutive rows (ItemSelector: {"row.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index"})`,
+        `s3://${lake.bucket}/${key}: the header line is longer than ${MAX_LINE_BYTES} bytes`,
       );
     }
-  });
-  if (!Number.isInteger(first.index) || first.index < 0) {
-    throw new PlatformError(errorNames.invalidInput, `${source}: Items[0].index must be a whole number ≥ 0`);
   }
-  const header = Object.keys(first.row);
-  const lines = [header.map(cell).join(',')];
-  for (const { row } of items) lines.push(header.map((h) => cell(row[h] ?? '')).join(','));
-  return {
-    part: first.index,
-    chunk: {
-      text: `${lines.join('\n')}\n`,
-      startLine: first.index + 2,
-      source: `${source}#part-${partName(first.index)}`,
-    },
-  };
 }
 
-/** Pass 1 over one batch (see the module header). */
-export async function prepareStatsPart(
-  input: BatchInput,
-  deployed: Deployed,
-  deps: Deps,
-): Promise<StatsPart> {
+/** The lines a child's range owns (core/snapshot/ranges.ts), read with the rest of its last line. */
+async function readOwned(lake: RangedObjectStore, range: ByteRange): Promise<Uint8Array> {
+  const from = readFrom(range);
+  let buf = await lake.getRange(range.key, from, Math.min(range.end + 64 * 1024, range.size));
+  for (;;) {
+    const slice = ownedSlice(buf, range);
+    if (slice !== 'more') return buf.subarray(slice.begin, slice.end);
+    const have = from + buf.length;
+    if (have - range.end > MAX_LINE_BYTES) {
+      throw new PlatformError(
+        errorNames.invalidInput,
+        `s3://${lake.bucket}/${range.key}: the line at byte ${range.end} runs on for more than ${MAX_LINE_BYTES} bytes`,
+      );
+    }
+    const more = await lake.getRange(range.key, have, Math.min(have + buf.length, range.size));
+    buf = Buffer.concat([buf, more]);
+  }
+}
+
+/** A child's input checked: its action's fields, and a range of the snapshot's raw object. */
+function checkPart(input: PartInput, rawKey: string, pass: 1 | 2): ByteRange & { startLine: number } {
+  const r = input.range;
+  const where = `pass ${pass}`;
+  if (typeof input.header !== 'string' || input.header === '') {
+    throw new PlatformError(errorNames.invalidInput, `${where}: the input has no header line`);
+  }
+  if (r === null || typeof r !== 'object') {
+    throw new PlatformError(errorNames.invalidInput, `${where}: the input has no range`);
+  }
+  const whole = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+  if (!whole(r.part) || !whole(r.start) || !whole(r.end) || !whole(r.size) || r.end < r.start) {
+    throw new PlatformError(
+      errorNames.invalidInput,
+      `${where}: range ${JSON.stringify(r)} is not a part number with a byte range [start, end) of an object of size bytes`,
+    );
+  }
+  if (r.key !== rawKey) {
+    throw new PlatformError(
+      errorNames.invalidInput,
+      `${where}: range ${r.part} reads ${JSON.stringify(r.key)}, not the snapshot's raw data ${rawKey}`,
+    );
+  }
+  const startLine = pass === 1 ? 2 : r.startLine;
+  if (!Number.isInteger(startLine) || (startLine as number) < 2) {
+    throw new PlatformError(
+      errorNames.invalidInput,
+      `${where}: range ${r.part} has no startLine (a whole number ≥ 2, from the reduce)`,
+    );
+  }
+  return { ...r, startLine: startLine as number };
+}
+
+/** The chunks of a child's range (see core/snapshot/ranges.ts). */
+async function chunksOf(lake: RangedObjectStore, input: PartInput, range: ByteRange & { startLine: number }) {
+  const owned = await readOwned(lake, range);
+  const source = `s3://${lake.bucket}/${range.key}#part-${partName(range.part)}`;
+  return { owned, chunks: lineChunks(owned, input.header, range.startLine, CHUNK_LINES, source) };
+}
+
+/**
+ * Pass 1 over one range (see the module header). Its quarantined rows' lines count from 2 as if the
+ * range began the file: the reduce, which knows every range's line count, makes them the file's.
+ */
+export async function prepareStatsPart(input: PartInput, deployed: Deployed, deps: Deps): Promise<StatsPart> {
   const lake = guardedLake(deps.lake);
-  const ref = input.BatchInput;
-  const { def, pointer, options } = await snapshotOf(lake, ref, deployed);
-  const { chunk, part } = chunkOfBatch(input, `s3://${lake.bucket}/${pointer.key}`);
-  const summary: ChunkSummary = summarizeChunk(def, chunk, options);
-  const key = statsKey(ref, part);
-  await lake.put(key, `${JSON.stringify(summary)}\n`, 'application/json');
-  return { part, key };
+  const { def, pointer, options } = await snapshotOf(lake, input, deployed);
+  const range = checkPart(input, pointer.key, 1);
+  const { chunks } = await chunksOf(lake, input, range);
+  let stats = emptyStats(def.spec);
+  const quarantined: QuarantinedRow[] = [];
+  let lines = 0;
+  for (const chunk of chunks) {
+    const summary = summarizeChunk(def, chunk, options);
+    stats = mergeStats(stats, summary.stats);
+    quarantined.push(...summary.quarantined);
+    lines += chunk.lines;
+  }
+  const key = statsKey(input, range.part);
+  const file: StatsFile = { stats, quarantined, lines };
+  await lake.put(key, `${JSON.stringify(file)}\n`, 'application/json');
+  return { part: range.part, key };
+}
+
+/** A JSON array of ranges the plan or the reduce wrote, checked to be the parts 0, 1, ... in order. */
+async function readRanges<R extends ByteRange>(lake: ObjectStore, key: string): Promise<R[]> {
+  const text = await lake.tryGetText(key);
+  if (text === undefined) {
+    throw new PlatformError(
+      errorNames.invalidInput,
+      `${key} does not exist: the run's plan did not write its ranges`,
+    );
+  }
+  const ranges = JSON.parse(text) as R[];
+  if (!Array.isArray(ranges) || ranges.length === 0 || ranges.some((r, i) => r?.part !== i)) {
+    throw new PlatformError(errorNames.invalidInput, `${key}: not the ranges 0, 1, ... of one object`);
+  }
+  return ranges;
 }
 
 /**
- * The Map's results (each batch's part number) in file order. The state machine keeps only the
- * numbers (a child's output is its part number), so the Map's output stays small: Step Functions
- * caps a state's data at 256 KiB, some 30,000 batches.
+ * The reduce (see the module header): reads each range's statistics in file order, merging as it
+ * goes, and gives each range its first line (pass 2 and the quarantined rows need the file's lines).
  */
-function inOrder(parts: readonly unknown[], what: string): number[] {
-  if (!Array.isArray(parts) || parts.length === 0) {
-    throw new PlatformError(errorNames.invalidInput, `${what}: no parts`);
-  }
-  parts.forEach((p, i) => {
-    if (!Number.isInteger(p) || (p as number) < 0) {
-      throw new PlatformError(
-        errorNames.invalidInput,
-        `${what}: parts[${i}] is ${JSON.stringify(p)}, not a part number (a whole number ≥ 0)`,
-      );
-    }
-  });
-  const sorted = [...(parts as number[])].sort((a, b) => a - b);
-  sorted.forEach((p, i) => {
-    if (i > 0 && p === sorted[i - 1]) {
-      throw new PlatformError(errorNames.invalidInput, `${what}: part ${p} appears twice`);
-    }
-  });
-  return sorted;
-}
-
-/** The reduce (see the module header). Returns the transform's key. */
-export async function reducePrepare(
-  input: SnapshotRef & { parts: number[] },
-  deployed: Deployed,
-  deps: Deps,
-): Promise<Reduced> {
+export async function reducePrepare(input: SnapshotRef, deployed: Deployed, deps: Deps): Promise<Reduced> {
   const lake = guardedLake(deps.lake);
   const { def } = await snapshotOf(lake, input, deployed);
-  const parts = inOrder(input.parts, 'reduce');
-  const summaries: ChunkSummary[] = [];
-  for (const p of parts) summaries.push(JSON.parse(await lake.getText(statsKey(input, p))) as ChunkSummary);
-  const stats = mergeAll(
-    def.spec,
-    summaries.map((s) => s.stats),
-  );
-  const quarantined = summaries.flatMap((s) => s.quarantined);
+  const ranges = await readRanges<ByteRange>(lake, itemsKey(input, 1));
+  let stats = emptyStats(def.spec);
+  const quarantined: QuarantinedRow[] = [];
+  const lined: (ByteRange & { startLine: number })[] = [];
+  // The header is line 1: the first range's first line is 2.
+  let line = 2;
+  for (const range of ranges) {
+    const text = await lake.tryGetText(statsKey(input, range.part));
+    if (text === undefined) {
+      throw new PlatformError(
+        errorNames.invalidInput,
+        `reduce: range ${range.part} (bytes ${range.start}-${range.end}) has no statistics: pass 1 did not write ${statsKey(input, range.part)}`,
+      );
+    }
+    const file = JSON.parse(text) as StatsFile;
+    stats = mergeStats(stats, file.stats);
+    for (const q of file.quarantined) quarantined.push({ ...q, line: q.line - 2 + line });
+    lined.push({ ...range, startLine: line });
+    line += file.lines;
+  }
   let quarantine: string | undefined;
   if (quarantined.length > 0) {
     quarantine = lakeKeys.quarantine(def.name, input.snapshotId);
@@ -357,13 +443,16 @@ export async function reducePrepare(
     createdAt: deps.clock.now().toISOString(),
   });
   const keys = snapshotKeys(def.name, input.snapshotId);
-  await lake.put(keys.transform, `${JSON.stringify(fitted.transform, null, 2)}\n`, 'application/json');
+  const items = itemsKey(input, 2);
   const baselineKey = lakeKeys.baseline(def.name, input.snapshotId);
+  await lake.put(keys.transform, `${JSON.stringify(fitted.transform, null, 2)}\n`, 'application/json');
   await writeBaseline(lake, baselineKey, baseline);
+  await lake.put(items, `${JSON.stringify(lined)}\n`, 'application/json');
   return {
     transform: keys.transform,
     baseline: baselineKey,
     ...(quarantine ? { quarantine } : {}),
+    items,
     counts: {
       rows: stats.rows.total,
       valid: stats.rows.valid,
@@ -383,44 +472,52 @@ async function readFitted(
   return { transform, featureSchemaHash: featureSchemaHash(def.spec, transform) };
 }
 
-/** Pass 2 over one batch (see the module header). */
+/** Pass 2 over one range (see the module header). */
 export async function prepareTransformPart(
-  input: BatchInput,
+  input: PartInput,
   deployed: Deployed,
   deps: Deps,
 ): Promise<TransformedPart> {
   const lake = guardedLake(deps.lake);
-  const ref = input.BatchInput;
-  const { def, pointer, options } = await snapshotOf(lake, ref, deployed);
-  const fitted = await readFitted(lake, def, ref);
-  const { chunk, part } = chunkOfBatch(input, `s3://${lake.bucket}/${pointer.key}`);
-  const out = transformChunk(def, chunk, fitted, options);
-  const count = (text: string) => (text === '' ? 0 : text.split('\n').length - 1);
+  const { def, pointer, options } = await snapshotOf(lake, input, deployed);
+  const range = checkPart(input, pointer.key, 2);
+  const fitted = await readFitted(lake, def, input);
+  const { chunks } = await chunksOf(lake, input, range);
+  const out: Record<'train' | Piece, string[]> = {
+    train: [],
+    validation: [],
+    golden: [],
+    evalValidation: [],
+    evalGolden: [],
+  };
+  for (const chunk of chunks) {
+    const parts = transformChunk(def, chunk, fitted, options);
+    out.train.push(parts.splits.train);
+    out.validation.push(parts.splits.validation);
+    out.golden.push(parts.splits.golden);
+    out.evalValidation.push(parts.evalRows.validation);
+    out.evalGolden.push(parts.evalRows.golden);
+  }
+  const body = (name: 'train' | Piece) => out[name].join('');
+  const train = body('train');
+  const part = range.part;
   const result: TransformedPart = {
     part,
     pieces: {},
-    rows: {
-      train: count(out.splits.train),
-      validation: count(out.splits.validation),
-      golden: count(out.splits.golden),
-    },
+    rows: { train: lineCount(train), validation: 0, golden: 0 },
   };
   const writes: Promise<void>[] = [];
-  if (out.splits.train !== '') {
-    result.train = trainPartKey(ref, part);
-    writes.push(lake.put(result.train, out.splits.train, 'text/csv'));
+  if (train !== '') {
+    result.train = trainPartKey(input, part);
+    writes.push(lake.put(result.train, train, 'text/csv'));
   }
-  const pieces: Record<Piece, string> = {
-    validation: out.splits.validation,
-    golden: out.splits.golden,
-    evalValidation: out.evalRows.validation,
-    evalGolden: out.evalRows.golden,
-  };
-  for (const [name, body] of Object.entries(pieces) as [Piece, string][]) {
-    if (body === '') continue;
-    const key = pieceKey(ref, name, part);
+  for (const name of ['validation', 'golden', 'evalValidation', 'evalGolden'] as const) {
+    const text = body(name);
+    if (name === 'validation' || name === 'golden') result.rows[name] = lineCount(text);
+    if (text === '') continue;
+    const key = pieceKey(input, name, part);
     result.pieces[name] = key;
-    writes.push(lake.put(key, body, 'text/plain'));
+    writes.push(lake.put(key, text, 'text/plain'));
   }
   await Promise.all(writes);
   return result;
@@ -447,17 +544,17 @@ function lineCount(text: string | Uint8Array): number {
 
 /** The finish (see the module header): the single function's output. */
 export async function finishPrepare(
-  input: SnapshotRef & { parts: number[]; reduced: Reduced },
+  input: SnapshotRef & { reduced: Reduced },
   deployed: Deployed,
   deps: Deps,
 ): Promise<PrepareOutput> {
   const lake = guardedLake(deps.lake);
   const { def, seed, pointer, goldenSet } = await snapshotOf(lake, input, deployed);
-  const parts = inOrder(input.parts, 'finish');
+  const parts = (await readRanges<ByteRange>(lake, itemsKey(input, 2))).map((r) => r.part);
   const keys = snapshotKeys(def.name, input.snapshotId);
   const fitted = await readFitted(lake, def, input);
 
-  // Batches with no training row wrote no part.
+  // Ranges with no training row wrote no part.
   const trainPrefix = lakeKeys.curatedSplit(def.name, input.snapshotId, 'train');
   const listed = new Set(await lake.list(trainPrefix));
   const trainParts = parts.map((p) => trainPartKey(input, p)).filter((k) => listed.has(k));

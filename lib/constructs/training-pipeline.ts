@@ -56,6 +56,11 @@ export interface TrainingPipelineProps {
    */
   readonly prepareDistributedAboveRows?: number;
   /**
+   * Ranges each pass of the two-pass prepare reads at once (its Maps' MaxConcurrency).
+   * @default 10
+   */
+  readonly prepareMaxConcurrency?: number;
+  /**
    * The ASL definition.
    * @default pipelines/training.asl.json
    */
@@ -74,6 +79,7 @@ function validate(props: TrainingPipelineProps): {
   volume: number;
   runtime: number;
   aboveRows: number;
+  mapConcurrency: number;
 } {
   const instanceType = props.instanceType ?? 'ml.g5.xlarge';
   if (!INSTANCE_TYPE.test(instanceType)) {
@@ -97,7 +103,13 @@ function validate(props: TrainingPipelineProps): {
       `TrainingPipeline prepareDistributedAboveRows: must be a whole number of at least 0, got ${aboveRows}`,
     );
   }
-  return { instanceType, volume, runtime, aboveRows };
+  const mapConcurrency = props.prepareMaxConcurrency ?? 10;
+  if (!Number.isInteger(mapConcurrency) || mapConcurrency < 1 || mapConcurrency > 10_000) {
+    throw new Error(
+      `TrainingPipeline prepareMaxConcurrency: must be a whole number from 1 to 10000, got ${mapConcurrency}`,
+    );
+  }
+  return { instanceType, volume, runtime, aboveRows, mapConcurrency };
 }
 
 /**
@@ -127,7 +139,7 @@ export class TrainingPipeline extends Construct {
 
   constructor(scope: Construct, id: string, props: TrainingPipelineProps) {
     super(scope, id);
-    const { instanceType, volume, runtime, aboveRows } = validate(props);
+    const { instanceType, volume, runtime, aboveRows, mapConcurrency } = validate(props);
     const { lake, registry } = props;
     const stack = Stack.of(this);
     const jobPrefix = trainingJobPrefix(props.functions.stage);
@@ -244,6 +256,7 @@ export class TrainingPipeline extends Construct {
         TrainingInstanceType: instanceType,
         TrainingVolumeSizeGb: String(volume),
         TrainingMaxRuntimeSeconds: String(runtime),
+        PrepareMaxConcurrency: String(mapConcurrency),
         LakeBucketName: lake.bucket.bucketName,
         LakeKeyArn: lake.encryptionKey.keyArn,
         OperatorTopicArn: props.operatorTopic.topicArn,
@@ -253,24 +266,26 @@ export class TrainingPipeline extends Construct {
     const machine = this.machine.stateMachine;
     props.promotionMachine.grantStartExecution(machine);
 
-    // The prepare step's Distributed Maps: their ItemReader reads the raw object (s3:GetObject and the
-    // lake key's decrypt), and they run their batches as child executions of this machine.
+    // The prepare step's Distributed Maps: their ItemReader reads the ranges the plan and the reduce
+    // wrote (s3:GetObject and the lake key's decrypt; the children read the raw data themselves), and
+    // they run their ranges as child executions of this machine.
+    const rangeItems = `${lakeZones.curated}*/plan/*`;
     machine.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['s3:GetObject'],
-        resources: [lake.bucket.arnForObjects(`${lakeZones.raw}*`)],
+        resources: [lake.bucket.arnForObjects(rangeItems)],
       }),
     );
     lake.encryptionKey.grantDecrypt(machine);
     acknowledgeWildcards(
       machine,
       [
-        `Resource::${nagText(this, `${referenceFrom(this, lake.bucket, lake.bucket.bucketArn)}/${lakeZones.raw}*`)}`,
+        `Resource::${nagText(this, `${referenceFrom(this, lake.bucket, lake.bucket.bucketArn)}/${rangeItems}`)}`,
       ],
-      "The prepare step's Distributed Maps read the ingested raw object, whose key is only known at run time " +
-        '(the raw/ zone only).',
+      "The prepare step's Distributed Maps read the byte ranges a run's plan and reduce write under " +
+        'curated/<model>/<snapshot>/plan/<run>/, whose keys are only known at run time.',
     );
-    grantOwnMapRuns(machine, "The prepare step's Distributed Maps read the raw data in batches.");
+    grantOwnMapRuns(machine, "The prepare step's Distributed Maps read the raw data in byte ranges.");
 
     // createTrainingJob.sync: start, poll and stop jobs, and the managed EventBridge rule that reports
     // completion. No grant method exists for these service-integration permissions. Job names start

@@ -61,6 +61,7 @@ export class PipelineStack extends Stack {
       maxRuntimeSeconds: config.trainingMaxRuntimeSeconds,
       imageUri: config.trainingImageUri,
       prepareDistributedAboveRows: config.prepareDistributedAboveRows,
+      prepareMaxConcurrency: config.prepareMaxConcurrency,
     });
     this.rollback = new RollbackPipeline(this, 'Rollback', {
       functions,

@@ -33,7 +33,7 @@ async function synthesizeTwoPass(): Promise<string> {
 /** The snapshot's files (the training split as its parts joined in key order), raw key left out. */
 async function snapshotFiles(lake: ObjectStore, model: string, snapshotId: string) {
   const prefix = lakeKeys.curated(model, snapshotId);
-  const keys = (await lake.list(prefix)).filter((k) => !/\/(stats|stage|train)\//.test(k));
+  const keys = (await lake.list(prefix)).filter((k) => !/\/(stats|stage|train|plan)\//.test(k));
   const files: Record<string, string> = {};
   for (const k of keys.sort()) {
     files[k] = (await lake.getText(k)).replace(/"(sourceKey|createdAt)": "[^"]+"/g, '"$1": "-"');
@@ -63,7 +63,7 @@ describe('two-pass prepare in the training pipeline (twin)', () => {
 
     const one = await single.twin.execute('training', { model, seed: 42 });
     expect(one.status, JSON.stringify(one.taskError)).toBe('SUCCEEDED');
-    const two = await twoPass.twin.execute('training', { model, seed: 42, prepareBatchRows: 1000 });
+    const two = await twoPass.twin.execute('training', { model, seed: 42, prepareRangeBytes: 50_000 });
     expect(two.status, JSON.stringify(two.taskError)).toBe('SUCCEEDED');
 
     expect(one.states).toContain('PrepareFeatures');
@@ -93,7 +93,7 @@ describe('two-pass prepare in the training pipeline (twin)', () => {
     expect(fb.files).toEqual(fa.files);
     expect(fb.train).toBe(fa.train);
     expect(fa.trainParts).toBe(1);
-    // 4,455 rows in batches of 1,000.
-    expect(fb.trainParts).toBe(Math.ceil((demoCsv.trimEnd().split('\n').length - 1) / 1000));
+    // The demo file in ranges of 50,000 bytes.
+    expect(fb.trainParts).toBe(Math.ceil(Buffer.byteLength(demoCsv) / 50_000));
   }, 600_000);
 });

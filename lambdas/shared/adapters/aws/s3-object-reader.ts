@@ -17,13 +17,20 @@ export class S3ObjectReader implements Pick<ObjectStore, 'bucket' | 'getBytes' |
       if (!res.Body) throw new Error(`s3://${this.bucket}/${key} has no body`);
       return await res.Body.transformToByteArray();
     } catch (err) {
-      if (err instanceof NoSuchKey || (err as { name?: string }).name === 'NoSuchKey') {
-        const e = new Error(`s3://${this.bucket}/${key} does not exist`);
-        e.name = 'NoSuchKey';
-        throw e;
-      }
-      throw err;
+      throw this.missing(err, key);
     }
+  }
+
+  /** `err`, or a NoSuchKey error naming the object when it says the object does not exist. */
+  protected missing(err: unknown, key: string): unknown {
+    const name = (err as { name?: string }).name;
+    // HeadObject's 404 carries no code in its body: the SDK names it NotFound.
+    if (err instanceof NoSuchKey || name === 'NoSuchKey' || name === 'NotFound') {
+      const e = new Error(`s3://${this.bucket}/${key} does not exist`);
+      e.name = 'NoSuchKey';
+      return e;
+    }
+    return err;
   }
 
   async getText(key: string): Promise<string> {
