@@ -266,6 +266,15 @@ async function runSize(
     status: record.status,
   };
   if (!plan) throw new Error('no PlanPrepare in the timings');
+  progress(
+    `bench: prepare ${s(wallMs)} s (${Math.round(rows / (wallMs / 1000))} rows/s): ${steps
+      .map((st) =>
+        st.children === undefined
+          ? `${st.state} ${s2(st.ms)}`
+          : `${st.state} ${s2(st.ms)} (${st.children} children, median ${s2(st.medianChildMs)})`,
+      )
+      .join(', ')}`,
+  );
 
   // The probes replay against the data as the run left it (the same snapshot, the same run).
   const probeOpts = { killAfterMs: PROBE_KILL_MS };
