@@ -71,7 +71,7 @@ export interface MapRunTiming {
   failedChildren: number;
   /** Child durations in ms: their sum, median, shortest and longest. */
   childMs: { total: number; median: number; min: number; max: number };
-  /** The input of the middle child (the one at index ⌊children / 2⌋ in item order); at most 256 KiB, Step Functions' limit on an input. */
+  /** The input of the middle child (index ⌊(children - 1) / 2⌋ in item order); at most 256 KiB, Step Functions' limit on an input. */
   middleChildInput?: unknown;
 }
 

@@ -478,7 +478,8 @@ function mapRunTiming(children: readonly ExecutionRecord[]): MapRunTiming {
     .sort((a, b) => a - b);
   const mid = ms.length >> 1;
   const median = ms.length === 0 ? 0 : ms.length % 2 ? ms[mid]! : (ms[mid - 1]! + ms[mid]!) / 2;
-  const middle = children[children.length >> 1];
+  // The earlier of the two middle ones: with two children, the first (the last is often a short remainder).
+  const middle = children[(children.length - 1) >> 1];
   return {
     children: children.length,
     failedChildren: children.filter((c) => c.status !== 'SUCCEEDED').length,
