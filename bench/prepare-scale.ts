@@ -69,6 +69,9 @@ prepare on the same data (time and peak resident memory).
 Options:
   --sizes <n,n,...>   data rows per run, comma-separated (default 100000,1000000,5000000)
   --seed <n>          seed of the synthetic data (default 7)
+  --single-max-rows <n>
+                      probe the single-function prepare only up to this many rows (default
+                      1000000: it holds the whole file, parsed, and took over 4 GB at 1M rows)
   --range-mib <n>     raw MiB per child of the two passes (the run's prepareRangeBytes; default:
                       the platform's)
   -h, --help          show this help`;
@@ -78,6 +81,8 @@ interface Options {
   seed: number;
   /** The training run's `prepareRangeBytes`, when given. */
   rangeBytes?: number;
+  /** Above this many rows the single-function prepare is not probed. */
+  singleMaxRows: number;
 }
 
 function parseOptions(argv: string[]): Options | undefined {
@@ -85,6 +90,7 @@ function parseOptions(argv: string[]): Options | undefined {
     sizes: { type: 'string' },
     seed: { type: 'string' },
     'range-mib': { type: 'string' },
+    'single-max-rows': { type: 'string' },
   });
   if (!values) return undefined;
   const sizesText = typeof values.sizes === 'string' ? values.sizes : '100000,1000000,5000000';
@@ -104,6 +110,7 @@ function parseOptions(argv: string[]): Options | undefined {
   return {
     sizes,
     seed,
+    singleMaxRows: positiveInt('single-max-rows', values['single-max-rows'], 1_000_000),
     ...(rangeMib === undefined ? {} : { rangeBytes: positiveInt('range-mib', rangeMib, 64) * 2 ** 20 }),
   };
 }
@@ -298,9 +305,15 @@ async function runSize(
     );
   // Another seed: the same rows in the same splits (the hash split ignores the seed) under another
   // snapshot id, since the single function refuses a train prefix holding parts it did not write.
-  result.single = await probe('single-function prepare on the whole data', () =>
-    probeFunction(twin, PREPARE, { model: def.name, seed: def.training.seed + 1 }, probeOpts),
-  );
+  if (rows <= opts.singleMaxRows)
+    result.single = await probe('single-function prepare on the whole data', () =>
+      probeFunction(twin, PREPARE, { model: def.name, seed: def.training.seed + 1 }, probeOpts),
+    );
+  else {
+    // Its memory grows with the data (several GB at 1M rows): on a shared machine, not run beyond.
+    result.single = `not run (above --single-max-rows ${opts.singleMaxRows})`;
+    progress(`bench: single-function prepare ${result.single}`);
+  }
   result.idle = await probe('idle (bundle imported, nothing invoked)', () => probeIdle(twin, PREPARE));
   return result;
 }
