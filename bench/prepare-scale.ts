@@ -217,7 +217,9 @@ async function probe(label: string, run: () => Promise<Probe>): Promise<Probe | 
   } catch (err) {
     const message = (err as Error).message;
     progress(`  no report: ${message.slice(0, 400)}`);
-    return `crashed: ${message.split('\n')[0]!.slice(0, 160)}`;
+    // V8's own words when it ran out of heap, else the first line.
+    const fatal = /FATAL ERROR: [^\n]*/.exec(message)?.[0];
+    return `crashed: ${(fatal ?? message.split('\n')[0]!).slice(0, 160)}`;
   }
 }
 
