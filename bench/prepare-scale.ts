@@ -72,6 +72,9 @@ Options:
   --single-max-rows <n>
                       probe the single-function prepare only up to this many rows (default
                       1000000: it holds the whole file, parsed, and took over 4 GB at 1M rows)
+  --concurrency <n>   the Maps' MaxConcurrency in the twin (prepareMaxConcurrency; default 1: the
+                      twin runs a function's concurrent invocations in one worker thread, one V8
+                      heap, so n children's memory adds up there)
   --range-mib <n>     raw MiB per child of the two passes (the run's prepareRangeBytes; default:
                       the platform's)
   -h, --help          show this help`;
@@ -83,6 +86,8 @@ interface Options {
   rangeBytes?: number;
   /** Above this many rows the single-function prepare is not probed. */
   singleMaxRows: number;
+  /** The Maps' MaxConcurrency in the twin. */
+  concurrency: number;
 }
 
 function parseOptions(argv: string[]): Options | undefined {
@@ -91,6 +96,7 @@ function parseOptions(argv: string[]): Options | undefined {
     seed: { type: 'string' },
     'range-mib': { type: 'string' },
     'single-max-rows': { type: 'string' },
+    concurrency: { type: 'string' },
   });
   if (!values) return undefined;
   const sizesText = typeof values.sizes === 'string' ? values.sizes : '100000,1000000,5000000';
@@ -111,6 +117,7 @@ function parseOptions(argv: string[]): Options | undefined {
     sizes,
     seed,
     singleMaxRows: positiveInt('single-max-rows', values['single-max-rows'], 1_000_000),
+    concurrency: positiveInt('concurrency', values.concurrency, 1),
     ...(rangeMib === undefined ? {} : { rangeBytes: positiveInt('range-mib', rangeMib, 64) * 2 ** 20 }),
   };
 }
@@ -402,6 +409,7 @@ async function main(): Promise<void> {
     ...base,
     models: [...base.models.filter((m) => m.name !== SYNTHETIC_MODEL), def],
     prepareDistributedAboveRows: 0,
+    prepareMaxConcurrency: opts.concurrency,
   };
   const dir = mkdtempSync(join(tmpdir(), 'prepare-scale-'));
   const assemblyDir = join(dir, 'assembly');
