@@ -43,6 +43,36 @@ export interface ExecutionRecord {
   states: string[];
   startedAt: string;
   stoppedAt?: string;
+  /**
+   * When each state the execution entered (its own, not a child execution's) was entered and left,
+   * in the order entered; a distributed Map's entry sums up its child executions. One entry per
+   * state entered, as `states` has; absent on records of twins that did not keep them.
+   */
+  timings?: StateTiming[];
+}
+
+/** When one state of an execution was entered and left. */
+export interface StateTiming {
+  state: string;
+  enteredAt: string;
+  /** When it was left, successfully or not; absent while it runs. */
+  exitedAt?: string;
+  /** A distributed Map's child executions. */
+  map?: MapRunTiming;
+}
+
+/**
+ * A distributed Map's child executions summed up: their count and durations (from each child's
+ * start to its end, not counting the time it waited for a free slot under MaxConcurrency), and the
+ * input of one of them, so that one child can be run again alone.
+ */
+export interface MapRunTiming {
+  children: number;
+  failedChildren: number;
+  /** Child durations in ms: their sum, median, shortest and longest. */
+  childMs: { total: number; median: number; min: number; max: number };
+  /** The input of the middle child (index ⌊(children - 1) / 2⌋ in item order); at most 256 KiB, Step Functions' limit on an input. */
+  middleChildInput?: unknown;
 }
 
 /** A message the state machines published to the operators' topic. */

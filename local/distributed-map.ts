@@ -33,7 +33,7 @@ import { randomUUID } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { parse } from 'csv-parse/sync';
-import type { ExecutionRecord } from '../contracts/twin-api.ts';
+import type { ExecutionRecord, MapRunTiming } from '../contracts/twin-api.ts';
 
 /** The resource of the Task state that stands for a distributed Map. */
 export const DISTRIBUTED_MAP_RESOURCE = 'arn:aws:states:::twin:distributedMap';
@@ -359,6 +359,8 @@ export interface DistributedMapOutcome {
   readonly failedItems: number;
   /** The first failed child's task error. */
   readonly taskError?: ExecutionRecord['taskError'];
+  /** The children's count, durations and the middle one's input. */
+  readonly timing: MapRunTiming;
 }
 
 /** Runs a distributed Map on its effective input; throws a `States.*` error when it fails. */
@@ -436,6 +438,7 @@ export async function runDistributedMap(
     states: summarize(ran),
     children: ran.length,
     failedItems,
+    timing: mapRunTiming(ran),
     ...(ran.find((r) => r.taskError)?.taskError
       ? { taskError: ran.find((r) => r.taskError)!.taskError }
       : {}),
@@ -466,6 +469,28 @@ function splitMachineArn(machineArn: string): [string, string] {
   const at = machineArn.indexOf(':stateMachine:');
   if (at < 0) return ['arn:aws:states:us-east-1:000000000000', machineArn];
   return [machineArn.slice(0, at), machineArn.slice(at + ':stateMachine:'.length)];
+}
+
+/** The children's count and durations, and the middle one's input (children in item order). */
+function mapRunTiming(children: readonly ExecutionRecord[]): MapRunTiming {
+  const ms = children
+    .map((c) => Date.parse(c.stoppedAt ?? c.startedAt) - Date.parse(c.startedAt))
+    .sort((a, b) => a - b);
+  const mid = ms.length >> 1;
+  const median = ms.length === 0 ? 0 : ms.length % 2 ? ms[mid]! : (ms[mid - 1]! + ms[mid]!) / 2;
+  // The earlier of the two middle ones: with two children, the first (the last is often a short remainder).
+  const middle = children[(children.length - 1) >> 1];
+  return {
+    children: children.length,
+    failedChildren: children.filter((c) => c.status !== 'SUCCEEDED').length,
+    childMs: {
+      total: ms.reduce((sum, v) => sum + v, 0),
+      median,
+      min: ms[0] ?? 0,
+      max: ms[ms.length - 1] ?? 0,
+    },
+    ...(middle ? { middleChildInput: middle.input } : {}),
+  };
 }
 
 /** Times each state was entered by the children; a child's own summary lines (`X ×n`) add n. */

@@ -9,7 +9,9 @@
  *     description as JSON, whose `Error` and `Cause` are the child's (as in Step Functions, where a
  *     parent that wants to branch on the child's error reads them from that JSON).
  * The states a child entered are added to its parent's record after the parent's task state, so
- * a record lists every state that ran on its behalf.
+ * a record lists every state that ran on its behalf. A record also times its own states (entered,
+ * left), and a distributed Map's entry sums up its children (count, durations, the middle child's
+ * input) rather than listing them.
  *
  * Time is compressed: Wait states last {@link StepFunctionsOptions.waitMs}, retries 10 ms. A Task
  * state without TimeoutSeconds has no time limit, as in Step Functions (the library would apply the
@@ -18,7 +20,7 @@
 import './polyfill.ts';
 import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
-import type { ExecutionEvent, ExecutionRecord } from '../contracts/twin-api.ts';
+import type { ExecutionEvent, ExecutionRecord, MapRunTiming, StateTiming } from '../contracts/twin-api.ts';
 import {
   checkDistributedMaps,
   type DistributedMapState,
@@ -275,6 +277,8 @@ export class LocalStepFunctions {
       list.push(child);
       nested.set(stateName, list);
     };
+    // A distributed Map's children summed up, by state; added to the state's timing at its end.
+    const mapTimings = new Map<string, MapRunTiming>();
     const { sm, states, maps } = this.compile(machine);
     for (const [stateName, state] of allStates(states as Record<string, StateDef>)) {
       if (state.Retry) retryIntervalOverrides[stateName] = 10;
@@ -282,8 +286,13 @@ export class LocalStepFunctions {
       if (state.Type !== 'Task') continue;
       const map = maps.get(stateName);
       if (map) {
-        handlers[stateName] = this.distributedMapRunner(machine.arn, record, stateName, map, (summary) =>
-          addNested(stateName, summary),
+        handlers[stateName] = this.distributedMapRunner(
+          machine.arn,
+          record,
+          stateName,
+          map,
+          (summary) => addNested(stateName, summary),
+          (timing) => mapTimings.set(stateName, timing),
         );
         continue;
       }
@@ -299,10 +308,14 @@ export class LocalStepFunctions {
         StateMachine: { Id: machine.arn, Name: machine.arn.slice(machine.arn.lastIndexOf(':') + 1) },
       } as never,
     });
+    // A map child's timings are not kept: its parent's Map state sums the children up.
+    const timings: StateTiming[] | undefined = mapChild ? undefined : [];
+    if (timings) record.timings = timings;
     const watching = (async () => {
       for await (const ev of execution.eventLogs) {
         const e = ev as {
           type: string;
+          timestamp?: number;
           state?: { name: string };
           Error?: string;
           Cause?: string;
@@ -316,6 +329,7 @@ export class LocalStepFunctions {
           ...((e.Cause ?? e.cause) ? { cause: String(e.Cause ?? e.cause) } : {}),
         };
         if (e.type === 'StateEntered' && event.state) record.states.push(event.state);
+        if (timings && event.state) timeState(timings, mapTimings, e.type, event.state, e.timestamp);
         const children = event.state && e.type !== 'StateEntered' ? nested.get(event.state) : undefined;
         if (children) {
           nested.delete(event.state!);
@@ -357,6 +371,7 @@ export class LocalStepFunctions {
     stateName: string,
     map: DistributedMapState,
     summary: (children: ExecutionRecord) => void,
+    timing: (children: MapRunTiming) => void,
   ): TaskRunner {
     return async (input) => {
       // As for `.sync` tasks: let the parent's event reader reach this state first.
@@ -376,6 +391,7 @@ export class LocalStepFunctions {
       this.options.log?.(
         `[${record.stateMachine}] ${stateName}: ${outcome.children} child executions, ${outcome.failedItems} items failed`,
       );
+      timing(outcome.timing);
       const { taskError: _own, ...parentFields } = record;
       summary({
         ...parentFields,
@@ -420,6 +436,34 @@ export class LocalStepFunctions {
       };
     }
     return this.options.task(resource, stateName);
+  }
+}
+
+/**
+ * Notes a state's entry or end (StateExited, or StateFailed for a state that failed) in an
+ * execution's timings, at the event's time; a distributed Map's children summary joins its entry
+ * when it ends.
+ */
+function timeState(
+  timings: StateTiming[],
+  mapTimings: Map<string, MapRunTiming>,
+  type: string,
+  state: string,
+  timestamp: number | undefined,
+): void {
+  const at = new Date(timestamp ?? Date.now()).toISOString();
+  if (type === 'StateEntered') {
+    timings.push({ state, enteredAt: at });
+    return;
+  }
+  if (type !== 'StateExited' && type !== 'StateFailed') return;
+  const open = timings.findLast((t) => t.state === state && t.exitedAt === undefined);
+  if (!open) return;
+  open.exitedAt = at;
+  const map = mapTimings.get(state);
+  if (map) {
+    open.map = map;
+    mapTimings.delete(state);
   }
 }
 
