@@ -48,7 +48,7 @@ export const platformConfigSchema = z
      * every model's data (except `time` and `random` splits, which one function prepares) through the
      * two passes.
      */
-    prepareDistributedAboveRows: z.number().int().min(0).default(500_000),
+    prepareDistributedAboveRows: z.number().int().min(0).default(100_000),
     /**
      * How many ranges each pass of the two-pass prepare reads at once (the Maps' MaxConcurrency):
      * concurrent invocations of the prepare function, within the account's Lambda concurrency.

@@ -52,7 +52,7 @@ export interface TrainingPipelineProps {
   readonly imageUri?: string;
   /**
    * Raw data with more rows than this is prepared in two passes over a Distributed Map.
-   * @default 500000
+   * @default 100000
    */
   readonly prepareDistributedAboveRows?: number;
   /**
@@ -97,7 +97,7 @@ function validate(props: TrainingPipelineProps): {
       `TrainingPipeline maxRuntimeSeconds: must be a whole number from 60 to 432000, got ${runtime}`,
     );
   }
-  const aboveRows = props.prepareDistributedAboveRows ?? 500_000;
+  const aboveRows = props.prepareDistributedAboveRows ?? 100_000;
   if (!Number.isInteger(aboveRows) || aboveRows < 0) {
     throw new Error(
       `TrainingPipeline prepareDistributedAboveRows: must be a whole number of at least 0, got ${aboveRows}`,
@@ -192,8 +192,11 @@ export class TrainingPipeline extends Construct {
       ...props.functions,
       name: 'prepare-features',
       description: 'Validates raw data, writes the curated snapshot and the SageMaker training request',
-      memorySize: 1024,
-      timeout: Duration.minutes(5),
+      // A two-pass child holds a range of up to 64 MiB (pass 2 peaked at 1,551 MB on one, see
+      // BENCHMARKS.md "The prepare step at scale"), and the finish reads every training part: the
+      // memory and the longest timeout Lambda has, for the largest data sets.
+      memorySize: 2048,
+      timeout: Duration.minutes(15),
       // Data ingested without its own definition is prepared with the deployed one of its model.
       includeModelDefinitions: true,
       environment: {

@@ -25,6 +25,12 @@ type Resource = { Properties: Record<string, unknown> };
 /** An ASL substitution placeholder, `${key}`. */
 const placeholder = (key: string): string => `\${${key}}`;
 
+/**
+ * An ASL definition as JSON. A placeholder may stand for a number outside quotes (a Map's
+ * concurrency, batch scoring's batch size): those become 0, quoted ones stay.
+ */
+const aslJson = (text: string): unknown => JSON.parse(text.replace(/(:\s*)\$\{[A-Za-z0-9_]+\}/g, '$10'));
+
 function stateMachine(substitutionKey: string): Resource {
   const found = Object.values(
     template.findResources('AWS::StepFunctions::StateMachine', {
@@ -68,7 +74,7 @@ describe('PipelineStack', () => {
     const definition = String(stateMachine('TrainingInstanceType').Properties.DefinitionString);
     expect(definition).toContain('arn:aws:states:::sagemaker:createTrainingJob.sync');
     expect(definition).toContain(placeholder('TrainingImageUri'));
-    expect(JSON.parse(readFileSync('pipelines/training.asl.json', 'utf8'))).toEqual(JSON.parse(definition));
+    expect(aslJson(readFileSync('pipelines/training.asl.json', 'utf8'))).toEqual(aslJson(definition));
   });
 
   it('GIVEN the default config WHEN synthesized THEN training trains on ml.g5.xlarge with every substitution set', () => {
@@ -91,12 +97,14 @@ describe('PipelineStack', () => {
         'LakeKeyArn',
         'OperatorTopicArn',
         'PromotionStateMachineArn',
+        'PrepareMaxConcurrency',
       ].sort(),
     );
     expect(subs).toMatchObject({
       TrainingInstanceType: 'ml.g5.xlarge',
       TrainingVolumeSizeGb: '30',
       TrainingMaxRuntimeSeconds: '3600',
+      PrepareMaxConcurrency: '10',
     });
   });
 
@@ -137,12 +145,7 @@ describe('PipelineStack', () => {
       string,
       Resource,
     ][];
-    // A placeholder may stand for a number outside quotes (batch scoring's batch size and concurrency);
-    // those become 0, quoted ones stay.
-    const parse = (sm: Resource) =>
-      JSON.parse(String(sm.Properties.DefinitionString).replace(/(:\s*)\$\{[A-Za-z0-9_]+\}/g, '$10')) as {
-        States: object;
-      };
+    const parse = (sm: Resource) => aslJson(String(sm.Properties.DefinitionString)) as { States: object };
     const definitions = all.map(([, sm]) => parse(sm) as unknown);
     for (const file of ['promotion', 'shadow', 'canary', 'endpoint-sync', 'rollback']) {
       const asl = JSON.parse(readFileSync(`pipelines/${file}.asl.json`, 'utf8')) as unknown;
@@ -221,7 +224,7 @@ describe('PipelineStack', () => {
     const text = String(sm.Properties.DefinitionString);
     expect(text).toBe(readFileSync('pipelines/batch-scoring.asl.json', 'utf8'));
     const map = (
-      JSON.parse(text.replace(/(:\s*)\$\{[A-Za-z0-9_]+\}/g, '$10')) as {
+      aslJson(text) as {
         States: Record<string, Record<string, unknown>>;
       }
     ).States.ScoreRows!;
@@ -325,7 +328,7 @@ describe('PipelineStack', () => {
     const code = synth.stacks.pipeline.training.trainingCode;
     expect(code.sha256).toMatch(/^[0-9a-f]{64}$/);
     const fn = functionNamed('prepare-features');
-    expect(fn.Properties).toMatchObject({ MemorySize: 1024, Timeout: 300 });
+    expect(fn.Properties).toMatchObject({ MemorySize: 2048, Timeout: 900 });
     const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(env.TRAINING_CODE_SHA256).toBe(code.sha256);
     expect(JSON.stringify(env.TRAINING_SOURCE_URI)).toMatch(
@@ -391,10 +394,13 @@ describe('PipelineStack', () => {
       DEFAULT_LEASE_MINUTES: '240',
     });
     // The training state machine invokes it first and last.
-    const definition = JSON.parse(String(stateMachine('TrainingInstanceType').Properties.DefinitionString));
+    const definition = aslJson(String(stateMachine('TrainingInstanceType').Properties.DefinitionString)) as {
+      StartAt: string;
+      States: Record<string, { Parameters: { FunctionName: string } }>;
+    };
     expect(definition.StartAt).toBe('AcquireLease');
     for (const state of ['AcquireLease', 'ReleaseLease', 'ReleaseLeaseAfterFailure']) {
-      expect(definition.States[state].Parameters.FunctionName).toBe(placeholder('TrainingLeaseFunctionArn'));
+      expect(definition.States[state]!.Parameters.FunctionName).toBe(placeholder('TrainingLeaseFunctionArn'));
     }
   });
 
