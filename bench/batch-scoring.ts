@@ -71,8 +71,8 @@ Options:
   --rows <n>            data rows in the input file (default 200000)
   --runs <n>            jobs per concurrency, and runs of the baseline (default 3)
   --concurrency <list>  children at once, comma-separated (default 1,2,4)
-  --range-bytes <n>     input bytes per child (the job's rangeBytes; default 1048576, some 23,000 rows,
-                        so the default file makes some ten ranges; the platform's default is 16 MiB)
+  --range-bytes <n>     input bytes per child (the job's rangeBytes; default 1048576, some 15,000 rows,
+                        so the default file makes some 14 ranges; the platform's default is 16 MiB)
   -h, --help            show this help`;
 
 interface Options {

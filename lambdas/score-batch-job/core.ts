@@ -38,8 +38,8 @@ export interface ResolveInput {
 }
 
 /**
- * Input bytes per child unless the job says otherwise: 16 MiB is some 230,000 rows of the demo data
- * (73 bytes a row), which one child scores in a few seconds holding a few times the range in memory
+ * Input bytes per child unless the job says otherwise: 16 MiB is some 240,000 rows of the demo data
+ * (70 bytes a row), which one child scores in a few seconds holding a few times the range in memory
  * (BENCHMARKS.md, batch scoring).
  */
 export const DEFAULT_RANGE_BYTES = 16 * 1024 * 1024;

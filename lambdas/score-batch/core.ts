@@ -1,12 +1,13 @@
 /**
  * Batch scoring of one byte range of the input CSV (core/snapshot/ranges.ts): a Distributed Map
- * child reads the lines its range owns with ranged GETs and scores them a chunk of lines at a time. Each row is checked against the scoring version's own spec (as the predict
- * path does, CSV cells being strings), scored with the version's own transform and the same
- * TypeScript scorer that serves predictions, and written as one part file; rows that do not fit the
- * spec are quarantined with their line and reasons. Columns the spec does not use (the label, an id
- * column, anything else) are ignored, or carried along as the id; they never quarantine a row. A
- * header that lacks a feature column fails the chunk: every row would otherwise be scored with the
- * feature missing.
+ * child reads the lines its range owns with ranged GETs and scores them a chunk of lines at a time,
+ * so what it holds grows with the chunk, not the file. Each row is checked against the scoring
+ * version's own spec (as the predict path does, CSV cells being strings), scored with the version's
+ * own transform and the same TypeScript scorer that serves predictions, and written to the range's
+ * part file; rows that do not fit the spec are quarantined with their line and reasons. Columns the
+ * spec does not use (the label, an id column, anything else) are ignored, or carried along as the id;
+ * they never quarantine a row. A header that lacks a feature column fails the range: every row would
+ * otherwise be scored with the feature missing.
  *
  * Rows scored here are not prediction-log rows: the job's counts say how many were scored.
  */
@@ -21,7 +22,7 @@ import type { LoadedVersion, ModelCache } from '../shared/model-cache.ts';
 import { readOwned } from '../shared/ranged-read.ts';
 import { loadVersion } from '../shared/serving.ts';
 
-/** One row to score: its 1-based line in the input file (the header is line 1) and its cells by column. */
+/** One row to score: its 1-based line (in its chunk's numbering, see {@link rowsOfCsvChunk}) and its cells by column. */
 export interface BatchRow {
   line: number;
   values: Record<string, string>;
