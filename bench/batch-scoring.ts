@@ -1,9 +1,9 @@
 /**
  * Batch scoring in the twin (`mlops score-batch`: the BatchScoring state machine, a Distributed Map
- * of score-batch children) at 1, 2 and 4 children at once, beside `mlops score` (the laptop path it
+ * of score-batch children, one per byte range of the input) at 1, 2 and 4 children at once, beside `mlops score` (the laptop path it
  * replaces) on the same rows, in one run on one machine.
  *
- *   npx tsx bench/batch-scoring.ts [--rows 200000] [--runs 3] [--concurrency 1,2,4]   (--help)
+ *   npx tsx bench/batch-scoring.ts [--rows 200000] [--runs 3] [--concurrency 1,2,4] [--range-bytes 1048576]   (--help)
  *   npm run bench:batch-scoring -- [options]
  *
  * 1. Writes the input: the demo data's rows repeated to `--rows` rows, each copy's numeric cells
@@ -14,15 +14,15 @@
  *    platform config; the ASL is the deployed one, its MaxConcurrency substituted at synth, checked
  *    here) and boots the twin in this process on one state directory kept across the twins, so the
  *    credit model is ingested, trained and promoted once, by the first twin, as `mlops demo` does.
- *    Then `--runs` jobs, each `mlops score-batch --input <file>` (the upload to the lake, the
- *    machine's run to its summary), timed; their counts are checked (every row, the 5 bad ones
+ *    Then `--runs` jobs, each `mlops score-batch --input <file> --range-bytes <n>` (the upload to
+ *    the lake, the machine's run to its summary), timed; their counts are checked (every row, the 5 bad ones
  *    quarantined).
  * 3. Memory per child: bench/support/function-probe.ts runs the score-batch bundle once in a fresh
- *    process against the twin with a real batch (the file's first rows, as many as the map's
- *    ItemBatcher puts in one: `maxItemsPerBatch` rows within 192 KiB) and reports its peak RSS and
- *    handler time, and once with no invocation (the idle process, right after the bundle's import).
- *    In the twin the children share one worker thread of the twin's process, so their memory is
- *    not measurable there; the probe is what one Lambda instance holds for one batch.
+ *    process against the twin with a real range (the input's first `--range-bytes` bytes, uploaded
+ *    to the lake) and reports its peak RSS and handler time, and once with no invocation (the idle
+ *    process, right after the bundle's import). In the twin the children share one worker thread of
+ *    the twin's process, so their memory is not measurable there; the probe is what one Lambda
+ *    instance holds for one range.
  * 4. Baseline: `mlops score --model model.json --spec models/credit.json --transform transform.json`
  *    on the clean file (the promoted version's artifacts), a child process timed from start to exit,
  *    its peak RSS read at its exit (Linux's VmHWM, by a preload module), `--runs` times; and the
@@ -43,9 +43,9 @@ import { scoreBatch } from '../cli/commands/score-batch.ts';
 import { train } from '../cli/commands/train.ts';
 import { setGolden } from '../cli/golden.ts';
 import { type Target, twinTarget } from '../cli/target.ts';
-import { parseCsv } from '../core/features/csv.ts';
+import { lakeKeys } from '../contracts/lake.ts';
 import { parseModelDefinition } from '../core/model/definition.ts';
-import type { MapBatch } from '../lambdas/score-batch/core.ts';
+import type { RangeInput } from '../lambdas/score-batch/core.ts';
 import { type PlatformConfig, projectConfig } from '../lib/config.ts';
 import { PROJECT_ROOT } from '../lib/paths.ts';
 import { synthesize } from '../lib/synth.ts';
@@ -58,27 +58,28 @@ import { progress } from './support/twin.ts';
 const MODEL = 'credit';
 /** Rows whose Age is not a number: quarantined by batch scoring. */
 const BAD_ROWS = 5;
-/** The ItemBatcher's byte cap per batch in pipelines/batch-scoring.asl.json. */
-const MAX_INPUT_BYTES_PER_BATCH = 196_608;
 
 const USAGE = `Usage: npx tsx bench/batch-scoring.ts [options]   (or: npm run bench:batch-scoring -- [options])
 
 Scores one CSV of --rows rows (the demo data repeated and perturbed, ${BAD_ROWS} bad rows) with the
 BatchScoring state machine in the twin at each concurrency (children at once), --runs times each,
 and with \`mlops score\` (the laptop path) on the same rows, and prints rows/s, the ratio to one child,
-the peak RSS of one score-batch child on a real batch (a fresh process against the twin) and of its
+the peak RSS of one score-batch child on a real range (a fresh process against the twin) and of its
 idle process, and the peak RSS of \`mlops score\`. Medians of the runs.
 
 Options:
   --rows <n>            data rows in the input file (default 200000)
   --runs <n>            jobs per concurrency, and runs of the baseline (default 3)
   --concurrency <list>  children at once, comma-separated (default 1,2,4)
+  --range-bytes <n>     input bytes per child (the job's rangeBytes; default 1048576, some 15,000 rows,
+                        so the default file makes some 14 ranges; the platform's default is 16 MiB)
   -h, --help            show this help`;
 
 interface Options {
   rows: number;
   runs: number;
   concurrency: number[];
+  rangeBytes: number;
 }
 
 function parseOptions(argv: string[]): Options | undefined {
@@ -86,6 +87,7 @@ function parseOptions(argv: string[]): Options | undefined {
     rows: { type: 'string' },
     runs: { type: 'string' },
     concurrency: { type: 'string' },
+    'range-bytes': { type: 'string' },
   });
   if (!values) return undefined;
   const rows = positiveInt('rows', values.rows, 200_000);
@@ -98,7 +100,11 @@ function parseOptions(argv: string[]): Options | undefined {
       `--concurrency must be distinct whole numbers from 1 to 10000, got "${list}" (see --help)`,
     );
   }
-  return { rows, runs: positiveInt('runs', values.runs, 3), concurrency };
+  const rangeBytes = positiveInt('range-bytes', values['range-bytes'], 1024 * 1024);
+  if (rangeBytes < 256 || rangeBytes > 1024 ** 3) {
+    throw new Error(`--range-bytes must be from 256 to 1073741824, got ${rangeBytes} (see --help)`);
+  }
+  return { rows, runs: positiveInt('runs', values.runs, 3), concurrency, rangeBytes };
 }
 
 function median(values: readonly number[]): number {
@@ -161,25 +167,22 @@ function writeInputs(rows: number, input: string, clean: string): void {
 }
 
 /**
- * The first batch the map's ItemBatcher would make of the input: its first rows as items
- * `{index, row}`, at most `maxItems` and within the byte cap, with the job's BatchInput.
+ * The first range the job's plan would make of the input, uploaded to the lake under `job`: the
+ * input of one map child.
  */
-function firstBatch(input: string, maxItems: number, version: number, job: string): MapBatch {
-  const text = readFileSync(input, 'utf8');
-  let end = 0;
-  for (let lines = 0; lines <= maxItems + 1 && end !== -1; lines++) end = text.indexOf('\n', end + 1);
-  const records = parseCsv(text.slice(0, end === -1 ? text.length : end + 1), input).records;
-  const BatchInput = { model: MODEL, version, job, idColumn: null };
-  let bytes = Buffer.byteLength(JSON.stringify({ BatchInput, Items: [] }));
-  const Items: MapBatch['Items'] = [];
-  for (const [index, record] of records.entries()) {
-    const item = { index, row: record.values };
-    const size = Buffer.byteLength(JSON.stringify(item)) + (Items.length > 0 ? 1 : 0);
-    if (Items.length >= maxItems || bytes + size > MAX_INPUT_BYTES_PER_BATCH) break;
-    bytes += size;
-    Items.push(item);
-  }
-  return { BatchInput, Items };
+async function firstRange(
+  target: Target,
+  input: string,
+  rangeBytes: number,
+  version: number,
+  job: string,
+): Promise<RangeInput> {
+  const text = readFileSync(input);
+  const key = lakeKeys.scoresInput(MODEL, job);
+  await target.lake.put(key, text, 'text/csv');
+  const header = text.subarray(0, text.indexOf(0x0a)).toString('utf8');
+  const range = { part: 0, key, size: text.length, start: 0, end: Math.min(rangeBytes, text.length) };
+  return { model: MODEL, version, job, idColumn: null, header, range };
 }
 
 /** Runs `fn` with console.log and stdout sent to stderr: stdout holds the results. */
@@ -301,7 +304,7 @@ interface ConcurrencyResult {
   concurrency: number;
   wallSeconds: number[];
   children: number;
-  batchRows: number;
+  rangeRows: number;
   child: Probe;
   idle: Probe;
 }
@@ -350,18 +353,20 @@ async function main(): Promise<void> {
           await saveArtifact(target, v.artifacts.modelJson, modelJson);
           await saveArtifact(target, v.artifacts.transform, transformJson);
         }
-        const maxItems = config.batchScoring.maxItemsPerBatch;
-        const batch = firstBatch(input, maxItems, version, `probe-c${concurrency}`);
-        progress(`bench: probing one score-batch child (${batch.Items.length} rows) and its idle process`);
+        const item = await firstRange(target, input, options.rangeBytes, version, `probe-c${concurrency}`);
+        progress(`bench: probing one score-batch child (the first range) and its idle process`);
         const idle = await probeIdle(twin, 'score-batch');
-        const child = await probeFunction(twin, 'score-batch', batch);
+        const child = await probeFunction(twin, 'score-batch', item);
         if (!child.ok)
           throw new Error(`The probed child failed: ${child.error?.name}: ${child.error?.message}`);
+        const rangeRows = (child.result as { rows: number }).rows;
         const wallSeconds: number[] = [];
         let children = 0;
         for (let run = 1; run <= options.runs; run++) {
           const started = performance.now();
-          const summary = await quietly(() => scoreBatch(target, MODEL, { input, json: true }));
+          const summary = await quietly(() =>
+            scoreBatch(target, MODEL, { input, rangeBytes: options.rangeBytes, json: true }),
+          );
           const seconds = (performance.now() - started) / 1000;
           if (summary.rows !== options.rows || summary.quarantined !== BAD_ROWS) {
             throw new Error(
@@ -377,7 +382,7 @@ async function main(): Promise<void> {
             `  concurrency ${concurrency}, run ${run}: ${seconds.toFixed(1)} s, ${fmt(options.rows / seconds)} rows/s, ${children} children`,
           );
         }
-        results.push({ concurrency, wallSeconds, children, batchRows: batch.Items.length, child, idle });
+        results.push({ concurrency, wallSeconds, children, rangeRows, child, idle });
       } finally {
         await stop();
       }
@@ -414,16 +419,16 @@ async function main(): Promise<void> {
   const one = results.find((r) => r.concurrency === 1);
   const rate = (r: ConcurrencyResult) => options.rows / median(r.wallSeconds);
   const lines = [
-    `Batch scoring in the twin: ${fmt(options.rows)} rows (${BAD_ROWS} bad, quarantined), ${options.runs} runs each, medians`,
+    `Batch scoring in the twin: ${fmt(options.rows)} rows (${BAD_ROWS} bad, quarantined), ranges of ${fmt(options.rangeBytes)} bytes, ${options.runs} runs each, medians`,
     `machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}, load average ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')} at the end`,
     '',
-    '| path | children at once | rows | wall s | rows/s | ratio to 1 child | children (parts) | probed child: rows, peak RSS MB (above idle), handler ms | idle child RSS MB |',
+    '| path | children at once | rows | wall s | rows/s | ratio to 1 child | children (ranges, parts) | probed child (first range): rows, peak RSS MB (above idle), handler ms | idle child RSS MB |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...results.map(
       (r) =>
-        `| score-batch (twin) | ${r.concurrency} | ${fmt(options.rows)} | ${median(r.wallSeconds).toFixed(1)} | ${fmt(rate(r))} | ${one ? (rate(r) / rate(one)).toFixed(2) : '-'} | ${r.children} | ${r.batchRows} rows, ${r.child.maxRssMb.toFixed(0)} (+${r.child.aboveIdleMb.toFixed(0)}), ${r.child.handlerMs.toFixed(0)} ms | ${r.idle.maxRssMb.toFixed(0)} |`,
+        `| score-batch (twin) | ${r.concurrency} | ${fmt(options.rows)} | ${median(r.wallSeconds).toFixed(1)} | ${fmt(rate(r))} | ${one ? (rate(r) / rate(one)).toFixed(2) : '-'} | ${r.children} | ${fmt(r.rangeRows)} rows, ${r.child.maxRssMb.toFixed(0)} (+${r.child.aboveIdleMb.toFixed(0)}), ${r.child.handlerMs.toFixed(0)} ms | ${r.idle.maxRssMb.toFixed(0)} |`,
     ),
     `| mlops score (baseline) | - | ${fmt(options.rows - BAD_ROWS)} | ${(median(baseline.map((b) => b.wallMs)) / 1000).toFixed(1)} | ${fmt(
       (options.rows - BAD_ROWS) / (median(baseline.map((b) => b.wallMs)) / 1000),

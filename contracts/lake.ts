@@ -78,6 +78,8 @@ export const lakeKeys = {
   scoresJob: (model: string, job: string) => `${scores}${model}/${job}/`,
   scoresPart: (model: string, job: string, part: number) =>
     `${scores}${model}/${job}/part-${partName(part)}.csv`,
+  /** The byte ranges of a job's input, one per child: the map's items. */
+  scoresRanges: (model: string, job: string) => `${scores}${model}/${job}/ranges.json`,
   scoresQuarantinePart: (model: string, job: string, part: number) =>
     `${scores}${model}/${job}/quarantine/part-${partName(part)}.csv`,
   /** Where batch scoring's Distributed Map writes its results (`<prefix>/<map run>/manifest.json`). */

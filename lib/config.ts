@@ -137,12 +137,11 @@ export const platformConfigSchema = z
       .prefault({}),
     /**
      * The batch-scoring state machine's Distributed Map (`mlops score-batch`): how many children
-     * score at once, and the most rows one child gets (a batch is also capped at 192 KiB of rows).
+     * score at once (each scores one byte range of the input; a job's `rangeBytes` sets their size).
      */
     batchScoring: z
       .object({
         maxConcurrency: z.number().int().min(1).max(10_000).default(10),
-        maxItemsPerBatch: z.number().int().min(1).max(100_000).default(1000),
       })
       .strict()
       .prefault({}),

@@ -1,6 +1,6 @@
 /**
  * `mlops score-batch`: score every row of a CSV on the target's batch-scoring state machine (a
- * Distributed Map over the rows, `pipelines/batch-scoring.asl.json`) with a version's own definition,
+ * Distributed Map over byte ranges of the input, `pipelines/batch-scoring.asl.json`) with a version's own definition,
  * transform and scorer. A local file is first uploaded to the job's input key in the lake; an
  * `s3://` URI is read where it is. The run's progress is shown while it runs; `--json` prints the
  * job's summary as JSON on stdout, the progress going to stderr.
@@ -28,6 +28,8 @@ export interface ScoreBatchOptions {
   version?: number;
   /** A column carried into each part as the row's id. */
   idColumn?: string;
+  /** Input bytes per child of the map; absent: the state machine's default (16 MiB). */
+  rangeBytes?: number;
   json?: boolean;
 }
 
@@ -41,6 +43,14 @@ export function newJobId(now: Date = new Date()): string {
 export function parseS3Uri(uri: string): { bucket: string; key: string } | undefined {
   const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
   return m ? { bucket: m[1]!, key: m[2]! } : undefined;
+}
+
+function parseRangeBytes(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 256 || n > 1024 ** 3) {
+    throw new UsageError(`--range-bytes must be a whole number from 256 to 1073741824, got "${value}".`);
+  }
+  return n;
 }
 
 function parseVersion(value: string): number {
@@ -76,7 +86,14 @@ export async function scoreBatch(
   const res = await runMachine(
     target,
     'batchScoring',
-    { model, job, version: opts.version ?? null, input, idColumn: opts.idColumn ?? null },
+    {
+      model,
+      job,
+      version: opts.version ?? null,
+      input,
+      idColumn: opts.idColumn ?? null,
+      ...(opts.rangeBytes === undefined ? {} : { rangeBytes: opts.rangeBytes }),
+    },
     opts.json ? { stream: process.stderr, plain: true } : {},
   );
   if (res.status !== 'SUCCEEDED') {
@@ -127,6 +144,12 @@ export function register(program: Command, context: CliContext): void {
       '--id-column <name>',
       "a column carried into each part as the row id (default: the version's spec.idColumn, if any)",
     )
+    .addOption(
+      new Option(
+        '--range-bytes <n>',
+        'bytes of the input each child of the map scores (default: 16 MiB)',
+      ).argParser(parseRangeBytes),
+    )
     .option('--json', 'print {"job","model","version","rows","scored","quarantined","output"} as JSON')
     .action(
       async (
@@ -135,6 +158,7 @@ export function register(program: Command, context: CliContext): void {
           input: string;
           version?: number;
           idColumn?: string;
+          rangeBytes?: number;
           json?: boolean;
         },
       ) => {
@@ -144,6 +168,7 @@ export function register(program: Command, context: CliContext): void {
           input: opts.input,
           ...(opts.version === undefined ? {} : { version: opts.version }),
           ...(opts.idColumn === undefined ? {} : { idColumn: opts.idColumn }),
+          ...(opts.rangeBytes === undefined ? {} : { rangeBytes: opts.rangeBytes }),
           ...(opts.json ? { json: true } : {}),
         });
       },

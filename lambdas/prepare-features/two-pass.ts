@@ -47,16 +47,11 @@ import {
   summarizeChunk,
 } from '../../core/snapshot/partial-stats.ts';
 import { transformChunk } from '../../core/snapshot/pass2.ts';
-import {
-  type ByteRange,
-  lineChunks,
-  ownedSlice,
-  planObjectRanges,
-  readFrom,
-} from '../../core/snapshot/ranges.ts';
+import { type ByteRange, lineChunks, planObjectRanges } from '../../core/snapshot/ranges.ts';
 import { reduceStats } from '../../core/snapshot/reduce.ts';
 import { checkInvalidCount, type QuarantinedRow, quarantineJsonl } from '../../core/snapshot/validate.ts';
 import type { PrepareOutput } from '../../core/training-run.ts';
+import { readHeader, readOwned } from '../shared/ranged-read.ts';
 import {
   type PrepareEnv,
   type PrepareInput,
@@ -117,8 +112,6 @@ export const DEFAULT_RANGE_BYTES = 64 * 1024 * 1024;
 const RANGE_BYTES_LIMITS = [256, 1024 * 1024 * 1024] as const;
 /** Lines a child reads, validates and transforms at a time: what it holds as parsed rows. */
 const CHUNK_LINES = 20_000;
-/** How far past its end a child reads at most, for its last line. */
-const MAX_LINE_BYTES = 16 * 1024 * 1024;
 
 /** A child's input: its range (pass 2's also with its first line) and what it works on. */
 export interface PartInput extends SnapshotRef {
@@ -292,54 +285,6 @@ export async function planPrepare(
   const items = itemsKey(ref, 1);
   await lake.put(items, `${JSON.stringify(ranges)}\n`, 'application/json');
   return { ...plan, ranges: ranges.length, items, header };
-}
-
-/** The raw object's first line, without its line feed. */
-async function readHeader(lake: RangedObjectStore, key: string, size: number): Promise<string> {
-  for (let n = 64 * 1024; ; n *= 4) {
-    const bytes = await lake.getRange(key, 0, Math.min(n, size));
-    const lf = bytes.indexOf(0x0a);
-    if (lf >= 0 || n >= size) {
-      // A carriage return stays: the chunks' rows end as the header does.
-      return Buffer.from(bytes.subarray(0, lf >= 0 ? lf : bytes.length)).toString('utf8');
-    }
-    if (n >= MAX_LINE_BYTES) {
-      throw new PlatformError(
-        errorNames.invalidInput,
-        `s3://${lake.bucket}/${key}: the header line is longer than ${MAX_LINE_BYTES} bytes`,
-      );
-    }
-  }
-}
-
-/**
- * The lines a child's range owns (core/snapshot/ranges.ts), read with the rest of its last line; for
- * an object's first range, also the header line it skips.
- */
-async function readOwned(
-  lake: RangedObjectStore,
-  range: ByteRange,
-): Promise<{ owned: Uint8Array; header?: Uint8Array }> {
-  const from = readFrom(range);
-  let buf = await lake.getRange(range.key, from, Math.min(range.end + 64 * 1024, range.size));
-  for (;;) {
-    const slice = ownedSlice(buf, range);
-    if (slice !== 'more') {
-      const owned = buf.subarray(slice.begin, slice.end);
-      if (range.start !== 0) return { owned };
-      const headerEnd = slice.begin > 0 && buf[slice.begin - 1] === 0x0a ? slice.begin - 1 : slice.begin;
-      return { owned, header: buf.subarray(0, headerEnd) };
-    }
-    const have = from + buf.length;
-    if (have - range.end > MAX_LINE_BYTES) {
-      throw new PlatformError(
-        errorNames.invalidInput,
-        `s3://${lake.bucket}/${range.key}: the line at byte ${range.end} runs on for more than ${MAX_LINE_BYTES} bytes`,
-      );
-    }
-    const more = await lake.getRange(range.key, have, Math.min(have + buf.length, range.size));
-    buf = Buffer.concat([buf, more]);
-  }
 }
 
 /** A child's input checked: its action's fields, and a range of the snapshot's raw object. */

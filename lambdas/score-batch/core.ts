@@ -1,24 +1,28 @@
 /**
- * Batch scoring of one chunk of rows: a Distributed Map child's batch of CSV items, or a chunk of CSV
- * text with its header. Each row is checked against the scoring version's own spec (as the predict
- * path does, CSV cells being strings), scored with the version's own transform and the same
- * TypeScript scorer that serves predictions, and written as one part file; rows that do not fit the
- * spec are quarantined with their line and reasons. Columns the spec does not use (the label, an id
- * column, anything else) are ignored, or carried along as the id; they never quarantine a row. A
- * header that lacks a feature column fails the chunk: every row would otherwise be scored with the
- * feature missing.
+ * Batch scoring of one byte range of the input CSV (core/snapshot/ranges.ts): a Distributed Map
+ * child reads the lines its range owns with ranged GETs and scores them a chunk of lines at a time,
+ * so what it holds grows with the chunk, not the file. Each row is checked against the scoring
+ * version's own spec (as the predict path does, CSV cells being strings), scored with the version's
+ * own transform and the same TypeScript scorer that serves predictions, and written to the range's
+ * part file; rows that do not fit the spec are quarantined with their line and reasons. Columns the
+ * spec does not use (the label, an id column, anything else) are ignored, or carried along as the id;
+ * they never quarantine a row. A header that lacks a feature column fails the range: every row would
+ * otherwise be scored with the feature missing.
  *
  * Rows scored here are not prediction-log rows: the job's counts say how many were scored.
  */
-import { lakeKeys } from '../../contracts/lake.ts';
+
+import { lakeKeys, lakeZones } from '../../contracts/lake.ts';
 import { errorNames, PlatformError } from '../../core/errors.ts';
 import { CsvFormatError, parseCsv } from '../../core/features/csv.ts';
 import { transformRow, validateRow } from '../../core/features/transform.ts';
-import type { ModelRegistryPort, ObjectStore } from '../../core/ports.ts';
+import type { ModelRegistryPort, RangedObjectStore } from '../../core/ports.ts';
+import { type ByteRange, lineChunks } from '../../core/snapshot/ranges.ts';
 import type { LoadedVersion, ModelCache } from '../shared/model-cache.ts';
+import { readOwned } from '../shared/ranged-read.ts';
 import { loadVersion } from '../shared/serving.ts';
 
-/** One row to score: its 1-based line in the input file (the header is line 1) and its cells by column. */
+/** One row to score: its 1-based line (in its chunk's numbering, see {@link rowsOfCsvChunk}) and its cells by column. */
 export interface BatchRow {
   line: number;
   values: Record<string, string>;
@@ -150,40 +154,51 @@ export function rowsOfCsvChunk(
   };
 }
 
-/** The quarantine part: CSV of `line`, the id column when named, and `reason`. */
-export function quarantineCsv(rows: readonly QuarantinedRow[], idColumn?: string): string {
-  let text = `line,${idColumn === undefined ? '' : `${cell(idColumn)},`}reason\n`;
-  for (const r of [...rows].sort((a, b) => a.line - b.line)) {
-    text += `${r.line},${idColumn === undefined ? '' : `${cell(r.id ?? '')},`}${cell(r.reason)}\n`;
-  }
+/** Lines a child reads, checks and scores at a time: what it holds as parsed rows. */
+const CHUNK_LINES = 20_000;
+
+/**
+ * A quarantined row of a range: `line` counts the range's own lines from 1 (a range does not know
+ * how many lines come before it), `byte` is where the line begins in the input file, which is exact.
+ */
+export interface RangeQuarantinedRow extends QuarantinedRow {
+  byte: number;
+}
+
+/** The quarantine part: CSV of `part`, `line` (within the part), `byte`, the id column when named, and `reason`. */
+export function quarantineCsv(part: number, rows: readonly RangeQuarantinedRow[], idColumn?: string): string {
+  const id = (r: RangeQuarantinedRow) => (idColumn === undefined ? '' : `${cell(r.id ?? '')},`);
+  let text = `part,line,byte,${idColumn === undefined ? '' : `${cell(idColumn)},`}reason\n`;
+  for (const r of rows) text += `${part},${r.line},${r.byte},${id(r)}${cell(r.reason)}\n`;
   return text;
 }
 
-/** What scoring one chunk needs. */
+/** What scoring one range needs. */
 export interface ScoreBatchDeps {
   registry: Pick<ModelRegistryPort, 'getVersion'>;
-  lake: Pick<ObjectStore, 'getText' | 'put'>;
+  lake: RangedObjectStore;
   cache: ModelCache;
 }
 
-/** One chunk of a job. */
-export interface ScoreChunkRequest {
+/**
+ * One child's input: the Map's ItemSelector puts the job's fields beside the range, an item of the
+ * ranges file the job's resolve step wrote.
+ */
+export interface RangeInput {
   model: string;
   version: number;
   job: string;
-  /** The part's number within the job (e.g. the first row's index): names its files. */
-  part: number;
-  columns: readonly string[];
-  rows: readonly BatchRow[];
-  /** Rows already found unreadable (wrong number of fields). */
-  malformed?: readonly QuarantinedRow[];
-  /** A column carried into the part as the row's id. */
-  idColumn?: string;
+  /** A column carried into the part as the row's id; null (the state machine's) or absent: none. */
+  idColumn?: string | null;
+  /** The input's header line, which the range's lines are read under. */
+  header: string;
+  range: ByteRange;
 }
 
-/** What a chunk's scoring reports. */
-export interface ScoreChunkResult {
+/** What a range's scoring reports; the job's finish sums `rows`, `scored` and `quarantined`. */
+export interface ScoreRangeResult {
   part: number;
+  /** The lines the range owns: rows scored and quarantined. */
   rows: number;
   scored: number;
   quarantined: number;
@@ -192,130 +207,135 @@ export interface ScoreChunkResult {
   quarantineKey?: string;
 }
 
-/**
- * Loads the version (cached for the instance), scores the chunk and writes its part and, when rows
- * were left out, its quarantine part.
- *
- * @throws BatchInputError for a version that is not in the registry or was trained on another feature
- *   schema, or a chunk whose columns lack a feature.
- */
-export async function scoreChunk(req: ScoreChunkRequest, deps: ScoreBatchDeps): Promise<ScoreChunkResult> {
-  if (!Number.isInteger(req.part) || req.part < 0) {
-    throw new BatchInputError(`part must be a whole number of at least 0, got ${req.part}.`);
+/** The input checked: a whole-numbered version, a job id, a range of an input the child may read. */
+function checkRangeInput(input: RangeInput): RangeInput & { idColumn?: string } {
+  if (typeof input !== 'object' || input === null) {
+    throw new BatchInputError('The input must be {model, version, job, idColumn, header, range}.');
   }
+  const { model, version, job, header, range: r } = input;
+  // The state machine passes null when the job names no id column.
+  const idColumn = input.idColumn ?? undefined;
+  if (typeof model !== 'string' || model === '') throw new BatchInputError('model must be a model name.');
+  if (typeof job !== 'string' || !/^[A-Za-z0-9._-]+$/.test(job)) {
+    throw new BatchInputError(`job must be letters, digits, '.', '_' or '-', got ${JSON.stringify(job)}.`);
+  }
+  const v = typeof version === 'string' ? Number(version) : version;
+  if (!Number.isInteger(v) || v < 1) {
+    throw new BatchInputError(`version must be a version number, got ${JSON.stringify(version)}.`);
+  }
+  if (idColumn !== undefined && typeof idColumn !== 'string') {
+    throw new BatchInputError('idColumn must be a column name or null.');
+  }
+  if (typeof header !== 'string' || header === '') throw new BatchInputError('The input has no header line.');
+  const whole = (n: unknown) => Number.isInteger(n) && (n as number) >= 0;
+  if (
+    typeof r !== 'object' ||
+    r === null ||
+    !whole(r.part) ||
+    !whole(r.start) ||
+    !whole(r.end) ||
+    !whole(r.size) ||
+    r.end < r.start ||
+    typeof r.key !== 'string'
+  ) {
+    throw new BatchInputError(
+      `range ${JSON.stringify(r)} is not {part, key, size, start, end}: a part number with a byte range [start, end) of an object of size bytes.`,
+    );
+  }
+  // What the function may read: an upload to score (scores/) or ingested data (raw/).
+  if (!r.key.startsWith(lakeZones.scores) && !r.key.startsWith(lakeZones.raw)) {
+    throw new BatchInputError(
+      `range ${r.part} reads ${JSON.stringify(r.key)}: batch scoring reads inputs under ${lakeZones.scores} or ${lakeZones.raw} only.`,
+    );
+  }
+  return { ...input, version: v, ...(idColumn === undefined ? { idColumn: undefined } : { idColumn }) };
+}
+
+/** Loads the version (cached for the instance), refusing one that cannot score here. */
+async function loadScoring(deps: ScoreBatchDeps, model: string, version: number): Promise<LoadedVersion> {
   let loaded: LoadedVersion;
   try {
-    loaded = await loadVersion(deps, req.model, req.version);
+    loaded = await loadVersion(deps, model, version);
   } catch (err) {
-    throw new BatchInputError(
-      `Model ${req.model} version ${req.version} cannot score: ${(err as Error).message}`,
-    );
+    throw new BatchInputError(`Model ${model} version ${version} cannot score: ${(err as Error).message}`);
   }
   if (!loaded.hashOk) {
     throw new BatchInputError(
-      `Model ${req.model} version ${req.version} was trained on a feature schema this code does not compute (its featureSchemaHash differs): it cannot score here.`,
+      `Model ${model} version ${version} was trained on a feature schema this code does not compute (its featureSchemaHash differs): it cannot score here.`,
     );
   }
-  checkColumns(loaded, req.columns, req.idColumn);
-  const chunk = scoreRows(loaded, req.rows, req.idColumn);
-  const quarantined = [...(req.malformed ?? []), ...chunk.quarantined];
-  const partKey = lakeKeys.scoresPart(req.model, req.job, req.part);
-  await deps.lake.put(partKey, chunk.part, 'text/csv');
+  return loaded;
+}
+
+/** Where each of the given lines (1-based, ascending) of `owned` begins in the file. */
+function lineOffsets(owned: Uint8Array, offset: number, lines: readonly number[]): Map<number, number> {
+  const at = new Map<number, number>();
+  let line = 1;
+  let pos = 0;
+  for (const wanted of lines) {
+    while (line < wanted) {
+      pos = owned.indexOf(0x0a, pos) + 1;
+      line++;
+    }
+    at.set(wanted, offset + pos);
+  }
+  return at;
+}
+
+/**
+ * Scores one range (see the module header): reads the lines it owns, checks the header it skips when
+ * it is the file's first, scores them a chunk at a time, and writes `part-<n>.csv` (one per range, even
+ * one that owns no line, so the parts sort in file order) and, when rows were left out, the quarantine
+ * part. A line with an odd number of double quotes (a quoted cell holding a line break, which byte
+ * ranges cannot cut) fails the range naming the line.
+ *
+ * @throws BatchInputError for a malformed input, a version that cannot score, a header that lacks a
+ *   feature or differs from the file's.
+ */
+export async function scoreRange(raw: RangeInput, deps: ScoreBatchDeps): Promise<ScoreRangeResult> {
+  const input = checkRangeInput(raw);
+  const { model, version, job, idColumn, header, range } = input;
+  const loaded = await loadScoring(deps, model, version);
+  const { owned, offset, header: fileHeader } = await readOwned(deps.lake, range);
+  if (fileHeader !== undefined && Buffer.from(fileHeader).toString('utf8') !== header) {
+    throw new BatchInputError(
+      `s3://${deps.lake.bucket}/${range.key}: its header differs from the one the job was planned with (${JSON.stringify(header.slice(0, 200))}).`,
+    );
+  }
+  const source = `s3://${deps.lake.bucket}/${range.key}#part-${range.part}`;
+  const parts: string[] = [];
+  const quarantined: QuarantinedRow[] = [];
+  let rows = 0;
+  let scored = 0;
+  // Lines are numbered from 2 in the chunks (as if the range began the file), from 1 in the part.
+  for (const chunk of lineChunks(owned, header, 2, CHUNK_LINES, source)) {
+    // Blank lines are no rows (a chunk of only blank lines, e.g. at the end of the file, is none).
+    if (chunk.text.slice(header.length + 1).trim() === '') continue;
+    const read = rowsOfCsvChunk(chunk.text, chunk.startLine);
+    if (parts.length === 0) checkColumns(loaded, read.columns, idColumn);
+    const done = scoreRows(loaded, read.rows, idColumn);
+    parts.push(parts.length === 0 ? done.part : done.part.slice(done.part.indexOf('\n') + 1));
+    quarantined.push(...read.malformed, ...done.quarantined);
+    rows += read.rows.length + read.malformed.length;
+    scored += done.scored;
+  }
+  if (parts.length === 0) parts.push(scoreRows(loaded, [], idColumn).part);
+  const partKey = lakeKeys.scoresPart(model, job, range.part);
+  await deps.lake.put(partKey, parts.join(''), 'text/csv');
   let quarantineKey: string | undefined;
   if (quarantined.length > 0) {
-    quarantineKey = lakeKeys.scoresQuarantinePart(req.model, req.job, req.part);
-    await deps.lake.put(quarantineKey, quarantineCsv(quarantined, req.idColumn), 'text/csv');
+    const inPart = quarantined.map((q) => ({ ...q, line: q.line - 1 })).sort((a, b) => a.line - b.line);
+    const at = lineOffsets(owned, offset, [...new Set(inPart.map((q) => q.line))]);
+    const withBytes = inPart.map((q) => ({ ...q, byte: at.get(q.line)! }));
+    quarantineKey = lakeKeys.scoresQuarantinePart(model, job, range.part);
+    await deps.lake.put(quarantineKey, quarantineCsv(range.part, withBytes, idColumn), 'text/csv');
   }
   return {
-    part: req.part,
-    rows: req.rows.length + (req.malformed?.length ?? 0),
-    scored: chunk.scored,
+    part: range.part,
+    rows,
+    scored,
     quarantined: quarantined.length,
     partKey,
     ...(quarantineKey === undefined ? {} : { quarantineKey }),
   };
-}
-
-/** A Distributed Map item: a CSV row keyed by header (ItemReader CSV, FIRST_ROW), with its index. */
-export interface MapItem {
-  /** `$$.Map.Item.Index`: the row's 0-based index among the data rows. */
-  index: number;
-  /** `$$.Map.Item.Value`: the row's cells by column. */
-  row: Record<string, unknown>;
-}
-
-/** The BatchInput every child of a job's map receives. */
-export interface JobBatchInput {
-  model: string;
-  version: number;
-  job: string;
-  idColumn?: string | null;
-}
-
-/** One child's input: an ItemBatcher batch. */
-export interface MapBatch {
-  BatchInput: JobBatchInput;
-  Items: MapItem[];
-}
-
-/**
- * Turns a batch into a chunk request: a row's file line is its index + 2 (the header is line 1), the
- * part is named by the batch's first index, so a retried batch writes the same files.
- *
- * @throws BatchInputError naming what is malformed.
- */
-export function chunkOfBatch(batch: MapBatch): ScoreChunkRequest {
-  const input = batch?.BatchInput;
-  if (typeof input !== 'object' || input === null) {
-    throw new BatchInputError('The batch has no BatchInput {model, version, job}.');
-  }
-  const { model, version, job } = input;
-  // The state machine passes null when the job names no id column.
-  const idColumn = input.idColumn ?? undefined;
-  if (typeof model !== 'string' || model === '')
-    throw new BatchInputError('BatchInput.model must be a model name.');
-  if (typeof job !== 'string' || !/^[A-Za-z0-9._-]+$/.test(job)) {
-    throw new BatchInputError(
-      `BatchInput.job must be letters, digits, '.', '_' or '-', got ${JSON.stringify(job)}.`,
-    );
-  }
-  const v = typeof version === 'string' ? Number(version) : version;
-  if (!Number.isInteger(v) || v < 1) {
-    throw new BatchInputError(`BatchInput.version must be a version number, got ${JSON.stringify(version)}.`);
-  }
-  if (idColumn !== undefined && typeof idColumn !== 'string') {
-    throw new BatchInputError('BatchInput.idColumn must be a column name.');
-  }
-  if (!Array.isArray(batch.Items) || batch.Items.length === 0) {
-    throw new BatchInputError('The batch has no Items.');
-  }
-  const rows: BatchRow[] = batch.Items.map((item, i) => {
-    if (
-      !Number.isInteger(item?.index) ||
-      item.index < 0 ||
-      typeof item.row !== 'object' ||
-      item.row === null
-    ) {
-      throw new BatchInputError(
-        `Items[${i}] must be {index, row} ($$.Map.Item.Index and $$.Map.Item.Value).`,
-      );
-    }
-    const values: Record<string, string> = {};
-    for (const [k, value] of Object.entries(item.row)) values[k] = value == null ? '' : String(value);
-    return { line: item.index + 2, values };
-  });
-  return {
-    model,
-    version: v,
-    job,
-    part: Math.min(...batch.Items.map((item) => item.index)),
-    columns: Object.keys(batch.Items[0]!.row),
-    rows,
-    ...(idColumn === undefined ? {} : { idColumn }),
-  };
-}
-
-/** Scores one Distributed Map child's batch. */
-export function scoreMapBatch(batch: MapBatch, deps: ScoreBatchDeps): Promise<ScoreChunkResult> {
-  return scoreChunk(chunkOfBatch(batch), deps);
 }

@@ -1,5 +1,5 @@
 /**
- * The batch-scoring child function: one Distributed Map batch of CSV rows scored and written as a
+ * The batch-scoring child function: one byte range of the input CSV scored and written as a
  * part (`core.ts`). Loaded versions are kept for the instance's life, as the predict function does.
  */
 import { parseFunctionEnv } from '../../contracts/env.ts';
@@ -10,7 +10,7 @@ import { S3ObjectStore } from '../shared/adapters/aws/s3-object-store.ts';
 import { createModelCache } from '../shared/model-cache.ts';
 import { observability } from '../shared/observability.ts';
 import { taskHandler } from '../shared/task-handler.ts';
-import { type MapBatch, type ScoreBatchDeps, scoreMapBatch } from './core.ts';
+import { type RangeInput, type ScoreBatchDeps, scoreRange } from './core.ts';
 
 const env = parseFunctionEnv('score-batch');
 const { logger } = observability(env);
@@ -21,4 +21,4 @@ const deps: ScoreBatchDeps = {
   cache: createModelCache(),
 };
 
-export const handler = taskHandler(logger, (batch: MapBatch) => scoreMapBatch(batch, deps));
+export const handler = taskHandler(logger, (input: RangeInput) => scoreRange(input, deps));

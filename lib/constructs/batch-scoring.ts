@@ -17,11 +17,6 @@ export interface BatchScoringProps {
   /** The model registry: versions are read, the job is audited. */
   readonly registry: ModelRegistry;
   /**
-   * Rows per Distributed Map child.
-   * @default 1000
-   */
-  readonly maxItemsPerBatch?: number;
-  /**
    * Children running at once.
    * @default 10
    */
@@ -35,23 +30,19 @@ export interface BatchScoringProps {
 
 /**
  * The batch-scoring pipeline: a state machine that scores a CSV object of the lake on a Distributed
- * Map, the function that scores one batch, and the function at the job's two ends (resolve the
- * version, record the job).
+ * Map, the function that scores one byte range of it, and the function at the job's two ends
+ * (resolve the version and cut the input into ranges, record the job).
  */
 export class BatchScoring extends Construct {
   /** The state machine and its log group. */
   public readonly machine: AslStateMachine;
-  /** Scores one batch of rows into a part. */
+  /** Scores one byte range of the input into a part. */
   public readonly scoreBatch: MlopsFunction<'score-batch'>;
   /** Resolves the job's version and records the finished job. */
   public readonly job: MlopsFunction<'score-batch-job'>;
 
   constructor(scope: Construct, id: string, props: BatchScoringProps) {
     super(scope, id);
-    const batch = props.maxItemsPerBatch ?? 1000;
-    if (!Number.isInteger(batch) || batch < 1 || batch > 100_000) {
-      throw new Error(`BatchScoring maxItemsPerBatch: must be a whole number from 1 to 100000, got ${batch}`);
-    }
     const concurrency = props.maxConcurrency ?? 10;
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 10_000) {
       throw new Error(
@@ -62,22 +53,26 @@ export class BatchScoring extends Construct {
     this.scoreBatch = new MlopsFunction(this, 'ScoreBatch', {
       ...props.functions,
       name: 'score-batch',
-      description: 'Scores one batch of rows of a batch-scoring job into a part file',
+      description: 'Scores one byte range of a batch-scoring job input into a part file',
       memorySize: 1024,
       timeout: Duration.minutes(5),
     })
-      // Reads the version's model and transform; writes the job's parts.
-      .bindLake(lake, 'read', 'artifacts')
+      // Reads the version's model and transform and its range of the input (an upload under
+      // scores/, or ingested data under raw/); writes the job's parts.
+      .bindLake(lake, 'read', 'artifacts', 'scores', 'raw')
       .bindLake(lake, 'put', 'scores')
       .bindRegistry(registry, 'GetItem');
     this.job = new MlopsFunction(this, 'Job', {
       ...props.functions,
       name: 'score-batch-job',
-      description: "Resolves a batch-scoring job's version and records the finished job in the audit trail",
+      description:
+        "Resolves a batch-scoring job's version, cuts its input into ranges, and records the finished job in the audit trail",
       timeout: Duration.minutes(2),
     })
-      // Reads the map's results; reads versions and the alias, writes the audit item.
-      .bindLake(lake, 'read', 'scores')
+      // Reads the input's size and header (scores/ or raw/) and the map's results, writes the job's
+      // ranges; reads versions and the alias, writes the audit item.
+      .bindLake(lake, 'read', 'scores', 'raw')
+      .bindLake(lake, 'put', 'scores')
       .bindRegistry(registry, 'GetItem', 'PutItem');
 
     this.machine = new AslStateMachine(this, 'Machine', {
@@ -90,16 +85,14 @@ export class BatchScoring extends Construct {
         JobFunctionArn: this.job.functionArn,
         LakeBucket: lake.bucket.bucketName,
         MapResultsPrefix: lakeKeys.scoresMapResults,
-        MaxItemsPerBatch: String(batch),
         MaxConcurrency: String(concurrency),
       },
     });
     const machine = this.machine.stateMachine;
-    // The map's ItemReader reads the input (uploaded to scores/, or ingested to raw/); its
-    // ResultWriter writes the children's results under scores/.
+    // The map's ItemReader reads the job's ranges file under scores/; its ResultWriter writes the
+    // children's results there.
     lake.grantRead(machine, 'scores');
-    lake.grantRead(machine, 'raw');
     lake.grantPut(machine, 'scores');
-    grantOwnMapRuns(machine, "The batch-scoring map reads the job's input CSV in batches.");
+    grantOwnMapRuns(machine, "The batch-scoring map reads the job's input in byte ranges.");
   }
 }

@@ -75,7 +75,6 @@ export class PipelineStack extends Stack {
       lake: data.lake,
       registry: data.registry,
       maxConcurrency: config.batchScoring.maxConcurrency,
-      maxItemsPerBatch: config.batchScoring.maxItemsPerBatch,
     });
     this.endpoints = new ModelEndpoints(this, 'Endpoints', {
       settings: config.serving,

@@ -1,6 +1,6 @@
 /**
  * The function probe of the benchmarks (bench/support/function-probe.ts): one invocation of the
- * score-batch bundle in a fresh process against the running twin, its answer, its error, and a peak
+ * score-batch bundle (one range of a job's input) in a fresh process against the running twin, its answer, its error, and a peak
  * resident memory that follows what the handler holds.
  */
 import { readFileSync } from 'node:fs';
@@ -8,19 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeFunction, probeIdle } from '../../bench/support/function-probe.ts';
 import { lakeKeys } from '../../contracts/lake.ts';
 import { parseCsv } from '../../core/features/csv.ts';
-import type { MapBatch } from '../../lambdas/score-batch/core.ts';
+import type { RangeInput } from '../../lambdas/score-batch/core.ts';
 import { seedVersion } from '../support/fixtures.ts';
 import { startTestTwin, type TestTwin } from '../support/twin.ts';
 
-const DEMO = parseCsv(readFileSync('data/credit_data.csv', 'utf8'), 'data/credit_data.csv').records;
-
-/** A map child's batch of `n` demo rows (the demo data repeated), as the ItemBatcher builds it. */
-function batch(job: string, n: number): MapBatch {
-  return {
-    BatchInput: { model: 'credit', version: 1, job, idColumn: null },
-    Items: Array.from({ length: n }, (_, i) => ({ index: i, row: DEMO[i % DEMO.length]!.values })),
-  };
-}
+const [HEADER = '', ...LINES] = readFileSync('data/credit_data.csv', 'utf8').trimEnd().split('\n');
 
 describe('probeFunction', () => {
   let t: TestTwin;
@@ -31,8 +23,27 @@ describe('probeFunction', () => {
   });
   afterAll(async () => t.twin.stop());
 
+  /**
+   * A map child's input: the whole of a job input of `n` demo rows (the demo data repeated), stored in
+   * the twin's lake, as one range.
+   */
+  async function range(job: string, n: number): Promise<RangeInput> {
+    const text = `${[HEADER, ...Array.from({ length: n }, (_, i) => LINES[i % LINES.length]!)].join('\n')}\n`;
+    const key = lakeKeys.scoresInput('credit', job);
+    await t.lake.put(key, text);
+    const size = Buffer.byteLength(text);
+    return {
+      model: 'credit',
+      version: 1,
+      job,
+      idColumn: null,
+      header: HEADER,
+      range: { part: 0, key, size, start: 0, end: size },
+    };
+  }
+
   it("returns the handler's result, having written the part to the twin's lake", async () => {
-    const probe = await probeFunction(t.twin, 'score-batch', batch('probe-small', 100));
+    const probe = await probeFunction(t.twin, 'score-batch', await range('probe-small', 100));
     expect(probe.ok, probe.output).toBe(true);
     expect(probe.result).toMatchObject({ rows: 100, scored: 100, quarantined: 0 });
     const { partKey } = probe.result as { partKey: string };
@@ -47,17 +58,17 @@ describe('probeFunction', () => {
     const probe = await probeFunction(t.twin, 'score-batch', { Items: [] });
     expect(probe.ok).toBe(false);
     expect(probe.error?.name).toBe('InvalidInput');
-    expect(probe.error?.message).toMatch(/BatchInput/);
+    expect(probe.error?.message).toMatch(/model must be a model name/);
     const fn = t.twin.functionLaunch(t.twin.functionArnByService('score-batch')!).fn;
     const byId = await probeFunction(t.twin, fn.logicalId, {});
     expect(byId.function).toBe(fn.name);
     expect(byId.error?.name).toBe('InvalidInput');
   });
 
-  it('reports a larger peak RSS for a batch of 20,000 rows than for one of 100, both above the idle import', async () => {
+  it('reports a larger peak RSS for a range of 20,000 rows than for one of 100, both above the idle import', async () => {
     const idle = await probeIdle(t.twin, 'score-batch');
-    const small = await probeFunction(t.twin, 'score-batch', batch('probe-rss-small', 100));
-    const big = await probeFunction(t.twin, 'score-batch', batch('probe-rss-big', 20_000));
+    const small = await probeFunction(t.twin, 'score-batch', await range('probe-rss-small', 100));
+    const big = await probeFunction(t.twin, 'score-batch', await range('probe-rss-big', 20_000));
     expect(big.ok && small.ok, big.output).toBe(true);
     expect(big.result).toMatchObject({ scored: 20_000 });
     expect(idle.handlerMs).toBe(0);

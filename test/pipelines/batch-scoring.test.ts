@@ -1,7 +1,7 @@
 /**
- * The BatchScoring state machine end to end in the twin, from the synthesized template's ASL: a
- * Distributed Map over a CSV in the lake. It needs the twin to run Distributed Map states
- * (`ItemReader`, `ItemBatcher`, `ResultWriter`); until the twin does, the run fails at the map.
+ * The BatchScoring state machine end to end in the twin, from the synthesized template's ASL: the
+ * resolve step cuts a CSV in the lake into byte ranges, a Distributed Map (`ItemReader` over the
+ * ranges file, `ResultWriter`) scores each, the finish sums the counts.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,8 +51,8 @@ describe('BatchScoring in the twin', () => {
     });
     const keys = await t.lake.list(lakeKeys.scoresJob('credit', 'twin-job'));
     const parts = keys.filter((k) => /\/part-\d+\.csv$/.test(k) && !k.includes('/quarantine/'));
-    // Batches of at most 1,000 rows (the construct's default) and 192 KiB.
-    expect(parts.length).toBeGreaterThanOrEqual(Math.ceil(rows.length / 1000));
+    // The demo data is one range at the default size (16 MiB).
+    expect(parts).toEqual([lakeKeys.scoresPart('credit', 'twin-job', 0)]);
     let scored = 0;
     for (const p of parts) scored += parseCsv(await t.lake.getText(p), p).records.length;
     expect(scored).toBe(rows.length - 2);
@@ -61,7 +61,8 @@ describe('BatchScoring in the twin', () => {
     for (const q of quarantine) {
       for (const r of parseCsv(await t.lake.getText(q), q).records) lines.push(r.values.line!);
     }
-    expect(lines.sort()).toEqual(['11', '3001']);
+    // One range from the file's start: its line 1 is the file's line 2.
+    expect(lines).toEqual(['10', '3000']);
     const audit = (await t.registry.listAudit('credit')).filter((e) => e.action === BATCH_SCORING_ACTION);
     expect(audit).toHaveLength(1);
     expect(audit[0]!.detail).toMatchObject({ job: 'twin-job', rows: rows.length, quarantined: 2 });
@@ -96,5 +97,43 @@ describe('BatchScoring in the twin', () => {
         .sort(),
     );
     expect(Object.keys(records[0]!.values)).toEqual(['Ref', 'score', 'label', 'model_version']);
+  });
+
+  it('cuts the input into ranges at a job’s rangeBytes and scores every row once, ids in file order', async () => {
+    const [header, ...rows] = DEMO.trimEnd().split('\n') as [string, ...string[]];
+    const withIds = [`"Ref",${header}`, ...rows.map((r, i) => `"r-${i}",${r}`)];
+    // A bad row near the end: quarantined by the range that owns it.
+    withIds[4000] = withIds[4000]!.replace(/,\d+$/, '');
+    const text = `${withIds.join('\n')}\n`;
+    const key = lakeKeys.scoresInput('credit', 'twin-ranges');
+    await t.lake.put(key, text);
+    const rangeBytes = 32 * 1024;
+    const run = await t.twin.execute('batchScoring', {
+      model: 'credit',
+      job: 'twin-ranges',
+      version: 1,
+      input: { bucket: t.lake.bucket, key },
+      idColumn: 'Ref',
+      rangeBytes,
+    });
+    expect(run.status, JSON.stringify(run.taskError ?? run.cause)).toBe('SUCCEEDED');
+    expect(run.output).toMatchObject({ rows: rows.length, scored: rows.length - 1, quarantined: 1 });
+    const keys = await t.lake.list(lakeKeys.scoresJob('credit', 'twin-ranges'));
+    const parts = keys.filter((k) => /\/part-\d+\.csv$/.test(k) && !k.includes('/quarantine/'));
+    const ranges = Math.ceil(Buffer.byteLength(text) / rangeBytes);
+    expect(ranges).toBeGreaterThan(5);
+    expect(parts).toEqual(
+      Array.from({ length: ranges }, (_, i) => lakeKeys.scoresPart('credit', 'twin-ranges', i)),
+    );
+    const ids: string[] = [];
+    for (const p of parts)
+      ids.push(...parseCsv(await t.lake.getText(p), p).records.map((r) => r.values.Ref!));
+    expect(ids).toEqual(rows.map((_, i) => `r-${i}`).filter((id) => id !== 'r-3999'));
+    const quarantine = keys.filter((k) => k.includes('/quarantine/'));
+    expect(quarantine).toHaveLength(1);
+    const [q] = parseCsv(await t.lake.getText(quarantine[0]!), 'q').records.map((r) => r.values);
+    // A row with the wrong number of fields has no id the part could trust.
+    expect(q).toMatchObject({ Ref: '', reason: 'expected 15 fields, got 14' });
+    expect(text.startsWith(`${withIds[4000]}\n`, Number(q!.byte))).toBe(true);
   });
 });
