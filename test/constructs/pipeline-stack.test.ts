@@ -203,7 +203,7 @@ describe('PipelineStack', () => {
     expect(Object.keys(mappings[0]!)).toHaveLength(Object.keys(XGBOOST_REGISTRY_ACCOUNTS).length);
   });
 
-  it('GIVEN batch scoring WHEN synthesized THEN its machine is its ASL with batch size and concurrency set, and its role may start only its own children', () => {
+  it('GIVEN batch scoring WHEN synthesized THEN its machine is its ASL with its concurrency set, and its role may start only its own children', () => {
     const sm = stateMachine('ScoreFunctionArn');
     const subs = sm.Properties.DefinitionSubstitutions as Record<string, unknown>;
     expect(Object.keys(subs).sort()).toEqual(
@@ -212,12 +212,10 @@ describe('PipelineStack', () => {
         'LakeBucket',
         'MapResultsPrefix',
         'MaxConcurrency',
-        'MaxItemsPerBatch',
         'ScoreFunctionArn',
       ].sort(),
     );
     expect(subs).toMatchObject({
-      MaxItemsPerBatch: '1000',
       MaxConcurrency: '10',
       MapResultsPrefix: 'scores/_map-results',
     });
@@ -229,9 +227,9 @@ describe('PipelineStack', () => {
       }
     ).States.ScoreRows!;
     expect(map.ItemProcessor).toMatchObject({ ProcessorConfig: { Mode: 'DISTRIBUTED' } });
-    expect(map.ItemReader).toMatchObject({
-      ReaderConfig: { InputType: 'CSV', CSVHeaderLocation: 'FIRST_ROW' },
-    });
+    // The input's byte ranges, one per child, from the list the resolve step wrote.
+    expect(map.ItemReader).toMatchObject({ ReaderConfig: { InputType: 'JSON' } });
+    expect(map.ItemBatcher).toBeUndefined();
     // No literal name: the machine's generated name starts with its logical id, and its role may
     // start executions of that name only.
     expect(sm.Properties.StateMachineName).toBeUndefined();
