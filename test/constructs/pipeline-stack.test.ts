@@ -27,7 +27,7 @@ const placeholder = (key: string): string => `\${${key}}`;
 
 /**
  * An ASL definition as JSON. A placeholder may stand for a number outside quotes (a Map's
- * concurrency, batch scoring's batch size): those become 0, quoted ones stay.
+ * concurrency): those become 0, quoted ones stay.
  */
 const aslJson = (text: string): unknown => JSON.parse(text.replace(/(:\s*)\$\{[A-Za-z0-9_]+\}/g, '$10'));
 
