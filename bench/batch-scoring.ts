@@ -32,7 +32,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -42,18 +41,17 @@ import { promote } from '../cli/commands/promote.ts';
 import { scoreBatch } from '../cli/commands/score-batch.ts';
 import { train } from '../cli/commands/train.ts';
 import { setGolden } from '../cli/golden.ts';
-import { type Target, twinTarget } from '../cli/target.ts';
+import type { Target } from '../cli/target.ts';
 import { lakeKeys } from '../contracts/lake.ts';
 import { parseModelDefinition } from '../core/model/definition.ts';
+import { seededRandom } from '../core/random.ts';
 import type { RangeInput } from '../lambdas/score-batch/core.ts';
 import { type PlatformConfig, projectConfig } from '../lib/config.ts';
 import { PROJECT_ROOT } from '../lib/paths.ts';
-import { synthesize } from '../lib/synth.ts';
-import { createTwinServer } from '../local/server.ts';
-import { LocalTwin } from '../local/twin.ts';
+import type { LocalTwin } from '../local/twin.ts';
 import { benchArgs, positiveInt } from './options.ts';
 import { type Probe, probeFunction, probeIdle } from './support/function-probe.ts';
-import { progress } from './support/twin.ts';
+import { progress, serveTwin, stdoutToStderr } from './support/twin.ts';
 
 const MODEL = 'credit';
 /** Rows whose Age is not a number: quarantined by batch scoring. */
@@ -113,18 +111,6 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** A seeded generator (mulberry32): the same file on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The CSV's file line (1-based, the header is 1) of each bad row. */
 function badLines(rows: number): Set<number> {
   return new Set(Array.from({ length: BAD_ROWS }, (_, i) => 2 + Math.floor(((i + 0.5) * rows) / BAD_ROWS)));
@@ -139,7 +125,7 @@ function writeInputs(rows: number, input: string, clean: string): void {
   const columns = header.split(',').map((c) => c.replaceAll('"', ''));
   const age = columns.indexOf('Age');
   // Numeric cells (the unquoted ones) are moved by up to ±10 %, whole numbers kept non-negative.
-  const next = random(12);
+  const next = seededRandom(12);
   const bad = badLines(rows);
   const all: string[] = [header];
   const good: string[] = [header];
@@ -187,44 +173,11 @@ async function firstRange(
 
 /** Runs `fn` with console.log and stdout sent to stderr: stdout holds the results. */
 async function quietly<T>(fn: () => Promise<T>): Promise<T> {
-  const log = console.log;
-  const write = process.stdout.write;
-  console.log = (...args: unknown[]) => progress(args.map(String).join(' '));
-  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  const restore = stdoutToStderr();
   try {
     return await fn();
   } finally {
-    console.log = log;
-    process.stdout.write = write;
-  }
-}
-
-/** A twin of the config in this process, its API on a loopback port, and a CLI target of it. */
-async function bootTwin(
-  config: PlatformConfig,
-  stateDir: string,
-): Promise<{ twin: LocalTwin; target: Target; stop(): Promise<void> }> {
-  const assemblyDir = mkdtempSync(join(tmpdir(), 'bench-batch-scoring-assembly-'));
-  synthesize(assemblyDir, config);
-  const twin = new LocalTwin({ assemblyDir, stateDir, log: (line) => progress(`  twin: ${line}`) });
-  let server: ReturnType<typeof createTwinServer> | undefined;
-  const stop = async () => {
-    if (server) {
-      server.closeAllConnections();
-      await new Promise((resolve) => server!.close(resolve));
-    }
-    await twin.stop();
-    rmSync(assemblyDir, { recursive: true, force: true });
-  };
-  try {
-    await twin.start();
-    server = createTwinServer(twin);
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const target = await twinTarget(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    return { twin, target, stop };
-  } catch (err) {
-    await stop().catch(() => {});
-    throw err;
+    restore();
   }
 }
 
@@ -339,7 +292,7 @@ async function main(): Promise<void> {
         ...base,
         batchScoring: { ...base.batchScoring, maxConcurrency: concurrency },
       };
-      const { twin, target, stop } = await bootTwin(config, stateDir);
+      const { twin, target, stop } = await serveTwin(config, { name: 'bench-batch-scoring', stateDir });
       try {
         const deployed = machineConcurrency(twin);
         if (deployed !== concurrency) {

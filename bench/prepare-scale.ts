@@ -31,25 +31,22 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ingest } from '../cli/commands/ingest.ts';
 import { trainingInput } from '../cli/commands/train.ts';
-import { twinTarget } from '../cli/target.ts';
+import type { twinTarget } from '../cli/target.ts';
 import { lakeKeys } from '../contracts/lake.ts';
 import type { ExecutionRecord, StateTiming } from '../contracts/twin-api.ts';
 import type { RawPointer } from '../core/lake.ts';
 import type { ModelDefinition } from '../core/model/definition.ts';
 import { type PlatformConfig, projectConfig } from '../lib/config.ts';
 import { PROJECT_ROOT } from '../lib/paths.ts';
-import { synthesize } from '../lib/synth.ts';
-import { createTwinServer } from '../local/server.ts';
-import { LocalTwin } from '../local/twin.ts';
+import type { LocalTwin } from '../local/twin.ts';
 import { benchArgs, positiveInt } from './options.ts';
 import { type Probe, probeFunction, probeIdle } from './support/function-probe.ts';
 import { SYNTHETIC_MODEL, syntheticDefinition, writeSyntheticCsv } from './support/synthetic.ts';
-import { progress } from './support/twin.ts';
+import { progress, type ServedTwin, serveTwin, stdoutToStderr } from './support/twin.ts';
 
 /** Files above this are stored by the bench rather than by `ingest` (see the header, step 2). */
 const INGEST_MAX_BYTES = 200 * 2 ** 20;
@@ -412,22 +409,13 @@ async function main(): Promise<void> {
     prepareMaxConcurrency: opts.concurrency,
   };
   const dir = mkdtempSync(join(tmpdir(), 'prepare-scale-'));
-  const assemblyDir = join(dir, 'assembly');
-  progress('bench: synthesizing the app');
-  synthesize(assemblyDir, config);
-  const twin = new LocalTwin({ assemblyDir, log: (line) => progress(`  twin: ${line}`) });
-  let server: ReturnType<typeof createTwinServer> | undefined;
   // The CLI's steps print to stdout; during the runs that goes to stderr, so stdout holds the tables.
-  const log = console.log;
-  const write = process.stdout.write;
-  console.log = (...args: unknown[]) => progress(args.map(String).join(' '));
-  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  const restore = stdoutToStderr();
   const results: SizeResult[] = [];
+  let served: ServedTwin | undefined;
   try {
-    await twin.start();
-    server = createTwinServer(twin);
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const target = await twinTarget(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    served = await serveTwin(config, { name: 'prepare-scale' });
+    const { twin, target } = served;
     // The ASL as written; its definition substitutions (`${...}`) do not matter to childEvent.
     const asl = JSON.parse(
       readFileSync(join(PROJECT_ROOT, 'pipelines/training.asl.json'), 'utf8').replace(/\$\{\w+\}/g, '0'),
@@ -436,13 +424,8 @@ async function main(): Promise<void> {
       results.push(await runSize(twin, target, def, asl, dir, rows, opts));
     }
   } finally {
-    console.log = log;
-    process.stdout.write = write;
-    if (server) {
-      server.closeAllConnections();
-      await new Promise((resolve) => server!.close(resolve));
-    }
-    await twin.stop();
+    restore();
+    await served?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
   printTables(results);

@@ -13,6 +13,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { type ModelDefinition, parseModelDefinition } from '../../core/model/definition.ts';
+import { seededRandom } from '../../core/random.ts';
 
 /** The synthetic model's name. */
 export const SYNTHETIC_MODEL = 'synthetic';
@@ -55,21 +56,9 @@ export const SYNTHETIC_COLUMNS: readonly string[] = [
   ...CATEGORICAL.map(([name]) => name),
 ];
 
-/** A small, fast, seeded generator (mulberry32): uniform floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Draws one row: its cells (label first, then the numerics, then the categoricals). */
 function rowMaker(seed: number) {
-  const rand = mulberry32(seed);
+  const rand = seededRandom(seed);
   const normal = () => {
     // Box-Muller; 1 - u keeps the log finite.
     const u = 1 - rand();

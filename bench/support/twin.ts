@@ -15,7 +15,7 @@ import { ingest } from '../../cli/commands/ingest.ts';
 import { promote } from '../../cli/commands/promote.ts';
 import { train } from '../../cli/commands/train.ts';
 import { setGolden } from '../../cli/golden.ts';
-import { twinTarget } from '../../cli/target.ts';
+import { type Target, twinTarget } from '../../cli/target.ts';
 import { metricNamespace } from '../../contracts/metrics.ts';
 import { stackOutputs } from '../../contracts/outputs.ts';
 import { type ModelDefinition, parseModelDefinition } from '../../core/model/definition.ts';
@@ -136,12 +136,21 @@ export interface BenchTwin {
  * `mlops local up` does, then ingests the credit data, sets the golden set, trains v1 and promotes
  * it, as `mlops demo` does, and warms the predict path up with 50 requests.
  */
-export async function startBenchTwin(opts: BenchTwinOptions): Promise<BenchTwin> {
-  // The default plan (50 requests/s) would answer most of a load 429 in the twin as API Gateway would.
-  const config: PlatformConfig = {
-    ...projectConfig(),
-    clients: [{ name: 'bench', rateLimit: 100_000, burstLimit: 10_000 }],
-  };
+/** A twin booted in this process with its API on a loopback port, as `mlops local up` boots one. */
+export interface ServedTwin {
+  twin: LocalTwin;
+  url: string;
+  /** The CLI's target of it. */
+  target: Target;
+  /** Stops the server and the twin, and removes the assembly. */
+  stop(): Promise<void>;
+}
+
+/** Synthesizes the app with `config` into a temp directory and serves a twin of it (see {@link ServedTwin}). */
+export async function serveTwin(
+  config: PlatformConfig,
+  opts: { name: string; stateDir?: string; monitoring?: boolean },
+): Promise<ServedTwin> {
   const assemblyDir = mkdtempSync(join(tmpdir(), `${opts.name}-assembly-`));
   progress('bench: synthesizing the app');
   synthesize(assemblyDir, config);
@@ -160,23 +169,44 @@ export async function startBenchTwin(opts: BenchTwinOptions): Promise<BenchTwin>
     await twin.stop();
     rmSync(assemblyDir, { recursive: true, force: true });
   };
-  // The CLI's steps print to stdout (console.log and its progress lines); during the setup that goes
-  // to stderr, so stdout holds the results.
-  const log = console.log;
-  const write = process.stdout.write;
-  console.log = (...args: unknown[]) => progress(args.map(String).join(' '));
-  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
-  const restore = () => {
-    console.log = log;
-    process.stdout.write = write;
-  };
   try {
     await twin.start();
     server = createTwinServer(twin);
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return { twin, url, target: await twinTarget(url), stop };
+  } catch (err) {
+    await stop().catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * Sends what the CLI's steps print to stdout (console.log and its progress lines) to stderr, so a
+ * bench's stdout holds its results; returns the function that puts stdout back.
+ */
+export function stdoutToStderr(): () => void {
+  const log = console.log;
+  const write = process.stdout.write;
+  console.log = (...args: unknown[]) => progress(args.map(String).join(' '));
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  return () => {
+    console.log = log;
+    process.stdout.write = write;
+  };
+}
+
+export async function startBenchTwin(opts: BenchTwinOptions): Promise<BenchTwin> {
+  // The default plan (50 requests/s) would answer most of a load 429 in the twin as API Gateway would.
+  const config: PlatformConfig = {
+    ...projectConfig(),
+    clients: [{ name: 'bench', rateLimit: 100_000, burstLimit: 10_000 }],
+  };
+  const served = await serveTwin(config, opts);
+  const { twin, url, target, stop } = served;
+  const restore = stdoutToStderr();
+  try {
     progress(`bench: twin at ${url}; ingest, golden set, train v1, promote`);
-    const target = await twinTarget(url);
     const def = parseModelDefinition(
       JSON.parse(readFileSync(join(PROJECT_ROOT, 'models/credit.json'), 'utf8')),
       'models/credit.json',

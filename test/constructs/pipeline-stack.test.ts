@@ -207,13 +207,7 @@ describe('PipelineStack', () => {
     const sm = stateMachine('ScoreFunctionArn');
     const subs = sm.Properties.DefinitionSubstitutions as Record<string, unknown>;
     expect(Object.keys(subs).sort()).toEqual(
-      [
-        'JobFunctionArn',
-        'LakeBucket',
-        'MapResultsPrefix',
-        'MaxConcurrency',
-        'ScoreFunctionArn',
-      ].sort(),
+      ['JobFunctionArn', 'LakeBucket', 'MapResultsPrefix', 'MaxConcurrency', 'ScoreFunctionArn'].sort(),
     );
     expect(subs).toMatchObject({
       MaxConcurrency: '10',

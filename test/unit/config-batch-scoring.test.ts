@@ -1,18 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildConfig, loadModels } from '../../lib/config.ts';
-import { MODELS_DIR } from '../../lib/paths.ts';
-
-const MODELS = loadModels(MODELS_DIR);
-
-/** The message buildConfig throws for `input`. */
-function problems(input: unknown): string {
-  try {
-    buildConfig(input, MODELS);
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new Error('expected the config to be refused');
-}
+import { buildConfig } from '../../lib/config.ts';
+import { MODELS, problems } from '../support/config.ts';
 
 describe('batchScoring settings', () => {
   it('default to 10 children at once', () => {

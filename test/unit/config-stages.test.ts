@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createContext } from '../../cli/context.ts';
-import { buildConfig, deepMerge, loadModels, projectConfig, resolveSettings } from '../../lib/config.ts';
+import { buildConfig, deepMerge, projectConfig, resolveSettings } from '../../lib/config.ts';
 import { MODELS_DIR } from '../../lib/paths.ts';
+import { MODELS, problems } from '../support/config.ts';
 
-const MODELS = loadModels(MODELS_DIR);
 const credit = MODELS.find((m) => m.name === 'credit')!;
 
 /** Defaults plus a `prod` block that changes platform and model settings. */
@@ -25,16 +25,6 @@ function raw(stage: string, prod: Record<string, unknown> = {}, extra: Record<st
       },
     },
   };
-}
-
-/** The message buildConfig throws for `input`. */
-function problems(input: unknown): string {
-  try {
-    buildConfig(input, MODELS);
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new Error('expected the config to be refused');
 }
 
 describe('deepMerge', () => {
