@@ -173,6 +173,7 @@ async function runWith(tasks: Record<string, TaskRunner>, input: unknown): Promi
           TrainingVolumeSizeGb: '30',
           TrainingMaxRuntimeSeconds: '3600',
           TrainingInstanceType: 'ml.g5.xlarge',
+          PrepareMaxConcurrency: '10',
         }),
       },
     ],
