@@ -47,7 +47,7 @@ import {
   summarizeChunk,
 } from '../../core/snapshot/partial-stats.ts';
 import { transformChunk } from '../../core/snapshot/pass2.ts';
-import { type ByteRange, lineChunks, planObjectRanges } from '../../core/snapshot/ranges.ts';
+import { type ByteRange, countLines, lineChunks, planObjectRanges } from '../../core/snapshot/ranges.ts';
 import { reduceStats } from '../../core/snapshot/reduce.ts';
 import { checkInvalidCount, type QuarantinedRow, quarantineJsonl } from '../../core/snapshot/validate.ts';
 import type { PrepareOutput } from '../../core/training-run.ts';
@@ -326,15 +326,9 @@ function checkPart(
 
 /** The chunks of a child's range (see core/snapshot/ranges.ts). */
 async function chunksOf(lake: RangedObjectStore, input: PartInput, range: ByteRange & { startLine: number }) {
-  const { owned, header } = await readOwned(lake, range);
-  if (header !== undefined && Buffer.from(header).toString('utf8') !== input.header) {
-    throw new PlatformError(
-      errorNames.invalidInput,
-      `s3://${lake.bucket}/${range.key}: its header differs from the first object's; every object of the data must have the same header (${JSON.stringify(input.header.slice(0, 200))}).`,
-    );
-  }
+  const { owned } = await readOwned(lake, range, input.header);
   const source = `s3://${lake.bucket}/${range.key}#part-${partName(range.part)}`;
-  return { owned, chunks: lineChunks(owned, input.header, range.startLine, CHUNK_LINES, source) };
+  return lineChunks(owned, input.header, range.startLine, CHUNK_LINES, source);
 }
 
 /**
@@ -345,7 +339,7 @@ export async function prepareStatsPart(input: PartInput, deployed: Deployed, dep
   const lake = guardedLake(deps.lake);
   const { def, pointer, options } = await snapshotOf(lake, input, deployed);
   const range = checkPart(input, rawObjects(pointer), 1);
-  const { chunks } = await chunksOf(lake, input, range);
+  const chunks = await chunksOf(lake, input, range);
   let stats = emptyStats(def.spec);
   const quarantined: QuarantinedRow[] = [];
   let lines = 0;
@@ -474,7 +468,7 @@ export async function prepareTransformPart(
   const { def, pointer, options } = await snapshotOf(lake, input, deployed);
   const range = checkPart(input, rawObjects(pointer), 2);
   const fitted = await readFitted(lake, def, input);
-  const { chunks } = await chunksOf(lake, input, range);
+  const chunks = await chunksOf(lake, input, range);
   const out: Record<'train' | Piece, string[]> = {
     train: [],
     validation: [],
@@ -496,7 +490,7 @@ export async function prepareTransformPart(
   const result: TransformedPart = {
     part,
     pieces: {},
-    rows: { train: lineCount(train), validation: 0, golden: 0 },
+    rows: { train: countLines(Buffer.from(train)), validation: 0, golden: 0 },
   };
   const writes: Promise<void>[] = [];
   if (train !== '') {
@@ -505,7 +499,7 @@ export async function prepareTransformPart(
   }
   for (const name of ['validation', 'golden', 'evalValidation', 'evalGolden'] as const) {
     const text = body(name);
-    if (name === 'validation' || name === 'golden') result.rows[name] = lineCount(text);
+    if (name === 'validation' || name === 'golden') result.rows[name] = countLines(Buffer.from(text));
     if (text === '') continue;
     const key = pieceKey(input, name, part);
     result.pieces[name] = key;
@@ -537,20 +531,13 @@ async function joinPieces(
         if (!stored.has(k)) continue;
         const bytes = await lake.getBytes(k);
         hash.update(bytes);
-        rows += lineCount(bytes);
+        rows += countLines(bytes);
         yield bytes;
       }
     }
   }
   await lake.putPieces(key, pieces(), contentType);
   return { sha256: hash.digest('hex'), rows };
-}
-
-/** Lines of text whose every line ends with a newline. */
-function lineCount(text: string | Uint8Array): number {
-  let n = 0;
-  for (const c of typeof text === 'string' ? Buffer.from(text) : text) if (c === 10) n++;
-  return n;
 }
 
 /** The finish (see the module header): the single function's output. */
@@ -576,7 +563,7 @@ export async function finishPrepare(
   for (const key of trainParts) {
     const bytes = await lake.getBytes(key);
     trainHash.update(bytes);
-    trainRows += lineCount(bytes);
+    trainRows += countLines(bytes);
   }
   // The joined files may outgrow a function's memory: each is streamed from its pieces.
   const hasGolden = (await lake.list(piecePrefix(input, 'golden'))).length > 0;

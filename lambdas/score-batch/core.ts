@@ -296,12 +296,7 @@ export async function scoreRange(raw: RangeInput, deps: ScoreBatchDeps): Promise
   const input = checkRangeInput(raw);
   const { model, version, job, idColumn, header, range } = input;
   const loaded = await loadScoring(deps, model, version);
-  const { owned, offset, header: fileHeader } = await readOwned(deps.lake, range);
-  if (fileHeader !== undefined && Buffer.from(fileHeader).toString('utf8') !== header) {
-    throw new BatchInputError(
-      `s3://${deps.lake.bucket}/${range.key}: its header differs from the one the job was planned with (${JSON.stringify(header.slice(0, 200))}).`,
-    );
-  }
+  const { owned, offset } = await readOwned(deps.lake, range, header);
   const source = `s3://${deps.lake.bucket}/${range.key}#part-${range.part}`;
   const parts: string[] = [];
   const quarantined: QuarantinedRow[] = [];

@@ -30,23 +30,31 @@ export async function readHeader(lake: RangedObjectStore, key: string, size: num
 
 /**
  * The lines a range owns (core/snapshot/ranges.ts), read with the rest of its last line, and the
- * object's byte offset of the first of them; for an object's first range, also the header line it
- * skips.
+ * object's byte offset of the first of them. An object's first range skips the object's header line,
+ * which must be `header`, the one the work was planned with: another is InvalidInput, naming the
+ * object.
  */
 export async function readOwned(
   lake: RangedObjectStore,
   range: ByteRange,
-): Promise<{ owned: Uint8Array; offset: number; header?: Uint8Array }> {
+  header: string,
+): Promise<{ owned: Uint8Array; offset: number }> {
   const from = readFrom(range);
   let buf = await lake.getRange(range.key, from, Math.min(range.end + 64 * 1024, range.size));
   for (;;) {
     const slice = ownedSlice(buf, range);
     if (slice !== 'more') {
       const owned = buf.subarray(slice.begin, slice.end);
-      const offset = from + slice.begin;
-      if (range.start !== 0) return { owned, offset };
-      const headerEnd = slice.begin > 0 && buf[slice.begin - 1] === 0x0a ? slice.begin - 1 : slice.begin;
-      return { owned, offset, header: buf.subarray(0, headerEnd) };
+      if (range.start === 0) {
+        const headerEnd = slice.begin > 0 && buf[slice.begin - 1] === 0x0a ? slice.begin - 1 : slice.begin;
+        if (Buffer.from(buf.subarray(0, headerEnd)).toString('utf8') !== header) {
+          throw new PlatformError(
+            errorNames.invalidInput,
+            `s3://${lake.bucket}/${range.key}: its header differs from the one the work was planned with; every object of the data must have the same header (${JSON.stringify(header.slice(0, 200))}).`,
+          );
+        }
+      }
+      return { owned, offset: from + slice.begin };
     }
     const have = from + buf.length;
     if (have - range.end > MAX_LINE_BYTES) {

@@ -235,7 +235,7 @@ describe('scoring byte ranges of an input CSV with a version from the registry',
       },
       deps,
     ).catch((e: unknown) => e);
-    expect((err as Error).message).toMatch(/its header differs from the one the job was planned with/);
+    expect((err as Error).message).toMatch(/its header differs from the one the work was planned with/);
   });
 
   it('refuses a version that is not in the registry or was trained on another feature schema', async () => {
